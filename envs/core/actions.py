@@ -1,0 +1,209 @@
+"""Action scaling: from the agent's [-1, 1] to actuator set-points in engineering units.
+
+Two modes (DESIGN.md, "Actions"):
+
+| mode | set-point for action a | a = 0 |
+| --- | --- | --- |
+| ``adjust`` (default) | practice + a·adjust_span | the operator's standard practice, bit for bit |
+| ``absolute`` | low + (a + 1)/2·(high − low) | the middle of the range |
+
+Either way the set-point is clipped to the actuator's [low, high] and then rate-limited against
+the previous set-point. The rule for bad actions: finite values outside [-1, 1] are clipped to
+[-1, 1] (as SB3's PPO clips its Gaussian samples); NaN, ±inf or a wrong shape raise ``ValueError``,
+because they are bugs in the caller, not actions.
+
+``ActionScaler`` holds the limits as float64 arrays for the compiled kernels; ``to_setpoints``
+and ``apply_rate_limit`` work on one plant and are called inside the plant kernels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+FloatArray = npt.NDArray[np.float64]
+
+ACTION_MODES = ("adjust", "absolute")
+MODE_ADJUST = 0
+MODE_ABSOLUTE = 1
+
+
+@dataclass(frozen=True)
+class ActuatorSpec:
+    """One actuator.
+
+    Attributes:
+        name: Actuator name, e.g. ``"o2_flow"``.
+        unit: Engineering unit, e.g. ``"Nm3/min"``.
+        low: Lower engineering limit, ``unit``.
+        high: Upper engineering limit, ``unit``.
+        adjust_span: In adjust mode an action of ±1 moves the set-point ±adjust_span around
+            standard practice, ``unit``.
+        rate_limit: Largest set-point change per control step, ``unit``/step (inf = none).
+    """
+
+    name: str
+    unit: str
+    low: float
+    high: float
+    adjust_span: float
+    rate_limit: float = math.inf
+
+    def __post_init__(self) -> None:
+        """Validate; errors name the actuator and the field."""
+        where = f"ActuatorSpec {self.name!r}"
+        if not self.name:
+            raise ValueError("ActuatorSpec.name must be a non-empty string")
+        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
+            raise ValueError(
+                f"{where}: low and high must be finite with low < high, "
+                f"got low={self.low}, high={self.high}"
+            )
+        if not (math.isfinite(self.adjust_span) and self.adjust_span > 0):
+            raise ValueError(f"{where}: adjust_span must be finite and > 0, got {self.adjust_span}")
+        if not self.rate_limit > 0:
+            raise ValueError(f"{where}: rate_limit must be > 0 (inf = none), got {self.rate_limit}")
+
+
+class ActionScaler:
+    """Validates normalised actions and holds the arrays the compiled mapping needs.
+
+    Args:
+        specs: The actuators, in action order.
+        mode: ``"adjust"`` or ``"absolute"``.
+
+    Attributes:
+        names: Actuator names. units: Their units.
+        low, high, rate, span: float64 (n,) limits, rate limits and adjust spans.
+        n: Number of actuators.
+        mode: The mode name; mode_code: MODE_ADJUST (0) or MODE_ABSOLUTE (1) for the kernels.
+
+    >>> scaler = ActionScaler([ActuatorSpec("o2_flow", "Nm3/min", 600.0, 1000.0, 100.0)])
+    >>> scaler.setpoints(np.array([0.5]), np.array([800.0]))
+    array([850.])
+    """
+
+    def __init__(self, specs: Sequence[ActuatorSpec], mode: str = "adjust") -> None:
+        if mode not in ACTION_MODES:
+            raise ValueError(f"action mode must be one of {ACTION_MODES}, got {mode!r}")
+        if not specs:
+            raise ValueError("ActionScaler needs at least one ActuatorSpec")
+        self.specs = tuple(specs)
+        self.mode = mode
+        self.mode_code = ACTION_MODES.index(mode)
+        self.names = tuple(s.name for s in self.specs)
+        self.units = tuple(s.unit for s in self.specs)
+        self.low: FloatArray = np.array([s.low for s in self.specs], dtype=np.float64)
+        self.high: FloatArray = np.array([s.high for s in self.specs], dtype=np.float64)
+        self.rate: FloatArray = np.array([s.rate_limit for s in self.specs], dtype=np.float64)
+        self.span: FloatArray = np.array([s.adjust_span for s in self.specs], dtype=np.float64)
+        self.n = len(self.specs)
+
+    def check(self, action: npt.ArrayLike) -> FloatArray:
+        """Validate one action of shape (n,) and clip it to [-1, 1].
+
+        Returns:
+            A new float64 array (the input is not modified).
+
+        Raises:
+            ValueError: Wrong shape, non-numeric, NaN or ±inf (naming the actuator).
+        """
+        a = _as_float(action, "action")
+        if a.shape != (self.n,):
+            raise ValueError(f"action has shape {a.shape}, expected ({self.n},) for {self.names}")
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"action[{i}] ({self.names[i]!r}) is {a[i]}; actions must be finite, in [-1, 1]"
+            )
+        return np.clip(a, -1.0, 1.0)
+
+    def check_batch(self, actions: npt.ArrayLike) -> FloatArray:
+        """Validate actions of shape (n_plants, n) and clip them to [-1, 1]; same rules as check."""
+        a = _as_float(actions, "actions")
+        if a.ndim != 2 or a.shape[1] != self.n:
+            raise ValueError(f"actions have shape {a.shape}, expected (n_plants, {self.n})")
+        bad = np.argwhere(~np.isfinite(a))
+        if bad.size:
+            p, i = (int(v) for v in bad[0])
+            raise ValueError(
+                f"actions[{p}, {i}] (plant {p}, actuator {self.names[i]!r}) is {a[p, i]}; "
+                "actions must be finite, in [-1, 1]"
+            )
+        return np.clip(a, -1.0, 1.0)
+
+    def setpoints(self, action: FloatArray, practice: FloatArray) -> FloatArray:
+        """Python convenience: ``to_setpoints`` for one checked action (no rate limit)."""
+        out = np.empty(self.n, dtype=np.float64)
+        to_setpoints(self.mode_code, action, practice, self.low, self.high, self.span, out)
+        return out
+
+
+def _as_float(value: npt.ArrayLike, what: str) -> FloatArray:
+    """Convert to a float64 array, turning conversion failures into a ValueError."""
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what} must be numeric, got {value!r}") from err
+
+
+@njit(cache=True)
+def to_setpoints(
+    mode_code: int,
+    action: FloatArray,
+    practice: FloatArray,
+    low: FloatArray,
+    high: FloatArray,
+    span: FloatArray,
+    out: FloatArray,
+) -> None:
+    """Map a checked action in [-1, 1] to set-points, clipped to [low, high].
+
+    Args:
+        mode_code: MODE_ADJUST or MODE_ABSOLUTE.
+        action: (n,) in [-1, 1].
+        practice: (n,) standard-practice set-points (used in adjust mode), engineering units.
+        low: (n,) lower limits. high: (n,) upper limits. span: (n,) adjust spans.
+        out: (n,) set-points, engineering units; written.
+    """
+    for i in range(action.shape[0]):
+        if mode_code == MODE_ADJUST:
+            # practice + 0·span is practice exactly, so a zero action reproduces standard practice
+            v = practice[i] + action[i] * span[i]
+        else:
+            # convex combination: a = ±1 gives high/low exactly, unlike low + t·(high − low)
+            t = 0.5 * (action[i] + 1.0)
+            v = low[i] * (1.0 - t) + high[i] * t
+        if v < low[i]:
+            v = low[i]
+        elif v > high[i]:
+            v = high[i]
+        out[i] = v
+
+
+@njit(cache=True)
+def apply_rate_limit(
+    previous: FloatArray, target: FloatArray, rate: FloatArray, out: FloatArray
+) -> None:
+    """Move each set-point from ``previous`` toward ``target`` by at most ``rate`` (may alias out).
+
+    Args:
+        previous: (n,) set-points of the last step.
+        target: (n,) requested set-points.
+        rate: (n,) largest change per step (inf = none).
+        out: (n,) limited set-points; equals ``target`` exactly when within reach.
+    """
+    for i in range(target.shape[0]):
+        delta = target[i] - previous[i]
+        if delta > rate[i]:
+            out[i] = previous[i] + rate[i]
+        elif delta < -rate[i]:
+            out[i] = previous[i] - rate[i]
+        else:
+            out[i] = target[i]

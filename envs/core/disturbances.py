@@ -1,0 +1,310 @@
+"""Disturbance processes: slow drifts of plant parameters, seeded from outside.
+
+A drift is a scalar (a heat-loss factor, a lance-wear offset, scrap quality, booth humidity, paint
+viscosity) that moves across an episode or a campaign of heats/bodies. Each ``DriftSpec`` combines:
+
+| part | formula per step k | models |
+| --- | --- | --- |
+| Ornstein–Uhlenbeck | x' = m + (x − m)·e^{−θ} + σ·√((1 − e^{−2θ})/(2θ))·z | mean-reverting wander (humidity) |
+| random steps | with probability p: + step_std·z | scrap batch change, new paint lot |
+| linear trend | + trend·k | refractory and lance wear over a campaign |
+| scheduled event | step or ramp from a given k | the "drift starts at heat 40" scenario |
+
+The OU update is the exact discretisation (no Euler error at any θ): its stationary std is
+σ/√(2θ), and θ → 0 gives the random walk σ·z. θ and σ are per step (or per heat, if the plant
+steps the bank once per heat). A drift starts at its mean (deterministic), so scenarios with the
+same seed differ only through the noise drawn afterwards; the output is clipped to [low, high]
+(the internal OU and step states are not, so clipping does not bias the process itself).
+
+Randomness: as for sensors (see ``envs.core.sensors``), the env draws
+``rng.standard_normal((n_plants, bank.n_noise))`` once per step and only enabled parts get a
+column; the step-event uniform is ``Φ(z)``, compared as ``z < Φ⁻¹(p)`` in the bank kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from envs.core.sensors import check_field, clip_value, norm_cdf, normal_threshold, spec_from_dict
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# Columns of DriftBank.cfg (one row per drift).
+D_MEAN = 0
+D_OU_DECAY = 1  # e^{-θ}
+D_OU_SCALE = 2  # σ·√((1 − e^{−2θ})/(2θ)), the std of one OU innovation
+D_STEP_Z = 3  # a step happens when z < Φ⁻¹(step_prob)
+D_STEP_STD = 4
+D_TREND = 5
+D_EVENT_START = 6
+D_EVENT_RAMP = 7
+D_EVENT_MAG = 8
+D_LOW = 9
+D_HIGH = 10
+N_DRIFT_FIELDS = 11
+
+# Columns of DriftBank.noise_cols.
+Z_OU = 0
+Z_STEP_U = 1
+Z_STEP_SIZE = 2
+N_DRIFT_NOISE_PARTS = 3
+
+# Per-drift state.
+X_OU = 0  # OU deviation from the mean
+X_STEP = 1  # sum of random steps so far
+X_K = 2  # steps since reset
+DRIFT_STATE_WIDTH = 3
+
+
+# ---------------------------------------------------------------- scalar building blocks
+@njit(cache=True)
+def ou_coefficients(theta_per_step: float, sigma: float) -> tuple[float, float]:
+    """Exact OU discretisation over one step.
+
+    Args:
+        theta_per_step: Mean-reversion rate θ, 1/step (≥ 0).
+        sigma: Diffusion σ, units/√step.
+
+    Returns:
+        (decay e^{−θ}, innovation std σ·√((1 − e^{−2θ})/(2θ))); θ = 0 gives (1, σ).
+    """
+    if theta_per_step <= 0.0:
+        return 1.0, sigma
+    # expm1 keeps (1 − e^{−2θ})/(2θ) accurate for small θ, where it tends to 1
+    return math.exp(-theta_per_step), sigma * math.sqrt(
+        -math.expm1(-2.0 * theta_per_step) / (2.0 * theta_per_step)
+    )
+
+
+@njit(cache=True)
+def ou_step(x: float, mean: float, theta_per_step: float, sigma: float, z: float) -> float:
+    """One exact Ornstein–Uhlenbeck step: mean + (x − mean)e^{−θ} + σ√((1−e^{−2θ})/(2θ))·z."""
+    decay, scale = ou_coefficients(theta_per_step, sigma)
+    return mean + (x - mean) * decay + scale * z
+
+
+@njit(cache=True)
+def random_step(x: float, prob: float, step_std: float, u_z: float, size_z: float) -> float:
+    """With probability ``prob`` (the event Φ(u_z) < prob) return x + step_std·size_z, else x."""
+    if norm_cdf(u_z) < prob:
+        return x + step_std * size_z
+    return x
+
+
+@njit(cache=True)
+def scheduled_offset(k: float, start: float, ramp: float, magnitude: float) -> float:
+    """Offset of a scheduled event at step (or heat) ``k``.
+
+    Args:
+        k: Step index since reset.
+        start: First affected step; negative = no event.
+        ramp: 0 = a permanent step of ``magnitude`` from ``start``; r > 0 = a linear ramp reaching
+            ``magnitude`` after r steps (``magnitude·(k − start + 1)/r``, so ramp 1 equals a step),
+            then held.
+        magnitude: Final offset, drift units.
+
+    Returns:
+        The offset at ``k``.
+    """
+    if start < 0 or k < start:
+        return 0.0
+    if ramp <= 0:
+        return magnitude
+    frac = (k - start + 1.0) / ramp
+    return magnitude if frac >= 1.0 else magnitude * frac
+
+
+# ---------------------------------------------------------------- spec and bank (Python side)
+@dataclass(frozen=True)
+class DriftSpec:
+    """One drifting quantity; every part is off at its default.
+
+    Attributes:
+        mean: Nominal value, drift units (e.g. a multiplier of 1.0).
+        ou_theta: OU mean-reversion rate, 1/step (0 with ou_sigma > 0 = random walk).
+        ou_sigma: OU diffusion, drift units/√step; stationary std = ou_sigma/√(2·ou_theta).
+        step_prob: Probability of a random step per step, in [0, 1].
+        step_std: Std of a random step's size, drift units.
+        trend_per_step: Linear trend, drift units per step.
+        event_start: Step of a scheduled event; -1 = none.
+        event_ramp: 0 = permanent step; r > 0 = ramp over r steps, then hold.
+        event_magnitude: Final offset of the scheduled event, drift units.
+        low: Clip range low, drift units.
+        high: Clip range high, drift units.
+    """
+
+    mean: float = 1.0
+    ou_theta: float = 0.0
+    ou_sigma: float = 0.0
+    step_prob: float = 0.0
+    step_std: float = 0.0
+    trend_per_step: float = 0.0
+    event_start: int = -1
+    event_ramp: int = 0
+    event_magnitude: float = 0.0
+    low: float = -math.inf
+    high: float = math.inf
+
+    def __post_init__(self) -> None:
+        """Validate ranges; errors name the field and its valid range."""
+        for name in ("mean", "trend_per_step", "event_magnitude"):
+            check_field("DriftSpec", name, getattr(self, name), -math.inf, math.inf)
+        for name in ("ou_theta", "ou_sigma", "step_std"):
+            check_field("DriftSpec", name, getattr(self, name))
+        check_field("DriftSpec", "step_prob", self.step_prob, 0.0, 1.0)
+        for name, low in (("event_start", -1), ("event_ramp", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+                raise ValueError(f"DriftSpec.{name} must be an integer ≥ {low}, got {value!r}")
+        check_field("DriftSpec", "low", self.low, -math.inf, math.inf, finite=False)
+        check_field("DriftSpec", "high", self.high, -math.inf, math.inf, finite=False)
+        if not self.low < self.high:
+            raise ValueError(f"DriftSpec.low must be < high, got low={self.low}, high={self.high}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DriftSpec:
+        """Build from a mapping; unknown keys raise ``ValueError`` listing the valid ones."""
+        return spec_from_dict(cls, data)
+
+
+def _cfg_row(spec: DriftSpec) -> list[float]:
+    """One row of DriftBank.cfg, with the OU coefficients and step threshold precomputed."""
+    row = [0.0] * N_DRIFT_FIELDS
+    row[D_MEAN] = spec.mean
+    row[D_OU_DECAY], row[D_OU_SCALE] = ou_coefficients(spec.ou_theta, spec.ou_sigma)
+    row[D_STEP_Z], row[D_STEP_STD] = normal_threshold(spec.step_prob), spec.step_std
+    row[D_TREND] = spec.trend_per_step
+    row[D_EVENT_START], row[D_EVENT_RAMP] = spec.event_start, spec.event_ramp
+    row[D_EVENT_MAG], row[D_LOW], row[D_HIGH] = spec.event_magnitude, spec.low, spec.high
+    return row
+
+
+def _noise_columns(specs: list[DriftSpec]) -> tuple[IntArray, int]:
+    """Columns for [OU, step uniform, step size]; -1 where a part cannot change the value."""
+    cols = np.full((len(specs), N_DRIFT_NOISE_PARTS), -1, dtype=np.int64)
+    n = 0
+    for j, s in enumerate(specs):
+        # the OU deviation starts at 0, so without σ it stays 0 whatever θ is
+        if s.ou_sigma > 0:
+            cols[j, Z_OU], n = n, n + 1
+        if s.step_prob > 0 and s.step_std > 0:
+            cols[j, Z_STEP_U], cols[j, Z_STEP_SIZE], n = n, n + 1, n + 2
+    return cols, n
+
+
+class DriftBank:
+    """The drifting quantities of one plant, compiled into arrays for the njit kernels.
+
+    Args:
+        specs: Ordered mapping drift name → ``DriftSpec`` (or a mapping of its fields).
+
+    Attributes:
+        names: Drift names, in order.
+        cfg: float64 (n_drifts, N_DRIFT_FIELDS); columns ``D_*``.
+        noise_cols: int64 (n_drifts, 3); column of [OU, step uniform, step size] (``Z_*``), or -1.
+        n_noise: Standard normals one plant-step needs.
+        state_width: ``DRIFT_STATE_WIDTH`` ([OU deviation, step sum, k]).
+
+    >>> bank = DriftBank({"heat_loss": {"ou_theta": 0.05, "ou_sigma": 0.01, "trend_per_step": 1e-3}})
+    >>> bank.n_noise, bank.new_state(8).shape
+    (1, (8, 1, 3))
+    """
+
+    def __init__(self, specs: Mapping[str, DriftSpec | Mapping[str, Any]]) -> None:
+        self.specs = {
+            str(k): v if isinstance(v, DriftSpec) else DriftSpec.from_dict(v)
+            for k, v in specs.items()
+        }
+        self.names: tuple[str, ...] = tuple(self.specs)
+        rows = [_cfg_row(s) for s in self.specs.values()]
+        self.cfg: FloatArray = np.array(rows, dtype=np.float64).reshape(len(rows), N_DRIFT_FIELDS)
+        self.noise_cols, self.n_noise = _noise_columns(list(self.specs.values()))
+        self.state_width = DRIFT_STATE_WIDTH
+
+    @property
+    def n_drifts(self) -> int:
+        """Number of drifting quantities."""
+        return len(self.names)
+
+    def index(self, name: str) -> int:
+        """Position of drift ``name`` in the outputs."""
+        return self.names.index(name)
+
+    def new_state(self, n_plants: int) -> FloatArray:
+        """Zeroed state, float64 (n_plants, n_drifts, DRIFT_STATE_WIDTH)."""
+        return np.zeros((n_plants, self.n_drifts, DRIFT_STATE_WIDTH), dtype=np.float64)
+
+
+# ---------------------------------------------------------------- compiled kernels (one plant)
+@njit(cache=True)
+def _drift_value(cfg: FloatArray, state: FloatArray, j: int) -> float:
+    """clip(mean + OU deviation + step sum + trend·k + scheduled offset(k))."""
+    k = state[j, X_K]
+    x = cfg[j, D_MEAN] + state[j, X_OU] + state[j, X_STEP] + cfg[j, D_TREND] * k
+    x += scheduled_offset(k, cfg[j, D_EVENT_START], cfg[j, D_EVENT_RAMP], cfg[j, D_EVENT_MAG])
+    return clip_value(x, cfg[j, D_LOW], cfg[j, D_HIGH])
+
+
+@njit(cache=True)
+def drift_bank_reset(cfg: FloatArray, state: FloatArray, out: FloatArray) -> None:
+    """Reset one plant's drifts to their means at k = 0 and write the values at k = 0.
+
+    Args:
+        cfg: ``DriftBank.cfg``.
+        state: One plant's state, (n_drifts, DRIFT_STATE_WIDTH); overwritten.
+        out: Drift values at k = 0, (n_drifts,); written.
+    """
+    for j in range(cfg.shape[0]):
+        state[j, X_OU] = 0.0
+        state[j, X_STEP] = 0.0
+        state[j, X_K] = 0.0
+        out[j] = _drift_value(cfg, state, j)
+
+
+@njit(cache=True)
+def drift_bank_step(
+    cfg: FloatArray, noise_cols: IntArray, state: FloatArray, noise_row: FloatArray, out: FloatArray
+) -> None:
+    """Advance one plant's drifts from step k to k + 1 and write the values at k + 1.
+
+    Args:
+        cfg: ``DriftBank.cfg``.
+        noise_cols: ``DriftBank.noise_cols``.
+        state: One plant's state, (n_drifts, DRIFT_STATE_WIDTH); updated in place.
+        noise_row: Standard normals for this plant and step, (n_noise,).
+        out: Drift values, (n_drifts,); written.
+    """
+    for j in range(cfg.shape[0]):
+        state[j, X_K] += 1.0
+        c = noise_cols[j, Z_OU]
+        if c >= 0:
+            state[j, X_OU] = state[j, X_OU] * cfg[j, D_OU_DECAY] + cfg[j, D_OU_SCALE] * noise_row[c]
+        c = noise_cols[j, Z_STEP_U]
+        if c >= 0 and noise_row[c] < cfg[j, D_STEP_Z]:
+            state[j, X_STEP] += cfg[j, D_STEP_STD] * noise_row[noise_cols[j, Z_STEP_SIZE]]
+        out[j] = _drift_value(cfg, state, j)
+
+
+@njit(cache=True)
+def drift_bank_reset_batch(cfg: FloatArray, states: FloatArray, out: FloatArray) -> None:
+    """``drift_bank_reset`` for every plant: states (n, n_drifts, 3), out (n, n_drifts)."""
+    for i in range(states.shape[0]):
+        drift_bank_reset(cfg, states[i], out[i])
+
+
+@njit(cache=True)
+def drift_bank_step_batch(
+    cfg: FloatArray, noise_cols: IntArray, states: FloatArray, noise: FloatArray, out: FloatArray
+) -> None:
+    """``drift_bank_step`` for every plant: noise (n, n_noise), out (n, n_drifts)."""
+    for i in range(states.shape[0]):
+        drift_bank_step(cfg, noise_cols, states[i], noise[i], out[i])

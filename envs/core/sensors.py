@@ -1,0 +1,466 @@
+"""Sensor models: what an instrument reports instead of the true process value.
+
+Every observed signal of a plant passes through the same chain of parts, each configurable per
+signal and each switched off by its zero default:
+
+| order | part | models | example |
+| --- | --- | --- | --- |
+| 1 | transport delay | gas or sample travel time, whole control steps | BOF off-gas analyser behind the hood and gas cleaning |
+| 2 | first-order lag | instrument / mixing dynamics (exact discretisation) | thermocouple, analyser cell |
+| 3 | bias | calibration offset plus a random-walk drift | drifting flow meter |
+| 4 | white noise | absolute + relative (fraction of the reading) | sub-lance temperature and carbon precision |
+| 5 | sample-and-hold | readings refreshed only every few control steps | batch analyser, film-thickness gauge |
+| 6 | clip | instrument range | a pyrometer that saturates |
+| 7 | dropout | a missing reading: repeat the last one, or NaN | lost telegram, analyser calibration pause |
+| 8 | stuck | frozen transmitter for the rest of the episode | a failed sensor nobody noticed |
+
+Clipping is applied before dropout and stuck, which only ever repeat an already clipped reading,
+so the result equals clipping last; a NaN stays NaN. ``dropout_mode="nan"`` puts NaN into the
+observation, which leaves a Gymnasium ``Box`` space: it is for estimator research only (an
+estimator must handle missing data), never for training a plain policy.
+
+Randomness stays outside the compiled code. Passing a ``np.random.Generator`` into an njit
+function costs about 27 µs per call (ECOSYSTEM.md, pitfall 10), far above the ~100 ns per
+plant-step budget, so the env draws all noise of a step with one
+``rng.standard_normal((n_plants, bank.n_noise))`` call and passes the array in. Only enabled parts
+get a column (``noise_cols``; -1 = disabled), so a bank draws only what its model needs. Dropout and
+stuck events need uniforms: an event with probability p happens when ``Φ(z) < p`` with
+``Φ(z) = 0.5·(1 + erf(z/√2))``, which is the same event as ``z < Φ⁻¹(p)``; the threshold
+``Φ⁻¹(p)`` is computed once when the bank is built, so the kernel compares instead of calling erf.
+
+Compiled functions work on one plant (the plant kernels call them inside their own loops); the
+``*_batch`` helpers loop over plants for tests and simple envs. Everything is plain math, so
+``NUMBA_DISABLE_JIT=1`` gives identical numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from numbers import Real
+from statistics import NormalDist
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+T = TypeVar("T")
+
+MAX_DELAY_STEPS = 32
+DROPOUT_MODES = ("hold", "nan")
+
+# Columns of SensorBank.cfg (one row per signal); dt-dependent values are precomputed.
+F_NOISE_STD = 0  # absolute white-noise std, signal units
+F_NOISE_REL = 1  # relative white-noise std, fraction of |value|
+F_BIAS = 2  # constant bias, signal units
+F_BIAS_WALK_STD = 3  # random-walk bias std per control step, signal units
+F_LAG_A = 4  # lag coefficient 1 - exp(-dt/lag_s); 1 = no lag
+F_DELAY_STEPS = 5  # transport delay, control steps
+F_HOLD_STEPS = 6  # sample-and-hold period, control steps (1 = every step)
+F_DROPOUT_Z = 7  # dropout when z < this threshold, Φ⁻¹(dropout_prob)
+F_DROPOUT_NAN = 8  # 1 = output NaN on dropout, 0 = hold the last reading
+F_STUCK_Z = 9  # sensor sticks when z < this threshold, Φ⁻¹(stuck_prob)
+F_LOW = 10  # clip range low, signal units
+F_HIGH = 11  # clip range high, signal units
+F_DT = 12  # control step the bank was built for, s
+N_FIELDS = 13
+
+# Columns of SensorBank.noise_cols: which noise-row entry each part reads.
+Z_WHITE = 0
+Z_BIAS_WALK = 1
+Z_DROPOUT = 2
+Z_STUCK = 3
+N_NOISE_PARTS = 4
+
+# Per-signal state layout; the delay ring buffer occupies S_BUF onwards.
+S_LAG = 0  # lag filter output
+S_BIAS = 1  # current bias (constant + walk)
+S_HELD = 2  # value held by sample-and-hold
+S_LAST = 3  # last delivered (non-dropped) reading, clipped
+S_STUCK = 4  # 1 once the sensor is stuck
+S_COUNT = 5  # steps since the last sample-and-hold refresh
+S_HEAD = 6  # ring-buffer position of the oldest entry
+S_BUF = 7
+
+
+# ---------------------------------------------------------------- shared helpers (also disturbances)
+def spec_from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
+    """Build a spec dataclass from a mapping, rejecting unknown keys.
+
+    Args:
+        cls: A dataclass type.
+        data: Field values by name (e.g. a YAML / Hydra node).
+
+    Returns:
+        The constructed ``cls`` instance.
+
+    Raises:
+        ValueError: If ``data`` holds a key that is not a field; the message lists the valid ones.
+    """
+    valid = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(str(key) for key in data if key not in valid)
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown key(s) {unknown}; valid keys are {valid}")
+    return cls(**data)
+
+
+def check_field(
+    owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf, finite: bool = True
+) -> None:
+    """Raise ``ValueError`` naming ``owner.name`` unless ``value`` is a number in [low, high].
+
+    Args:
+        owner: Class name used in the message.
+        name: Field name used in the message.
+        value: Value to check.
+        low: Smallest allowed value.
+        high: Largest allowed value.
+        finite: Whether ±inf is rejected.
+    """
+    ok = isinstance(value, Real) and not isinstance(value, bool)
+    ok = ok and low <= value <= high and (math.isfinite(value) or not finite)
+    if not ok:
+        kind = "a finite number" if finite else "a number"
+        raise ValueError(f"{owner}.{name} must be {kind} in [{low}, {high}], got {value!r}")
+
+
+def normal_threshold(prob: float) -> float:
+    """Return ``Φ⁻¹(prob)``: a standard normal z satisfies ``z < threshold`` with probability prob.
+
+    Args:
+        prob: Event probability in [0, 1].
+
+    Returns:
+        The threshold; -inf for prob 0 (never), +inf for prob 1 (always).
+    """
+    if prob <= 0.0:
+        return -math.inf
+    if prob >= 1.0:
+        return math.inf
+    return NormalDist().inv_cdf(prob)
+
+
+@njit(cache=True)
+def norm_cdf(z: float) -> float:
+    """Standard normal CDF Φ(z) = 0.5·(1 + erf(z/√2)), written with erfc for tail accuracy."""
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+@njit(cache=True)
+def clip_value(x: float, low: float, high: float) -> float:
+    """Clip ``x`` to [low, high] with comparisons only, so a NaN passes through unchanged."""
+    if x < low:
+        return low
+    if x > high:
+        return high
+    return x
+
+
+# ---------------------------------------------------------------- spec and bank (Python side)
+@dataclass(frozen=True)
+class SensorSpec:
+    """Sensor model of one signal; every part is off at its default.
+
+    Attributes:
+        noise_std: Absolute white-noise std, signal units.
+        noise_rel: Relative white-noise std, fraction of |value| (value after delay and lag).
+        bias: Constant offset, signal units.
+        bias_walk_std: Random-walk bias drift, std per control step, signal units.
+        lag_s: First-order lag time constant, s (0 = none).
+        delay_s: Transport delay, s; rounded to whole control steps, at most MAX_DELAY_STEPS.
+        sample_period_s: Sample-and-hold period, s; rounded to control steps (0 = every step).
+        dropout_prob: Per-step probability that a reading is missing, in [0, 1].
+        dropout_mode: "hold" repeats the last reading; "nan" outputs NaN (leaves the Box
+            observation space; for estimator research only).
+        stuck_prob: Per-step probability that the sensor freezes at its last reading for the
+            rest of the episode, in [0, 1].
+        low: Lower end of the instrument range, signal units.
+        high: Upper end of the instrument range, signal units.
+    """
+
+    noise_std: float = 0.0
+    noise_rel: float = 0.0
+    bias: float = 0.0
+    bias_walk_std: float = 0.0
+    lag_s: float = 0.0
+    delay_s: float = 0.0
+    sample_period_s: float = 0.0
+    dropout_prob: float = 0.0
+    dropout_mode: str = "hold"
+    stuck_prob: float = 0.0
+    low: float = -math.inf
+    high: float = math.inf
+
+    def __post_init__(self) -> None:
+        """Validate ranges; errors name the field and its valid range."""
+        for name in ("noise_std", "noise_rel", "bias_walk_std", "lag_s", "delay_s"):
+            check_field("SensorSpec", name, getattr(self, name))
+        check_field("SensorSpec", "sample_period_s", self.sample_period_s)
+        check_field("SensorSpec", "bias", self.bias, -math.inf, math.inf)
+        check_field("SensorSpec", "dropout_prob", self.dropout_prob, 0.0, 1.0)
+        check_field("SensorSpec", "stuck_prob", self.stuck_prob, 0.0, 1.0)
+        if self.dropout_mode not in DROPOUT_MODES:
+            raise ValueError(
+                f"SensorSpec.dropout_mode must be one of {DROPOUT_MODES}, got {self.dropout_mode!r}"
+            )
+        check_field("SensorSpec", "low", self.low, -math.inf, math.inf, finite=False)
+        check_field("SensorSpec", "high", self.high, -math.inf, math.inf, finite=False)
+        if not self.low < self.high:
+            raise ValueError(f"SensorSpec.low must be < high, got low={self.low}, high={self.high}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SensorSpec:
+        """Build from a mapping; unknown keys raise ``ValueError`` listing the valid ones."""
+        return spec_from_dict(cls, data)
+
+
+def _whole_steps(seconds: float, dt_s: float) -> int:
+    """Round a duration to whole control steps (halves up; 1e-9 absorbs 0.3/0.1 = 2.999…)."""
+    return int(math.floor(seconds / dt_s + 0.5 + 1e-9))
+
+
+def _cfg_row(name: str, spec: SensorSpec, dt_s: float) -> list[float]:
+    """One row of SensorBank.cfg: the spec with its dt-dependent values precomputed."""
+    delay = _whole_steps(spec.delay_s, dt_s)
+    if delay > MAX_DELAY_STEPS:
+        raise ValueError(
+            f"sensor {name!r}: delay_s={spec.delay_s} is {delay} control steps of {dt_s} s; at "
+            f"most MAX_DELAY_STEPS={MAX_DELAY_STEPS} steps ({MAX_DELAY_STEPS * dt_s} s) allowed"
+        )
+    row = [0.0] * N_FIELDS
+    row[F_NOISE_STD], row[F_NOISE_REL] = spec.noise_std, spec.noise_rel
+    row[F_BIAS], row[F_BIAS_WALK_STD] = spec.bias, spec.bias_walk_std
+    # exact discretisation of dy/dt = (x - y)/τ with x held over the step; expm1 keeps small dt/τ
+    row[F_LAG_A] = -math.expm1(-dt_s / spec.lag_s) if spec.lag_s > 0.0 else 1.0
+    row[F_DELAY_STEPS] = delay
+    row[F_HOLD_STEPS] = max(1, _whole_steps(spec.sample_period_s, dt_s))
+    row[F_DROPOUT_Z] = normal_threshold(spec.dropout_prob)
+    row[F_DROPOUT_NAN] = 1.0 if spec.dropout_mode == "nan" else 0.0
+    row[F_STUCK_Z] = normal_threshold(spec.stuck_prob)
+    row[F_LOW], row[F_HIGH], row[F_DT] = spec.low, spec.high, dt_s
+    return row
+
+
+def _noise_columns(specs: list[SensorSpec]) -> tuple[IntArray, int]:
+    """Give each enabled random part its own noise column, in signal order; -1 when disabled."""
+    cols = np.full((len(specs), N_NOISE_PARTS), -1, dtype=np.int64)
+    n = 0
+    for j, s in enumerate(specs):
+        enabled = (s.noise_std > 0 or s.noise_rel > 0, s.bias_walk_std > 0, s.dropout_prob > 0)
+        for part, on in enumerate((*enabled, s.stuck_prob > 0)):
+            if on:
+                cols[j, part] = n
+                n += 1
+    return cols, n
+
+
+class SensorBank:
+    """The sensors of one plant, compiled into arrays for the njit kernels.
+
+    Args:
+        specs: Ordered mapping signal name → ``SensorSpec`` (or a mapping of its fields). The
+            order is the order of ``true_values`` and of the readings.
+        dt_s: Control step, s.
+
+    Attributes:
+        names: Signal names, in order.
+        dt_s: Control step, s.
+        cfg: float64 (n_signals, N_FIELDS); columns ``F_*``.
+        noise_cols: int64 (n_signals, 4); noise-row column of [white, bias walk, dropout, stuck]
+            (``Z_*``), -1 where the part is disabled.
+        n_noise: Standard normals one plant-step needs.
+        state_width: Width of the per-signal state (``S_*`` fields plus the delay buffer).
+
+    >>> bank = SensorBank({"co_pct": {"noise_std": 0.2, "delay_s": 20.0}}, dt_s=2.0)
+    >>> bank.n_noise, bank.new_state(4).shape
+    (1, (4, 1, 17))
+    """
+
+    def __init__(self, specs: Mapping[str, SensorSpec | Mapping[str, Any]], dt_s: float) -> None:
+        check_field("SensorBank", "dt_s", dt_s, 0.0, math.inf)
+        if dt_s <= 0.0:
+            raise ValueError(f"SensorBank.dt_s must be > 0, got {dt_s!r}")
+        self.dt_s = float(dt_s)
+        self.specs = {
+            str(k): v if isinstance(v, SensorSpec) else SensorSpec.from_dict(v)
+            for k, v in specs.items()
+        }
+        self.names: tuple[str, ...] = tuple(self.specs)
+        rows = [_cfg_row(k, s, self.dt_s) for k, s in self.specs.items()]
+        self.cfg: FloatArray = np.array(rows, dtype=np.float64).reshape(len(rows), N_FIELDS)
+        self.noise_cols, self.n_noise = _noise_columns(list(self.specs.values()))
+        self.state_width = S_BUF + int(self.cfg[:, F_DELAY_STEPS].max(initial=0.0))
+
+    @property
+    def n_signals(self) -> int:
+        """Number of signals."""
+        return len(self.names)
+
+    def index(self, name: str) -> int:
+        """Position of signal ``name`` in the readings."""
+        return self.names.index(name)
+
+    def new_state(self, n_plants: int) -> FloatArray:
+        """Zeroed state, float64 (n_plants, n_signals, state_width); call a reset before stepping."""
+        return np.zeros((n_plants, self.n_signals, self.state_width), dtype=np.float64)
+
+
+# ---------------------------------------------------------------- compiled kernels (one plant)
+@njit(cache=True)
+def sensor_bank_reset(cfg: FloatArray, state: FloatArray, true_values: FloatArray) -> None:
+    """Reset one plant's sensors as if the process had sat at ``true_values`` forever.
+
+    Args:
+        cfg: ``SensorBank.cfg``.
+        state: One plant's state, (n_signals, state_width); overwritten.
+        true_values: True values at reset, (n_signals,).
+
+    The delay buffer and the lag start at the true value; the held and last readings at
+    clip(true + bias), noise-free; the bias walk, stuck flag and counters are cleared.
+    """
+    for j in range(cfg.shape[0]):
+        x = true_values[j]
+        state[j, :] = x
+        state[j, S_BIAS] = cfg[j, F_BIAS]
+        state[j, S_HELD] = x + cfg[j, F_BIAS]
+        state[j, S_LAST] = clip_value(x + cfg[j, F_BIAS], cfg[j, F_LOW], cfg[j, F_HIGH])
+        state[j, S_STUCK] = 0.0
+        state[j, S_COUNT] = 0.0
+        state[j, S_HEAD] = 0.0
+
+
+@njit(cache=True)
+def _delayed(cfg: FloatArray, state: FloatArray, j: int, x: float) -> float:
+    """Ring buffer of length d: returns the value pushed d calls ago (the reset value before)."""
+    d = int(cfg[j, F_DELAY_STEPS])
+    if d == 0:
+        return x
+    head = int(state[j, S_HEAD])
+    y = state[j, S_BUF + head]
+    state[j, S_BUF + head] = x
+    head += 1
+    state[j, S_HEAD] = 0.0 if head == d else float(head)
+    return y
+
+
+@njit(cache=True)
+def _lagged(cfg: FloatArray, state: FloatArray, j: int, x: float) -> float:
+    """First-order lag; a = 1 skips the update because y + (x - y) need not equal x bit for bit."""
+    a = cfg[j, F_LAG_A]
+    if a >= 1.0:
+        return x
+    y = state[j, S_LAG] + a * (x - state[j, S_LAG])
+    state[j, S_LAG] = y
+    return y
+
+
+@njit(cache=True)
+def _biased_noisy(
+    cfg: FloatArray, noise_cols: IntArray, state: FloatArray, j: int, x: float, noise_row: FloatArray
+) -> float:
+    """Add the bias (walk updated first) and white noise scaled by the absolute + relative std."""
+    c = noise_cols[j, Z_BIAS_WALK]
+    if c >= 0:
+        state[j, S_BIAS] += cfg[j, F_BIAS_WALK_STD] * noise_row[c]
+    y = x + state[j, S_BIAS]
+    c = noise_cols[j, Z_WHITE]
+    if c >= 0:
+        y += (cfg[j, F_NOISE_STD] + cfg[j, F_NOISE_REL] * abs(x)) * noise_row[c]
+    return y
+
+
+@njit(cache=True)
+def _sampled(cfg: FloatArray, state: FloatArray, j: int, y: float) -> float:
+    """Sample-and-hold: refresh the held value every F_HOLD_STEPS steps (steps n, 2n, … after reset)."""
+    n = cfg[j, F_HOLD_STEPS]
+    if n <= 1.0:
+        return y
+    count = state[j, S_COUNT] + 1.0
+    if count >= n:
+        count = 0.0
+        state[j, S_HELD] = y
+    state[j, S_COUNT] = count
+    return state[j, S_HELD]
+
+
+@njit(cache=True)
+def _sensor_step(
+    cfg: FloatArray,
+    noise_cols: IntArray,
+    state: FloatArray,
+    j: int,
+    x: float,
+    noise_row: FloatArray,
+) -> float:
+    """One signal, one step: the full chain of the module docstring."""
+    if state[j, S_STUCK] != 0.0:
+        return state[j, S_LAST]  # frozen: the rest of the chain no longer matters
+    y = _lagged(cfg, state, j, _delayed(cfg, state, j, x))
+    y = _sampled(cfg, state, j, _biased_noisy(cfg, noise_cols, state, j, y, noise_row))
+    y = clip_value(y, cfg[j, F_LOW], cfg[j, F_HIGH])
+    c = noise_cols[j, Z_DROPOUT]
+    if c >= 0 and noise_row[c] < cfg[j, F_DROPOUT_Z]:
+        y = math.nan if cfg[j, F_DROPOUT_NAN] != 0.0 else state[j, S_LAST]
+    else:
+        state[j, S_LAST] = y
+    c = noise_cols[j, Z_STUCK]
+    if c >= 0 and noise_row[c] < cfg[j, F_STUCK_Z]:
+        # freeze at the last delivered reading (this step's, unless it dropped out)
+        state[j, S_STUCK] = 1.0
+        y = state[j, S_LAST]
+    return y
+
+
+@njit(cache=True)
+def sensor_bank_step(
+    cfg: FloatArray,
+    noise_cols: IntArray,
+    state: FloatArray,
+    true_values: FloatArray,
+    noise_row: FloatArray,
+    dt_s: float,
+    out: FloatArray,
+) -> None:
+    """Advance one plant's sensors by one control step and write the readings.
+
+    Args:
+        cfg: ``SensorBank.cfg``.
+        noise_cols: ``SensorBank.noise_cols``.
+        state: One plant's state, (n_signals, state_width); updated in place.
+        true_values: True values at this step, (n_signals,).
+        noise_row: Standard normals for this plant and step, (n_noise,).
+        dt_s: Control step, s; must equal the bank's (delays and lag are precomputed for it).
+        out: Readings, (n_signals,); written.
+
+    Raises:
+        ValueError: If ``dt_s`` differs from the control step the bank was built for.
+    """
+    for j in range(cfg.shape[0]):
+        out[j] = _sensor_step(cfg, noise_cols, state, j, true_values[j], noise_row)
+
+
+@njit(cache=True)
+def sensor_bank_reset_batch(cfg: FloatArray, states: FloatArray, true_values: FloatArray) -> None:
+    """``sensor_bank_reset`` for every plant: states (n, n_signals, w), true_values (n, n_signals)."""
+    for i in range(states.shape[0]):
+        sensor_bank_reset(cfg, states[i], true_values[i])
+
+
+@njit(cache=True)
+def sensor_bank_step_batch(
+    cfg: FloatArray,
+    noise_cols: IntArray,
+    states: FloatArray,
+    true_values: FloatArray,
+    noise: FloatArray,
+    dt_s: float,
+    out: FloatArray,
+) -> None:
+    """``sensor_bank_step`` for every plant: states (n, …), true_values/out (n, n_signals),
+    noise (n, n_noise)."""
+    for i in range(states.shape[0]):
+        sensor_bank_step(cfg, noise_cols, states[i], true_values[i], noise[i], dt_s, out[i])

@@ -1,0 +1,208 @@
+"""N BOF plants stepped in one call of the compiled core: the engine behind the env shells.
+
+``BOFBatch`` owns the per-plant arrays (parameters, state, sensor and drift states), draws every
+random number with one ``np.random.Generator`` (one vectorised call per step for sensor noise,
+one per group of heat starts), and calls :mod:`envs.steel.core`. The single env is a batch of one
+and the vector env a batch of N, so both run the same code with the same draws: a single env
+reset with seed ``s`` and a vector env of one plant reset with seed ``s`` give identical
+trajectories (tested, also with ``NUMBA_DISABLE_JIT=1``).
+
+Campaign mode: one episode is ``campaign_heats`` consecutive heats. Slow drifts (lance wear,
+refractory wear, scrap quality; :data:`DEFAULT_CAMPAIGN_DRIFTS`) move multipliers of plant
+parameters from heat to heat, and the observation carries the last heat's tapping analysis, so a
+drift that starts in one heat can be seen and corrected in the next ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from envs.core.actions import ActionScaler, ActuatorSpec
+from envs.core.disturbances import DriftBank, DriftSpec, drift_bank_reset, drift_bank_step
+from envs.core.params import PlantVariant
+from envs.core.sensors import SensorBank, SensorSpec
+from envs.steel import core
+from envs.steel.params import BOFParams
+
+__all__ = ["DEFAULT_CAMPAIGN_DRIFTS", "BOFBatch", "actuator_specs", "default_sensors"]
+
+# drift name -> the BOFParams field it multiplies (campaign mode)
+DRIFT_TARGETS = {
+    "lance_wear_kc": "kc_per_min",
+    "lance_wear_fe": "affinity_fe",
+    "refractory_heat_loss": "heat_loss_k_min",
+    "scrap_quality": "scrap_melt_mj_kg",
+    "hot_metal_si": "hm_si_pct",
+}
+# per-heat drifts over a campaign; magnitudes est.: refractory heat loss +30–50 % over a
+# campaign of a few thousand heats (PHYSICS.md variants), here compressed into an episode
+DEFAULT_CAMPAIGN_DRIFTS: dict[str, dict[str, float]] = {
+    "lance_wear_kc": {"ou_theta": 0.05, "ou_sigma": 0.01, "trend_per_step": -0.002,
+                      "low": 0.5, "high": 1.5},
+    "lance_wear_fe": {"ou_theta": 0.05, "ou_sigma": 0.01, "trend_per_step": 0.003,
+                      "low": 0.5, "high": 2.0},
+    "refractory_heat_loss": {"trend_per_step": 0.01, "low": 0.5, "high": 2.0},
+    "scrap_quality": {"ou_theta": 0.1, "ou_sigma": 0.02, "low": 0.7, "high": 1.3},
+    "hot_metal_si": {"ou_theta": 0.1, "ou_sigma": 0.04, "low": 0.3, "high": 2.0},
+}
+
+
+def default_sensors(params: BOFParams) -> dict[str, SensorSpec]:
+    """Per-step signals and their sensor models (order = ``core.SIGNAL_NAMES``)."""
+    return {
+        "oxygen_flow": SensorSpec(noise_rel=0.0, low=0.0, high=6.0),
+        "lance_height": SensorSpec(low=0.0, high=4.0),
+        "offgas_decarb_rate": SensorSpec(noise_rel=params.offgas_noise_rel,
+                                         delay_s=params.offgas_delay_s, low=0.0, high=10.0),
+        "offgas_pcr": SensorSpec(noise_std=0.01, delay_s=params.offgas_delay_s, low=0.0,
+                                 high=1.0),
+        "slag_foam": SensorSpec(noise_std=0.1, low=0.0, high=5.0),
+    }
+
+
+def actuator_specs(params: BOFParams, dt_s: float) -> list[ActuatorSpec]:
+    """The five actuators of one plant with limits from the compiled core (single source)."""
+    lo, hi, span, rate = (np.empty(core.N_ACT) for _ in range(4))
+    core.actuator_limits(params.to_array(), lo, hi, span, rate, dt_s)
+    names = ("oxygen_flow", "lance_height", "ore_feed", "lime_feed", "end_oxygen")
+    units = ("Nm3/min", "m", "kg/min", "kg/min", "Nm3")
+    span[core.A_END] = 1.0  # adjust span of the end target is ±15 % of the plan, set per heat
+    return [ActuatorSpec(n, u, float(a), float(b), rate_limit=float(r), adjust_span=float(s))
+            for n, u, a, b, r, s in zip(names, units, lo, hi, rate, span, strict=True)]
+
+
+class BOFBatch:
+    """State and stepping of ``n_plants`` BOF plants.
+
+    Args:
+        variant: plant variant (parameters and randomisation ranges).
+        n_plants: number of plants stepped together.
+        action_mode: ``"adjust"`` (around standard practice) or ``"absolute"``.
+        dt_s: control step, s.
+        campaign_heats: heats per episode (1 = one blow per episode).
+        randomize: draw plant parameters from the variant's ranges at each episode start.
+        sensors: overrides of the default sensor specs, ``{signal: {field: value}}``.
+        drifts: campaign drift specs ``{drift: {field: value}}`` (default: built-in set).
+    """
+
+    def __init__(self, variant: PlantVariant, n_plants: int = 1, *, action_mode: str = "adjust",
+                 dt_s: float = 10.0, campaign_heats: int = 1, randomize: bool = False,
+                 sensors: Mapping[str, Mapping[str, Any]] | None = None,
+                 drifts: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        if not isinstance(variant.params, BOFParams):
+            raise TypeError(f"BOF plants need BOFParams, got {type(variant.params).__name__}")
+        if n_plants < 1 or int(n_plants) != n_plants:
+            raise ValueError(f"n_plants must be a positive integer, got {n_plants!r}")
+        if campaign_heats < 1 or int(campaign_heats) != campaign_heats:
+            raise ValueError(f"campaign_heats must be a positive integer, got {campaign_heats!r}")
+        if not 1.0 <= dt_s <= 30.0:
+            raise ValueError(f"dt_s = {dt_s} s is outside [1, 30] s (the model is validated "
+                             "for 1–30 s control steps)")
+        self.variant, self.n, self.dt_s = variant, int(n_plants), float(dt_s)
+        self.campaign_heats, self.randomize = int(campaign_heats), bool(randomize)
+        params: BOFParams = variant.params
+        self.scaler = ActionScaler(actuator_specs(params, dt_s), action_mode)
+        self.sensors = SensorBank(_merge_specs(default_sensors(params), sensors, SensorSpec,
+                                               "sensor"), dt_s)
+        drift_specs = DEFAULT_CAMPAIGN_DRIFTS if drifts is None else drifts
+        unknown = sorted(set(drift_specs) - set(DRIFT_TARGETS))
+        if unknown:
+            raise ValueError(f"unknown drift(s) {unknown}; valid drifts: {sorted(DRIFT_TARGETS)}")
+        self.drifts = DriftBank({k: DriftSpec.from_dict(v) for k, v in drift_specs.items()})
+        self._drift_param_idx = np.array([BOFParams.index(DRIFT_TARGETS[k])
+                                          for k in self.drifts.names], dtype=np.int64)
+        self.max_steps = int(math.ceil(core.MAX_BLOW_MIN * 60.0 / dt_s))
+        self.base_params = np.tile(params.to_array(), (self.n, 1))
+        self._rand_lo, self._rand_hi = variant.randomization_arrays()
+        self.params = self.base_params.copy()
+        self.state = np.zeros((self.n, core.N_STATE))
+        self.sensor_state = self.sensors.new_state(self.n)
+        self.drift_state = self.drifts.new_state(self.n)
+        self.drift_values = np.ones((self.n, self.drifts.n_drifts))
+        self.obs = np.zeros((self.n, core.N_OBS), dtype=np.float64)
+        self.heats_done = np.zeros(self.n, dtype=np.int64)
+        self._reward = np.zeros(self.n)
+        self._heat_end = np.zeros(self.n, dtype=np.bool_)
+        self.kpi = np.zeros((self.n, core.N_KPI))
+        self._zero_noise = np.zeros((self.n, 0))
+
+    @property
+    def action_mode_code(self) -> int:
+        return self.scaler.mode_code
+
+    def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
+        """Start a new episode (campaign) for plants ``idx``."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.randomize and len(self.variant.randomize):
+            u = rng.random((idx.size, self.base_params.shape[1]))
+            self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
+        self.state[idx] = 0.0
+        self.heats_done[idx] = 0
+        for i in idx:
+            drift_bank_reset(self.drifts.cfg, self.drift_state[i], self.drift_values[i])
+        self._start_heats(idx, rng, advance_drift=False)
+
+    def _start_heats(self, idx: np.ndarray, rng: np.random.Generator,
+                     advance_drift: bool) -> None:
+        if advance_drift and self.drifts.n_noise:
+            z = rng.standard_normal((idx.size, self.drifts.n_noise))
+            for k, i in enumerate(idx):
+                drift_bank_step(self.drifts.cfg, self.drifts.noise_cols, self.drift_state[i],
+                                z[k], self.drift_values[i])
+        elif advance_drift:
+            empty = np.zeros(0)
+            for i in idx:
+                drift_bank_step(self.drifts.cfg, self.drifts.noise_cols, self.drift_state[i],
+                                empty, self.drift_values[i])
+        self.params[idx] = self.base_params[idx]
+        if self.campaign_heats > 1:
+            cols = self._drift_param_idx
+            self.params[np.ix_(idx, cols)] = self.base_params[np.ix_(idx, cols)] * (
+                self.drift_values[idx])
+        self.state[idx, core.X_HEAT_IDX] = self.heats_done[idx]
+        z_heat = rng.standard_normal((idx.size, core.N_HEAT_NOISE))
+        core.reset_batch(self.params, self.state, idx, z_heat, self.sensors.cfg,
+                         self.sensor_state, self.obs)
+
+    def step(self, actions: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Advance every plant one control step with checked actions (n, 5) in [-1, 1].
+
+        Returns:
+            ``(reward, heat_end, episode_end, kpi)``; ``obs`` is updated in place. For plants
+            whose heat ended but whose campaign goes on, the next heat is already charged and
+            ``obs`` shows it; ``kpi`` rows hold the ended heats' KPIs.
+        """
+        if self.sensors.n_noise:
+            noise = rng.standard_normal((self.n, self.sensors.n_noise))
+        else:
+            noise = self._zero_noise
+        core.step_batch(self.params, self.state, actions, self.scaler.mode_code, self.sensors.cfg,
+                        self.sensors.noise_cols, self.sensor_state, noise, self.dt_s, self.obs,
+                        self._reward, self._heat_end, self.kpi, self.max_steps)
+        episode_end = self._heat_end.copy()
+        if self._heat_end.any():
+            ended = np.flatnonzero(self._heat_end)
+            self.heats_done[ended] += 1
+            go_on = ended[self.heats_done[ended] < self.campaign_heats]
+            if go_on.size:
+                episode_end[go_on] = False
+                self._start_heats(go_on, rng, advance_drift=True)
+        return self._reward, self._heat_end, episode_end, self.kpi
+
+
+def _merge_specs(defaults: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]] | None,
+                 spec_cls: type, what: str) -> dict[str, Any]:
+    """Defaults with per-signal field overrides; unknown signal names fail listing valid ones."""
+    merged = dict(defaults)
+    for name, fields in (overrides or {}).items():
+        if name not in merged:
+            raise ValueError(f"unknown {what} {name!r}; valid {what}s: {sorted(merged)}")
+        base = merged[name]
+        current = {f: getattr(base, f) for f in base.__dataclass_fields__}
+        merged[name] = spec_cls.from_dict({**current, **dict(fields)})
+    return merged

@@ -1,0 +1,371 @@
+"""Gymnasium environments of the basic-oxygen-furnace blow: single plant and native vector env.
+
+Physics, sources and calibration: :mod:`envs.steel.core`, :mod:`envs.steel.params`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector.utils import batch_space
+
+from envs.core.params import PlantParams, PlantVariant, load_variant, variant_from_mapping
+from envs.steel import core
+from envs.steel.batch import BOFBatch
+from envs.steel.params import BOFParams
+
+__all__ = ["OBS_TABLE", "BOFEnv", "BOFVectorEnv", "resolve_bof_variant"]
+
+PLANT_DIR = Path(__file__).resolve().parents[2] / "conf" / "plant"
+
+# name, unit, low, high — the observation layout of core.observe
+OBS_TABLE: tuple[tuple[str, str, float, float], ...] = (
+    ("blow_time", "min", 0.0, 40.0),
+    ("oxygen_blown", "Nm3/t", 0.0, 120.0),
+    ("oxygen_flow", "Nm3/(t min)", 0.0, 6.0),
+    ("lance_height", "m", 0.0, 4.0),
+    ("offgas_decarb_rate", "kg C/(t min)", 0.0, 10.0),
+    ("offgas_pcr", "-", 0.0, 1.0),
+    ("slag_foam_index", "-", 0.0, 5.0),
+    ("ore_added", "kg/t", 0.0, 400.0),
+    ("lime_added", "kg/t", 0.0, 500.0),
+    ("hm_c", "wt%", 0.0, 6.0),
+    ("hm_si", "wt%", 0.0, 3.0),
+    ("hm_mn", "wt%", 0.0, 2.0),
+    ("hm_p", "wt%", 0.0, 1.0),
+    ("hm_temp", "degC", 1000.0, 1600.0),
+    ("hot_metal_ratio", "-", 0.0, 1.0),
+    ("heat_size", "t", 0.0, 400.0),
+    ("oxygen_planned", "Nm3/t", 0.0, 120.0),
+    ("oxygen_end_target", "Nm3/t", 0.0, 120.0),
+    ("sublance_taken", "-", 0.0, 1.0),
+    ("sublance_c", "wt%", 0.0, 6.0),
+    ("sublance_temp", "degC", 0.0, 2000.0),
+    ("last_tap_valid", "-", 0.0, 1.0),
+    ("last_tap_c", "wt%", 0.0, 6.0),
+    ("last_tap_temp", "degC", 0.0, 2000.0),
+    ("last_tap_p", "wt%", 0.0, 1.0),
+    ("heat_in_campaign", "-", 0.0, 10000.0),
+)
+OBS_LOW = np.array([r[2] for r in OBS_TABLE], dtype=np.float32)
+OBS_HIGH = np.array([r[3] for r in OBS_TABLE], dtype=np.float32)
+HIT_BANDS_C = (0.01, 0.02)  # wt%, PHYSICS.md: score at ±0.01 and ±0.02 wt% C
+HIT_BANDS_T = (10.0, 15.0)  # K, and ±10 and ±15 K
+
+
+def resolve_bof_variant(plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None
+                        ) -> PlantVariant:
+    """A plant variant from a name in ``conf/plant/``, a YAML path, a mapping or parameters."""
+    if plant is None:
+        plant = "bof_250t"
+    if isinstance(plant, PlantVariant):
+        return plant
+    if isinstance(plant, BOFParams):
+        return PlantVariant(name="custom", params=plant)
+    if isinstance(plant, Mapping):
+        return variant_from_mapping(plant, BOFParams, str(plant.get("name", "custom")))
+    if isinstance(plant, str):
+        path = Path(plant) if plant.endswith((".yaml", ".yml")) else PLANT_DIR / f"{plant}.yaml"
+        if not path.is_file():
+            valid = sorted(p.stem for p in PLANT_DIR.glob("bof*.yaml"))
+            raise ValueError(f"unknown BOF plant {plant!r}; valid plants: {valid} "
+                             "(or a path to a plant YAML)")
+        return load_variant(path, BOFParams)
+    raise TypeError(f"plant must be a name, mapping, PlantVariant or BOFParams, got {plant!r}")
+
+
+def kpi_dict(row: np.ndarray, p: BOFParams) -> dict[str, float]:
+    """Named KPIs of one ended heat, with hit flags at the PHYSICS.md bands."""
+    out = {name: float(v) for name, v in zip(core.KPI_NAMES, row, strict=True)}
+    dc = abs(out["measured_c_pct"] - p.aim_c_pct)
+    dt = abs(out["measured_temp_c"] - p.aim_temp_c)
+    for bc in HIT_BANDS_C:
+        out[f"hit_c_{bc}"] = float(dc <= bc)
+    for bt in HIT_BANDS_T:
+        out[f"hit_t_{bt:g}"] = float(dt <= bt)
+    for bc, bt in zip(HIT_BANDS_C, HIT_BANDS_T, strict=True):
+        out[f"double_hit_{bc}_{bt:g}"] = float(dc <= bc and dt <= bt)
+    out["p_in_spec"] = float(out["endpoint_p_pct"] <= p.p_spec_pct)
+    return out
+
+
+class BOFEnv(gym.Env):
+    """Basic-oxygen-furnace (LD converter) main blow, one control step every ``dt_s`` seconds.
+
+    ## Description
+    A heat of hot metal and scrap is blown with oxygen through a top lance. Carbon, silicon,
+    manganese and phosphorus oxidise, iron is lost to the slag when the blow goes on too long, and
+    the bath heats from ≈ 1350 to ≈ 1650 °C. The agent adjusts oxygen flow, lance height, ore
+    (coolant) and lime feed, and decides when the blow ends (through the end-oxygen target), to
+    tap at the carbon and temperature aims with phosphorus in spec, little iron lost and no
+    slopping. It sees only what a melt shop sees: delayed, noisy off-gas analysis, the charge
+    analysis, and one in-blow sub-lance measurement shortly before the end.
+
+    ## Observation Space
+    ``Box(26,)`` float32, engineering units (per-tonne quantities so that layouts and scales are
+    the same for every plant variant):
+
+    | idx | name | unit | min | max |
+    |-----|------|------|-----|-----|
+    | 0 | blow_time | min | 0 | 40 |
+    | 1 | oxygen_blown | Nm3/t | 0 | 120 |
+    | 2 | oxygen_flow | Nm3/(t min) | 0 | 6 |
+    | 3 | lance_height | m | 0 | 4 |
+    | 4 | offgas_decarb_rate | kg C/(t min) | 0 | 10 |
+    | 5 | offgas_pcr | - | 0 | 1 |
+    | 6 | slag_foam_index | - | 0 | 5 |
+    | 7 | ore_added | kg/t | 0 | 400 |
+    | 8 | lime_added | kg/t | 0 | 500 |
+    | 9 | hm_c | wt% | 0 | 6 |
+    | 10 | hm_si | wt% | 0 | 3 |
+    | 11 | hm_mn | wt% | 0 | 2 |
+    | 12 | hm_p | wt% | 0 | 1 |
+    | 13 | hm_temp | degC | 1000 | 1600 |
+    | 14 | hot_metal_ratio | - | 0 | 1 |
+    | 15 | heat_size | t | 0 | 400 |
+    | 16 | oxygen_planned | Nm3/t | 0 | 120 |
+    | 17 | oxygen_end_target | Nm3/t | 0 | 120 |
+    | 18 | sublance_taken | - | 0 | 1 |
+    | 19 | sublance_c | wt% | 0 | 6 |
+    | 20 | sublance_temp | degC | 0 | 2000 |
+    | 21 | last_tap_valid | - | 0 | 1 |
+    | 22 | last_tap_c | wt% | 0 | 6 |
+    | 23 | last_tap_temp | degC | 0 | 2000 |
+    | 24 | last_tap_p | wt% | 0 | 1 |
+    | 25 | heat_in_campaign | - | 0 | 10000 |
+
+    Off-gas signals (4, 5) are delayed by ``offgas_delay_s`` and noisy; 2, 3 are the actual
+    actuator values; 9–13 the hot-metal analysis at charge with its errors; 19–20 are 0 until the
+    sub-lance is taken at ``sublance_o2_frac`` of the planned oxygen (σ_C ≈ 0.017 wt% [S18]);
+    21–25 carry the last heat's tapping analysis in campaign mode (0 before the first tap). No
+    hidden state is observed: bath C, T and slag FeO must be inferred.
+
+    ## Action Space
+    ``Box(-1, 1, (5,))`` float32. With ``action_mode="adjust"`` (default) an action moves each
+    set-point by ``action × span`` around the operator's standard practice, so the zero action
+    reproduces standard practice exactly; with ``"absolute"`` [-1, 1] maps linearly to the limits.
+    Limits for the nominal 250 t plant (they scale with heat size):
+
+    | idx | name | unit | min | max | adjust span | rate limit per 10 s |
+    |-----|------|------|-----|-----|-------------|---------------------|
+    | 0 | oxygen_flow | Nm3/min | 480 | 1040 | ±200 | 120 |
+    | 1 | lance_height | m | 1.2 | 3.2 | ±0.6 | 1.0 |
+    | 2 | ore_feed | kg/min | 0 | 1500 | ±750 | — |
+    | 3 | lime_feed | kg/min | 0 | 2500 | ±1250 | — |
+    | 4 | end_oxygen | Nm3 | 0 | 18750 | ±15 % of plan | — |
+
+    The blow ends when the blown oxygen reaches the end target (the end-of-blow decision, as a
+    shop's dynamic stage corrects the oxygen volume after the sub-lance; a target can be moved
+    every step). Rule for bad actions: NaN or ±inf raise ``ValueError`` naming the actuator;
+    finite values outside [-1, 1] are clipped; a wrong shape raises ``ValueError``.
+
+    ## Reward
+    ``reward = −cost / 1000`` (kEUR) per step, with cost = oxygen + ore + lime (prices in the
+    plant parameters) + value of iron oxidised into the slag (net of reduction) + safety terms
+    (slag foam above ``foam_limit``: slopping; bath above ``temp_limit_c``), and at the end of a
+    heat ``miss_cost × [huber(ΔC/0.02) + huber(ΔT/15) + max(0, P − spec)/0.005]`` on the
+    end-of-blow measurement. Horizon-aware rule: a blow ended with carbon above 0.2 wt% also pays
+    the worst possible running cost of every step left to the forced end, so ending early never
+    pays (tested).
+
+    ## Starting State
+    Hot-metal C, Si, Mn, P, temperature and the scrap weight vary heat to heat (normal, sd in the
+    plant parameters); the static charge balance plans oxygen, ore and lime from the *measured*
+    analysis. ``reset(seed=…)`` determines the whole episode, campaign drifts included.
+
+    ## Episode End
+    - termination: the blow ends (end target reached), or is forced to end at 1.5× the planned
+      oxygen or 35 min; in campaign mode only after the last of ``campaign_heats`` heats.
+    - truncation: never (every blow ends by itself within 210 steps of 10 s).
+
+    ## Plant Parameters
+    :class:`envs.steel.params.BOFParams`, one frozen dataclass with unit, range and source per
+    field (``BOFParams.doc_table()``); variants in ``conf/plant/bof_*.yaml``.
+
+    ## Arguments
+    - ``plant``: variant name in ``conf/plant/`` (default ``"bof_250t"``), YAML path, mapping or
+      ``BOFParams``.
+    - ``action_mode``: ``"adjust"`` or ``"absolute"``.
+    - ``dt_s``: control step in s (default 10).
+    - ``campaign_heats``: heats per episode (default 1).
+    - ``randomize``: draw plant parameters from the variant's ranges per episode.
+    - ``sensors``: sensor overrides, e.g. ``{"offgas_decarb_rate": {"dropout_prob": 0.1}}``.
+    - ``drifts``: campaign drift specs (see :mod:`envs.steel.batch`).
+    - ``render_mode``: ``"rgb_array"`` plots the blow.
+
+    >>> import gymnasium as gym, envs
+    >>> env = gym.make("plantrl/BOF-v0", plant="bof_250t")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape
+    (26,)
+
+    ## Version History
+    - v0: first release.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(self, plant: Any = None, *, action_mode: str = "adjust", dt_s: float = 10.0,
+                 campaign_heats: int = 1, randomize: bool = False,
+                 sensors: Mapping[str, Mapping[str, Any]] | None = None,
+                 drifts: Mapping[str, Mapping[str, Any]] | None = None,
+                 render_mode: str | None = None) -> None:
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.variant = resolve_bof_variant(plant)
+        self.batch = BOFBatch(self.variant, 1, action_mode=action_mode, dt_s=dt_s,
+                              campaign_heats=campaign_heats, randomize=randomize,
+                              sensors=sensors, drifts=drifts)
+        self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, dtype=np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (core.N_ACT,), dtype=np.float32)
+        self.render_mode = render_mode
+        self._history: list[dict[str, float]] = []
+        self._ready = False
+
+    @property
+    def params(self) -> BOFParams:
+        """Parameters of the heat being blown (after randomisation and drifts)."""
+        return BOFParams.from_dict(dict(zip(BOFParams.field_names(), self.batch.params[0],
+                                            strict=True)))
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.batch.reset_plants(np.array([0]), self.np_random)
+        self._ready = True
+        self._history = [self._snapshot()]
+        return self._obs(), self._state_info()
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self._ready:
+            raise RuntimeError("call reset() before step() (and after an episode ended)")
+        a = self.batch.scaler.check(action)[None, :]
+        reward, heat_end, episode_end, kpi = self.batch.step(a, self.np_random)
+        info = self._state_info()
+        if heat_end[0]:
+            info["heat_end"] = True
+            info["kpi"] = kpi_dict(kpi[0], self.variant.params)
+        terminated = bool(episode_end[0])
+        self._ready = not terminated
+        if self.render_mode is not None:
+            self._history.append(self._snapshot())
+        return self._obs(), float(reward[0]), terminated, False, info
+
+    def _obs(self) -> np.ndarray:
+        return np.clip(self.batch.obs[0], OBS_LOW, OBS_HIGH).astype(np.float32)
+
+    def _state_info(self) -> dict[str, Any]:
+        """True physical state for KPIs and plots (never part of the observation)."""
+        x, p = self.batch.state[0], self.batch.params[0]
+        w, s = core.bath_mass(x), core.slag_mass(x)
+        return {"true_c_pct": 100.0 * x[core.X_C] / w,
+                "true_temp_c": x[core.X_TEMP] - core.KELVIN,
+                "true_feo_pct": 100.0 * x[core.X_FEO] / s,
+                "true_p_pct": 100.0 * x[core.X_P] / w,
+                "heat_cost_eur": x[core.X_COST],
+                "heat": int(self.batch.heats_done[0]),
+                "heat_size_t": p[core.P_HEAT], "heat_end": False}
+
+    def _snapshot(self) -> dict[str, float]:
+        x = self.batch.state[0]
+        snap = {k: v for k, v in self._state_info().items() if isinstance(v, float)}
+        snap.update(time_min=x[core.X_TIME], o2_flow=x[core.X_Q], lance=x[core.X_H],
+                    ore_kg=x[core.X_ORE], lime_kg=x[core.X_LIME])
+        return snap
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        from envs.steel.render import render_blow
+
+        return render_blow(self._history, self.variant.params)
+
+
+class BOFVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` BOF plants stepped in one call of the compiled core (Gymnasium ``VectorEnv``).
+
+    Same arguments, spaces, reward and episode rules as :class:`BOFEnv`. Autoreset follows
+    Gymnasium 1.x: ``autoreset_mode="next_step"`` (default) resets a plant on the step *after* its
+    episode ended (that step's action is ignored, reward 0, ``terminated`` False);
+    ``"same_step"`` resets it in the step it ended and puts the final observation and info into
+    ``info["final_obs"]`` / ``info["final_info"]`` (what SB3's adapter uses). Randomness comes
+    from one generator seeded by ``reset(seed=…)``; with ``num_envs=1`` a seeded run is identical
+    to :class:`BOFEnv` with the same seed. Infos are dicts of arrays with ``_key`` masks; heat
+    KPIs appear under ``kpi/<name>`` when a heat ends.
+    """
+
+    def __init__(self, num_envs: int = 1, plant: Any = None, *, action_mode: str = "adjust",
+                 dt_s: float = 10.0, campaign_heats: int = 1, randomize: bool = False,
+                 sensors: Mapping[str, Mapping[str, Any]] | None = None,
+                 drifts: Mapping[str, Mapping[str, Any]] | None = None,
+                 autoreset_mode: str = "next_step", render_mode: str | None = None) -> None:
+        modes = {"next_step": gym.vector.AutoresetMode.NEXT_STEP,
+                 "same_step": gym.vector.AutoresetMode.SAME_STEP}
+        if autoreset_mode not in modes:
+            raise ValueError(f"autoreset_mode must be one of {sorted(modes)}, got "
+                             f"{autoreset_mode!r}")
+        self.variant = resolve_bof_variant(plant)
+        self.batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s,
+                              campaign_heats=campaign_heats, randomize=randomize,
+                              sensors=sensors, drifts=drifts)
+        self.num_envs = int(num_envs)
+        self.metadata = {"autoreset_mode": modes[autoreset_mode], "render_modes": []}
+        self.render_mode = render_mode
+        self.single_observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, dtype=np.float32)
+        self.single_action_space = gym.spaces.Box(-1.0, 1.0, (core.N_ACT,), dtype=np.float32)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._same_step = autoreset_mode == "same_step"
+        self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)
+        self._all = np.arange(self.num_envs)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        if seed is not None:
+            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
+        self.batch.reset_plants(self._all, self.np_random)
+        self._needs_reset[:] = False
+        return self._obs(), {}
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                          dict[str, Any]]:
+        a = self.batch.scaler.check_batch(actions)
+        pending = np.flatnonzero(self._needs_reset)
+        reward, heat_end, episode_end, kpi = self.batch.step(a, self.np_random)
+        reward, terminated = reward.copy(), episode_end.copy()
+        if pending.size:  # NEXT_STEP: these plants restart now; their step is discarded
+            heat_end = heat_end.copy()
+            heat_end[pending] = False
+            self.batch.reset_plants(pending, self.np_random)
+            reward[pending], terminated[pending] = 0.0, False
+            self._needs_reset[pending] = False
+        infos = self._kpi_infos(heat_end, kpi) if heat_end.any() else {}
+        done = np.flatnonzero(terminated)
+        obs = self._obs()
+        if self._same_step and done.size:
+            final_obs = np.empty(self.num_envs, dtype=object)
+            final_info = np.empty(self.num_envs, dtype=object)
+            for i in done:
+                final_obs[i] = obs[i].copy()
+                final_info[i] = {k: v[i] for k, v in infos.items() if not k.startswith("_")}
+            infos.update(final_obs=final_obs, _final_obs=terminated.copy(),
+                         final_info=final_info, _final_info=terminated.copy())
+            self.batch.reset_plants(done, self.np_random)
+            obs = self._obs()
+        elif done.size:
+            self._needs_reset[done] = True
+        return obs, reward, terminated, np.zeros(self.num_envs, dtype=np.bool_), infos
+
+    def _obs(self) -> np.ndarray:
+        return np.clip(self.batch.obs, OBS_LOW, OBS_HIGH).astype(np.float32)
+
+    def _kpi_infos(self, heat_end: np.ndarray, kpi: np.ndarray) -> dict[str, Any]:
+        infos: dict[str, Any] = {"heat_end": heat_end.copy(), "_heat_end": heat_end.copy()}
+        for j, name in enumerate(core.KPI_NAMES):
+            infos[f"kpi/{name}"] = np.where(heat_end, kpi[:, j], np.nan)
+            infos[f"_kpi/{name}"] = heat_end.copy()
+        return infos
