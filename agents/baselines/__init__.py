@@ -1,0 +1,1 @@
+"""Classical baselines: operator practice (and, later, PID and the MPC oracle)."""
