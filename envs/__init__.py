@@ -35,7 +35,9 @@ def make(env: str, plant: Any = None, **kwargs: Any) -> gym.Env:
     """Build a registered env by process name (``"bof"``) or id, with a plant variant."""
     env_id = ENV_IDS.get(env, env)
     if env_id not in gym.registry:
-        raise ValueError(f"unknown env {env!r}; valid: {sorted(ENV_IDS)} or ids {sorted(ENV_IDS.values())}")
+        raise ValueError(
+            f"unknown env {env!r}; valid: {sorted(ENV_IDS)} or ids {sorted(ENV_IDS.values())}"
+        )
     return gym.make(env_id, plant=plant, **kwargs)
 
 
@@ -43,6 +45,9 @@ def make_vec(env: str, num_envs: int, plant: Any = None, **kwargs: Any) -> gym.v
     """The native vector env of a process: ``num_envs`` plants stepped in one compiled call."""
     env_id = ENV_IDS.get(env, env)
     if env_id not in gym.registry:
-        raise ValueError(f"unknown env {env!r}; valid: {sorted(ENV_IDS)} or ids {sorted(ENV_IDS.values())}")
-    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point",
-                        plant=plant, **kwargs)
+        raise ValueError(
+            f"unknown env {env!r}; valid: {sorted(ENV_IDS)} or ids {sorted(ENV_IDS.values())}"
+        )
+    return gym.make_vec(
+        env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", plant=plant, **kwargs
+    )

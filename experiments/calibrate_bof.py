@@ -42,16 +42,21 @@ def bisect(f, lo: float, hi: float, iters: int = 40) -> float:
 def fit_practice(params: BOFParams) -> BOFParams:
     """Alternate oxygen trim (end C) and ore base (end T) until both aims are met."""
     for _ in range(8):
-        trim = bisect(lambda t: end_c_t(params.replace(practice_o2_trim=t))[0] - params.aim_c_pct,
-                      0.8, 1.2)
+        current = params
+
+        def carbon_miss(trim: float, current: BOFParams = current) -> float:
+            return end_c_t(current.replace(practice_o2_trim=trim))[0] - current.aim_c_pct
+
+        trim = bisect(carbon_miss, 0.8, 1.2)
         params = params.replace(practice_o2_trim=round(trim, 4))
         t_no_ore = end_c_t(params.replace(practice_ore_base_kg_t=0.0))[1]
         d_ore = 1000.0
         t_ore = end_c_t(params, ore_kg=d_ore)[1]
         k_per_kg = (end_c_t(params, ore_kg=0.0)[1] - t_ore) / d_ore
         ore_t = max(0.0, (t_no_ore - params.aim_temp_c) / k_per_kg) / params.heat_size_t
-        params = params.replace(practice_ore_base_kg_t=round(ore_t, 3),
-                                practice_ore_per_k=round(1.0 / k_per_kg, 2))
+        params = params.replace(
+            practice_ore_base_kg_t=round(ore_t, 3), practice_ore_per_k=round(1.0 / k_per_kg, 2)
+        )
     return params
 
 
@@ -61,16 +66,19 @@ def sensitivities(params: BOFParams) -> dict[str, float]:
     base = end_c_t(params, ore_kg=ore)[1]
     z = np.zeros(core.N_HEAT_NOISE)
     out = {}
-    for name, idx, sd, step in (("t_per_si", 1, params.hm_si_sd_pct, 0.1),
-                                ("t_per_c", 0, params.hm_c_sd_pct, 0.1),
-                                ("t_per_hm_temp", 4, params.hm_temp_sd_c, 10.0)):
+    for name, idx, sd, step in (
+        ("t_per_si", 1, params.hm_si_sd_pct, 0.1),
+        ("t_per_c", 0, params.hm_c_sd_pct, 0.1),
+        ("t_per_hm_temp", 4, params.hm_temp_sd_c, 10.0),
+    ):
         zz = z.copy()
         zz[idx] = step / sd
         zz[{1: 8, 0: 7, 4: 9}[idx]] = 0.0
         out[name] = (end_c_t(params, zz, ore_kg=ore)[1] - base) / step
     charge = params.hot_metal_t + params.scrap_t
-    more_scrap = params.replace(scrap_t=params.scrap_t + 0.01 * charge,
-                                hot_metal_t=params.hot_metal_t - 0.01 * charge)
+    more_scrap = params.replace(
+        scrap_t=params.scrap_t + 0.01 * charge, hot_metal_t=params.hot_metal_t - 0.01 * charge
+    )
     out["t_per_scrap"] = end_c_t(more_scrap, ore_kg=ore)[1] - base
     return out
 
@@ -85,15 +93,25 @@ def main() -> None:
     fitted = fitted.replace(**{f"practice_{k}": round(v, 2) for k, v in sens.items()})
     fitted = fit_practice(fitted)
     print("# fitted static model")
-    for name in ("practice_o2_trim", "practice_ore_base_kg_t", "practice_ore_per_k",
-                 "practice_t_per_si", "practice_t_per_c", "practice_t_per_hm_temp",
-                 "practice_t_per_scrap"):
+    for name in (
+        "practice_o2_trim",
+        "practice_ore_base_kg_t",
+        "practice_ore_per_k",
+        "practice_t_per_si",
+        "practice_t_per_c",
+        "practice_t_per_hm_temp",
+        "practice_t_per_scrap",
+    ):
         print(f"{name}: {getattr(fitted, name)}")
     end = run_practice_heat(fitted).end
-    print(f"# nominal heat: C {end['c_pct']:.4f} %, T {end['temp_c']:.1f} degC, "
-          f"O2 {end['oxygen_nm3_t']:.1f} Nm3/t, {end['time_min']:.1f} min")
-    print(f"# rules: +0.1 % Si -> {0.1 * sens['t_per_si']:+.1f} K, +1 % scrap -> "
-          f"{sens['t_per_scrap']:+.1f} K")
+    print(
+        f"# nominal heat: C {end['c_pct']:.4f} %, T {end['temp_c']:.1f} degC, "
+        f"O2 {end['oxygen_nm3_t']:.1f} Nm3/t, {end['time_min']:.1f} min"
+    )
+    print(
+        f"# rules: +0.1 % Si -> {0.1 * sens['t_per_si']:+.1f} K, +1 % scrap -> "
+        f"{sens['t_per_scrap']:+.1f} K"
+    )
 
 
 if __name__ == "__main__":

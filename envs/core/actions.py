@@ -153,7 +153,7 @@ def _as_float(value: npt.ArrayLike, what: str) -> FloatArray:
         raise ValueError(f"{what} must be numeric, got {value!r}") from err
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def to_setpoints(
     mode_code: int,
     action: FloatArray,
@@ -187,7 +187,7 @@ def to_setpoints(
         out[i] = v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def apply_rate_limit(
     previous: FloatArray, target: FloatArray, rate: FloatArray, out: FloatArray
 ) -> None:

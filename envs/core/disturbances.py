@@ -5,7 +5,7 @@ viscosity) that moves across an episode or a campaign of heats/bodies. Each ``Dr
 
 | part | formula per step k | models |
 | --- | --- | --- |
-| Ornstein–Uhlenbeck | x' = m + (x − m)·e^{−θ} + σ·√((1 − e^{−2θ})/(2θ))·z | mean-reverting wander (humidity) |
+| Ornstein–Uhlenbeck | x' = m + (x − m)·e^{−θ} + σ·√((1 − e^{−2θ})/(2θ))·z | humidity wander |
 | random steps | with probability p: + step_std·z | scrap batch change, new paint lot |
 | linear trend | + trend·k | refractory and lance wear over a campaign |
 | scheduled event | step or ramp from a given k | the "drift starts at heat 40" scenario |
@@ -214,9 +214,10 @@ class DriftBank:
         n_noise: Standard normals one plant-step needs.
         state_width: ``DRIFT_STATE_WIDTH`` ([OU deviation, step sum, k]).
 
-    >>> bank = DriftBank({"heat_loss": {"ou_theta": 0.05, "ou_sigma": 0.01, "trend_per_step": 1e-3}})
+    >>> wear = {"trend_per_step": 2e-3, "event_start": 40, "event_magnitude": 0.1}
+    >>> bank = DriftBank({"heat_loss": {"ou_theta": 0.05, "ou_sigma": 0.01}, "lance_wear": wear})
     >>> bank.n_noise, bank.new_state(8).shape
-    (1, (8, 1, 3))
+    (1, (8, 2, 3))
     """
 
     def __init__(self, specs: Mapping[str, DriftSpec | Mapping[str, Any]]) -> None:
@@ -245,7 +246,7 @@ class DriftBank:
 
 
 # ---------------------------------------------------------------- compiled kernels (one plant)
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _drift_value(cfg: FloatArray, state: FloatArray, j: int) -> float:
     """clip(mean + OU deviation + step sum + trend·k + scheduled offset(k))."""
     k = state[j, X_K]
@@ -254,7 +255,7 @@ def _drift_value(cfg: FloatArray, state: FloatArray, j: int) -> float:
     return clip_value(x, cfg[j, D_LOW], cfg[j, D_HIGH])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def drift_bank_reset(cfg: FloatArray, state: FloatArray, out: FloatArray) -> None:
     """Reset one plant's drifts to their means at k = 0 and write the values at k = 0.
 
@@ -270,7 +271,7 @@ def drift_bank_reset(cfg: FloatArray, state: FloatArray, out: FloatArray) -> Non
         out[j] = _drift_value(cfg, state, j)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def drift_bank_step(
     cfg: FloatArray, noise_cols: IntArray, state: FloatArray, noise_row: FloatArray, out: FloatArray
 ) -> None:

@@ -58,9 +58,7 @@ class PlantParams:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise TypeError(
-                    f"{type(self).__name__}.{f.name} must be a number, got {value!r}"
-                )
+                raise TypeError(f"{type(self).__name__}.{f.name} must be a number, got {value!r}")
             if not math.isfinite(value):
                 raise ValueError(f"{type(self).__name__}.{f.name} must be finite, got {value}")
             lo, hi = f.metadata["low"], f.metadata["high"]

@@ -41,10 +41,20 @@ DRIFT_TARGETS = {
 # per-heat drifts over a campaign; magnitudes est.: refractory heat loss +30–50 % over a
 # campaign of a few thousand heats (PHYSICS.md variants), here compressed into an episode
 DEFAULT_CAMPAIGN_DRIFTS: dict[str, dict[str, float]] = {
-    "lance_wear_kc": {"ou_theta": 0.05, "ou_sigma": 0.01, "trend_per_step": -0.002,
-                      "low": 0.5, "high": 1.5},
-    "lance_wear_fe": {"ou_theta": 0.05, "ou_sigma": 0.01, "trend_per_step": 0.003,
-                      "low": 0.5, "high": 2.0},
+    "lance_wear_kc": {
+        "ou_theta": 0.05,
+        "ou_sigma": 0.01,
+        "trend_per_step": -0.002,
+        "low": 0.5,
+        "high": 1.5,
+    },
+    "lance_wear_fe": {
+        "ou_theta": 0.05,
+        "ou_sigma": 0.01,
+        "trend_per_step": 0.003,
+        "low": 0.5,
+        "high": 2.0,
+    },
     "refractory_heat_loss": {"trend_per_step": 0.01, "low": 0.5, "high": 2.0},
     "scrap_quality": {"ou_theta": 0.1, "ou_sigma": 0.02, "low": 0.7, "high": 1.3},
     "hot_metal_si": {"ou_theta": 0.1, "ou_sigma": 0.04, "low": 0.3, "high": 2.0},
@@ -56,10 +66,10 @@ def default_sensors(params: BOFParams) -> dict[str, SensorSpec]:
     return {
         "oxygen_flow": SensorSpec(noise_rel=0.0, low=0.0, high=6.0),
         "lance_height": SensorSpec(low=0.0, high=4.0),
-        "offgas_decarb_rate": SensorSpec(noise_rel=params.offgas_noise_rel,
-                                         delay_s=params.offgas_delay_s, low=0.0, high=10.0),
-        "offgas_pcr": SensorSpec(noise_std=0.01, delay_s=params.offgas_delay_s, low=0.0,
-                                 high=1.0),
+        "offgas_decarb_rate": SensorSpec(
+            noise_rel=params.offgas_noise_rel, delay_s=params.offgas_delay_s, low=0.0, high=10.0
+        ),
+        "offgas_pcr": SensorSpec(noise_std=0.01, delay_s=params.offgas_delay_s, low=0.0, high=1.0),
         "slag_foam": SensorSpec(noise_std=0.1, low=0.0, high=5.0),
     }
 
@@ -71,8 +81,10 @@ def actuator_specs(params: BOFParams, dt_s: float) -> list[ActuatorSpec]:
     names = ("oxygen_flow", "lance_height", "ore_feed", "lime_feed", "end_oxygen")
     units = ("Nm3/min", "m", "kg/min", "kg/min", "Nm3")
     span[core.A_END] = 1.0  # adjust span of the end target is ±15 % of the plan, set per heat
-    return [ActuatorSpec(n, u, float(a), float(b), rate_limit=float(r), adjust_span=float(s))
-            for n, u, a, b, r, s in zip(names, units, lo, hi, rate, span, strict=True)]
+    return [
+        ActuatorSpec(n, u, float(a), float(b), rate_limit=float(r), adjust_span=float(s))
+        for n, u, a, b, r, s in zip(names, units, lo, hi, rate, span, strict=True)
+    ]
 
 
 class BOFBatch:
@@ -89,10 +101,18 @@ class BOFBatch:
         drifts: campaign drift specs ``{drift: {field: value}}`` (default: built-in set).
     """
 
-    def __init__(self, variant: PlantVariant, n_plants: int = 1, *, action_mode: str = "adjust",
-                 dt_s: float = 10.0, campaign_heats: int = 1, randomize: bool = False,
-                 sensors: Mapping[str, Mapping[str, Any]] | None = None,
-                 drifts: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        variant: PlantVariant,
+        n_plants: int = 1,
+        *,
+        action_mode: str = "adjust",
+        dt_s: float = 10.0,
+        campaign_heats: int = 1,
+        randomize: bool = False,
+        sensors: Mapping[str, Mapping[str, Any]] | None = None,
+        drifts: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         if not isinstance(variant.params, BOFParams):
             raise TypeError(f"BOF plants need BOFParams, got {type(variant.params).__name__}")
         if n_plants < 1 or int(n_plants) != n_plants:
@@ -100,22 +120,26 @@ class BOFBatch:
         if campaign_heats < 1 or int(campaign_heats) != campaign_heats:
             raise ValueError(f"campaign_heats must be a positive integer, got {campaign_heats!r}")
         if not 1.0 <= dt_s <= 30.0:
-            raise ValueError(f"dt_s = {dt_s} s is outside [1, 30] s (the model is validated "
-                             "for 1–30 s control steps)")
+            raise ValueError(
+                f"dt_s = {dt_s} s is outside [1, 30] s (the model is validated "
+                "for 1–30 s control steps)"
+            )
         self.variant, self.n, self.dt_s = variant, int(n_plants), float(dt_s)
         self.campaign_heats, self.randomize = int(campaign_heats), bool(randomize)
         params: BOFParams = variant.params
         self.scaler = ActionScaler(actuator_specs(params, dt_s), action_mode)
-        self.sensors = SensorBank(_merge_specs(default_sensors(params), sensors, SensorSpec,
-                                               "sensor"), dt_s)
+        self.sensors = SensorBank(
+            _merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), dt_s
+        )
         drift_specs = DEFAULT_CAMPAIGN_DRIFTS if drifts is None else drifts
         unknown = sorted(set(drift_specs) - set(DRIFT_TARGETS))
         if unknown:
             raise ValueError(f"unknown drift(s) {unknown}; valid drifts: {sorted(DRIFT_TARGETS)}")
         self.drifts = DriftBank({k: DriftSpec.from_dict(v) for k, v in drift_specs.items()})
-        self._drift_param_idx = np.array([BOFParams.index(DRIFT_TARGETS[k])
-                                          for k in self.drifts.names], dtype=np.int64)
-        self.max_steps = int(math.ceil(core.MAX_BLOW_MIN * 60.0 / dt_s))
+        self._drift_param_idx = np.array(
+            [BOFParams.index(DRIFT_TARGETS[k]) for k in self.drifts.names], dtype=np.int64
+        )
+        self.max_steps = math.ceil(core.MAX_BLOW_MIN * 60.0 / dt_s)
         self.base_params = np.tile(params.to_array(), (self.n, 1))
         self._rand_lo, self._rand_hi = variant.randomization_arrays()
         self.params = self.base_params.copy()
@@ -129,6 +153,7 @@ class BOFBatch:
         self._heat_end = np.zeros(self.n, dtype=np.bool_)
         self.kpi = np.zeros((self.n, core.N_KPI))
         self._zero_noise = np.zeros((self.n, 0))
+        self._all_active = np.ones(self.n, dtype=np.bool_)
 
     @property
     def action_mode_code(self) -> int:
@@ -146,44 +171,79 @@ class BOFBatch:
             drift_bank_reset(self.drifts.cfg, self.drift_state[i], self.drift_values[i])
         self._start_heats(idx, rng, advance_drift=False)
 
-    def _start_heats(self, idx: np.ndarray, rng: np.random.Generator,
-                     advance_drift: bool) -> None:
+    def _start_heats(self, idx: np.ndarray, rng: np.random.Generator, advance_drift: bool) -> None:
         if advance_drift and self.drifts.n_noise:
             z = rng.standard_normal((idx.size, self.drifts.n_noise))
             for k, i in enumerate(idx):
-                drift_bank_step(self.drifts.cfg, self.drifts.noise_cols, self.drift_state[i],
-                                z[k], self.drift_values[i])
+                drift_bank_step(
+                    self.drifts.cfg,
+                    self.drifts.noise_cols,
+                    self.drift_state[i],
+                    z[k],
+                    self.drift_values[i],
+                )
         elif advance_drift:
             empty = np.zeros(0)
             for i in idx:
-                drift_bank_step(self.drifts.cfg, self.drifts.noise_cols, self.drift_state[i],
-                                empty, self.drift_values[i])
+                drift_bank_step(
+                    self.drifts.cfg,
+                    self.drifts.noise_cols,
+                    self.drift_state[i],
+                    empty,
+                    self.drift_values[i],
+                )
         self.params[idx] = self.base_params[idx]
         if self.campaign_heats > 1:
             cols = self._drift_param_idx
-            self.params[np.ix_(idx, cols)] = self.base_params[np.ix_(idx, cols)] * (
-                self.drift_values[idx])
+            self.params[np.ix_(idx, cols)] = (
+                self.base_params[np.ix_(idx, cols)] * (self.drift_values[idx])
+            )
         self.state[idx, core.X_HEAT_IDX] = self.heats_done[idx]
         z_heat = rng.standard_normal((idx.size, core.N_HEAT_NOISE))
-        core.reset_batch(self.params, self.state, idx, z_heat, self.sensors.cfg,
-                         self.sensor_state, self.obs)
+        core.reset_batch(
+            self.params, self.state, idx, z_heat, self.sensors.cfg, self.sensor_state, self.obs
+        )
 
-    def step(self, actions: np.ndarray, rng: np.random.Generator
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Advance every plant one control step with checked actions (n, 5) in [-1, 1].
+    def step(
+        self, actions: np.ndarray, rng: np.random.Generator, active: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Advance every (active) plant one control step with checked actions (n, 5) in [-1, 1].
+
+        Sensor noise is drawn for active plants only, so a plant that sits out a step (Gymnasium
+        next-step autoreset) consumes exactly the draws a single env's ``reset`` would.
 
         Returns:
             ``(reward, heat_end, episode_end, kpi)``; ``obs`` is updated in place. For plants
             whose heat ended but whose campaign goes on, the next heat is already charged and
             ``obs`` shows it; ``kpi`` rows hold the ended heats' KPIs.
         """
-        if self.sensors.n_noise:
-            noise = rng.standard_normal((self.n, self.sensors.n_noise))
+        if active is None:
+            active = self._all_active
+            noise = (
+                rng.standard_normal((self.n, self.sensors.n_noise))
+                if self.sensors.n_noise
+                else self._zero_noise
+            )
         else:
-            noise = self._zero_noise
-        core.step_batch(self.params, self.state, actions, self.scaler.mode_code, self.sensors.cfg,
-                        self.sensors.noise_cols, self.sensor_state, noise, self.dt_s, self.obs,
-                        self._reward, self._heat_end, self.kpi, self.max_steps)
+            noise = np.zeros((self.n, self.sensors.n_noise))
+            noise[active] = rng.standard_normal((int(active.sum()), self.sensors.n_noise))
+        core.step_batch(
+            self.params,
+            self.state,
+            actions,
+            self.scaler.mode_code,
+            self.sensors.cfg,
+            self.sensors.noise_cols,
+            self.sensor_state,
+            noise,
+            self.dt_s,
+            self.obs,
+            self._reward,
+            self._heat_end,
+            self.kpi,
+            self.max_steps,
+            active,
+        )
         episode_end = self._heat_end.copy()
         if self._heat_end.any():
             ended = np.flatnonzero(self._heat_end)
@@ -195,8 +255,12 @@ class BOFBatch:
         return self._reward, self._heat_end, episode_end, self.kpi
 
 
-def _merge_specs(defaults: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]] | None,
-                 spec_cls: type, what: str) -> dict[str, Any]:
+def _merge_specs(
+    defaults: Mapping[str, Any],
+    overrides: Mapping[str, Mapping[str, Any]] | None,
+    spec_cls: type,
+    what: str,
+) -> dict[str, Any]:
     """Defaults with per-signal field overrides; unknown signal names fail listing valid ones."""
     merged = dict(defaults)
     for name, fields in (overrides or {}).items():

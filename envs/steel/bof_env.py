@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -57,8 +57,9 @@ HIT_BANDS_C = (0.01, 0.02)  # wt%, PHYSICS.md: score at ±0.01 and ±0.02 wt% C
 HIT_BANDS_T = (10.0, 15.0)  # K, and ±10 and ±15 K
 
 
-def resolve_bof_variant(plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None
-                        ) -> PlantVariant:
+def resolve_bof_variant(
+    plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None,
+) -> PlantVariant:
     """A plant variant from a name in ``conf/plant/``, a YAML path, a mapping or parameters."""
     if plant is None:
         plant = "bof_250t"
@@ -72,8 +73,9 @@ def resolve_bof_variant(plant: str | Mapping[str, Any] | PlantVariant | PlantPar
         path = Path(plant) if plant.endswith((".yaml", ".yml")) else PLANT_DIR / f"{plant}.yaml"
         if not path.is_file():
             valid = sorted(p.stem for p in PLANT_DIR.glob("bof*.yaml"))
-            raise ValueError(f"unknown BOF plant {plant!r}; valid plants: {valid} "
-                             "(or a path to a plant YAML)")
+            raise ValueError(
+                f"unknown BOF plant {plant!r}; valid plants: {valid} (or a path to a plant YAML)"
+            )
         return load_variant(path, BOFParams)
     raise TypeError(f"plant must be a name, mapping, PlantVariant or BOFParams, got {plant!r}")
 
@@ -207,19 +209,33 @@ class BOFEnv(gym.Env):
     - v0: first release.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
 
-    def __init__(self, plant: Any = None, *, action_mode: str = "adjust", dt_s: float = 10.0,
-                 campaign_heats: int = 1, randomize: bool = False,
-                 sensors: Mapping[str, Mapping[str, Any]] | None = None,
-                 drifts: Mapping[str, Mapping[str, Any]] | None = None,
-                 render_mode: str | None = None) -> None:
+    def __init__(
+        self,
+        plant: Any = None,
+        *,
+        action_mode: str = "adjust",
+        dt_s: float = 10.0,
+        campaign_heats: int = 1,
+        randomize: bool = False,
+        sensors: Mapping[str, Mapping[str, Any]] | None = None,
+        drifts: Mapping[str, Mapping[str, Any]] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.variant = resolve_bof_variant(plant)
-        self.batch = BOFBatch(self.variant, 1, action_mode=action_mode, dt_s=dt_s,
-                              campaign_heats=campaign_heats, randomize=randomize,
-                              sensors=sensors, drifts=drifts)
+        self.batch = BOFBatch(
+            self.variant,
+            1,
+            action_mode=action_mode,
+            dt_s=dt_s,
+            campaign_heats=campaign_heats,
+            randomize=randomize,
+            sensors=sensors,
+            drifts=drifts,
+        )
         self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, dtype=np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (core.N_ACT,), dtype=np.float32)
         self.render_mode = render_mode
@@ -229,11 +245,13 @@ class BOFEnv(gym.Env):
     @property
     def params(self) -> BOFParams:
         """Parameters of the heat being blown (after randomisation and drifts)."""
-        return BOFParams.from_dict(dict(zip(BOFParams.field_names(), self.batch.params[0],
-                                            strict=True)))
+        return BOFParams.from_dict(
+            dict(zip(BOFParams.field_names(), self.batch.params[0], strict=True))
+        )
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         self.batch.reset_plants(np.array([0]), self.np_random)
         self._ready = True
@@ -262,19 +280,27 @@ class BOFEnv(gym.Env):
         """True physical state for KPIs and plots (never part of the observation)."""
         x, p = self.batch.state[0], self.batch.params[0]
         w, s = core.bath_mass(x), core.slag_mass(x)
-        return {"true_c_pct": 100.0 * x[core.X_C] / w,
-                "true_temp_c": x[core.X_TEMP] - core.KELVIN,
-                "true_feo_pct": 100.0 * x[core.X_FEO] / s,
-                "true_p_pct": 100.0 * x[core.X_P] / w,
-                "heat_cost_eur": x[core.X_COST],
-                "heat": int(self.batch.heats_done[0]),
-                "heat_size_t": p[core.P_HEAT], "heat_end": False}
+        return {
+            "true_c_pct": 100.0 * x[core.X_C] / w,
+            "true_temp_c": x[core.X_TEMP] - core.KELVIN,
+            "true_feo_pct": 100.0 * x[core.X_FEO] / s,
+            "true_p_pct": 100.0 * x[core.X_P] / w,
+            "heat_cost_eur": x[core.X_COST],
+            "heat": int(self.batch.heats_done[0]),
+            "heat_size_t": p[core.P_HEAT],
+            "heat_end": False,
+        }
 
     def _snapshot(self) -> dict[str, float]:
         x = self.batch.state[0]
         snap = {k: v for k, v in self._state_info().items() if isinstance(v, float)}
-        snap.update(time_min=x[core.X_TIME], o2_flow=x[core.X_Q], lance=x[core.X_H],
-                    ore_kg=x[core.X_ORE], lime_kg=x[core.X_LIME])
+        snap.update(
+            time_min=x[core.X_TIME],
+            o2_flow=x[core.X_Q],
+            lance=x[core.X_H],
+            ore_kg=x[core.X_ORE],
+            lime_kg=x[core.X_LIME],
+        )
         return snap
 
     def render(self) -> np.ndarray | None:
@@ -298,20 +324,39 @@ class BOFVectorEnv(gym.vector.VectorEnv):
     KPIs appear under ``kpi/<name>`` when a heat ends.
     """
 
-    def __init__(self, num_envs: int = 1, plant: Any = None, *, action_mode: str = "adjust",
-                 dt_s: float = 10.0, campaign_heats: int = 1, randomize: bool = False,
-                 sensors: Mapping[str, Mapping[str, Any]] | None = None,
-                 drifts: Mapping[str, Mapping[str, Any]] | None = None,
-                 autoreset_mode: str = "next_step", render_mode: str | None = None) -> None:
-        modes = {"next_step": gym.vector.AutoresetMode.NEXT_STEP,
-                 "same_step": gym.vector.AutoresetMode.SAME_STEP}
+    def __init__(
+        self,
+        num_envs: int = 1,
+        plant: Any = None,
+        *,
+        action_mode: str = "adjust",
+        dt_s: float = 10.0,
+        campaign_heats: int = 1,
+        randomize: bool = False,
+        sensors: Mapping[str, Mapping[str, Any]] | None = None,
+        drifts: Mapping[str, Mapping[str, Any]] | None = None,
+        autoreset_mode: str = "next_step",
+        render_mode: str | None = None,
+    ) -> None:
+        modes = {
+            "next_step": gym.vector.AutoresetMode.NEXT_STEP,
+            "same_step": gym.vector.AutoresetMode.SAME_STEP,
+        }
         if autoreset_mode not in modes:
-            raise ValueError(f"autoreset_mode must be one of {sorted(modes)}, got "
-                             f"{autoreset_mode!r}")
+            raise ValueError(
+                f"autoreset_mode must be one of {sorted(modes)}, got {autoreset_mode!r}"
+            )
         self.variant = resolve_bof_variant(plant)
-        self.batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s,
-                              campaign_heats=campaign_heats, randomize=randomize,
-                              sensors=sensors, drifts=drifts)
+        self.batch = BOFBatch(
+            self.variant,
+            num_envs,
+            action_mode=action_mode,
+            dt_s=dt_s,
+            campaign_heats=campaign_heats,
+            randomize=randomize,
+            sensors=sensors,
+            drifts=drifts,
+        )
         self.num_envs = int(num_envs)
         self.metadata = {"autoreset_mode": modes[autoreset_mode], "render_modes": []}
         self.render_mode = render_mode
@@ -323,26 +368,29 @@ class BOFVectorEnv(gym.vector.VectorEnv):
         self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)
         self._all = np.arange(self.num_envs)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         if seed is not None:
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
         self.batch.reset_plants(self._all, self.np_random)
         self._needs_reset[:] = False
         return self._obs(), {}
 
-    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                          dict[str, Any]]:
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         a = self.batch.scaler.check_batch(actions)
         pending = np.flatnonzero(self._needs_reset)
-        reward, heat_end, episode_end, kpi = self.batch.step(a, self.np_random)
-        reward, terminated = reward.copy(), episode_end.copy()
-        if pending.size:  # NEXT_STEP: these plants restart now; their step is discarded
-            heat_end = heat_end.copy()
-            heat_end[pending] = False
+        if pending.size:  # NEXT_STEP: these plants restart now and sit this step out
             self.batch.reset_plants(pending, self.np_random)
-            reward[pending], terminated[pending] = 0.0, False
             self._needs_reset[pending] = False
+            reward, heat_end, episode_end, kpi = self.batch.step(
+                a, self.np_random, active=~np.isin(self._all, pending)
+            )
+        else:
+            reward, heat_end, episode_end, kpi = self.batch.step(a, self.np_random)
+        reward, terminated = reward.copy(), episode_end.copy()
         infos = self._kpi_infos(heat_end, kpi) if heat_end.any() else {}
         done = np.flatnonzero(terminated)
         obs = self._obs()
@@ -352,8 +400,12 @@ class BOFVectorEnv(gym.vector.VectorEnv):
             for i in done:
                 final_obs[i] = obs[i].copy()
                 final_info[i] = {k: v[i] for k, v in infos.items() if not k.startswith("_")}
-            infos.update(final_obs=final_obs, _final_obs=terminated.copy(),
-                         final_info=final_info, _final_info=terminated.copy())
+            infos.update(
+                final_obs=final_obs,
+                _final_obs=terminated.copy(),
+                final_info=final_info,
+                _final_info=terminated.copy(),
+            )
             self.batch.reset_plants(done, self.np_random)
             obs = self._obs()
         elif done.size:

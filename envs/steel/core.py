@@ -23,11 +23,17 @@ Model (lumped, one explicit update per control step; sources in :mod:`envs.steel
 - **P** approaches ε_P x the Suito–Inoue partition [S1] by the exchange 2[P] + 5(FeO) =
   (P2O5) + 5Fe, exactly integrated over the step.
 - **Heat**: reaction heat from standard formation enthalpies (kJ/mol: CO 110.5, CO2 393.5,
-  SiO2 910.7 (+126 as 2CaO·SiO2 in basic slag), MnO 385.2, FeO 272.0, P2O5 1492, Fe2O3 824.2; elements and O2 at 298 K as
-  reference), of which the bath keeps ``heat_efficiency`` (off-gas leaves hot, cold O2 is
-  heated) and of the CO→CO2 post-combustion increment only ``post_combustion_share``; minus scrap
+  SiO2 910.7 (+126 as 2CaO·SiO2 in basic slag), MnO 385.2, FeO 272.0, P2O5 1492, Fe2O3 824.2;
+  elements and O2 at 298 K as reference), of which the bath keeps ``heat_efficiency`` and of
+  the CO→CO2 post-combustion increment only ``post_combustion_share``; minus scrap
   melting (1.42 MJ/kg [S9]) as a first-order lag, ore and lime sensible heat, and losses
   ``heat_loss_k_min · C_th``. ``C_th = W c_steel + S c_slag + refractory``.
+  Calibration (experiments/calibrate_bof.py): with these enthalpies, the sourced scrap heat and
+  lime's sensible heat, the nominal heat (15 % scrap) reaches 1650 °C only with
+  ``heat_efficiency = 1`` and half the post-combustion heat retained; the off-gas sensible heat
+  is thus not modelled separately. The heat capacity (with 0.3 MJ/(K t) refractory) is then
+  set so that +1 % scrap gives −17 K (plain heat balance −16…−20 K; published rule −13…−15 K)
+  and +0.1 % Si +21 K (derived +13…+21 K).
 
 Bookkeeping states (cumulative carbon and oxygen to the off-gas, heat terms) let the tests close
 the C, O, Fe and heat balances from the inventories independently of the update code.
@@ -51,55 +57,163 @@ _I = BOFParams.index
 # parameter indices (compile-time constants for numba)
 P_HEAT, P_HM, P_SCRAP = _I("heat_size_t"), _I("hot_metal_t"), _I("scrap_t")
 P_HMC, P_HMSI, P_HMMN, P_HMP, P_HMT = (
-    _I("hm_c_pct"), _I("hm_si_pct"), _I("hm_mn_pct"), _I("hm_p_pct"), _I("hm_temp_c"))
+    _I("hm_c_pct"),
+    _I("hm_si_pct"),
+    _I("hm_mn_pct"),
+    _I("hm_p_pct"),
+    _I("hm_temp_c"),
+)
 P_HMC_SD, P_HMSI_SD, P_HMMN_SD, P_HMP_SD, P_HMT_SD = (
-    _I("hm_c_sd_pct"), _I("hm_si_sd_pct"), _I("hm_mn_sd_pct"), _I("hm_p_sd_pct"),
-    _I("hm_temp_sd_c"))
+    _I("hm_c_sd_pct"),
+    _I("hm_si_sd_pct"),
+    _I("hm_mn_sd_pct"),
+    _I("hm_p_sd_pct"),
+    _I("hm_temp_sd_c"),
+)
 P_SCRAP_SD, P_SCRAP_C, P_SCRAP_H = _I("scrap_weigh_sd_t"), _I("scrap_c_pct"), _I("scrap_melt_mj_kg")
 P_SCRAP_Q_SD, P_SCRAP_TAU, P_MGO = (
-    _I("scrap_quality_sd"), _I("scrap_melt_tau_min"), _I("slag_mgo_kg_t"))
+    _I("scrap_quality_sd"),
+    _I("scrap_melt_tau_min"),
+    _I("slag_mgo_kg_t"),
+)
 P_ETA_O2, P_A_SI, P_A_MN, P_A_FE, P_FE_H = (
-    _I("o2_utilisation"), _I("affinity_si"), _I("affinity_mn"), _I("affinity_fe"),
-    _I("fe_lance_per_m"))
-P_KC, P_KC_H, P_CEQ, P_HREF = _I("kc_per_min"), _I("kc_lance_per_m"), _I("c_eq_pct"), _I(
-    "lance_ref_m")
+    _I("o2_utilisation"),
+    _I("affinity_si"),
+    _I("affinity_mn"),
+    _I("affinity_fe"),
+    _I("fe_lance_per_m"),
+)
+P_KC, P_KC_H, P_CEQ, P_HREF = (
+    _I("kc_per_min"),
+    _I("kc_lance_per_m"),
+    _I("c_eq_pct"),
+    _I("lance_ref_m"),
+)
 P_PCR, P_PCR_H = _I("pcr_ref"), _I("pcr_lance_per_m")
 P_KRED, P_CHALF = _I("feo_reduction_per_min"), _I("feo_reduction_c_half_pct")
 P_KMN, P_MNQ, P_MNQ_T = _I("mn_exchange_per_min"), _I("mn_quotient_ref"), _I("mn_quotient_temp_k")
 P_KP, P_EPSP, P_TAU_LIME = _I("p_rate_per_min"), _I("p_partition_eff"), _I("lime_dissolve_tau_min")
 P_CP_ST, P_CP_SL, P_CREF = _I("steel_cp_kj_kgk"), _I("slag_cp_kj_kgk"), _I("refractory_mj_k_t")
-P_ETA_H, P_ETA_PC, P_LOSS = _I("heat_efficiency"), _I("post_combustion_share"), _I(
-    "heat_loss_k_min")
+P_ETA_H, P_ETA_PC, P_LOSS = (
+    _I("heat_efficiency"),
+    _I("post_combustion_share"),
+    _I("heat_loss_k_min"),
+)
 P_ORE_H, P_LIME_H = _I("ore_sensible_mj_kg"), _I("lime_sensible_mj_kg")
 P_AIM_C, P_AIM_T, P_P_SPEC, P_T_LIM, P_FOAM_LIM = (
-    _I("aim_c_pct"), _I("aim_temp_c"), _I("p_spec_pct"), _I("temp_limit_c"), _I("foam_limit"))
+    _I("aim_c_pct"),
+    _I("aim_temp_c"),
+    _I("p_spec_pct"),
+    _I("temp_limit_c"),
+    _I("foam_limit"),
+)
 P_PR_O2, P_PR_ORE, P_PR_LIME, P_PR_FE, P_MISS = (
-    _I("price_o2_eur_nm3"), _I("price_ore_eur_kg"), _I("price_lime_eur_kg"),
-    _I("price_fe_eur_kg"), _I("miss_cost_eur"))
+    _I("price_o2_eur_nm3"),
+    _I("price_ore_eur_kg"),
+    _I("price_lime_eur_kg"),
+    _I("price_fe_eur_kg"),
+    _I("miss_cost_eur"),
+)
 P_HMA_C, P_HMA_SI, P_HMA_T = (
-    _I("hm_analysis_c_sd_pct"), _I("hm_analysis_si_sd_pct"), _I("hm_analysis_temp_sd_c"))
+    _I("hm_analysis_c_sd_pct"),
+    _I("hm_analysis_si_sd_pct"),
+    _I("hm_analysis_temp_sd_c"),
+)
 P_SL_FRAC, P_SL_C_SD, P_SL_T_SD = (
-    _I("sublance_o2_frac"), _I("sublance_c_sd_pct"), _I("sublance_temp_sd_c"))
+    _I("sublance_o2_frac"),
+    _I("sublance_c_sd_pct"),
+    _I("sublance_temp_sd_c"),
+)
 P_PR_Q, P_PR_H0, P_PR_H1, P_PR_H2 = (
-    _I("practice_o2_nm3_t_min"), _I("practice_lance_start_m"), _I("practice_lance_main_m"),
-    _I("practice_lance_end_m"))
+    _I("practice_o2_nm3_t_min"),
+    _I("practice_lance_start_m"),
+    _I("practice_lance_main_m"),
+    _I("practice_lance_end_m"),
+)
 P_PR_B, P_PR_LX, P_PR_FEO, P_PR_TRIM = (
-    _I("practice_basicity"), _I("practice_lime_extra_kg_t"), _I("practice_end_feo_pct"),
-    _I("practice_o2_trim"))
+    _I("practice_basicity"),
+    _I("practice_lime_extra_kg_t"),
+    _I("practice_end_feo_pct"),
+    _I("practice_o2_trim"),
+)
 P_PR_ORE0, P_PR_ORE_K, P_PR_TSI, P_PR_TSCR, P_PR_THM, P_PR_TC = (
-    _I("practice_ore_base_kg_t"), _I("practice_ore_per_k"), _I("practice_t_per_si"),
-    _I("practice_t_per_scrap"), _I("practice_t_per_hm_temp"), _I("practice_t_per_c"))
+    _I("practice_ore_base_kg_t"),
+    _I("practice_ore_per_k"),
+    _I("practice_t_per_si"),
+    _I("practice_t_per_scrap"),
+    _I("practice_t_per_hm_temp"),
+    _I("practice_t_per_c"),
+)
 N_PARAMS = len(BOFParams.field_names())
 
 # state layout -----------------------------------------------------------------------------
-(X_TIME, X_FE, X_C, X_SI, X_MN, X_P, X_SCRAP, X_FEO, X_SIO2, X_MNO, X_P2O5, X_CAO, X_MGO,
- X_LIME_UND, X_TEMP, X_VO2, X_ORE, X_LIME, X_Q, X_H, X_RC, X_PCR, X_FOAM,
- X_CGAS, X_NCO2, X_OGAS, X_OIN, X_OLOST, X_FE_ORE, X_QCHEM, X_QLOSS, X_QSCRAP, X_QADD,
- X_C0, X_FE0, X_FEO0, X_VEND, X_VPLAN, X_ORE_PLAN, X_LIME_PLAN,
- X_HM_KG, X_SCRAP_KG, X_SCRAP_H, X_HMM_C, X_HMM_SI, X_HMM_MN, X_HMM_P, X_HMM_T,
- X_SL_DONE, X_SL_C, X_SL_T, X_ZSL_C, X_ZSL_T, X_ZEND_C, X_ZEND_T,
- X_COST, X_STEP, X_SLOP, X_OVERT, X_FE_LOSS_PREV,
- X_TAP_VALID, X_TAP_C, X_TAP_T, X_TAP_P, X_HEAT_IDX) = range(65)
+(
+    X_TIME,
+    X_FE,
+    X_C,
+    X_SI,
+    X_MN,
+    X_P,
+    X_SCRAP,
+    X_FEO,
+    X_SIO2,
+    X_MNO,
+    X_P2O5,
+    X_CAO,
+    X_MGO,
+    X_LIME_UND,
+    X_TEMP,
+    X_VO2,
+    X_ORE,
+    X_LIME,
+    X_Q,
+    X_H,
+    X_RC,
+    X_PCR,
+    X_FOAM,
+    X_CGAS,
+    X_NCO2,
+    X_OGAS,
+    X_OIN,
+    X_OLOST,
+    X_FE_ORE,
+    X_QCHEM,
+    X_QLOSS,
+    X_QSCRAP,
+    X_QADD,
+    X_C0,
+    X_FE0,
+    X_FEO0,
+    X_VEND,
+    X_VPLAN,
+    X_ORE_PLAN,
+    X_LIME_PLAN,
+    X_HM_KG,
+    X_SCRAP_KG,
+    X_SCRAP_H,
+    X_HMM_C,
+    X_HMM_SI,
+    X_HMM_MN,
+    X_HMM_P,
+    X_HMM_T,
+    X_SL_DONE,
+    X_SL_C,
+    X_SL_T,
+    X_ZSL_C,
+    X_ZSL_T,
+    X_ZEND_C,
+    X_ZEND_T,
+    X_COST,
+    X_STEP,
+    X_SLOP,
+    X_OVERT,
+    X_FE_LOSS_PREV,
+    X_TAP_VALID,
+    X_TAP_C,
+    X_TAP_T,
+    X_TAP_P,
+    X_HEAT_IDX,
+) = range(65)
 N_STATE = 65
 
 # heat-level standard normals drawn per heat: true HM C, Si, Mn, P, T; scrap weighing; scrap
@@ -146,16 +260,25 @@ def nominal_o2_flow(p: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def actuator_limits(p: np.ndarray, lo: np.ndarray, hi: np.ndarray, span: np.ndarray,
-                    rate: np.ndarray, dt_s: float) -> None:
+def actuator_limits(
+    p: np.ndarray, lo: np.ndarray, hi: np.ndarray, span: np.ndarray, rate: np.ndarray, dt_s: float
+) -> None:
     """Engineering limits, adjust spans and per-step rate limits of the five actuators."""
     q_nom = nominal_o2_flow(p)
-    lo[A_O2], hi[A_O2], span[A_O2], rate[A_O2] = 0.6 * q_nom, 1.3 * q_nom, 0.25 * q_nom, (
-        0.015 * q_nom * dt_s)  # 15 % of nominal flow per 10 s: valve and control loop speed
+    lo[A_O2], hi[A_O2], span[A_O2], rate[A_O2] = (
+        0.6 * q_nom,
+        1.3 * q_nom,
+        0.25 * q_nom,
+        (0.015 * q_nom * dt_s),
+    )  # 15 % of nominal flow per 10 s: valve and control loop speed
     lo[A_LANCE], hi[A_LANCE], span[A_LANCE], rate[A_LANCE] = 1.2, 3.2, 0.6, 0.1 * dt_s
     lo[A_ORE], hi[A_ORE], span[A_ORE], rate[A_ORE] = 0.0, 6.0 * p[P_HEAT], 3.0 * p[P_HEAT], np.inf
-    lo[A_LIME], hi[A_LIME], span[A_LIME], rate[A_LIME] = 0.0, 10.0 * p[P_HEAT], 5.0 * p[P_HEAT], (
-        np.inf)
+    lo[A_LIME], hi[A_LIME], span[A_LIME], rate[A_LIME] = (
+        0.0,
+        10.0 * p[P_HEAT],
+        5.0 * p[P_HEAT],
+        (np.inf),
+    )
     # end-of-blow oxygen target, Nm3; in adjust mode ±15 % of the static plan
     lo[A_END], hi[A_END], span[A_END], rate[A_END] = 0.0, 75.0 * p[P_HEAT], 0.0, np.inf
 
@@ -177,13 +300,15 @@ def static_plan(p: np.ndarray, x: np.ndarray) -> None:
     lime = p[P_PR_B] * sio2 + p[P_PR_LX] * p[P_HEAT]
     slag = (sio2 + lime + p[P_MGO] * p[P_HEAT]) / (1.0 - p[P_PR_FEO] / 100.0 - 0.08)
     fe_slag = slag * p[P_PR_FEO] / 100.0 * M_FE / M_FEO
-    kmol_o = (c_rm / M_C * (1.0 + p[P_PCR]) + 2.0 * si_rm / M_SI + mn_rm / M_MN
-              + fe_slag / M_FE)
+    kmol_o = c_rm / M_C * (1.0 + p[P_PCR]) + 2.0 * si_rm / M_SI + mn_rm / M_MN + fe_slag / M_FE
     scrap_pct = 100.0 * scrap / (hm + scrap)
     nominal_scrap_pct = 100.0 * p[P_SCRAP] / (p[P_HM] + p[P_SCRAP])
-    t_excess = (p[P_PR_TSI] * (x[X_HMM_SI] - p[P_HMSI]) + p[P_PR_TC] * (x[X_HMM_C] - p[P_HMC])
-                + p[P_PR_THM] * (x[X_HMM_T] - p[P_HMT])
-                + p[P_PR_TSCR] * (scrap_pct - nominal_scrap_pct))
+    t_excess = (
+        p[P_PR_TSI] * (x[X_HMM_SI] - p[P_HMSI])
+        + p[P_PR_TC] * (x[X_HMM_C] - p[P_HMC])
+        + p[P_PR_THM] * (x[X_HMM_T] - p[P_HMT])
+        + p[P_PR_TSCR] * (scrap_pct - nominal_scrap_pct)
+    )
     ore = max(0.0, p[P_PR_ORE0] * p[P_HEAT] + p[P_PR_ORE_K] * t_excess)
     o2 = kmol_o / 2.0 * NM3_PER_KMOL / p[P_ETA_O2] * p[P_PR_TRIM] - 0.21 * ore
     x[X_VPLAN], x[X_ORE_PLAN], x[X_LIME_PLAN] = o2, ore, lime
@@ -227,8 +352,12 @@ def init_heat(p: np.ndarray, x: np.ndarray, z: np.ndarray) -> None:
     ph = max(0.01, p[P_HMP] + p[P_HMP_SD] * z[3])
     hm = p[P_HM] * 1000.0
     scrap = max(0.0, (p[P_SCRAP] + p[P_SCRAP_SD] * z[5]) * 1000.0)
-    x[X_C], x[X_SI], x[X_MN], x[X_P] = hm * c / 100.0, hm * si / 100.0, hm * mn / 100.0, (
-        hm * ph / 100.0)
+    x[X_C], x[X_SI], x[X_MN], x[X_P] = (
+        hm * c / 100.0,
+        hm * si / 100.0,
+        hm * mn / 100.0,
+        (hm * ph / 100.0),
+    )
     x[X_FE] = hm - x[X_C] - x[X_SI] - x[X_MN] - x[X_P]
     x[X_SCRAP] = scrap
     x[X_TEMP] = p[P_HMT] + p[P_HMT_SD] * z[4] + KELVIN
@@ -252,28 +381,55 @@ def init_heat(p: np.ndarray, x: np.ndarray, z: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def suito_partition(p2o5_pct: float, cao_pct: float, mgo_pct: float, mno_pct: float,
-                    tfe_pct: float, temp_k: float) -> float:
+def suito_partition(
+    p2o5_pct: float, cao_pct: float, mgo_pct: float, mno_pct: float, tfe_pct: float, temp_k: float
+) -> float:
     """Equilibrium (%P)/[%P] after Suito & Inoue (1984) [S1]; T.Fe term capped at 25 %."""
     tfe = min(max(tfe_pct, 0.5), 25.0)
-    log_lp = (0.0720 * (cao_pct + 0.3 * mgo_pct + 0.6 * p2o5_pct + 0.6 * mno_pct)
-              + 11570.0 / temp_k - 10.520 + 2.5 * math.log10(tfe))
-    return 10.0 ** log_lp
+    log_lp = (
+        0.0720 * (cao_pct + 0.3 * mgo_pct + 0.6 * p2o5_pct + 0.6 * mno_pct)
+        + 11570.0 / temp_k
+        - 10.520
+        + 2.5 * math.log10(tfe)
+    )
+    return 10.0**log_lp
 
 
 @njit(cache=True)
-def _add_heat(p: np.ndarray, x: np.ndarray, kmol_feo: float, kmol_sio2: float, kmol_mno: float,
-              kmol_p2o5: float, kmol_co: float, kmol_co2: float, kmol_fe2o3: float) -> float:
+def _add_heat(
+    p: np.ndarray,
+    x: np.ndarray,
+    kmol_feo: float,
+    kmol_sio2: float,
+    kmol_mno: float,
+    kmol_p2o5: float,
+    kmol_co: float,
+    kmol_co2: float,
+    kmol_fe2o3: float,
+) -> float:
     """Reaction heat retained by the bath (MJ) for net oxide formation in this step."""
-    gross = (kmol_feo * H_FEO + kmol_sio2 * H_SIO2 + kmol_mno * H_MNO + kmol_p2o5 * H_P2O5
-             + kmol_co * H_CO + kmol_co2 * (H_CO + p[P_ETA_PC] * (H_CO2 - H_CO))
-             - kmol_fe2o3 * H_FE2O3)
+    gross = (
+        kmol_feo * H_FEO
+        + kmol_sio2 * H_SIO2
+        + kmol_mno * H_MNO
+        + kmol_p2o5 * H_P2O5
+        + kmol_co * H_CO
+        + kmol_co2 * (H_CO + p[P_ETA_PC] * (H_CO2 - H_CO))
+        - kmol_fe2o3 * H_FE2O3
+    )
     return p[P_ETA_H] * gross
 
 
 @njit(cache=True)
-def physics_step(p: np.ndarray, x: np.ndarray, q_o2: float, lance: float, ore_rate: float,
-                 lime_rate: float, dt_s: float) -> None:
+def physics_step(
+    p: np.ndarray,
+    x: np.ndarray,
+    q_o2: float,
+    lance: float,
+    ore_rate: float,
+    lime_rate: float,
+    dt_s: float,
+) -> None:
     """Advance one plant by one control step with actual actuator values (engineering units)."""
     dtm = dt_s / 60.0
     w = bath_mass(x)
@@ -341,8 +497,9 @@ def physics_step(p: np.ndarray, x: np.ndarray, q_o2: float, lance: float, ore_ra
     x[X_NCO2] += kmol_co2
     x[X_OGAS] += (kmol_co + 2.0 * kmol_co2) * M_O
     kmol_feo_net = kmol_o_fe - kmol_red - kmol_mn_ex - 5.0 * kmol_p2o5
-    q_chem = _add_heat(p, x, kmol_feo_net, kmol_si, kmol_mn + kmol_mn_ex, kmol_p2o5, kmol_co,
-                       kmol_co2, kmol_fe2o3)
+    q_chem = _add_heat(
+        p, x, kmol_feo_net, kmol_si, kmol_mn + kmol_mn_ex, kmol_p2o5, kmol_co, kmol_co2, kmol_fe2o3
+    )
     c_th = heat_capacity_mj_k(p, x)
     q_loss = p[P_LOSS] * c_th * dtm
     q_scrap = melt * x[X_SCRAP_H]
@@ -388,9 +545,14 @@ def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, dtm: float) -> float:
     s = slag_mass(x)
     feo_pct = 100.0 * x[X_FEO] / s
     p_slag_pct = 100.0 * x[X_P2O5] * (2.0 * M_P / M_P2O5) / s
-    lp = p[P_EPSP] * suito_partition(100.0 * x[X_P2O5] / s, 100.0 * x[X_CAO] / s,
-                                     100.0 * x[X_MGO] / s, 100.0 * x[X_MNO] / s,
-                                     0.777 * feo_pct, x[X_TEMP])
+    lp = p[P_EPSP] * suito_partition(
+        100.0 * x[X_P2O5] / s,
+        100.0 * x[X_CAO] / s,
+        100.0 * x[X_MGO] / s,
+        100.0 * x[X_MNO] / s,
+        0.777 * feo_pct,
+        x[X_TEMP],
+    )
     p_pct = 100.0 * x[X_P] / w
     p_eq = p_slag_pct / lp
     kg_p = (p_pct - p_eq) * w / 100.0 * (1.0 - math.exp(-p[P_KP] * dtm))
@@ -449,7 +611,12 @@ def observe(p: np.ndarray, x: np.ndarray, meas: np.ndarray, obs: np.ndarray) -> 
     obs[7] = x[X_ORE] / heat
     obs[8] = x[X_LIME] / heat
     obs[9], obs[10], obs[11], obs[12], obs[13] = (
-        x[X_HMM_C], x[X_HMM_SI], x[X_HMM_MN], x[X_HMM_P], x[X_HMM_T])
+        x[X_HMM_C],
+        x[X_HMM_SI],
+        x[X_HMM_MN],
+        x[X_HMM_P],
+        x[X_HMM_T],
+    )
     obs[14] = x[X_HM_KG] / (x[X_HM_KG] + x[X_SCRAP_KG])
     obs[15] = heat
     obs[16] = x[X_VPLAN] / heat
@@ -465,9 +632,11 @@ def worst_step_cost(p: np.ndarray, dt_s: float) -> float:
     q_max = 1.3 * nominal_o2_flow(p)
     dtm = dt_s / 60.0
     fe_kg = 2.0 * q_max * dtm / NM3_PER_KMOL * M_FE + 3.0 * 6.0 * p[P_HEAT] * dtm / M_FE2O3 * M_FE
-    return (dtm * (q_max * p[P_PR_O2] + 6.0 * p[P_HEAT] * p[P_PR_ORE]
-                   + 10.0 * p[P_HEAT] * p[P_PR_LIME]) + fe_kg * p[P_PR_FE]
-            + 2.0 * p[P_MISS] * dt_s / 60.0)
+    return (
+        dtm * (q_max * p[P_PR_O2] + 6.0 * p[P_HEAT] * p[P_PR_ORE] + 10.0 * p[P_HEAT] * p[P_PR_LIME])
+        + fe_kg * p[P_PR_FE]
+        + 2.0 * p[P_MISS] * dt_s / 60.0
+    )
 
 
 @njit(cache=True)
@@ -476,8 +645,9 @@ def iron_in_slag(x: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def step_cost(p: np.ndarray, x: np.ndarray, dv: float, d_ore: float, d_lime: float,
-              dt_s: float) -> float:
+def step_cost(
+    p: np.ndarray, x: np.ndarray, dv: float, d_ore: float, d_lime: float, dt_s: float
+) -> float:
     """Running cost of one step (EUR): materials, iron oxidised, slopping and over-temperature.
 
     Safety terms are priced per minute of violation at the miss cost, bounded (foam 1 unit
@@ -492,8 +662,13 @@ def step_cost(p: np.ndarray, x: np.ndarray, dv: float, d_ore: float, d_lime: flo
         x[X_SLOP] = 1.0
     if overt > 0.0:
         x[X_OVERT] = 1.0
-    return (dv * p[P_PR_O2] + d_ore * p[P_PR_ORE] + d_lime * p[P_PR_LIME] + fe_cost
-            + (slop + overt) * p[P_MISS] * dt_s / 60.0)
+    return (
+        dv * p[P_PR_O2]
+        + d_ore * p[P_PR_ORE]
+        + d_lime * p[P_PR_LIME]
+        + fe_cost
+        + (slop + overt) * p[P_MISS] * dt_s / 60.0
+    )
 
 
 @njit(cache=True)
@@ -503,8 +678,9 @@ def huber(z: float) -> float:
 
 
 @njit(cache=True)
-def endpoint_cost(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas_c: float,
-                  steps_left: float, dt_s: float) -> float:
+def endpoint_cost(
+    p: np.ndarray, x: np.ndarray, c_meas: float, t_meas_c: float, steps_left: float, dt_s: float
+) -> float:
     """Terminal cost (EUR) scored on the end-of-blow measurement.
 
     Huber in units of the ±0.02 wt% C and ±15 K bands (quadratic inside, linear outside), P
@@ -514,30 +690,65 @@ def endpoint_cost(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas_c: float,
     """
     w = bath_mass(x)
     p_pct = 100.0 * x[X_P] / w
-    cost = p[P_MISS] * (huber((c_meas - p[P_AIM_C]) / 0.02) + huber((t_meas_c - p[P_AIM_T]) / 15.0)
-                        + max(p_pct - p[P_P_SPEC], 0.0) / 0.005)
+    cost = p[P_MISS] * (
+        huber((c_meas - p[P_AIM_C]) / 0.02)
+        + huber((t_meas_c - p[P_AIM_T]) / 15.0)
+        + max(p_pct - p[P_P_SPEC], 0.0) / 0.005
+    )
     if 100.0 * x[X_C] / w > 0.2:
         cost += steps_left * worst_step_cost(p, dt_s)
     return cost
 
 
 N_KPI = 16
-(K_C, K_T, K_P, K_FEO, K_C_MEAS, K_T_MEAS, K_TIME, K_O2, K_ORE, K_LIME, K_FE_LOSS, K_COST,
- K_SLOP, K_OVERT, K_MN, K_SCRAP_LEFT) = range(N_KPI)
-KPI_NAMES = ("endpoint_c_pct", "endpoint_temp_c", "endpoint_p_pct", "slag_feo_pct",
-             "measured_c_pct", "measured_temp_c", "blow_time_min", "oxygen_nm3_t", "ore_kg_t",
-             "lime_kg_t", "iron_loss_kg_t", "heat_cost_eur", "slopping", "over_temperature",
-             "endpoint_mn_pct", "unmelted_scrap_t")
+(
+    K_C,
+    K_T,
+    K_P,
+    K_FEO,
+    K_C_MEAS,
+    K_T_MEAS,
+    K_TIME,
+    K_O2,
+    K_ORE,
+    K_LIME,
+    K_FE_LOSS,
+    K_COST,
+    K_SLOP,
+    K_OVERT,
+    K_MN,
+    K_SCRAP_LEFT,
+) = range(N_KPI)
+KPI_NAMES = (
+    "endpoint_c_pct",
+    "endpoint_temp_c",
+    "endpoint_p_pct",
+    "slag_feo_pct",
+    "measured_c_pct",
+    "measured_temp_c",
+    "blow_time_min",
+    "oxygen_nm3_t",
+    "ore_kg_t",
+    "lime_kg_t",
+    "iron_loss_kg_t",
+    "heat_cost_eur",
+    "slopping",
+    "over_temperature",
+    "endpoint_mn_pct",
+    "unmelted_scrap_t",
+)
 
 
 @njit(cache=True)
-def heat_kpis(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas: float,
-              out: np.ndarray) -> None:
+def heat_kpis(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas: float, out: np.ndarray) -> None:
     w, s, heat = bath_mass(x), slag_mass(x), p[P_HEAT]
     out[K_C], out[K_T], out[K_P] = 100 * x[X_C] / w, x[X_TEMP] - KELVIN, 100 * x[X_P] / w
     out[K_FEO], out[K_C_MEAS], out[K_T_MEAS] = 100 * x[X_FEO] / s, c_meas, t_meas
     out[K_TIME], out[K_O2], out[K_ORE] = x[X_TIME], x[X_VO2] / heat, x[X_ORE] / heat
-    out[K_LIME], out[K_FE_LOSS] = x[X_LIME] / heat, (iron_in_slag(x) - x[X_FEO0] * M_FE / M_FEO) / heat
+    out[K_LIME], out[K_FE_LOSS] = (
+        x[X_LIME] / heat,
+        (iron_in_slag(x) - x[X_FEO0] * M_FE / M_FEO) / heat,
+    )
     out[K_COST], out[K_SLOP], out[K_OVERT] = x[X_COST], x[X_SLOP], x[X_OVERT]
     out[K_MN], out[K_SCRAP_LEFT] = 100 * x[X_MN] / w, x[X_SCRAP] / 1000.0
 
@@ -568,10 +779,27 @@ def _sublance(p: np.ndarray, x: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def step_batch(params, state, actions, mode, sens_cfg, sens_cols, sens_state, noise, dt_s,
-               obs, reward, heat_end, kpi, max_steps):
-    """One control step for every plant: actuators, physics, sensors, observation, reward.
+def step_batch(
+    params,
+    state,
+    actions,
+    mode,
+    sens_cfg,
+    sens_cols,
+    sens_state,
+    noise,
+    dt_s,
+    obs,
+    reward,
+    heat_end,
+    kpi,
+    max_steps,
+    active,
+):
+    """One control step for every active plant: actuators, physics, sensors, observation, reward.
 
+    Inactive plants (``active[i]`` False: just reset by a next-step autoreset) are left as they
+    are, with reward 0.
     ``heat_end[i]`` is set when plant i's blow ended this step (target oxygen reached, or the
     forced limits); its KPIs are in ``kpi[i]``, and the shell starts a new heat or ends the
     episode. Rewards are ``−cost / 1000`` (kEUR).
@@ -581,6 +809,9 @@ def step_batch(params, state, actions, mode, sens_cfg, sens_cols, sens_state, no
     practice, act = np.empty(N_ACT), np.empty(N_ACT)
     true_sig, meas = np.empty(N_SIGNALS), np.empty(N_SIGNALS)
     for i in range(n):
+        if not active[i]:
+            reward[i], heat_end[i] = 0.0, False
+            continue
         p, x = params[i], state[i]
         _setpoints(p, x, mode, actions[i], lo, hi, span, rate, practice, dt_s, act)
         x[X_VEND] = act[A_END]
@@ -592,8 +823,12 @@ def step_batch(params, state, actions, mode, sens_cfg, sens_cols, sens_state, no
         true_signals(p, x, true_sig)
         sensor_bank_step(sens_cfg, sens_cols, sens_state[i], true_sig, noise[i], dt_s, meas)
         observe(p, x, meas, obs[i])
-        ended = (x[X_VO2] >= x[X_VEND] or x[X_VO2] >= MAX_O2_FACTOR * x[X_VPLAN]
-                 or x[X_TIME] >= MAX_BLOW_MIN or x[X_STEP] >= max_steps)
+        ended = (
+            x[X_VO2] >= x[X_VEND]
+            or x[X_VO2] >= MAX_O2_FACTOR * x[X_VPLAN]
+            or x[X_TIME] >= MAX_BLOW_MIN
+            or x[X_STEP] >= max_steps
+        )
         heat_end[i] = ended
         if ended:
             w = bath_mass(x)

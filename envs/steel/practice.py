@@ -16,9 +16,22 @@ from envs.steel.params import BOFParams
 
 __all__ = ["HeatTrajectory", "run_practice_heat"]
 
-TRACE_FIELDS = ("time_min", "c_pct", "si_pct", "mn_pct", "p_pct", "temp_c", "feo_pct",
-                "decarb_kg_min", "oxygen_nm3_t", "foam", "slag_kg_t", "scrap_t", "lance_m",
-                "o2_flow_nm3_min")
+TRACE_FIELDS = (
+    "time_min",
+    "c_pct",
+    "si_pct",
+    "mn_pct",
+    "p_pct",
+    "temp_c",
+    "feo_pct",
+    "decarb_kg_min",
+    "oxygen_nm3_t",
+    "foam",
+    "slag_kg_t",
+    "scrap_t",
+    "lance_m",
+    "o2_flow_nm3_min",
+)
 
 
 @dataclasses.dataclass
@@ -39,10 +52,22 @@ class HeatTrajectory:
 
 def _record(p: np.ndarray, x: np.ndarray) -> tuple[float, ...]:
     w, s, heat = core.bath_mass(x), core.slag_mass(x), p[core.P_HEAT]
-    return (x[core.X_TIME], 100 * x[core.X_C] / w, 100 * x[core.X_SI] / w,
-            100 * x[core.X_MN] / w, 100 * x[core.X_P] / w, x[core.X_TEMP] - core.KELVIN,
-            100 * x[core.X_FEO] / s, x[core.X_RC], x[core.X_VO2] / heat, x[core.X_FOAM],
-            s / heat, x[core.X_SCRAP] / 1000.0, x[core.X_H], x[core.X_Q])
+    return (
+        x[core.X_TIME],
+        100 * x[core.X_C] / w,
+        100 * x[core.X_SI] / w,
+        100 * x[core.X_MN] / w,
+        100 * x[core.X_P] / w,
+        x[core.X_TEMP] - core.KELVIN,
+        100 * x[core.X_FEO] / s,
+        x[core.X_RC],
+        x[core.X_VO2] / heat,
+        x[core.X_FOAM],
+        s / heat,
+        x[core.X_SCRAP] / 1000.0,
+        x[core.X_H],
+        x[core.X_Q],
+    )
 
 
 def run_practice_heat(
@@ -54,6 +79,7 @@ def run_practice_heat(
     lance_offset_m: float = 0.0,
     end_o2_factor: float = 1.0,
     ore_kg: float | None = None,
+    end_c_pct: float | None = None,
 ) -> HeatTrajectory:
     """Blow one heat with the standard practice, optionally perturbed, and trace it.
 
@@ -67,6 +93,8 @@ def run_practice_heat(
         end_o2_factor: blow until this multiple of the planned oxygen.
         ore_kg: overrides the static plan's ore (kg), added on the practice schedule; the
             planned oxygen is corrected for the ore's oxygen as the static balance does.
+        end_c_pct: if given, blow until the bath carbon falls to this value instead (a perfect
+            endpoint, for comparing practices at the same tapping carbon).
     """
     params = params or BOFParams()
     p = params.to_array()
@@ -79,10 +107,25 @@ def run_practice_heat(
         x[core.X_ORE_PLAN] = ore_kg
     sp = np.zeros(core.N_ACT)
     rows = [_record(p, x)]
-    while x[core.X_VO2] < end_o2_factor * x[core.X_VPLAN] and x[core.X_TIME] < core.MAX_BLOW_MIN:
+
+    def going_on() -> bool:
+        if x[core.X_TIME] >= core.MAX_BLOW_MIN:
+            return False
+        if end_c_pct is not None:
+            return 100.0 * x[core.X_C] / core.bath_mass(x) > end_c_pct
+        return x[core.X_VO2] < end_o2_factor * x[core.X_VPLAN]
+
+    while going_on():
         core.practice_setpoints(p, x, sp)
-        core.physics_step(p, x, sp[core.A_O2] * o2_factor, sp[core.A_LANCE] + lance_offset_m,
-                          sp[core.A_ORE], sp[core.A_LIME], dt_s)
+        core.physics_step(
+            p,
+            x,
+            sp[core.A_O2] * o2_factor,
+            sp[core.A_LANCE] + lance_offset_m,
+            sp[core.A_ORE],
+            sp[core.A_LIME],
+            dt_s,
+        )
         rows.append(_record(p, x))
     table = np.array(rows)
     trace = {name: table[:, j] for j, name in enumerate(TRACE_FIELDS)}
