@@ -1,0 +1,524 @@
+"""Unit tests of the reusable plant parts: sensors, disturbances, action scaling."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from envs.core.actions import (
+    MODE_ABSOLUTE,
+    MODE_ADJUST,
+    ActionScaler,
+    ActuatorSpec,
+    apply_rate_limit,
+    to_setpoints,
+)
+from envs.core.disturbances import (
+    DriftBank,
+    DriftSpec,
+    drift_bank_reset,
+    drift_bank_reset_batch,
+    drift_bank_step,
+    drift_bank_step_batch,
+    ou_coefficients,
+    ou_step,
+    random_step,
+    scheduled_offset,
+)
+from envs.core.sensors import (
+    MAX_DELAY_STEPS,
+    S_LAST,
+    SensorBank,
+    SensorSpec,
+    norm_cdf,
+    sensor_bank_reset,
+    sensor_bank_reset_batch,
+    sensor_bank_step,
+    sensor_bank_step_batch,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- helpers
+def run_one(
+    spec: SensorSpec | dict[str, Any],
+    xs: np.ndarray,
+    dt: float = 1.0,
+    noise: np.ndarray | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Readings of one sensor: reset at xs[0], then one step per xs[k]; result[k] is step k."""
+    bank = SensorBank({"s": spec}, dt)
+    state = bank.new_state(1)[0]
+    sensor_bank_reset(bank.cfg, state, np.array([xs[0]]))
+    if noise is None:
+        noise = np.random.default_rng(seed).standard_normal((len(xs), bank.n_noise))
+    out = np.full(len(xs), state[0, S_LAST])
+    buf = np.empty(1)
+    for k in range(1, len(xs)):
+        sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([xs[k]]), noise[k], dt, buf)
+        out[k] = buf[0]
+    return out
+
+
+def run_many(
+    spec: SensorSpec | dict[str, Any], x0: np.ndarray, xs: np.ndarray, steps: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """n plants of one sensor, reset at x0 (n,), stepped with constant xs (n,).
+
+    Returns:
+        readings (steps, n) and the noise used (steps, n, n_noise).
+    """
+    bank = SensorBank({"s": spec}, 1.0)
+    n = x0.shape[0]
+    states = bank.new_state(n)
+    sensor_bank_reset_batch(bank.cfg, states, x0[:, None])
+    noise = np.random.default_rng(seed).standard_normal((steps, n, bank.n_noise))
+    readings = np.empty((steps, n))
+    out = np.empty((n, 1))
+    for k in range(steps):
+        sensor_bank_step_batch(bank.cfg, bank.noise_cols, states, xs[:, None], noise[k], 1.0, out)
+        readings[k] = out[:, 0]
+    return readings, noise
+
+
+# ---------------------------------------------------------------- sensors
+def test_delay_is_exactly_d_steps() -> None:
+    xs = np.arange(40.0) + 10.0
+    got = run_one({"delay_s": 1.5}, xs, dt=0.5)  # 3 steps
+    expected = np.concatenate([np.full(3, xs[0]), xs[:-3]])
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_delay_limit_raises_with_the_limit() -> None:
+    SensorBank({"s": {"delay_s": float(MAX_DELAY_STEPS)}}, 1.0)
+    with pytest.raises(ValueError, match="MAX_DELAY_STEPS=32"):
+        SensorBank({"s": {"delay_s": MAX_DELAY_STEPS + 1.0}}, 1.0)
+
+
+def test_lag_step_response_matches_exponential() -> None:
+    tau, dt = 4.0, 0.5
+    xs = np.concatenate([[0.0], np.ones(40)])
+    got = run_one({"lag_s": tau}, xs, dt=dt)
+    t = np.arange(41) * dt
+    np.testing.assert_allclose(got, 1.0 - np.exp(-t / tau), rtol=1e-12, atol=1e-15)
+
+
+def test_white_noise_is_std_times_z() -> None:
+    n = 20_000
+    x = np.full(n, 3.0)
+    readings, noise = run_many({"noise_std": 0.5}, x, x, steps=1)
+    residual = readings[0] - 3.0
+    np.testing.assert_allclose(residual, 0.5 * noise[0, :, 0], atol=1e-14)
+    assert abs(residual.std() - 0.5) < 0.03 * 0.5  # SE of the std ≈ 0.5 %
+    assert abs(residual.mean()) < 4 * 0.5 / math.sqrt(n)
+
+
+def test_relative_noise_scales_with_abs_value() -> None:
+    n = 20_000
+    x = np.where(np.arange(n) % 2 == 0, 10.0, -100.0)
+    readings, noise = run_many({"noise_std": 0.2, "noise_rel": 0.1}, x, x, steps=1)
+    residual = readings[0] - x
+    np.testing.assert_allclose(residual, (0.2 + 0.1 * np.abs(x)) * noise[0, :, 0], atol=1e-12)
+    ratio = residual[1::2].std() / residual[::2].std()
+    assert ratio == pytest.approx(10.2 / 1.2, rel=0.05)
+
+
+def test_bias_walk_variance_grows_linearly() -> None:
+    n, sd = 4000, 0.1
+    x = np.full(n, 5.0)
+    readings, _ = run_many({"bias": 2.0, "bias_walk_std": sd}, x, x, steps=40)
+    bias = readings - 5.0
+    assert abs(bias[-1].mean() - 2.0) < 4 * sd * math.sqrt(40 / n)
+    var10, var40 = bias[9].var(), bias[39].var()
+    assert var10 == pytest.approx(10 * sd**2, rel=0.1)  # SE ≈ 2.2 %
+    assert var40 == pytest.approx(40 * sd**2, rel=0.1)
+    assert var40 / var10 == pytest.approx(4.0, rel=0.15)
+
+
+def test_sample_and_hold_refreshes_every_n_steps() -> None:
+    xs = np.arange(30.0) + 1.0
+    got = run_one({"sample_period_s": 2.0}, xs, dt=0.5)  # every 4 steps
+    k = np.arange(30)
+    np.testing.assert_array_equal(got, xs[4 * (k // 4)])
+
+
+def test_dropout_hold_repeats_last_reading_and_nan_gives_nan() -> None:
+    xs = np.arange(20.0)
+    np.testing.assert_array_equal(run_one({"dropout_prob": 1.0}, xs), np.zeros(20))
+    got = run_one({"dropout_prob": 1.0, "dropout_mode": "nan"}, xs)
+    assert got[0] == 0.0 and np.isnan(got[1:]).all()
+
+
+def test_dropout_event_is_phi_of_z_below_prob() -> None:
+    n, p = 20_000, 0.3
+    readings, noise = run_many({"dropout_prob": p}, np.zeros(n), np.ones(n), steps=1)
+    dropped = readings[0] == 0.0
+    expected = np.array([norm_cdf(z) < p for z in noise[0, :, 0]])
+    np.testing.assert_array_equal(dropped, expected)
+    assert abs(dropped.mean() - p) < 4 * math.sqrt(p * (1 - p) / n)
+
+
+def test_stuck_freezes_until_reset() -> None:
+    xs = np.arange(12.0) + 1.0
+    noise = np.full((12, 1), 10.0)
+    noise[6, 0] = -10.0  # Φ(-10) < stuck_prob: sticks at step 6
+    got = run_one({"stuck_prob": 0.01}, xs, noise=noise)
+    np.testing.assert_array_equal(got, np.concatenate([xs[:7], np.full(5, xs[6])]))
+    bank = SensorBank({"s": {"stuck_prob": 0.01}}, 1.0)
+    state, out = bank.new_state(1)[0], np.empty(1)
+    sensor_bank_reset(bank.cfg, state, np.array([0.0]))
+    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([1.0]), np.array([-10.0]), 1.0, out)
+    sensor_bank_reset(bank.cfg, state, np.array([0.0]))
+    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([2.0]), np.array([10.0]), 1.0, out)
+    assert out[0] == 2.0
+
+
+def test_clip_to_instrument_range_and_nan_stays_nan() -> None:
+    xs = np.linspace(-5.0, 15.0, 21)
+    np.testing.assert_array_equal(run_one({"low": 0.0, "high": 10.0}, xs), np.clip(xs, 0.0, 10.0))
+    got = run_one({"low": 0.0, "high": 10.0, "dropout_prob": 1.0, "dropout_mode": "nan"}, xs)
+    assert np.isnan(got[1:]).all()
+
+
+def test_noise_columns_only_for_enabled_parts() -> None:
+    bank = SensorBank(
+        {
+            "a": {"noise_std": 1.0},
+            "b": {"bias": 1.0, "lag_s": 3.0, "delay_s": 2.0, "sample_period_s": 4.0},
+            "c": {"bias_walk_std": 0.1, "dropout_prob": 0.1},
+            "d": {"noise_rel": 0.1, "stuck_prob": 0.001},
+        },
+        1.0,
+    )
+    assert bank.n_noise == 5
+    expected = [[0, -1, -1, -1], [-1, -1, -1, -1], [-1, 1, 2, -1], [3, -1, -1, 4]]
+    np.testing.assert_array_equal(bank.noise_cols, expected)
+    assert SensorBank({"x": {}, "y": {"noise_std": 0.1}, "z": {"bias": 1.0}}, 1.0).n_noise == 1
+
+
+def test_noise_free_bank_needs_no_noise_and_passes_values_through() -> None:
+    bank = SensorBank({"x": {}, "y": SensorSpec()}, 2.0)
+    assert bank.n_noise == 0
+    state, out = bank.new_state(1)[0], np.empty(2)
+    true = np.array([0.1 + 0.2, -7.3])
+    sensor_bank_reset(bank.cfg, state, true)
+    sensor_bank_step(bank.cfg, bank.noise_cols, state, true * 3, np.empty(0), 2.0, out)
+    np.testing.assert_array_equal(out, true * 3)
+
+
+def test_wrong_dt_gives_nan_readings() -> None:
+    bank = SensorBank({"x": {"delay_s": 2.0}}, 1.0)
+    state, out = bank.new_state(1)[0], np.empty(1)
+    sensor_bank_reset(bank.cfg, state, np.array([1.0]))
+    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([1.0]), np.empty(0), 0.5, out)
+    assert np.isnan(out).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"noise_std": -1.0}, "noise_std must be a finite number in"),
+        ({"lag_s": math.nan}, "lag_s"),
+        ({"dropout_prob": 1.5}, r"dropout_prob must be a finite number in \[0.0, 1.0\]"),
+        ({"stuck_prob": -0.1}, "stuck_prob"),
+        ({"dropout_mode": "zero"}, r"dropout_mode must be one of \('hold', 'nan'\)"),
+        ({"low": 1.0, "high": 0.0}, "low must be < high"),
+        ({"bias": "1"}, "bias"),
+    ],
+)
+def test_sensor_spec_validation_names_the_field(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SensorSpec(**kwargs)
+
+
+def test_unknown_keys_raise_listing_valid_names() -> None:
+    with pytest.raises(ValueError, match="noise_sd") as err:
+        SensorSpec.from_dict({"noise_sd": 0.1})
+    assert "noise_std" in str(err.value) and "dropout_mode" in str(err.value)
+    with pytest.raises(ValueError, match="valid keys are"):
+        SensorBank({"x": {"nois_std": 0.1}}, 1.0)
+    with pytest.raises(ValueError, match="theta") as err:
+        DriftSpec.from_dict({"theta": 0.1})
+    assert "ou_theta" in str(err.value) and "event_ramp" in str(err.value)
+
+
+# ---------------------------------------------------------------- disturbances
+def test_ou_one_step_is_exact() -> None:
+    theta, sigma = 0.2, 0.5
+    assert ou_step(3.0, 1.0, theta, sigma, 0.0) == 1.0 + 2.0 * math.exp(-theta)
+    innovation = ou_step(3.0, 1.0, theta, sigma, 1.0) - ou_step(3.0, 1.0, theta, sigma, 0.0)
+    expected = sigma * math.sqrt((1 - math.exp(-2 * theta)) / (2 * theta))
+    assert innovation == pytest.approx(expected, rel=1e-12)
+    assert ou_step(3.0, 1.0, 0.0, sigma, 0.7) == 3.0 + sigma * 0.7  # θ = 0: random walk
+    decay, scale = ou_coefficients(1e-12, sigma)
+    assert decay == pytest.approx(1.0) and scale == pytest.approx(sigma, rel=1e-9)
+
+
+def test_ou_stationary_std() -> None:
+    n, theta, sigma = 4000, 0.05, 0.2
+    bank = DriftBank({"h": {"mean": 1.0, "ou_theta": theta, "ou_sigma": sigma}})
+    states, out = bank.new_state(n), np.empty((n, 1))
+    drift_bank_reset_batch(bank.cfg, states, out)
+    rng = np.random.default_rng(3)
+    for _ in range(300):  # e^{-2θ·300} ≈ 1e-13: the start at the mean is forgotten
+        drift_bank_step_batch(bank.cfg, bank.noise_cols, states, rng.standard_normal((n, 1)), out)
+    stationary = sigma / math.sqrt(2 * theta)
+    assert out[:, 0].std() == pytest.approx(stationary, rel=0.05)  # SE ≈ 1.1 %
+    assert abs(out[:, 0].mean() - 1.0) < 4 * stationary / math.sqrt(n)
+
+
+def test_random_step_probability_is_phi_of_u() -> None:
+    p = norm_cdf(-1.0)
+    assert random_step(0.0, p + 1e-9, 2.0, -1.0, 0.5) == 1.0
+    assert random_step(0.0, p - 1e-9, 2.0, -1.0, 0.5) == 0.0
+    n, prob = 20_000, 0.2
+    bank = DriftBank({"s": {"mean": 0.0, "step_prob": prob, "step_std": 3.0}})
+    states, out = bank.new_state(n), np.empty((n, 1))
+    drift_bank_reset_batch(bank.cfg, states, out)
+    noise = np.random.default_rng(5).standard_normal((n, bank.n_noise))
+    drift_bank_step_batch(bank.cfg, bank.noise_cols, states, noise, out)
+    expected = np.array([random_step(0.0, prob, 3.0, u, s) for u, s in noise])
+    np.testing.assert_array_equal(out[:, 0], expected)
+    assert abs((out[:, 0] != 0).mean() - prob) < 4 * math.sqrt(prob * (1 - prob) / n)
+
+
+def test_scheduled_step_and_ramp() -> None:
+    assert [scheduled_offset(k, 5, 0, 2.0) for k in (0, 4, 5, 6, 100)] == [0, 0, 2, 2, 2]
+    ramp = [scheduled_offset(k, 5, 4, 2.0) for k in range(4, 11)]
+    assert ramp == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+    assert scheduled_offset(10, -1, 0, 2.0) == 0.0
+    assert [scheduled_offset(k, 3, 1, 1.0) for k in range(6)] == [
+        scheduled_offset(k, 3, 0, 1.0) for k in range(6)
+    ]
+
+
+def test_drift_bank_trend_event_and_clip() -> None:
+    spec = DriftSpec(mean=1.0, trend_per_step=0.1, event_start=3, event_magnitude=0.5, high=1.7)
+    bank = DriftBank({"wear": spec})
+    assert bank.n_noise == 0
+    state, out = bank.new_state(1)[0], np.empty(1)
+    drift_bank_reset(bank.cfg, state, out)
+    values = [out[0]]
+    for _ in range(5):
+        drift_bank_step(bank.cfg, bank.noise_cols, state, np.empty(0), out)
+        values.append(out[0])
+    np.testing.assert_allclose(values, [1.0, 1.1, 1.2, 1.7, 1.7, 1.7], rtol=1e-12)
+
+
+def test_drift_noise_columns() -> None:
+    bank = DriftBank(
+        {
+            "ou": {"ou_theta": 0.1, "ou_sigma": 0.1},
+            "decay_only": {"ou_theta": 0.1},
+            "jumps": {"step_prob": 0.1, "step_std": 1.0},
+            "zero_jumps": {"step_prob": 0.1},
+        }
+    )
+    assert bank.n_noise == 3
+    expected = [[0, -1, -1], [-1, -1, -1], [-1, 1, 2], [-1, -1, -1]]
+    np.testing.assert_array_equal(bank.noise_cols, expected)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"event_start": -2}, "event_start must be an integer ≥ -1"),
+        ({"event_ramp": 1.5}, "event_ramp must be an integer ≥ 0"),
+        ({"step_prob": 2.0}, "step_prob"),
+        ({"ou_sigma": -0.1}, "ou_sigma"),
+        ({"low": 2.0, "high": 1.0}, "low must be < high"),
+    ],
+)
+def test_drift_spec_validation_names_the_field(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DriftSpec(**kwargs)
+
+
+# ---------------------------------------------------------------- actions
+def _scaler(mode: str = "adjust") -> ActionScaler:
+    return ActionScaler(
+        [
+            ActuatorSpec("trim", "K", -0.7, 2.9, 1.0 / 3.0, rate_limit=0.05),  # -0.7 + 3.6 < 2.9
+            ActuatorSpec("lance", "m", 1.2, 3.2, 0.6),
+            ActuatorSpec("ore", "kg/min", 0.0, 1e5, 12345.678),
+        ],
+        mode,
+    )
+
+
+def test_zero_adjust_action_reproduces_practice_bit_for_bit() -> None:
+    scaler = _scaler()
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        practice = rng.uniform(scaler.low, scaler.high)
+        for zero in (np.zeros(3), np.full(3, -0.0)):
+            np.testing.assert_array_equal(scaler.setpoints(zero, practice), practice)
+
+
+def test_absolute_extremes_are_the_limits() -> None:
+    scaler = _scaler("absolute")
+    assert scaler.mode_code == MODE_ABSOLUTE
+    out, practice = np.empty(3), np.zeros(3)
+    for action, expected in ((np.ones(3), scaler.high), (-np.ones(3), scaler.low)):
+        to_setpoints(MODE_ABSOLUTE, action, practice, scaler.low, scaler.high, scaler.span, out)
+        np.testing.assert_array_equal(out, expected)
+    to_setpoints(MODE_ABSOLUTE, np.zeros(3), practice, scaler.low, scaler.high, scaler.span, out)
+    np.testing.assert_allclose(out, 0.5 * (scaler.low + scaler.high), rtol=1e-15)
+
+
+def test_adjust_moves_by_span_and_clips_to_limits() -> None:
+    scaler = _scaler()
+    out = np.empty(3)
+    practice = np.array([1.5, 3.0, 50.0])
+    action = np.array([0.3, 1.0, -1.0])
+    to_setpoints(MODE_ADJUST, action, practice, scaler.low, scaler.high, scaler.span, out)
+    np.testing.assert_allclose(out, [1.6, 3.2, 0.0], rtol=1e-12)
+
+
+def test_rate_limit_moves_at_most_rate() -> None:
+    out = np.empty(4)
+    previous = np.array([0.0, 0.0, 0.7, 1.0])
+    target = np.array([5.0, -5.0, 0.1, -1e9])  # 0.7 + (0.1 - 0.7) != 0.1 in floating point
+    rate = np.array([1.0, 1.0, 0.9, math.inf])
+    apply_rate_limit(previous, target, rate, out)
+    np.testing.assert_array_equal(out, [1.0, -1.0, 0.1, -1e9])  # within reach: target exactly
+    apply_rate_limit(previous, target, rate, previous)  # in place
+    np.testing.assert_array_equal(previous, out)
+
+
+def test_check_clips_finite_and_rejects_nan_inf_shape() -> None:
+    scaler = _scaler()
+    raw = np.array([2.0, -3.0, 0.25])
+    np.testing.assert_array_equal(scaler.check(raw), [1.0, -1.0, 0.25])
+    np.testing.assert_array_equal(raw, [2.0, -3.0, 0.25])  # input untouched
+    with pytest.raises(ValueError, match=r"action\[1\] \('lance'\) is nan"):
+        scaler.check([0.0, math.nan, 0.0])
+    with pytest.raises(ValueError, match=r"action\[2\] \('ore'\) is -inf"):
+        scaler.check([0.0, 0.0, -math.inf])
+    with pytest.raises(ValueError, match=r"shape \(2,\), expected \(3,\)"):
+        scaler.check([0.0, 0.0])
+    with pytest.raises(ValueError, match="must be numeric"):
+        scaler.check(["a", 0.0, 0.0])
+
+
+def test_check_batch_names_plant_and_actuator() -> None:
+    scaler = _scaler()
+    actions = np.zeros((4, 3))
+    actions[0, 0] = 7.0
+    np.testing.assert_array_equal(scaler.check_batch(actions)[0], [1.0, 0.0, 0.0])
+    actions[2, 1] = math.inf
+    with pytest.raises(ValueError, match=r"actions\[2, 1\] \(plant 2, actuator 'lance'\) is inf"):
+        scaler.check_batch(actions)
+    with pytest.raises(ValueError, match=r"expected \(n_plants, 3\)"):
+        scaler.check_batch(np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("a", "m", 1.0, 1.0, 0.5), "low < high"),
+        (("a", "m", 0.0, math.inf, 0.5), "finite"),
+        (("a", "m", 0.0, 1.0, 0.0), "adjust_span"),
+        (("a", "m", 0.0, 1.0, 0.5, -1.0), "rate_limit"),
+        (("", "m", 0.0, 1.0, 0.5), "name"),
+    ],
+)
+def test_actuator_spec_validation(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ActuatorSpec(*args)
+
+
+def test_unknown_action_mode_lists_valid_modes() -> None:
+    with pytest.raises(ValueError, match=r"\('adjust', 'absolute'\), got 'relative'"):
+        _scaler("relative")
+
+
+# ---------------------------------------------------------------- jit vs. pure Python
+def reference_run() -> dict[str, np.ndarray]:
+    """A seeded run through every compiled function; compared with and without the JIT."""
+    rng = np.random.default_rng(11)
+    n, steps, dt = 3, 60, 0.5
+    sensors = SensorBank(
+        {
+            "a": {"noise_std": 0.1, "noise_rel": 0.02, "delay_s": 2.0, "lag_s": 1.3},
+            "b": {"bias": 0.3, "bias_walk_std": 0.05, "sample_period_s": 1.5, "low": -1.0},
+            "c": {"dropout_prob": 0.2, "dropout_mode": "nan", "stuck_prob": 0.02, "high": 1.5},
+            "d": {"dropout_prob": 0.3, "noise_std": 0.2},
+        },
+        dt,
+    )
+    drifts = DriftBank(
+        {
+            "ou": {"ou_theta": 0.1, "ou_sigma": 0.2, "low": 0.7},
+            "jump": {"step_prob": 0.2, "step_std": 0.5, "trend_per_step": 0.01},
+            "event": {"event_start": 10, "event_ramp": 7, "event_magnitude": -0.4},
+        }
+    )
+    s_state, d_state = sensors.new_state(n), drifts.new_state(n)
+    true = np.sin(np.arange(steps + 1)[:, None, None] * 0.2 + np.arange(4)) + rng.normal(
+        size=(steps + 1, n, 4)
+    )
+    readings, drift = np.empty((steps, n, 4)), np.empty((steps + 1, n, 3))
+    sensor_bank_reset_batch(sensors.cfg, s_state, true[0])
+    drift_bank_reset_batch(drifts.cfg, d_state, drift[0])
+    for k in range(steps):
+        z_s = rng.standard_normal((n, sensors.n_noise))
+        sensor_bank_step_batch(
+            sensors.cfg, sensors.noise_cols, s_state, true[k + 1], z_s, dt, readings[k]
+        )
+        z_d = rng.standard_normal((n, drifts.n_noise))
+        drift_bank_step_batch(drifts.cfg, drifts.noise_cols, d_state, z_d, drift[k + 1])
+    z = rng.standard_normal((200, 3))
+    scalars = np.array(
+        [
+            [ou_step(u, 1.0, 0.03, 0.2, v), random_step(u, 0.3, 0.5, v, w), norm_cdf(u)]
+            for u, v, w in z
+        ]
+        + [[scheduled_offset(k, 20, 9, 1.7), 0.0, 0.0] for k in range(40)]
+    )
+    scaler = _scaler()
+    setpoints = np.empty((2, 50, 3))
+    previous = 0.5 * (scaler.low + scaler.high)
+    for mode in (MODE_ADJUST, MODE_ABSOLUTE):
+        for k, action in enumerate(np.clip(rng.normal(size=(50, 3)), -1, 1)):
+            target = np.empty(3)
+            to_setpoints(mode, action, previous, scaler.low, scaler.high, scaler.span, target)
+            apply_rate_limit(previous, target, scaler.rate, setpoints[mode, k])
+            previous = setpoints[mode, k]
+    return {"readings": readings, "drift": drift, "scalars": scalars, "setpoints": setpoints}
+
+
+def test_disable_jit_gives_identical_numbers(tmp_path: Path) -> None:
+    jitted = reference_run()
+    if os.environ.get("NUMBA_DISABLE_JIT", "0") == "0":
+        assert hasattr(sensor_bank_step, "py_func"), "expected a compiled dispatcher in-process"
+    path = tmp_path / "nojit.npz"
+    code = (
+        "import sys, numba, numpy as np\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "assert numba.config.DISABLE_JIT\n"
+        "import test_core_parts as t\n"
+        "from envs.core.sensors import sensor_bank_step\n"
+        "assert not hasattr(sensor_bank_step, 'py_func')\n"
+        f"np.savez({str(path)!r}, **t.reference_run())\n"
+    )
+    env = {
+        **os.environ,
+        "NUMBA_DISABLE_JIT": "1",
+        "PYTHONPATH": str(REPO),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=tmp_path, timeout=120)
+    plain = np.load(path)
+    assert np.isnan(jitted["readings"]).any()  # the NaN dropout path is exercised
+    for key, value in jitted.items():
+        np.testing.assert_array_equal(plain[key], value, err_msg=key)
