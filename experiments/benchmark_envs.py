@@ -45,12 +45,12 @@ IMPORT_SNIPPET = (
     "import envs, gymnasium as gym; e = gym.make('plantrl/BOF-v0'); "
     "e.reset(seed=0); e.step(e.action_space.sample())"
 )
-# (metric, comparison, target, aim); every target is checked and marked PASS/FAIL
+# key -> (target as shown, threshold, aim or None, higher is better)
 TARGETS = {
-    "single_raw": (">=", 30e3, 50e3),
-    "vector_4096": (">=", 2e6, 10e6),
-    "overhead": ("<=", 0.25, None),
-    "import_cold": ("<", 20.0, None),
+    "single_raw": ("≥ 30k (aim 50k)", 30e3, 50e3, True),
+    "vector_4096": ("≥ 2M (aim 10M)", 2e6, 10e6, True),
+    "overhead": ("≤ 25 %", 0.25, None, False),
+    "import_cold": ("< 20 s", 20.0, None, False),
 }
 
 
@@ -163,14 +163,8 @@ def import_seconds(cache_dir: str) -> tuple[float, str]:
     """Wall time of the import snippet in a fresh interpreter with ``cache_dir`` as numba cache."""
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir, "NUMBA_NUM_THREADS": "1"}
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", IMPORT_SNIPPET],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    cmd = [sys.executable, "-c", IMPORT_SNIPPET]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - t0
     error = "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["?"])[-1]
     return seconds, error
@@ -188,25 +182,20 @@ def import_times(repeats: int) -> dict[str, float | str]:
     return {"cold": cold, "warm": warm, "error": error}
 
 
+def _git(*args: str) -> str:
+    cmd = ["git", "-C", str(ROOT), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+
+
 def machine_info() -> dict[str, str]:
+    """Date, git SHA (``-dirty``: uncommitted changes to tracked files), CPU and versions."""
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    git = ["git", "-C", str(ROOT)]
-    sha = (
-        subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        or "unknown"
-    )
-    dirty = subprocess.run(
-        [*git, "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    sha = _git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "git": sha + ("-dirty" if dirty else ""),
@@ -219,60 +208,45 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def verdict(key: str, value: float) -> str:
-    op, target, aim = TARGETS[key]
-    ok = value >= target if op == ">=" else (value <= target if op == "<=" else value < target)
-    status = "PASS" if ok else "FAIL"
-    if ok and aim is not None and value < aim:
-        status += " (below aim)"
-    return status
+def row(label: str, value: str, key: str | None = None, x: float = 0.0) -> str:
+    """One table row; with ``key`` the target of ``TARGETS[key]`` is checked on ``x``."""
+    if key is None:
+        return f"| {label} | {value} | — | — |"
+    text, threshold, aim, higher = TARGETS[key]
+    ok = x >= threshold if higher else x <= threshold
+    status = ("PASS" if ok else "FAIL") + (" (below aim)" if ok and aim and x < aim else "")
+    return f"| {label} | {value} | {text} | {status} |"
 
 
 def render(info: dict, r: dict) -> str:
-    p, imp = r["profile"], r["import"]
+    """The markdown report: a header with the machine and one table of every measurement."""
+    p, imp, raw = r["profile"], r["import"], r["single_raw"]
     rows = [
-        (
-            "Single env, raw `BOFEnv`",
-            f"{r['single_raw']:,.0f} steps/s",
-            "≥ 30k (aim 50k)",
-            verdict("single_raw", r["single_raw"]),
-        ),
-        ("Single env, `gym.make` (wrappers)", f"{r['single_make']:,.0f} steps/s", "—", "—"),
-        ("`Pendulum-v1` raw (reference)", f"{r['pendulum']:,.0f} steps/s", "—", "—"),
-        ("Ratio BOF raw / Pendulum raw", f"{r['single_raw'] / r['pendulum']:.2f}", "—", "—"),
+        row("Single env, raw `BOFEnv`", f"{raw:,.0f} steps/s", "single_raw", raw),
+        row("Single env, `gym.make` (wrappers)", f"{r['single_make']:,.0f} steps/s"),
+        row("`Pendulum-v1` raw, same run (reference)", f"{r['pendulum']:,.0f} steps/s"),
+        row("Ratio BOF raw / Pendulum raw", f"{raw / r['pendulum']:.2f}"),
     ]
     for n in VECTOR_SIZES:
-        key = f"vector_{n}"
-        status = verdict(key, r[key]) if key in TARGETS else "—"
-        target = "≥ 2M (aim 10M)" if key in TARGETS else "—"
-        rows.append((f"Vector env, N = {n}", f"{r[key]:,.0f} env-steps/s", target, status))
-    parts = (
+        key, x = f"vector_{n}", r[f"vector_{n}"]
+        target = key if key in TARGETS else None
+        rows.append(row(f"Vector env, N = {n}", f"{x:,.0f} env-steps/s", target, x))
+    for key, label in (
         ("physics", "(a) bare physics kernel `core.physics_batch`"),
         ("draws", "(b) random draws `rng.standard_normal((N, n_noise))`"),
         ("kernel_rest", "(c) `core.step_batch` minus physics (actuators, sensors, obs, reward)"),
-        ("shell", "(d) Python shell (vector step minus the above, incl. autoreset)"),
+        ("shell", "(d) Python shell: vector step minus (a)–(c), incl. autoreset"),
         ("total", "vector step, total"),
-    )
-    for key, label in parts:
-        rows.append((f"N = {PROFILE_N}: {label}", f"{p[key]:.0f} ns/env-step", "—", "—"))
+    ):
+        rows.append(row(f"N = {PROFILE_N}: {label}", f"{p[key]:.0f} ns/env-step"))
+    ratio = p["overhead"]
     rows.append(
-        (
-            f"N = {PROFILE_N}: overhead (b+c+d)/(a)",
-            f"{100 * p['overhead']:.0f} %",
-            "≤ 25 %",
-            verdict("overhead", p["overhead"]),
-        )
+        row(f"N = {PROFILE_N}: overhead (b+c+d)/(a)", f"{100 * ratio:.0f} %", "overhead", ratio)
     )
     cold = f"{imp['cold']:.1f} s" + (f" (failed: {imp['error']})" if imp["error"] else "")
-    rows.append(
-        (
-            "First import, empty `NUMBA_CACHE_DIR` (compile)",
-            cold,
-            "< 20 s",
-            "FAIL" if imp["error"] else verdict("import_cold", imp["cold"]),
-        )
-    )
-    rows.append(("First import, warm cache", f"{imp['warm']:.1f} s", "—", "—"))
+    cold_x = float("inf") if imp["error"] else imp["cold"]  # a failed import fails the target
+    rows.append(row("First import, empty numba cache (compile)", cold, "import_cold", cold_x))
+    rows.append(row("First import, warm cache", f"{imp['warm']:.1f} s"))
     head = (
         f"# Environment benchmarks\n\n{info['date']}, git `{info['git']}`, {info['cpu']} "
         f"(one core, `NUMBA_NUM_THREADS=1`, load avg {info['load']}), Python "
@@ -281,8 +255,7 @@ def render(info: dict, r: dict) -> str:
         f"{' (--quick: small budgets)' if r['quick'] else ''}. Command: "
         "`python -m experiments.benchmark_envs`.\n\n"
     )
-    table = ["| measurement | value | target | status |", "|---|---|---|---|"]
-    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    table = ["| measurement | value | target | status |", "|---|---|---|---|", *rows]
     return head + "\n".join(table) + "\n"
 
 
@@ -293,11 +266,7 @@ def main() -> None:
     args = parser.parse_args()
     q = args.quick
     repeats, single_steps = (2, 2000) if q else (5, 20000)
-    vec_steps = (
-        {1: 20000, 64: 2000, 1024: 200, 4096: 120}
-        if not q
-        else {n: 20 for n in (1, 64, 1024, 4096)}
-    )
+    vec_steps = dict.fromkeys(VECTOR_SIZES, 20) if q else {1: 20000, 64: 2000, 1024: 200, 4096: 120}
     info = machine_info()
     r: dict = {"quick": q, "repeats": repeats}
     r["single_raw"] = single_env_rate(BOFEnv(), single_steps, repeats)

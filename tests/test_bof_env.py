@@ -315,3 +315,32 @@ def test_plant_yaml_files_are_documented():
         text = (PLANT_DIR / f"{name}.yaml").read_text()
         assert text.startswith("#"), f"{name}.yaml needs a comment saying what it models"
         json.dumps(BOFEnv(name).variant.params.as_dict())
+
+
+SCENARIOS = sorted(p.stem for p in (PLANT_DIR.parent / "scenarios" / "bof").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_scenario_passes_check_env(scenario):
+    env = gym.make("plantrl/BOF-v0", plant="bof_250t", scenario=scenario)
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_drift_scenario_is_a_campaign_with_lance_wear_event():
+    env = BOFEnv(scenario="drift", campaign_heats=7)  # explicit argument overrides the profile
+    env.reset(seed=0)
+    kc = []
+    done = False
+    while not done:
+        kc.append(env.batch.params[0, BOFParams.index("kc_per_min")])
+        _, _, done, _, _ = env.step(np.zeros(5))
+    kc_per_heat = sorted(set(np.round(kc, 9)), reverse=True)
+    assert len(kc_per_heat) == 7
+    assert kc_per_heat[-1] < 0.85 * kc_per_heat[0]  # the event has cut k_C by heat 6
+
+
+def test_unknown_scenario_lists_valid():
+    with pytest.raises(ValueError, match=r"unknown BOF scenario 'storm'; valid scenarios"):
+        BOFEnv(scenario="storm")
+    with pytest.raises(ValueError, match=r"unknown scenario key"):
+        BOFEnv(scenario={"weather": 1})

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+import yaml
 from gymnasium.vector.utils import batch_space
 
 from envs.core.params import PlantParams, PlantVariant, load_variant, variant_from_mapping
@@ -21,6 +22,8 @@ from envs.steel.params import BOFParams
 __all__ = ["OBS_TABLE", "BOFEnv", "BOFVectorEnv", "resolve_bof_variant"]
 
 PLANT_DIR = Path(__file__).resolve().parents[2] / "conf" / "plant"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "conf" / "scenarios" / "bof"
+SCENARIO_KEYS = ("campaign_heats", "sensors", "drifts", "randomize")
 
 # name, unit, low, high — the observation layout of core.observe
 OBS_TABLE: tuple[tuple[str, str, float, float], ...] = (
@@ -78,6 +81,39 @@ def resolve_bof_variant(
             )
         return load_variant(path, BOFParams)
     raise TypeError(f"plant must be a name, mapping, PlantVariant or BOFParams, got {plant!r}")
+
+
+def resolve_bof_scenario(scenario: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """Disturbance profile: a name in ``conf/scenarios/bof/``, a YAML path or a mapping.
+
+    A profile sets any of ``campaign_heats``, ``sensors`` (sensor faults), ``drifts`` (campaign
+    drifts and scheduled events) and ``randomize``; explicit env arguments override it.
+    """
+    if scenario is None:
+        return {}
+    if isinstance(scenario, str):
+        is_path = scenario.endswith((".yaml", ".yml"))
+        path = Path(scenario) if is_path else SCENARIO_DIR / f"{scenario}.yaml"
+        if not path.is_file():
+            valid = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+            raise ValueError(
+                f"unknown BOF scenario {scenario!r}; valid scenarios: {valid} "
+                "(or a path to a scenario YAML)"
+            )
+        scenario = yaml.safe_load(path.read_text()) or {}
+    profile = {k: v for k, v in dict(scenario).items() if k != "description"}
+    unknown = sorted(set(profile) - set(SCENARIO_KEYS))
+    if unknown:
+        raise ValueError(f"unknown scenario key(s) {unknown}; valid keys: {list(SCENARIO_KEYS)}")
+    return profile
+
+
+def _env_options(scenario: Any, **explicit: Any) -> dict[str, Any]:
+    """Scenario profile overridden by the arguments the caller set explicitly (not None)."""
+    options = {"campaign_heats": 1, "sensors": None, "drifts": None, "randomize": False}
+    options.update(resolve_bof_scenario(scenario))
+    options.update({k: v for k, v in explicit.items() if v is not None})
+    return options
 
 
 def kpi_dict(row: np.ndarray, p: BOFParams) -> dict[str, float]:
@@ -191,16 +227,19 @@ class BOFEnv(gym.Env):
     ## Arguments
     - ``plant``: variant name in ``conf/plant/`` (default ``"bof_250t"``), YAML path, mapping or
       ``BOFParams``.
+    - ``scenario``: disturbance profile in ``conf/scenarios/bof/`` (``"nominal"``, ``"drift"``:
+      20-heat campaign with a lance-wear event at heat 5, ``"sensor_faults"``), a YAML path or a
+      mapping; explicit arguments below override it.
     - ``action_mode``: ``"adjust"`` or ``"absolute"``.
     - ``dt_s``: control step in s (default 10).
-    - ``campaign_heats``: heats per episode (default 1).
-    - ``randomize``: draw plant parameters from the variant's ranges per episode.
+    - ``campaign_heats``: heats per episode (default 1, or the scenario's).
+    - ``randomize``: draw plant parameters from the variant's ranges per episode (default off).
     - ``sensors``: sensor overrides, e.g. ``{"offgas_decarb_rate": {"dropout_prob": 0.1}}``.
     - ``drifts``: campaign drift specs (see :mod:`envs.steel.batch`).
     - ``render_mode``: ``"rgb_array"`` plots the blow.
 
     >>> import gymnasium as gym, envs
-    >>> env = gym.make("plantrl/BOF-v0", plant="bof_250t")
+    >>> env = gym.make("plantrl/BOF-v0", plant="bof_250t", scenario="nominal")
     >>> obs, info = env.reset(seed=0)
     >>> obs.shape
     (26,)
@@ -215,10 +254,11 @@ class BOFEnv(gym.Env):
         self,
         plant: Any = None,
         *,
+        scenario: Any = None,
         action_mode: str = "adjust",
         dt_s: float = 10.0,
-        campaign_heats: int = 1,
-        randomize: bool = False,
+        campaign_heats: int | None = None,
+        randomize: bool | None = None,
         sensors: Mapping[str, Mapping[str, Any]] | None = None,
         drifts: Mapping[str, Mapping[str, Any]] | None = None,
         render_mode: str | None = None,
@@ -226,16 +266,14 @@ class BOFEnv(gym.Env):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.variant = resolve_bof_variant(plant)
-        self.batch = BOFBatch(
-            self.variant,
-            1,
-            action_mode=action_mode,
-            dt_s=dt_s,
+        options = _env_options(
+            scenario,
             campaign_heats=campaign_heats,
             randomize=randomize,
             sensors=sensors,
             drifts=drifts,
         )
+        self.batch = BOFBatch(self.variant, 1, action_mode=action_mode, dt_s=dt_s, **options)
         self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, dtype=np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (core.N_ACT,), dtype=np.float32)
         self.render_mode = render_mode
@@ -329,10 +367,11 @@ class BOFVectorEnv(gym.vector.VectorEnv):
         num_envs: int = 1,
         plant: Any = None,
         *,
+        scenario: Any = None,
         action_mode: str = "adjust",
         dt_s: float = 10.0,
-        campaign_heats: int = 1,
-        randomize: bool = False,
+        campaign_heats: int | None = None,
+        randomize: bool | None = None,
         sensors: Mapping[str, Mapping[str, Any]] | None = None,
         drifts: Mapping[str, Mapping[str, Any]] | None = None,
         autoreset_mode: str = "next_step",
@@ -347,16 +386,14 @@ class BOFVectorEnv(gym.vector.VectorEnv):
                 f"autoreset_mode must be one of {sorted(modes)}, got {autoreset_mode!r}"
             )
         self.variant = resolve_bof_variant(plant)
-        self.batch = BOFBatch(
-            self.variant,
-            num_envs,
-            action_mode=action_mode,
-            dt_s=dt_s,
+        options = _env_options(
+            scenario,
             campaign_heats=campaign_heats,
             randomize=randomize,
             sensors=sensors,
             drifts=drifts,
         )
+        self.batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s, **options)
         self.num_envs = int(num_envs)
         self.metadata = {"autoreset_mode": modes[autoreset_mode], "render_modes": []}
         self.render_mode = render_mode
