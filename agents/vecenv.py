@@ -18,12 +18,19 @@ Per-plant info dicts (all other plants get an empty dict):
 | ``terminal_observation`` | episode ended | the final observation (before the reset) |
 | ``TimeLimit.truncated`` | episode ended | ``truncated and not terminated`` (BOF: always False) |
 | ``episode`` | episode ended | ``{"r": return, "l": length, "t": s since the adapter was built}`` |
-| ``kpi`` | heat ended | ``{name: value}`` from the env's ``kpi/<name>`` entries |
+| ``kpi`` | heat ended | ``{name: float}`` from ``kpi/<name>`` entries (or a ``kpi`` dict) |
 | other env keys | when the env sets them | e.g. ``heat_end`` |
 
+A done env's dict is built from ``info["final_info"]`` (the ended step's info), in either
+layout: Gymnasium's (a dict of arrays with masks, as ``SyncVectorEnv`` makes it) or an object
+array of per-env dicts (as ``BOFVectorEnv`` makes it).
+
 The ``episode`` entry is what SB3's ``Monitor``/``VecMonitor`` would add, so ``ep_info_buffer``
-and ``rollout/ep_rew_mean`` work without a ``VecMonitor`` (wrapping one on top is harmless: it
-writes the same numbers). Returns are the env's raw rewards, before any ``VecNormalize``.
+and ``rollout/ep_rew_mean`` work without a ``VecMonitor``. Wrapping one on top is harmless (it
+writes the same numbers, summed in float32) and is what SB3's ``evaluate_policy`` /
+``EvalCallback`` look for: without it they warn that no Monitor is present and count returns
+themselves (correct here, as nothing between the adapter and them changes rewards in eval mode).
+Returns are the env's raw rewards, before any ``VecNormalize``.
 
 >>> from agents.vecenv import make_sb3_vec_env
 >>> venv = make_sb3_vec_env("bof", n_envs=4, seed=0, action_mode="absolute")
@@ -34,7 +41,7 @@ writes the same numbers). Returns are the env's raw rewards, before any ``VecNor
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -99,7 +106,9 @@ class NativeVecEnvAdapter(VecEnv):
         self._reset_options()
         self._ep_returns[:] = 0.0
         self._ep_lengths[:] = 0
-        self.reset_infos = _unbatch(infos, self.num_envs)
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        for i, info in _unbatch_rows(infos, self.num_envs).items():
+            self.reset_infos[i] = info
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -113,27 +122,28 @@ class NativeVecEnvAdapter(VecEnv):
         dones = np.logical_or(terminated, truncated)
         self._ep_returns += rewards
         self._ep_lengths += 1
-        out = _unbatch(infos, self.num_envs)
-        done_idx = np.flatnonzero(dones)
-        if done_idx.size:
-            self._finish_episodes(done_idx, infos, out, terminated, truncated)
+        out: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        # same_step: a done env's info is its final_info (the top level may describe the reset)
+        skip = dones if "final_info" in infos else None
+        for i, info in _unbatch_rows(infos, self.num_envs, exclude=skip).items():
+            out[i] = info
+        if dones.any():
+            self._finish_episodes(np.flatnonzero(dones), dones, infos, out, terminated,
+                                  truncated)
         return obs, np.asarray(rewards, dtype=np.float32), dones, out
 
-    def _finish_episodes(self, done_idx: np.ndarray, infos: Mapping[str, Any],
-                         out: list[dict[str, Any]], terminated: np.ndarray,
-                         truncated: np.ndarray) -> None:
+    def _finish_episodes(self, done_idx: np.ndarray, dones: np.ndarray,
+                         infos: Mapping[str, Any], out: list[dict[str, Any]],
+                         terminated: np.ndarray, truncated: np.ndarray) -> None:
         """Fill the SB3 keys of the plants whose episode ended (the few, so a loop is fine)."""
         if "final_obs" not in infos:
             raise RuntimeError("the vector env ended an episode without info['final_obs']; "
                                "is it really in same_step autoreset mode?")
-        final_obs, final_info = infos["final_obs"], infos.get("final_info")
+        final_obs = infos["final_obs"]
+        finals = _final_infos(infos.get("final_info"), dones, self.num_envs)
         elapsed = round(time.time() - self._t_start, 6)
-        for i in done_idx:
-            info = out[i]
-            if final_info is not None and isinstance(final_info[i], Mapping):
-                # same_step: final_info holds the ended step's info (top level may hold reset info)
-                info.clear()
-                info.update(_group_kpis({k: _scalar(v) for k, v in final_info[i].items()}))
+        for i in done_idx.tolist():
+            info = out[i] = finals.get(i, out[i])
             info["terminal_observation"] = final_obs[i]
             info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
             info["episode"] = {"r": float(self._ep_returns[i]), "l": int(self._ep_lengths[i]),
@@ -188,45 +198,83 @@ class NativeVecEnvAdapter(VecEnv):
                 "once (pass indices=None)")
 
 
-def _unbatch(infos: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
-    """Gymnasium dict-of-arrays infos → SB3 list of per-env dicts; loops only over set entries."""
-    out: list[dict[str, Any]] = [{} for _ in range(n)]
-    if not infos:
-        return out
-    for key, value in infos.items():
-        if key in _FINAL_KEYS or key.startswith("_"):
-            continue
-        mask = infos.get(f"_{key}")
-        idx = np.flatnonzero(mask) if mask is not None else range(n)
-        if isinstance(value, Mapping):  # nested info dicts are batched recursively
-            sub = _unbatch(value, n)
-            for i in idx:
-                out[i][key] = sub[i]
-            continue
-        for i in idx:
-            out[i][key] = _scalar(value[i])
-    for i in _touched(infos, n):
-        out[i] = _group_kpis(out[i])
+def _unbatch_rows(infos: Mapping[str, Any], n: int, include: np.ndarray | None = None,
+                  exclude: np.ndarray | None = None) -> dict[int, dict[str, Any]]:
+    """Gymnasium dict-of-arrays infos → ``{env index: info dict}`` for the envs that have one.
+
+    Only envs selected by some ``_key`` mask (and by ``include``, not by ``exclude``) are touched,
+    column by column (one ``tolist()`` per key); ``kpi/<name>`` columns go to
+    ``info["kpi"][name]``. Nested info dicts are unbatched recursively.
+    """
+    cols = [(k, v, infos.get(f"_{k}")) for k, v in infos.items()
+            if not k.startswith("_") and k not in _FINAL_KEYS]
+    if not cols:
+        return {}
+    masks = [np.ones(n, dtype=bool) if m is None else np.asarray(m, dtype=bool)
+             for _, _, m in cols]
+    touched = np.logical_or.reduce(masks) if len(masks) > 1 else masks[0]
+    if include is not None:
+        touched = touched & include
+    if exclude is not None:
+        touched = touched & ~exclude
+    rows = np.flatnonzero(touched)
+    out: dict[int, dict[str, Any]] = {i: {} for i in rows.tolist()}
+    if rows.size:
+        for (key, value, _), mask in zip(cols, masks, strict=True):
+            idx = rows[mask[rows]]
+            if idx.size:
+                _fill_column(out, key, value, idx, n)
     return out
 
 
-def _touched(infos: Mapping[str, Any], n: int) -> Iterable[int]:
-    """Indices of envs with any ``kpi/`` entry."""
-    masks = [infos.get(f"_{k}") for k in infos if k.startswith(KPI_PREFIX)]
-    masks = [m for m in masks if m is not None]
-    if not masks:
-        return range(0)
-    return np.flatnonzero(np.logical_or.reduce(masks))
+def _fill_column(out: dict[int, dict[str, Any]], key: str, value: Any, idx: np.ndarray,
+                 n: int) -> None:
+    """Write column ``key`` of a batched info into the per-env dicts of rows ``idx``."""
+    rows = idx.tolist()
+    if isinstance(value, Mapping):  # a nested info dict, batched the same way
+        sub = _unbatch_rows(value, n, include=np.isin(np.arange(n), idx))
+        for i in rows:
+            out[i].setdefault(key, {}).update(sub.get(i, {}))
+        return
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        vals = value[idx].tolist()  # numpy scalars → Python scalars in one call
+    else:
+        vals = [_scalar(value[i]) for i in rows]
+    if key.startswith(KPI_PREFIX):
+        name = key[len(KPI_PREFIX):]
+        for i, v in zip(rows, vals, strict=True):
+            out[i].setdefault("kpi", {})[name] = float(v)
+    else:
+        for i, v in zip(rows, vals, strict=True):
+            out[i][key] = v
 
 
-def _group_kpis(info: dict[str, Any]) -> dict[str, Any]:
-    """Move flat ``kpi/<name>`` entries into ``info["kpi"][name]`` (floats)."""
-    kpi = {k[len(KPI_PREFIX):]: float(v) for k, v in info.items() if k.startswith(KPI_PREFIX)}
-    if not kpi:
-        return info
-    grouped = {k: v for k, v in info.items() if not k.startswith(KPI_PREFIX)}
-    grouped["kpi"] = {**grouped.get("kpi", {}), **kpi}
-    return grouped
+def _final_infos(final_info: Any, dones: np.ndarray, n: int) -> dict[int, dict[str, Any]]:
+    """Per-env final infos of the done envs, from either same_step layout.
+
+    Gymnasium's own vector envs batch ``final_info`` like any info (a dict of arrays with
+    ``_key`` masks); an object array holding one dict per env is accepted too.
+    """
+    if final_info is None:
+        return {}
+    if isinstance(final_info, Mapping):
+        return _unbatch_rows(final_info, n, include=dones)
+    return {i: _flat_info(final_info[i]) for i in np.flatnonzero(dones).tolist()
+            if isinstance(final_info[i], Mapping)}
+
+
+def _flat_info(info: Mapping[str, Any]) -> dict[str, Any]:
+    """One env's info dict with ``kpi/<name>`` entries grouped into ``info["kpi"]``."""
+    out: dict[str, Any] = {}
+    kpi: dict[str, float] = {}
+    for k, v in info.items():
+        if k.startswith(KPI_PREFIX):
+            kpi[k[len(KPI_PREFIX):]] = float(v)
+        else:
+            out[k] = _scalar(v)
+    if kpi:
+        out["kpi"] = {**out.get("kpi", {}), **kpi}
+    return out
 
 
 def _scalar(v: Any) -> Any:

@@ -5,7 +5,7 @@
 
 Measures single-env steps/s (raw and through ``gym.make``) against Gymnasium's ``Pendulum-v1``,
 native vector-env env-steps/s at N = 1, 64, 1024, 4096, where the time of one vector step at
-N = 4096 goes (bare physics kernel, random draws, the rest of ``core.step_batch``, Python shell),
+N = 4096 goes (plant kernel, bare physics, random draws, sensors + observation, Python shell),
 and the first-import cost (numba compile) with an empty and a warm ``NUMBA_CACHE_DIR``. Every
 number is the best of a few repeats after a warm-up (the machine is shared). Writes a markdown
 table to ``results/benchmarks/envs.md`` and the raw numbers to ``envs.json`` next to it.
@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 
-os.environ["NUMBA_NUM_THREADS"] = "1"  # one core: set before numba is imported
-os.environ["OMP_NUM_THREADS"] = "1"
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["NUMBA_NUM_THREADS"] = "1"  # one core; must be set before numba is imported
 
 import argparse
 import datetime
@@ -54,29 +52,46 @@ TARGETS = {
 }
 
 
-def best_time(block, repeats: int) -> float:
-    """Best wall time (s) of ``block()`` over ``repeats`` runs."""
-    best = float("inf")
-    for _ in range(repeats):
+def replayer(kernel, snapshot: tuple, steps: int):
+    """A block timing ``steps`` calls of ``kernel`` from fresh copies of ``snapshot`` (s)."""
+    work = [a.copy() if isinstance(a, np.ndarray) else a for a in snapshot]
+
+    def block() -> float:
+        for w, s in zip(work, snapshot, strict=True):
+            if isinstance(w, np.ndarray):
+                np.copyto(w, s)
         t0 = time.perf_counter()
-        block()
-        best = min(best, time.perf_counter() - t0)
+        for _ in range(steps):
+            kernel(*work)
+        return time.perf_counter() - t0
+
+    return block
+
+
+def best_interleaved(blocks: dict, rounds: int) -> dict[str, float]:
+    """Best time (s) of each block; the blocks run in turn in every round, under the same load."""
+    best = dict.fromkeys(blocks, float("inf"))
+    for _ in range(rounds):
+        for key, block in blocks.items():
+            best[key] = min(best[key], block())
     return best
 
 
-def single_env_rate(env: gym.Env, steps: int, repeats: int) -> float:
-    """Steps/s of one env with a fixed zero action, resetting when an episode ends."""
+def single_env_block(env: gym.Env, steps: int):
+    """A block timing ``steps`` steps of one env with a zero action, resetting at episode ends."""
     action = np.zeros(env.action_space.shape, dtype=env.action_space.dtype)
     env.reset(seed=0)
 
-    def block() -> None:
+    def block() -> float:
+        t0 = time.perf_counter()
         for _ in range(steps):
             _, _, terminated, truncated, _ = env.step(action)
             if terminated or truncated:
                 env.reset()
+        return time.perf_counter() - t0
 
     block()  # warm-up: compile, caches, a few episode ends
-    return steps / best_time(block, repeats)
+    return block
 
 
 def vector_rate(
@@ -85,15 +100,10 @@ def vector_rate(
     """Env-steps/s of the native vector env (zero actions, autoreset on) and the env itself."""
     venv = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
     venv.reset(seed=0)
-    actions = np.zeros(venv.action_space.shape, dtype=np.float32)
-    for _ in range(warmup):  # past the first heat ends, so autoresets are in steady state
-        venv.step(actions)
-
-    def block() -> None:
-        for _ in range(steps):
-            venv.step(actions)
-
-    return n * steps / best_time(block, repeats), venv
+    zeros = np.zeros(venv.action_space.shape, dtype=np.float32)
+    replayer(venv.step, (zeros,), warmup)()  # past the first heat ends: steady-state autoresets
+    block = replayer(venv.step, (zeros,), steps)
+    return n * steps / min(block() for _ in range(repeats)), venv
 
 
 def capture_kernel_call(venv: gym.vector.VectorEnv) -> tuple[tuple, int]:
@@ -118,68 +128,79 @@ def capture_kernel_call(venv: gym.vector.VectorEnv) -> tuple[tuple, int]:
     return seen["args"], seen["state"]
 
 
-def replay(kernel, snapshot: tuple, steps: int, repeats: int) -> float:
-    """Best time (s) per call of ``kernel`` stepped ``steps`` times from copies of ``snapshot``."""
-    work = [a.copy() if isinstance(a, np.ndarray) else a for a in snapshot]
-    best = float("inf")
-    for _ in range(repeats):
-        for w, s in zip(work, snapshot, strict=True):
-            if isinstance(w, np.ndarray):
-                np.copyto(w, s)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            kernel(*work)
-        best = min(best, (time.perf_counter() - t0) / steps)
-    return best
+def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> dict[str, float]:
+    """Split one vector step (ns per env-step) into physics, draws, rest of kernel and shell.
 
-
-def profile_vector_step(
-    venv: gym.vector.VectorEnv, vec_rate: float, steps: int, repeats: int
-) -> dict[str, float]:
-    """Split one vector step (ns per env-step) into physics, draws, rest of kernel and shell."""
+    The four parts are timed in turn in every round (best per part), so a change of machine
+    load hits them alike; (c) and (d) are differences and carry the noise of two measurements.
+    """
     n, batch = venv.num_envs, venv.unwrapped.batch
     args, ix_state = capture_kernel_call(venv)
     params, state = batch.params.copy(), args[ix_state]
     setpoints = np.empty((n, core.N_ACT))
     for i in range(n):  # standard-practice set-points of every plant, computed once
         core.practice_setpoints(params[i], state[i], setpoints[i])
-    physics = replay(core.physics_batch, (params, state, setpoints, batch.dt_s), steps, repeats)
-    kernel = replay(core.step_batch, args, steps, repeats)
     rng, shape = np.random.default_rng(0), (n, batch.sensors.n_noise)
-    draws = best_time(lambda: [rng.standard_normal(shape) for _ in range(steps)], repeats) / steps
-    total = n / vec_rate
-    ns = 1e9 / n
+
+    def draw_f32(size: tuple[int, int]) -> np.ndarray:  # as BOFBatch.step draws them
+        return rng.standard_normal(size, dtype=np.float32)
+
+    zeros = np.zeros(venv.action_space.shape, dtype=np.float32)
+    actions = np.zeros((n, core.N_ACT))
+    plant_args = (
+        params,
+        batch.derived.copy(),
+        state,
+        actions,
+        batch.scaler.mode_code,
+        batch.dt_s,
+        batch.max_steps,
+        batch.kpi.copy(),
+    )
+    physics_args = (params, batch.derived.copy(), state, setpoints, batch.dt_s)
+    blocks = {
+        "total": replayer(venv.step, (zeros,), steps),
+        "plant": replayer(core.plant_step_batch, plant_args, steps),
+        "physics": replayer(core.physics_batch, physics_args, steps),
+        "kernel": replayer(core.step_batch, args, steps),
+        "draws": replayer(draw_f32, (shape,), steps),
+    }
+    t = {k: v / steps * 1e9 / n for k, v in best_interleaved(blocks, rounds).items()}
     return {
-        "physics": physics * ns,
-        "draws": draws * ns,
-        "kernel_rest": (kernel - physics) * ns,
-        "shell": (total - kernel - draws) * ns,
-        "total": total * ns,
-        "overhead": (total - physics) / physics,
+        "plant": t["plant"],
+        "physics": t["physics"],
+        "draws": t["draws"],
+        "kernel_rest": t["kernel"] - t["plant"],
+        "shell": t["total"] - t["kernel"] - t["draws"],
+        "total": t["total"],
+        "overhead": (t["total"] - t["plant"]) / t["plant"],
     }
 
 
-def import_seconds(cache_dir: str) -> tuple[float, str]:
-    """Wall time of the import snippet in a fresh interpreter with ``cache_dir`` as numba cache."""
-    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir, "NUMBA_NUM_THREADS": "1"}
-    t0 = time.perf_counter()
-    cmd = [sys.executable, "-c", IMPORT_SNIPPET]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - t0
-    error = "" if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["?"])[-1]
-    return seconds, error
-
-
 def import_times(repeats: int) -> dict[str, float | str]:
-    """Best cold (empty numba cache) and warm (that cache filled) first-import times."""
-    cold, warm, error = float("inf"), float("inf"), ""
+    """Best time of the import snippet in a fresh interpreter, cold (empty numba cache) and warm.
+
+    Each repeat runs it once on an empty ``NUMBA_CACHE_DIR`` and ``repeats`` times on the cache
+    that run filled; ``error`` is the last stderr line of a failed cold run.
+    """
+    best = {"cold": float("inf"), "warm": float("inf"), "error": ""}
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
-            seconds, err = import_seconds(cache)
-            cold, error = min(cold, seconds), error or err
-            for _ in range(repeats):
-                warm = min(warm, import_seconds(cache)[0])
-    return {"cold": cold, "warm": warm, "error": error}
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache, "NUMBA_NUM_THREADS": "1"}
+            for kind in ["cold"] + ["warm"] * repeats:
+                t0 = time.perf_counter()
+                proc = subprocess.run(
+                    [sys.executable, "-c", IMPORT_SNIPPET],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                best[kind] = min(best[kind], time.perf_counter() - t0)
+                if proc.returncode and not best["error"]:
+                    best["error"] = (proc.stderr.strip().splitlines() or ["?"])[-1]
+    return best
 
 
 def _git(*args: str) -> str:
@@ -232,28 +253,37 @@ def render(info: dict, r: dict) -> str:
         target = key if key in TARGETS else None
         rows.append(row(f"Vector env, N = {n}", f"{x:,.0f} env-steps/s", target, x))
     for key, label in (
-        ("physics", "(a) bare physics kernel `core.physics_batch`"),
-        ("draws", "(b) random draws `rng.standard_normal((N, n_noise))`"),
-        ("kernel_rest", "(c) `core.step_batch` minus physics (actuators, sensors, obs, reward)"),
+        ("plant", "(a) plant kernel `core.plant_step_batch` (actuators, physics, cost, end)"),
+        ("physics", "(a′) of which bare physics `core.physics_batch`"),
+        ("draws", "(b) random draws `rng.standard_normal((N, n_noise), float32)`"),
+        ("kernel_rest", "(c) sensors + observation: `core.step_batch` minus (a)"),
         ("shell", "(d) Python shell: vector step minus (a)–(c), incl. autoreset"),
         ("total", "vector step, total"),
     ):
         rows.append(row(f"N = {PROFILE_N}: {label}", f"{p[key]:.0f} ns/env-step"))
     ratio = p["overhead"]
     rows.append(
-        row(f"N = {PROFILE_N}: overhead (b+c+d)/(a)", f"{100 * ratio:.0f} %", "overhead", ratio)
+        row(
+            f"N = {PROFILE_N}: around the kernel (noise, sensors, obs, shell) (b+c+d)/(a)",
+            f"{100 * ratio:.0f} %",
+            "overhead",
+            ratio,
+        )
     )
     cold = f"{imp['cold']:.1f} s" + (f" (failed: {imp['error']})" if imp["error"] else "")
     cold_x = float("inf") if imp["error"] else imp["cold"]  # a failed import fails the target
     rows.append(row("First import, empty numba cache (compile)", cold, "import_cold", cold_x))
     rows.append(row("First import, warm cache", f"{imp['warm']:.1f} s"))
+    cmd = "python -m experiments.benchmark_envs" + (" --quick" if r["quick"] else "")
     head = (
-        f"# Environment benchmarks\n\n{info['date']}, git `{info['git']}`, {info['cpu']} "
-        f"(one core, `NUMBA_NUM_THREADS=1`, load avg {info['load']}), Python "
-        f"{info['python']}, numpy {info['numpy']}, numba {info['numba']}, gymnasium "
-        f"{info['gymnasium']}. Best of {r['repeats']} repeats after warm-up"
-        f"{' (--quick: small budgets)' if r['quick'] else ''}. Command: "
-        "`python -m experiments.benchmark_envs`.\n\n"
+        f"# Environment benchmarks\n\n- {info['date']}, git `{info['git']}`, {info['cpu']}, one "
+        f"core (`NUMBA_NUM_THREADS=1`), load average {info['load']}\n- Python {info['python']}, "
+        f"numpy {info['numpy']}, numba {info['numba']}, gymnasium {info['gymnasium']}\n"
+        f"- `{cmd}`: best of {r['repeats']} repeats after a warm-up. The three single envs run "
+        f"in turn in every repeat, and so do the four parts of the profile ({r['rounds']} "
+        "rounds), so that what is compared sees the same machine load. (c) and (d) are "
+        "differences of two timings and carry the noise of both (tens of ns on a loaded "
+        "machine); the profile's total can differ from the N = 4096 row.\n\n"
     )
     table = ["| measurement | value | target | status |", "|---|---|---|---|", *rows]
     return head + "\n".join(table) + "\n"
@@ -268,14 +298,15 @@ def main() -> None:
     repeats, single_steps = (2, 2000) if q else (5, 20000)
     vec_steps = dict.fromkeys(VECTOR_SIZES, 20) if q else {1: 20000, 64: 2000, 1024: 200, 4096: 120}
     info = machine_info()
-    r: dict = {"quick": q, "repeats": repeats}
-    r["single_raw"] = single_env_rate(BOFEnv(), single_steps, repeats)
-    r["single_make"] = single_env_rate(gym.make(ENV_ID), single_steps, repeats)
-    r["pendulum"] = single_env_rate(gym.make("Pendulum-v1").unwrapped, single_steps, repeats)
-    venv = None
+    r: dict = {"quick": q, "repeats": repeats, "rounds": 2 if q else 7}
+    singles = {"single_raw": BOFEnv(), "single_make": gym.make(ENV_ID)}
+    singles["pendulum"] = gym.make("Pendulum-v1").unwrapped  # no TimeLimit: never ends
+    blocks = {key: single_env_block(env, single_steps) for key, env in singles.items()}
+    r.update({key: single_steps / t for key, t in best_interleaved(blocks, repeats).items()})
     for n in VECTOR_SIZES:
         r[f"vector_{n}"], venv = vector_rate(n, vec_steps[n], 20 if q else 150, repeats)
-    r["profile"] = profile_vector_step(venv, r[f"vector_{PROFILE_N}"], 5 if q else 20, repeats)
+        if n == PROFILE_N:
+            r["profile"] = profile_vector_step(venv, 5 if q else 20, r["rounds"])
     r["import"] = import_times(1 if q else 2)
     text = render(info, r)
     print(text)

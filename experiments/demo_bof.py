@@ -41,14 +41,25 @@ def blow_heats(plant: str, n_heats: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def kpi_table(kpis: dict[str, np.ndarray], plant: str, aim_c: float, aim_t: float) -> Table:
-    table = Table(title=f"Operator standard practice, plant {plant}, {len(kpis['return_keur'])} "
-                  "heats")
+    table = Table(
+        title=f"Operator standard practice, plant {plant}, {len(kpis['return_keur'])} heats"
+    )
     table.add_column("KPI")
     table.add_column("mean", justify="right")
     table.add_column("sd", justify="right")
-    for name in ("endpoint_c_pct", "endpoint_temp_c", "endpoint_p_pct", "slag_feo_pct",
-                 "blow_time_min", "oxygen_nm3_t", "ore_kg_t", "lime_kg_t", "iron_loss_kg_t",
-                 "heat_cost_eur", "return_keur"):
+    for name in (
+        "endpoint_c_pct",
+        "endpoint_temp_c",
+        "endpoint_p_pct",
+        "slag_feo_pct",
+        "blow_time_min",
+        "oxygen_nm3_t",
+        "ore_kg_t",
+        "lime_kg_t",
+        "iron_loss_kg_t",
+        "heat_cost_eur",
+        "return_keur",
+    ):
         v = kpis[name]
         table.add_row(name, f"{np.mean(v):.4g}", f"{np.std(v):.3g}")
     dc = np.abs(kpis["measured_c_pct"] - aim_c)
@@ -56,8 +67,9 @@ def kpi_table(kpis: dict[str, np.ndarray], plant: str, aim_c: float, aim_t: floa
     for bc, bt in zip(HIT_BANDS_C, HIT_BANDS_T, strict=True):
         table.add_row(f"hit rate C ±{bc} wt%", f"{np.mean(dc <= bc):.0%}", "")
         table.add_row(f"hit rate T ±{bt:g} K", f"{np.mean(dt <= bt):.0%}", "")
-        table.add_row(f"double hit ±{bc} wt% & ±{bt:g} K",
-                      f"{np.mean((dc <= bc) & (dt <= bt)):.0%}", "")
+        table.add_row(
+            f"double hit ±{bc} wt% & ±{bt:g} K", f"{np.mean((dc <= bc) & (dt <= bt)):.0%}", ""
+        )
     return table
 
 
@@ -73,8 +85,10 @@ def main() -> None:
     kpis = blow_heats(args.plant, args.heats, args.seed)
     console = Console()
     console.print(kpi_table(kpis, args.plant, params.aim_c_pct, params.aim_temp_c))
-    console.print(f"aims: C {params.aim_c_pct} wt%, T {params.aim_temp_c:g} degC; hit rates on "
-                  f"the end-of-blow measurement; {time.perf_counter() - start:.1f} s")
+    console.print(
+        f"aims: C {params.aim_c_pct} wt%, T {params.aim_temp_c:g} degC; hit rates on "
+        f"the end-of-blow measurement; {time.perf_counter() - start:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def test_same_step_autoreset_reports_final_observation():
             i = int(np.flatnonzero(term)[0])
             assert info["_final_obs"][i] and info["final_obs"][i].shape == (core.N_OBS,)
             assert obs[i][0] == 0.0  # the new heat starts at blow time 0
-            assert np.isfinite(info["final_info"][i]["kpi/endpoint_c_pct"])
+            assert np.isfinite(info["final_info"]["kpi/endpoint_c_pct"][i])
+            assert info["final_info"]["_kpi/hit_c_0.02"][i]
             return
     pytest.fail("no heat ended within 300 steps")
 
@@ -282,7 +283,7 @@ def test_nan_or_inf_action_raises(bad):
 def test_wrong_action_shape_raises():
     env = BOFEnv()
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=r"expected \(5,\)"):
+    with pytest.raises(ValueError, match=r"shape \(4,\), expected \(1, 5\) or \(5,\)"):
         env.step(np.zeros(4))
 
 

@@ -28,7 +28,13 @@ from envs.core.sensors import SensorBank, SensorSpec
 from envs.steel import core
 from envs.steel.params import BOFParams
 
-__all__ = ["DEFAULT_CAMPAIGN_DRIFTS", "BOFBatch", "actuator_specs", "default_sensors"]
+__all__ = [
+    "DEFAULT_CAMPAIGN_DRIFTS",
+    "OBS_TABLE",
+    "BOFBatch",
+    "actuator_specs",
+    "default_sensors",
+]
 
 # drift name -> the BOFParams field it multiplies (campaign mode)
 DRIFT_TARGETS = {
@@ -59,6 +65,39 @@ DEFAULT_CAMPAIGN_DRIFTS: dict[str, dict[str, float]] = {
     "scrap_quality": {"ou_theta": 0.1, "ou_sigma": 0.02, "low": 0.7, "high": 1.3},
     "hot_metal_si": {"ou_theta": 0.1, "ou_sigma": 0.04, "low": 0.3, "high": 2.0},
 }
+
+
+# name, unit, low, high — the observation layout of core.observe (documented in BOFEnv)
+OBS_TABLE: tuple[tuple[str, str, float, float], ...] = (
+    ("blow_time", "min", 0.0, 40.0),
+    ("oxygen_blown", "Nm3/t", 0.0, 120.0),
+    ("oxygen_flow", "Nm3/(t min)", 0.0, 6.0),
+    ("lance_height", "m", 0.0, 4.0),
+    ("offgas_decarb_rate", "kg C/(t min)", 0.0, 10.0),
+    ("offgas_pcr", "-", 0.0, 1.0),
+    ("slag_foam_index", "-", 0.0, 5.0),
+    ("ore_added", "kg/t", 0.0, 400.0),
+    ("lime_added", "kg/t", 0.0, 500.0),
+    ("hm_c", "wt%", 0.0, 6.0),
+    ("hm_si", "wt%", 0.0, 3.0),
+    ("hm_mn", "wt%", 0.0, 2.0),
+    ("hm_p", "wt%", 0.0, 1.0),
+    ("hm_temp", "degC", 1000.0, 1600.0),
+    ("hot_metal_ratio", "-", 0.0, 1.0),
+    ("heat_size", "t", 0.0, 400.0),
+    ("oxygen_planned", "Nm3/t", 0.0, 120.0),
+    ("oxygen_end_target", "Nm3/t", 0.0, 120.0),
+    ("sublance_taken", "-", 0.0, 1.0),
+    ("sublance_c", "wt%", 0.0, 6.0),
+    ("sublance_temp", "degC", 0.0, 2000.0),
+    ("last_tap_valid", "-", 0.0, 1.0),
+    ("last_tap_c", "wt%", 0.0, 6.0),
+    ("last_tap_temp", "degC", 0.0, 2000.0),
+    ("last_tap_p", "wt%", 0.0, 1.0),
+    ("heat_in_campaign", "-", 0.0, 10000.0),
+)
+OBS_LOW = np.array([r[2] for r in OBS_TABLE], dtype=np.float64)
+OBS_HIGH = np.array([r[3] for r in OBS_TABLE], dtype=np.float64)
 
 
 def default_sensors(params: BOFParams) -> dict[str, SensorSpec]:
@@ -143,21 +182,19 @@ class BOFBatch:
         self.base_params = np.tile(params.to_array(), (self.n, 1))
         self._rand_lo, self._rand_hi = variant.randomization_arrays()
         self.params = self.base_params.copy()
+        self.derived = np.zeros((self.n, core.N_DERIVED))
         self.state = np.zeros((self.n, core.N_STATE))
         self.sensor_state = self.sensors.new_state(self.n)
         self.drift_state = self.drifts.new_state(self.n)
         self.drift_values = np.ones((self.n, self.drifts.n_drifts))
-        self.obs = np.zeros((self.n, core.N_OBS), dtype=np.float64)
+        self.obs = np.zeros((self.n, core.N_OBS), dtype=np.float32)
+        self.truth = np.zeros((self.n, core.N_TRUTH))
         self.heats_done = np.zeros(self.n, dtype=np.int64)
+        self.kpi = np.zeros((self.n, core.N_KPI))
         self._reward = np.zeros(self.n)
         self._heat_end = np.zeros(self.n, dtype=np.bool_)
-        self.kpi = np.zeros((self.n, core.N_KPI))
-        self._zero_noise = np.zeros((self.n, 0))
         self._all_active = np.ones(self.n, dtype=np.bool_)
-
-    @property
-    def action_mode_code(self) -> int:
-        return self.scaler.mode_code
+        self.want_truth = self.n == 1  # the single env reports the true state in its info
 
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start a new episode (campaign) for plants ``idx``."""
@@ -167,33 +204,27 @@ class BOFBatch:
             self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
         self.state[idx] = 0.0
         self.heats_done[idx] = 0
-        for i in idx:
-            drift_bank_reset(self.drifts.cfg, self.drift_state[i], self.drift_values[i])
+        if self.campaign_heats > 1:  # drifts act only across the heats of a campaign
+            for i in idx:
+                drift_bank_reset(self.drifts.cfg, self.drift_state[i], self.drift_values[i])
         self._start_heats(idx, rng, advance_drift=False)
 
+    def _advance_drifts(self, idx: np.ndarray, rng: np.random.Generator) -> None:
+        z = rng.standard_normal((idx.size, self.drifts.n_noise))
+        for k, i in enumerate(idx):
+            drift_bank_step(
+                self.drifts.cfg,
+                self.drifts.noise_cols,
+                self.drift_state[i],
+                z[k],
+                self.drift_values[i],
+            )
+
     def _start_heats(self, idx: np.ndarray, rng: np.random.Generator, advance_drift: bool) -> None:
-        if advance_drift and self.drifts.n_noise:
-            z = rng.standard_normal((idx.size, self.drifts.n_noise))
-            for k, i in enumerate(idx):
-                drift_bank_step(
-                    self.drifts.cfg,
-                    self.drifts.noise_cols,
-                    self.drift_state[i],
-                    z[k],
-                    self.drift_values[i],
-                )
-        elif advance_drift:
-            empty = np.zeros(0)
-            for i in idx:
-                drift_bank_step(
-                    self.drifts.cfg,
-                    self.drifts.noise_cols,
-                    self.drift_state[i],
-                    empty,
-                    self.drift_values[i],
-                )
         self.params[idx] = self.base_params[idx]
         if self.campaign_heats > 1:
+            if advance_drift:
+                self._advance_drifts(idx, rng)
             cols = self._drift_param_idx
             self.params[np.ix_(idx, cols)] = (
                 self.base_params[np.ix_(idx, cols)] * (self.drift_values[idx])
@@ -201,34 +232,67 @@ class BOFBatch:
         self.state[idx, core.X_HEAT_IDX] = self.heats_done[idx]
         z_heat = rng.standard_normal((idx.size, core.N_HEAT_NOISE))
         core.reset_batch(
-            self.params, self.state, idx, z_heat, self.sensors.cfg, self.sensor_state, self.obs
+            self.params,
+            self.derived,
+            self.state,
+            idx,
+            z_heat,
+            self.sensors.cfg,
+            self.sensor_state,
+            self.dt_s,
+            OBS_LOW,
+            OBS_HIGH,
+            self.obs,
+            self.truth,
         )
+
+    def check_actions(self, actions: Any) -> np.ndarray:
+        """Actions as float64 (n, 5); ValueError for a wrong shape or NaN/inf (names the plant).
+
+        Finite values outside [-1, 1] are clipped inside the compiled step (documented rule).
+        """
+        a = np.asarray(actions, dtype=np.float64)
+        if a.shape != (self.n, core.N_ACT):
+            if self.n == 1 and a.shape == (core.N_ACT,):
+                a = a.reshape(1, core.N_ACT)
+            else:
+                raise ValueError(
+                    f"actions have shape {a.shape}, expected ({self.n}, {core.N_ACT})"
+                    + (f" or ({core.N_ACT},)" if self.n == 1 else "")
+                    + f" for {self.scaler.names}"
+                )
+        bad = core.first_bad_action(a)
+        if bad >= 0:
+            plant, j = divmod(bad, core.N_ACT)
+            raise ValueError(
+                f"action[{j}] ({self.scaler.names[j]!r}) of plant {plant} is {a[plant, j]}; "
+                "actions must be finite, in [-1, 1]"
+            )
+        return a
 
     def step(
         self, actions: np.ndarray, rng: np.random.Generator, active: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Advance every (active) plant one control step with checked actions (n, 5) in [-1, 1].
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """Advance every (active) plant one control step with checked actions (n, 5).
 
         Sensor noise is drawn for active plants only, so a plant that sits out a step (Gymnasium
         next-step autoreset) consumes exactly the draws a single env's ``reset`` would.
 
         Returns:
-            ``(reward, heat_end, episode_end, kpi)``; ``obs`` is updated in place. For plants
-            whose heat ended but whose campaign goes on, the next heat is already charged and
-            ``obs`` shows it; ``kpi`` rows hold the ended heats' KPIs.
+            ``(reward, heat_end, episode_end, kpi, n_ended)``; ``obs`` and ``truth`` are updated
+            in place. For plants whose heat ended but whose campaign goes on, the next heat is
+            already charged and ``obs`` shows it; ``kpi`` rows hold the ended heats' KPIs.
         """
         if active is None:
             active = self._all_active
-            noise = (
-                rng.standard_normal((self.n, self.sensors.n_noise))
-                if self.sensors.n_noise
-                else self._zero_noise
-            )
+            n_active = self.n
         else:
-            noise = np.zeros((self.n, self.sensors.n_noise))
-            noise[active] = rng.standard_normal((int(active.sum()), self.sensors.n_noise))
-        core.step_batch(
+            n_active = int(active.sum())
+        # float32 normals: half the cost of float64 ones, ample for sensor noise
+        noise = rng.standard_normal((n_active, self.sensors.n_noise), dtype=np.float32)
+        n_ended = core.step_batch(
             self.params,
+            self.derived,
             self.state,
             actions,
             self.scaler.mode_code,
@@ -237,22 +301,27 @@ class BOFBatch:
             self.sensor_state,
             noise,
             self.dt_s,
+            OBS_LOW,
+            OBS_HIGH,
             self.obs,
             self._reward,
             self._heat_end,
             self.kpi,
+            self.truth,
             self.max_steps,
             active,
+            self.want_truth,
         )
+        if n_ended == 0:
+            return self._reward, self._heat_end, self._heat_end, self.kpi, 0
         episode_end = self._heat_end.copy()
-        if self._heat_end.any():
-            ended = np.flatnonzero(self._heat_end)
-            self.heats_done[ended] += 1
-            go_on = ended[self.heats_done[ended] < self.campaign_heats]
-            if go_on.size:
-                episode_end[go_on] = False
-                self._start_heats(go_on, rng, advance_drift=True)
-        return self._reward, self._heat_end, episode_end, self.kpi
+        ended = np.flatnonzero(self._heat_end)
+        self.heats_done[ended] += 1
+        go_on = ended[self.heats_done[ended] < self.campaign_heats]
+        if go_on.size:
+            episode_end[go_on] = False
+            self._start_heats(go_on, rng, advance_drift=True)
+        return self._reward, self._heat_end, episode_end, self.kpi, n_ended
 
 
 def _merge_specs(

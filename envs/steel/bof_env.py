@@ -16,7 +16,7 @@ from gymnasium.vector.utils import batch_space
 
 from envs.core.params import PlantParams, PlantVariant, load_variant, variant_from_mapping
 from envs.steel import core
-from envs.steel.batch import BOFBatch
+from envs.steel.batch import OBS_TABLE, BOFBatch
 from envs.steel.params import BOFParams
 
 __all__ = ["OBS_TABLE", "BOFEnv", "BOFVectorEnv", "resolve_bof_variant"]
@@ -25,35 +25,6 @@ PLANT_DIR = Path(__file__).resolve().parents[2] / "conf" / "plant"
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "conf" / "scenarios" / "bof"
 SCENARIO_KEYS = ("campaign_heats", "sensors", "drifts", "randomize")
 
-# name, unit, low, high — the observation layout of core.observe
-OBS_TABLE: tuple[tuple[str, str, float, float], ...] = (
-    ("blow_time", "min", 0.0, 40.0),
-    ("oxygen_blown", "Nm3/t", 0.0, 120.0),
-    ("oxygen_flow", "Nm3/(t min)", 0.0, 6.0),
-    ("lance_height", "m", 0.0, 4.0),
-    ("offgas_decarb_rate", "kg C/(t min)", 0.0, 10.0),
-    ("offgas_pcr", "-", 0.0, 1.0),
-    ("slag_foam_index", "-", 0.0, 5.0),
-    ("ore_added", "kg/t", 0.0, 400.0),
-    ("lime_added", "kg/t", 0.0, 500.0),
-    ("hm_c", "wt%", 0.0, 6.0),
-    ("hm_si", "wt%", 0.0, 3.0),
-    ("hm_mn", "wt%", 0.0, 2.0),
-    ("hm_p", "wt%", 0.0, 1.0),
-    ("hm_temp", "degC", 1000.0, 1600.0),
-    ("hot_metal_ratio", "-", 0.0, 1.0),
-    ("heat_size", "t", 0.0, 400.0),
-    ("oxygen_planned", "Nm3/t", 0.0, 120.0),
-    ("oxygen_end_target", "Nm3/t", 0.0, 120.0),
-    ("sublance_taken", "-", 0.0, 1.0),
-    ("sublance_c", "wt%", 0.0, 6.0),
-    ("sublance_temp", "degC", 0.0, 2000.0),
-    ("last_tap_valid", "-", 0.0, 1.0),
-    ("last_tap_c", "wt%", 0.0, 6.0),
-    ("last_tap_temp", "degC", 0.0, 2000.0),
-    ("last_tap_p", "wt%", 0.0, 1.0),
-    ("heat_in_campaign", "-", 0.0, 10000.0),
-)
 OBS_LOW = np.array([r[2] for r in OBS_TABLE], dtype=np.float32)
 OBS_HIGH = np.array([r[3] for r in OBS_TABLE], dtype=np.float32)
 HIT_BANDS_C = (0.01, 0.02)  # wt%, PHYSICS.md: score at ±0.01 and ±0.02 wt% C
@@ -116,18 +87,30 @@ def _env_options(scenario: Any, **explicit: Any) -> dict[str, Any]:
     return options
 
 
-def kpi_dict(row: np.ndarray, p: BOFParams) -> dict[str, float]:
+def hit_flags(kpi: np.ndarray, params: np.ndarray) -> dict[str, np.ndarray]:
+    """Hit flags at the PHYSICS.md bands on the end-of-blow measurement, per row (vectorised).
+
+    ``kpi`` rows are ``core.KPI_NAMES`` values, ``params`` rows the plants' parameter arrays
+    (aims and P spec are per plant).
+    """
+    dc = np.abs(kpi[:, core.K_C_MEAS] - params[:, core.P_AIM_C])
+    dt = np.abs(kpi[:, core.K_T_MEAS] - params[:, core.P_AIM_T])
+    flags = {}
+    for bc in HIT_BANDS_C:
+        flags[f"hit_c_{bc}"] = (dc <= bc).astype(float)
+    for bt in HIT_BANDS_T:
+        flags[f"hit_t_{bt:g}"] = (dt <= bt).astype(float)
+    for bc, bt in zip(HIT_BANDS_C, HIT_BANDS_T, strict=True):
+        flags[f"double_hit_{bc}_{bt:g}"] = ((dc <= bc) & (dt <= bt)).astype(float)
+    flags["p_in_spec"] = (kpi[:, core.K_P] <= params[:, core.P_P_SPEC]).astype(float)
+    return flags
+
+
+def kpi_dict(row: np.ndarray, params: np.ndarray) -> dict[str, float]:
     """Named KPIs of one ended heat, with hit flags at the PHYSICS.md bands."""
     out = {name: float(v) for name, v in zip(core.KPI_NAMES, row, strict=True)}
-    dc = abs(out["measured_c_pct"] - p.aim_c_pct)
-    dt = abs(out["measured_temp_c"] - p.aim_temp_c)
-    for bc in HIT_BANDS_C:
-        out[f"hit_c_{bc}"] = float(dc <= bc)
-    for bt in HIT_BANDS_T:
-        out[f"hit_t_{bt:g}"] = float(dt <= bt)
-    for bc, bt in zip(HIT_BANDS_C, HIT_BANDS_T, strict=True):
-        out[f"double_hit_{bc}_{bt:g}"] = float(dc <= bc and dt <= bt)
-    out["p_in_spec"] = float(out["endpoint_p_pct"] <= p.p_spec_pct)
+    flags = hit_flags(row[None, :], params[None, :])
+    out.update({k: float(v[0]) for k, v in flags.items()})
     return out
 
 
@@ -299,12 +282,12 @@ class BOFEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._ready:
             raise RuntimeError("call reset() before step() (and after an episode ended)")
-        a = self.batch.scaler.check(action)[None, :]
-        reward, heat_end, episode_end, kpi = self.batch.step(a, self.np_random)
+        a = self.batch.check_actions(action)
+        reward, _heat_end, episode_end, kpi, n_ended = self.batch.step(a, self.np_random)
         info = self._state_info()
-        if heat_end[0]:
+        if n_ended:
             info["heat_end"] = True
-            info["kpi"] = kpi_dict(kpi[0], self.variant.params)
+            info["kpi"] = kpi_dict(kpi[0], self.batch.params[0])
         terminated = bool(episode_end[0])
         self._ready = not terminated
         if self.render_mode is not None:
@@ -312,20 +295,18 @@ class BOFEnv(gym.Env):
         return self._obs(), float(reward[0]), terminated, False, info
 
     def _obs(self) -> np.ndarray:
-        return np.clip(self.batch.obs[0], OBS_LOW, OBS_HIGH).astype(np.float32)
+        return self.batch.obs[0].copy()  # clipped to the Box and float32 in the compiled step
 
     def _state_info(self) -> dict[str, Any]:
-        """True physical state for KPIs and plots (never part of the observation)."""
-        x, p = self.batch.state[0], self.batch.params[0]
-        w, s = core.bath_mass(x), core.slag_mass(x)
+        """True state of the heat now in the vessel, for KPIs and plots (never observed)."""
+        c, t, feo, p = self.batch.truth[0].tolist()
         return {
-            "true_c_pct": 100.0 * x[core.X_C] / w,
-            "true_temp_c": x[core.X_TEMP] - core.KELVIN,
-            "true_feo_pct": 100.0 * x[core.X_FEO] / s,
-            "true_p_pct": 100.0 * x[core.X_P] / w,
-            "heat_cost_eur": x[core.X_COST],
+            "true_c_pct": c,
+            "true_temp_c": t,
+            "true_feo_pct": feo,
+            "true_p_pct": p,
+            "heat_cost_eur": float(self.batch.state[0, core.X_COST]),
             "heat": int(self.batch.heats_done[0]),
-            "heat_size_t": p[core.P_HEAT],
             "heat_end": False,
         }
 
@@ -355,8 +336,9 @@ class BOFVectorEnv(gym.vector.VectorEnv):
     Same arguments, spaces, reward and episode rules as :class:`BOFEnv`. Autoreset follows
     Gymnasium 1.x: ``autoreset_mode="next_step"`` (default) resets a plant on the step *after* its
     episode ended (that step's action is ignored, reward 0, ``terminated`` False);
-    ``"same_step"`` resets it in the step it ended and puts the final observation and info into
-    ``info["final_obs"]`` / ``info["final_info"]`` (what SB3's adapter uses). Randomness comes
+    ``"same_step"`` resets it in the step it ended and puts the final observation into
+    ``info["final_obs"]`` (object array) and the final info into ``info["final_info"]`` (dict of
+    arrays with ``_key`` masks, Gymnasium's layout; what SB3's adapter uses). Randomness comes
     from one generator seeded by ``reset(seed=…)``; with ``num_envs=1`` a seeded run is identical
     to :class:`BOFEnv` with the same seed. Infos are dicts of arrays with ``_key`` masks; heat
     KPIs appear under ``kpi/<name>`` when a heat ends.
@@ -402,6 +384,7 @@ class BOFVectorEnv(gym.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._same_step = autoreset_mode == "same_step"
+        self._no_done = np.zeros(self.num_envs, dtype=np.bool_)
         self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)
         self._all = np.arange(self.num_envs)
 
@@ -417,44 +400,58 @@ class BOFVectorEnv(gym.vector.VectorEnv):
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        a = self.batch.scaler.check_batch(actions)
-        pending = np.flatnonzero(self._needs_reset)
-        if pending.size:  # NEXT_STEP: these plants restart now and sit this step out
+        a = self.batch.check_actions(actions)
+        if self._needs_reset.any():  # NEXT_STEP: these plants restart now and sit this step out
+            active = ~self._needs_reset
+            pending = np.flatnonzero(self._needs_reset)
             self.batch.reset_plants(pending, self.np_random)
-            self._needs_reset[pending] = False
-            reward, heat_end, episode_end, kpi = self.batch.step(
-                a, self.np_random, active=~np.isin(self._all, pending)
+            self._needs_reset[:] = False
+            reward, heat_end, episode_end, kpi, n_ended = self.batch.step(
+                a, self.np_random, active=active
             )
         else:
-            reward, heat_end, episode_end, kpi = self.batch.step(a, self.np_random)
-        reward, terminated = reward.copy(), episode_end.copy()
-        infos = self._kpi_infos(heat_end, kpi) if heat_end.any() else {}
-        done = np.flatnonzero(terminated)
-        obs = self._obs()
-        if self._same_step and done.size:
-            final_obs = np.empty(self.num_envs, dtype=object)
-            final_info = np.empty(self.num_envs, dtype=object)
-            for i in done:
-                final_obs[i] = obs[i].copy()
-                final_info[i] = {k: v[i] for k, v in infos.items() if not k.startswith("_")}
-            infos.update(
-                final_obs=final_obs,
-                _final_obs=terminated.copy(),
-                final_info=final_info,
-                _final_info=terminated.copy(),
-            )
-            self.batch.reset_plants(done, self.np_random)
-            obs = self._obs()
-        elif done.size:
-            self._needs_reset[done] = True
-        return obs, reward, terminated, np.zeros(self.num_envs, dtype=np.bool_), infos
+            reward, heat_end, episode_end, kpi, n_ended = self.batch.step(a, self.np_random)
+        reward = reward.copy()
+        infos: dict[str, Any] = self._kpi_infos(heat_end, kpi) if n_ended else {}
+        if not n_ended:
+            return self._obs(), reward, self._no_done, self._no_done, infos
+        terminated = episode_end.copy()
+        if terminated.any():
+            if self._same_step:
+                infos = self._final_infos(terminated, infos)
+                self.batch.reset_plants(np.flatnonzero(terminated), self.np_random)
+            else:
+                self._needs_reset |= terminated
+        return self._obs(), reward, terminated, self._no_done, infos
+
+    def _final_infos(self, terminated: np.ndarray, infos: dict[str, Any]) -> dict[str, Any]:
+        """SAME_STEP: final observation (object array) and final info (dict of masked arrays)."""
+        final_obs = np.empty(self.num_envs, dtype=object)
+        for i in np.flatnonzero(terminated):
+            final_obs[i] = self.batch.obs[i].copy()
+        final_info = {k: (v & terminated if k.startswith("_") else v) for k, v in infos.items()}
+        return {
+            **infos,
+            "final_obs": final_obs,
+            "_final_obs": terminated.copy(),
+            "final_info": final_info,
+            "_final_info": terminated.copy(),
+        }
 
     def _obs(self) -> np.ndarray:
-        return np.clip(self.batch.obs, OBS_LOW, OBS_HIGH).astype(np.float32)
+        return self.batch.obs.copy()  # clipped to the Box and float32 in the compiled step
 
     def _kpi_infos(self, heat_end: np.ndarray, kpi: np.ndarray) -> dict[str, Any]:
-        infos: dict[str, Any] = {"heat_end": heat_end.copy(), "_heat_end": heat_end.copy()}
-        for j, name in enumerate(core.KPI_NAMES):
-            infos[f"kpi/{name}"] = np.where(heat_end, kpi[:, j], np.nan)
-            infos[f"_kpi/{name}"] = heat_end.copy()
+        """KPIs of the heats that ended (NaN elsewhere), the same names as BOFEnv's info["kpi"]."""
+        mask = heat_end.copy()
+        ended = np.flatnonzero(mask)
+        flags = hit_flags(kpi[ended], self.batch.params[ended])
+        values = np.full((self.num_envs, core.N_KPI + len(flags)), np.nan)
+        values[ended, : core.N_KPI] = kpi[ended]
+        for j, flag in enumerate(flags.values()):
+            values[ended, core.N_KPI + j] = flag
+        infos: dict[str, Any] = {"heat_end": mask, "_heat_end": mask}
+        for j, name in enumerate((*core.KPI_NAMES, *flags)):
+            infos[f"kpi/{name}"] = values[:, j]
+            infos[f"_kpi/{name}"] = mask
         return infos

@@ -213,8 +213,13 @@ N_PARAMS = len(BOFParams.field_names())
     X_TAP_T,
     X_TAP_P,
     X_HEAT_IDX,
-) = range(65)
-N_STATE = 65
+    X_H_CACHE,
+    X_PCR_EFF,
+    X_AFE_EFF,
+    X_E_KC,
+    X_FOAM_F,
+) = range(70)
+N_STATE = 70
 
 # heat-level standard normals drawn per heat: true HM C, Si, Mn, P, T; scrap weighing; scrap
 # quality; analysis errors C, Si, T; sub-lance C, T; end measurement C, T
@@ -234,32 +239,38 @@ C_DEMAND_SAT, C_DEMAND_HALF = 4.0, 0.05  # wt%: carbon's oxygen demand ~ 4 at an
 # actuators --------------------------------------------------------------------------------
 A_O2, A_LANCE, A_ORE, A_LIME, A_END = range(5)
 N_ACT = 5
+# per-plant constants derived once per heat from the parameters and the control step (exp() of
+# the first-order lags, actuator limits): they cost most of a physics step if recomputed
+D_E_SCRAP, D_E_LIME, D_E_MN, D_E_P, D_DT, D_WORST = range(6)
+D_LO, D_HI, D_SPAN, D_RATE = 6, 6 + N_ACT, 6 + 2 * N_ACT, 6 + 3 * N_ACT
+N_DERIVED = 6 + 4 * N_ACT
+LN10 = math.log(10.0)
 MAX_BLOW_MIN = 35.0  # forced end: no shop blows this long; keeps episodes bounded
 MAX_O2_FACTOR = 1.5  # forced end at 1.5 x the planned oxygen
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bath_mass(x: np.ndarray) -> float:
     return x[X_FE] + x[X_C] + x[X_SI] + x[X_MN] + x[X_P]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def slag_mass(x: np.ndarray) -> float:
     return x[X_FEO] + x[X_SIO2] + x[X_MNO] + x[X_P2O5] + x[X_CAO] + x[X_MGO]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def heat_capacity_mj_k(p: np.ndarray, x: np.ndarray) -> float:
     return (bath_mass(x) * p[P_CP_ST] + slag_mass(x) * p[P_CP_SL]) / 1000.0 + p[P_CREF] * p[P_HEAT]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def nominal_o2_flow(p: np.ndarray) -> float:
     """Standard oxygen flow of this plant, Nm3/min."""
     return p[P_PR_Q] * p[P_HEAT]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def actuator_limits(
     p: np.ndarray, lo: np.ndarray, hi: np.ndarray, span: np.ndarray, rate: np.ndarray, dt_s: float
 ) -> None:
@@ -283,7 +294,7 @@ def actuator_limits(
     lo[A_END], hi[A_END], span[A_END], rate[A_END] = 0.0, 75.0 * p[P_HEAT], 0.0, np.inf
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def static_plan(p: np.ndarray, x: np.ndarray) -> None:
     """Operator's static charge balance on the *measured* hot-metal analysis (sets the plan).
 
@@ -314,7 +325,7 @@ def static_plan(p: np.ndarray, x: np.ndarray) -> None:
     x[X_VPLAN], x[X_ORE_PLAN], x[X_LIME_PLAN] = o2, ore, lime
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def practice_setpoints(p: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     """Standard practice: fixed oxygen flow, three-step lance pattern, ore and lime per oxygen.
 
@@ -337,7 +348,7 @@ def practice_setpoints(p: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     out[A_END] = x[X_VPLAN]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def init_heat(p: np.ndarray, x: np.ndarray, z: np.ndarray) -> None:
     """Charge a new heat into state row ``x`` from heat-level standard normals ``z``.
 
@@ -378,9 +389,10 @@ def init_heat(p: np.ndarray, x: np.ndarray, z: np.ndarray) -> None:
     x[X_VEND] = x[X_VPLAN]
     x[X_Q] = nominal_o2_flow(p)
     x[X_H] = p[P_PR_H0]
+    x[X_H_CACHE] = -1.0  # no lance height yet: kinetics computed on the first step
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def suito_partition(
     p2o5_pct: float, cao_pct: float, mgo_pct: float, mno_pct: float, tfe_pct: float, temp_k: float
 ) -> float:
@@ -390,12 +402,12 @@ def suito_partition(
         0.0720 * (cao_pct + 0.3 * mgo_pct + 0.6 * p2o5_pct + 0.6 * mno_pct)
         + 11570.0 / temp_k
         - 10.520
-        + 2.5 * math.log10(tfe)
     )
-    return 10.0**log_lp
+    # 10**(A + 2.5 log10 tfe) = e^(A ln 10) tfe^2 sqrt(tfe): one exp instead of log, pow, pow
+    return math.exp(LN10 * log_lp) * tfe * tfe * math.sqrt(tfe)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _add_heat(
     p: np.ndarray,
     x: np.ndarray,
@@ -420,9 +432,41 @@ def _add_heat(
     return p[P_ETA_H] * gross
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _lance_kinetics(p: np.ndarray, x: np.ndarray, lance: float, dtm: float) -> None:
+    """Post-combustion ratio, Fe affinity, k_C decay and foam factor at this lance height."""
+    dh = lance - p[P_HREF]
+    x[X_PCR_EFF] = min(max(p[P_PCR] + p[P_PCR_H] * dh, 0.03), 0.25)
+    x[X_AFE_EFF] = p[P_A_FE] * math.exp(p[P_FE_H] * dh)
+    x[X_E_KC] = math.exp(-p[P_KC] * math.exp(-p[P_KC_H] * dh) * dtm)
+    x[X_FOAM_F] = math.exp(0.8 * dh)  # softer blow, more foam (PHYSICS.md, est.)
+    x[X_H_CACHE] = lance
+
+
+@njit(cache=True, error_model="numpy")
+def derive(p: np.ndarray, dt_s: float, d: np.ndarray) -> None:
+    """Per-plant constants for control step ``dt_s``: lag decays, actuator limits, cost bound."""
+    dtm = dt_s / 60.0
+    d[D_E_SCRAP] = math.exp(-dtm / p[P_SCRAP_TAU])
+    d[D_E_LIME] = math.exp(-dtm / p[P_TAU_LIME])
+    d[D_E_MN] = math.exp(-p[P_KMN] * dtm)
+    d[D_E_P] = math.exp(-p[P_KP] * dtm)
+    d[D_DT] = dt_s
+    d[D_WORST] = worst_step_cost(p, dt_s)
+    actuator_limits(
+        p,
+        d[D_LO : D_LO + N_ACT],
+        d[D_HI : D_HI + N_ACT],
+        d[D_SPAN : D_SPAN + N_ACT],
+        d[D_RATE : D_RATE + N_ACT],
+        dt_s,
+    )
+
+
+@njit(cache=True, error_model="numpy")
 def physics_step(
     p: np.ndarray,
+    d: np.ndarray,
     x: np.ndarray,
     q_o2: float,
     lance: float,
@@ -430,23 +474,25 @@ def physics_step(
     lime_rate: float,
     dt_s: float,
 ) -> None:
-    """Advance one plant by one control step with actual actuator values (engineering units)."""
+    """Advance one plant by one control step with actual actuator values (engineering units).
+
+    ``d`` holds the plant's derived constants (:func:`derive`, same ``dt_s``).
+    """
     dtm = dt_s / 60.0
     w = bath_mass(x)
     c_pct, si_pct, mn_pct = 100.0 * x[X_C] / w, 100.0 * x[X_SI] / w, 100.0 * x[X_MN] / w
-    dh = lance - p[P_HREF]
-    pcr = min(max(p[P_PCR] + p[P_PCR_H] * dh, 0.03), 0.25)
-    k_c = p[P_KC] * math.exp(-p[P_KC_H] * dh)
-    a_fe = p[P_A_FE] * math.exp(p[P_FE_H] * dh)
+    if lance != x[X_H_CACHE]:  # lance-dependent kinetics, recomputed only when the lance moves
+        _lance_kinetics(p, x, lance, dtm)
+    pcr, a_fe = x[X_PCR_EFF], x[X_AFE_EFF]
 
     # scrap melting and lime dissolution: first-order lags, exact over the step
-    melt = x[X_SCRAP] * (1.0 - math.exp(-dtm / p[P_SCRAP_TAU]))
+    melt = x[X_SCRAP] * (1.0 - d[D_E_SCRAP])
     x[X_SCRAP] -= melt
     x[X_C] += melt * p[P_SCRAP_C] / 100.0
     x[X_FE] += melt * (1.0 - p[P_SCRAP_C] / 100.0)
     ore_kg, lime_kg = ore_rate * dtm, lime_rate * dtm
     x[X_LIME_UND] += lime_kg
-    dissolved = x[X_LIME_UND] * (1.0 - math.exp(-dtm / p[P_TAU_LIME]))
+    dissolved = x[X_LIME_UND] * (1.0 - d[D_E_LIME])
     x[X_LIME_UND] -= dissolved
     x[X_CAO] += dissolved
 
@@ -466,7 +512,7 @@ def physics_step(
     kmol_si = min(n_o * d_si / d_sum / 2.0, x[X_SI] / M_SI)
     kmol_mn = min(n_o * d_mn / d_sum, x[X_MN] / M_MN)
     kg_c_o2 = M_C * n_o * d_c / d_sum / (1.0 + pcr)
-    kg_c_mt = max(0.0, (c_pct - p[P_CEQ]) * w / 100.0 * (1.0 - math.exp(-k_c * dtm)))
+    kg_c_mt = max(0.0, (c_pct - p[P_CEQ]) * w / 100.0 * (1.0 - x[X_E_KC]))
     kg_c = min(kg_c_o2, kg_c_mt)
     kmol_c = kg_c / M_C
     kmol_o_fe = n_o - 2.0 * kmol_si - kmol_mn - kmol_c * (1.0 + pcr)  # the rest oxidises iron
@@ -488,8 +534,8 @@ def physics_step(
     x[X_FE] += kmol_red * M_FE
     x[X_C] -= kmol_red * M_C
 
-    kmol_mn_ex = _mn_exchange(p, x, w, dtm)
-    kmol_p2o5 = _p_exchange(p, x, w, dtm)
+    kmol_mn_ex = _mn_exchange(p, x, w, 1.0 - d[D_E_MN])
+    kmol_p2o5 = _p_exchange(p, x, w, 1.0 - d[D_E_P])
 
     kmol_co2 = kmol_c * pcr
     kmol_co = kmol_c * (1.0 - pcr) + kmol_red
@@ -512,7 +558,7 @@ def physics_step(
 
     x[X_RC] = (kg_c + kmol_red * M_C) / dtm
     x[X_PCR] = pcr
-    x[X_FOAM] = _foam_index(p, x, w, dh)
+    x[X_FOAM] = _foam_index(p, x, w)
     x[X_VO2] += q_o2 * dtm
     x[X_ORE] += ore_kg
     x[X_LIME] += lime_kg
@@ -520,16 +566,19 @@ def physics_step(
     x[X_TIME] += dtm
 
 
-@njit(cache=True)
-def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, dtm: float) -> float:
-    """(FeO) + [Mn] = (MnO) + Fe towards K(T); returns kmol Mn oxidised (negative: reverted)."""
+@njit(cache=True, error_model="numpy")
+def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> float:
+    """(FeO) + [Mn] = (MnO) + Fe towards K(T); returns kmol Mn oxidised (negative: reverted).
+
+    ``approach`` = 1 − exp(−k_Mn Δt): the share of the gap to equilibrium closed in the step.
+    """
     s = slag_mass(x)
     feo_pct = max(100.0 * x[X_FEO] / s, 0.1)
     mn_pct = 100.0 * x[X_MN] / w
     mno_pct = 100.0 * x[X_MNO] / s
     quotient = p[P_MNQ] * math.exp(p[P_MNQ_T] * (1.0 / x[X_TEMP] - 1.0 / (1650.0 + KELVIN)))
     mn_eq = mno_pct / (quotient * feo_pct)
-    kmol = (mn_pct - mn_eq) * w / 100.0 * (1.0 - math.exp(-p[P_KMN] * dtm)) / M_MN
+    kmol = (mn_pct - mn_eq) * w / 100.0 * approach / M_MN
     kmol = min(kmol, x[X_FEO] / M_FEO, x[X_MN] / M_MN)  # oxidation needs FeO and Mn
     kmol = max(kmol, -x[X_MNO] / M_MNO, -x[X_FE] / M_FE)  # reversion needs MnO
     x[X_MN] -= kmol * M_MN
@@ -539,8 +588,8 @@ def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, dtm: float) -> float:
     return kmol
 
 
-@njit(cache=True)
-def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, dtm: float) -> float:
+@njit(cache=True, error_model="numpy")
+def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> float:
     """2[P] + 5(FeO) = (P2O5) + 5Fe towards ε_P x Suito–Inoue; returns kmol P2O5 formed."""
     s = slag_mass(x)
     feo_pct = 100.0 * x[X_FEO] / s
@@ -555,7 +604,7 @@ def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, dtm: float) -> float:
     )
     p_pct = 100.0 * x[X_P] / w
     p_eq = p_slag_pct / lp
-    kg_p = (p_pct - p_eq) * w / 100.0 * (1.0 - math.exp(-p[P_KP] * dtm))
+    kg_p = (p_pct - p_eq) * w / 100.0 * approach
     kmol = kg_p / (2.0 * M_P)
     kmol = min(kmol, x[X_FEO] / (5.0 * M_FEO), x[X_P] / (2.0 * M_P))
     kmol = max(kmol, -x[X_P2O5] / M_P2O5)
@@ -566,8 +615,8 @@ def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, dtm: float) -> float:
     return kmol
 
 
-@njit(cache=True)
-def _foam_index(p: np.ndarray, x: np.ndarray, w: float, dh: float) -> float:
+@njit(cache=True, error_model="numpy")
+def _foam_index(p: np.ndarray, x: np.ndarray, w: float) -> float:
     """Slag-foam index (1 = normal mid-blow foam): slag volume x gas rate x FeO, softer lance.
 
     Slopping risk rises with FeO and soft blowing mid-blow (PHYSICS.md, est.); the acoustic
@@ -576,7 +625,7 @@ def _foam_index(p: np.ndarray, x: np.ndarray, w: float, dh: float) -> float:
     s = slag_mass(x)
     feo_pct = 100.0 * x[X_FEO] / s
     gas = x[X_RC] / (0.0025 * w)
-    return (s / (0.06 * p[P_HEAT] * 1000.0)) * gas * (0.5 + feo_pct / 40.0) * math.exp(0.8 * dh)
+    return (s / (0.06 * p[P_HEAT] * 1000.0)) * gas * (0.5 + feo_pct / 40.0) * x[X_FOAM_F]
 
 
 # signals measured each step (order = sensor bank order)
@@ -585,7 +634,7 @@ N_SIGNALS = 5
 SIGNAL_NAMES = ("oxygen_flow", "lance_height", "offgas_decarb_rate", "offgas_pcr", "slag_foam")
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def true_signals(p: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     out[SIG_Q] = x[X_Q] / p[P_HEAT]
     out[SIG_H] = x[X_H]
@@ -597,36 +646,75 @@ def true_signals(p: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
 N_OBS = 26
 
 
-@njit(cache=True)
-def observe(p: np.ndarray, x: np.ndarray, meas: np.ndarray, obs: np.ndarray) -> None:
-    """Observation row: only what a shop measures (see the env docstring table)."""
+@njit(cache=True, error_model="numpy", inline="always")
+def _put(obs: np.ndarray, j: int, v: float, lo: np.ndarray, hi: np.ndarray) -> None:
+    obs[j] = min(max(v, lo[j]), hi[j])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def observe_dynamic(
+    p: np.ndarray, x: np.ndarray, meas: np.ndarray, lo: np.ndarray, hi: np.ndarray, obs: np.ndarray
+) -> None:
+    """The observation entries that change every step (float32, clipped to the Box)."""
     heat = p[P_HEAT]
-    obs[0] = x[X_TIME]
-    obs[1] = x[X_VO2] / heat
-    obs[2] = meas[SIG_Q]
-    obs[3] = meas[SIG_H]
-    obs[4] = meas[SIG_RC]
-    obs[5] = meas[SIG_PCR]
-    obs[6] = meas[SIG_FOAM]
-    obs[7] = x[X_ORE] / heat
-    obs[8] = x[X_LIME] / heat
-    obs[9], obs[10], obs[11], obs[12], obs[13] = (
-        x[X_HMM_C],
-        x[X_HMM_SI],
-        x[X_HMM_MN],
-        x[X_HMM_P],
-        x[X_HMM_T],
-    )
-    obs[14] = x[X_HM_KG] / (x[X_HM_KG] + x[X_SCRAP_KG])
-    obs[15] = heat
-    obs[16] = x[X_VPLAN] / heat
-    obs[17] = x[X_VEND] / heat
-    obs[18], obs[19], obs[20] = x[X_SL_DONE], x[X_SL_C], x[X_SL_T]
-    obs[21], obs[22], obs[23], obs[24] = x[X_TAP_VALID], x[X_TAP_C], x[X_TAP_T], x[X_TAP_P]
-    obs[25] = x[X_HEAT_IDX]
+    _put(obs, 0, x[X_TIME], lo, hi)
+    _put(obs, 1, x[X_VO2] / heat, lo, hi)
+    _put(obs, 2, meas[SIG_Q], lo, hi)
+    _put(obs, 3, meas[SIG_H], lo, hi)
+    _put(obs, 4, meas[SIG_RC], lo, hi)
+    _put(obs, 5, meas[SIG_PCR], lo, hi)
+    _put(obs, 6, meas[SIG_FOAM], lo, hi)
+    _put(obs, 7, x[X_ORE] / heat, lo, hi)
+    _put(obs, 8, x[X_LIME] / heat, lo, hi)
+    _put(obs, 17, x[X_VEND] / heat, lo, hi)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
+def observe_events(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, obs: np.ndarray) -> None:
+    """Entries that change only at events: the sub-lance reading and the last tap."""
+    _put(obs, 18, x[X_SL_DONE], lo, hi)
+    _put(obs, 19, x[X_SL_C], lo, hi)
+    _put(obs, 20, x[X_SL_T], lo, hi)
+    _put(obs, 21, x[X_TAP_VALID], lo, hi)
+    _put(obs, 22, x[X_TAP_C], lo, hi)
+    _put(obs, 23, x[X_TAP_T], lo, hi)
+    _put(obs, 24, x[X_TAP_P], lo, hi)
+
+
+@njit(cache=True, error_model="numpy")
+def observe(
+    p: np.ndarray, x: np.ndarray, meas: np.ndarray, lo: np.ndarray, hi: np.ndarray, obs: np.ndarray
+) -> None:
+    """Whole observation row at a heat start: only what a shop measures.
+
+    Charge analysis, heat size and plan are constant through a heat, so the step writes only the
+    dynamic entries and, when they happen, the events (the obs buffer keeps the rest).
+    """
+    observe_dynamic(p, x, meas, lo, hi, obs)
+    observe_events(x, lo, hi, obs)
+    heat = p[P_HEAT]
+    _put(obs, 9, x[X_HMM_C], lo, hi)
+    _put(obs, 10, x[X_HMM_SI], lo, hi)
+    _put(obs, 11, x[X_HMM_MN], lo, hi)
+    _put(obs, 12, x[X_HMM_P], lo, hi)
+    _put(obs, 13, x[X_HMM_T], lo, hi)
+    _put(obs, 14, x[X_HM_KG] / (x[X_HM_KG] + x[X_SCRAP_KG]), lo, hi)
+    _put(obs, 15, heat, lo, hi)
+    _put(obs, 16, x[X_VPLAN] / heat, lo, hi)
+    _put(obs, 25, x[X_HEAT_IDX], lo, hi)
+
+
+N_TRUTH = 4  # true bath C (wt%), bath T (degC), slag FeO (wt%), bath P (wt%), for info and plots
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def truth(x: np.ndarray, out: np.ndarray) -> None:
+    w, s = bath_mass(x), slag_mass(x)
+    out[0], out[1] = 100.0 * x[X_C] / w, x[X_TEMP] - KELVIN
+    out[2], out[3] = 100.0 * x[X_FEO] / s, 100.0 * x[X_P] / w
+
+
+@njit(cache=True, error_model="numpy")
 def worst_step_cost(p: np.ndarray, dt_s: float) -> float:
     """Upper bound (EUR) of one step's running cost: max flows, all oxygen to iron, limits hit."""
     q_max = 1.3 * nominal_o2_flow(p)
@@ -639,12 +727,12 @@ def worst_step_cost(p: np.ndarray, dt_s: float) -> float:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def iron_in_slag(x: np.ndarray) -> float:
     return x[X_FEO] * M_FE / M_FEO
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
 def step_cost(
     p: np.ndarray, x: np.ndarray, dv: float, d_ore: float, d_lime: float, dt_s: float
 ) -> float:
@@ -671,15 +759,20 @@ def step_cost(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def huber(z: float) -> float:
     a = abs(z)
     return 0.5 * z * z if a <= 1.0 else a - 0.5
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def endpoint_cost(
-    p: np.ndarray, x: np.ndarray, c_meas: float, t_meas_c: float, steps_left: float, dt_s: float
+    p: np.ndarray,
+    x: np.ndarray,
+    c_meas: float,
+    t_meas_c: float,
+    steps_left: float,
+    worst_step: float,
 ) -> float:
     """Terminal cost (EUR) scored on the end-of-blow measurement.
 
@@ -696,7 +789,7 @@ def endpoint_cost(
         + max(p_pct - p[P_P_SPEC], 0.0) / 0.005
     )
     if 100.0 * x[X_C] / w > 0.2:
-        cost += steps_left * worst_step_cost(p, dt_s)
+        cost += steps_left * worst_step
     return cost
 
 
@@ -739,7 +832,7 @@ KPI_NAMES = (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def heat_kpis(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas: float, out: np.ndarray) -> None:
     w, s, heat = bath_mass(x), slag_mass(x), p[P_HEAT]
     out[K_C], out[K_T], out[K_P] = 100 * x[X_C] / w, x[X_TEMP] - KELVIN, 100 * x[X_P] / w
@@ -753,34 +846,82 @@ def heat_kpis(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas: float, out: n
     out[K_MN], out[K_SCRAP_LEFT] = 100 * x[X_MN] / w, x[X_SCRAP] / 1000.0
 
 
-@njit(cache=True)
-def _setpoints(p, x, mode, action, lo, hi, span, rate, practice, dt_s, out):
-    """Map a checked action in [-1, 1] to actual actuator values (engineering units)."""
-    actuator_limits(p, lo, hi, span, rate, dt_s)
+@njit(cache=True, error_model="numpy", inline="always")
+def _setpoints(p, d, x, mode, action, practice, out):
+    """Map an action (clipped to [-1, 1] here) to actual actuator values, engineering units."""
     practice_setpoints(p, x, practice)
     for j in range(N_ACT):
+        a = min(max(action[j], -1.0), 1.0)
+        lo, hi = d[D_LO + j], d[D_HI + j]
         if mode == 0:  # adjust around standard practice; zero reproduces it exactly
-            s = span[j] if j != A_END else 0.15 * x[X_VPLAN]
-            target = practice[j] + action[j] * s
+            span = d[D_SPAN + j] if j != A_END else 0.15 * x[X_VPLAN]
+            target = practice[j] + a * span
         else:
-            target = lo[j] + 0.5 * (action[j] + 1.0) * (hi[j] - lo[j])
-        target = min(max(target, lo[j]), hi[j])
+            target = lo + 0.5 * (a + 1.0) * (hi - lo)
+        target = min(max(target, lo), hi)
         prev = x[X_Q] if j == A_O2 else (x[X_H] if j == A_LANCE else target)
-        out[j] = min(max(target, prev - rate[j]), prev + rate[j])
+        rate = d[D_RATE + j]
+        out[j] = min(max(target, prev - rate), prev + rate)
 
 
-@njit(cache=True)
-def _sublance(p: np.ndarray, x: np.ndarray) -> None:
+@njit(cache=True, error_model="numpy")
+def first_bad_action(actions: np.ndarray) -> int:
+    """Flat index of the first NaN/inf action, or -1; checked before any plant moves."""
+    flat = actions.ravel()
+    for k in range(flat.shape[0]):
+        if not np.isfinite(flat[k]):
+            return k
+    return -1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _sublance(p: np.ndarray, x: np.ndarray) -> bool:
+    """Take the in-blow sub-lance sample once the oxygen passes its share of the plan."""
     if x[X_SL_DONE] == 0.0 and x[X_VO2] >= p[P_SL_FRAC] * x[X_VPLAN]:
         w = bath_mass(x)
         x[X_SL_DONE] = 1.0
         x[X_SL_C] = max(0.0, 100.0 * x[X_C] / w + p[P_SL_C_SD] * x[X_ZSL_C])
         x[X_SL_T] = x[X_TEMP] - KELVIN + p[P_SL_T_SD] * x[X_ZSL_T]
+        return True
+    return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", inline="always")
+def plant_step(p, d, x, mode, action, practice, act, dt_s, max_steps, kpi_row):
+    """The plant's own step: actuators, physics, running cost, end of blow and its scoring.
+
+    Returns ``(cost_eur, ended)``. This is the "kernel" the benchmark compares the rest against.
+    """
+    _setpoints(p, d, x, mode, action, practice, act)
+    x[X_VEND] = act[A_END]
+    v0, ore0, lime0 = x[X_VO2], x[X_ORE], x[X_LIME]
+    physics_step(p, d, x, act[A_O2], act[A_LANCE], act[A_ORE], act[A_LIME], dt_s)
+    x[X_STEP] += 1.0
+    cost = step_cost(p, x, x[X_VO2] - v0, x[X_ORE] - ore0, x[X_LIME] - lime0, dt_s)
+    ended = (
+        x[X_VO2] >= x[X_VEND]
+        or x[X_VO2] >= MAX_O2_FACTOR * x[X_VPLAN]
+        or x[X_TIME] >= MAX_BLOW_MIN
+        or x[X_STEP] >= max_steps
+    )
+    if ended:
+        w = bath_mass(x)
+        c_meas = max(0.0, 100.0 * x[X_C] / w + p[P_SL_C_SD] * x[X_ZEND_C])
+        t_meas = x[X_TEMP] - KELVIN + p[P_SL_T_SD] * x[X_ZEND_T]
+        cost += endpoint_cost(p, x, c_meas, t_meas, max_steps - x[X_STEP], d[D_WORST])
+        x[X_COST] += cost
+        heat_kpis(p, x, c_meas, t_meas, kpi_row)
+        x[X_TAP_VALID], x[X_TAP_C], x[X_TAP_T] = 1.0, c_meas, t_meas
+        x[X_TAP_P] = 100.0 * x[X_P] / w
+    else:
+        x[X_COST] += cost
+    return cost, ended
+
+
+@njit(cache=True, error_model="numpy")
 def step_batch(
     params,
+    derived,
     state,
     actions,
     mode,
@@ -789,78 +930,92 @@ def step_batch(
     sens_state,
     noise,
     dt_s,
+    obs_lo,
+    obs_hi,
     obs,
     reward,
     heat_end,
     kpi,
+    true_out,
     max_steps,
     active,
+    want_truth,
 ):
-    """One control step for every active plant: actuators, physics, sensors, observation, reward.
+    """One control step for every active plant: plant step, sensors, observation, reward.
 
-    Inactive plants (``active[i]`` False: just reset by a next-step autoreset) are left as they
-    are, with reward 0.
-    ``heat_end[i]`` is set when plant i's blow ended this step (target oxygen reached, or the
-    forced limits); its KPIs are in ``kpi[i]``, and the shell starts a new heat or ends the
-    episode. Rewards are ``−cost / 1000`` (kEUR).
+    ``noise`` holds one row of standard normals per *active* plant, in plant order. Inactive
+    plants (``active[i]`` False: just reset by a next-step autoreset) are left as they are, with
+    reward 0. ``heat_end[i]`` is set when plant i's blow ended this step; its KPIs are in
+    ``kpi[i]``. Rewards are ``−cost / 1000`` (kEUR). The true state goes to ``true_out`` only
+    if ``want_truth`` (the single env's info). Returns the number of heats that ended.
     """
-    n = state.shape[0]
-    lo, hi, span, rate = np.empty(N_ACT), np.empty(N_ACT), np.empty(N_ACT), np.empty(N_ACT)
     practice, act = np.empty(N_ACT), np.empty(N_ACT)
     true_sig, meas = np.empty(N_SIGNALS), np.empty(N_SIGNALS)
-    for i in range(n):
+    row, n_ended = 0, 0
+    for i in range(state.shape[0]):
         if not active[i]:
             reward[i], heat_end[i] = 0.0, False
             continue
         p, x = params[i], state[i]
-        _setpoints(p, x, mode, actions[i], lo, hi, span, rate, practice, dt_s, act)
-        x[X_VEND] = act[A_END]
-        v0, ore0, lime0 = x[X_VO2], x[X_ORE], x[X_LIME]
-        physics_step(p, x, act[A_O2], act[A_LANCE], act[A_ORE], act[A_LIME], dt_s)
-        x[X_STEP] += 1.0
-        cost = step_cost(p, x, x[X_VO2] - v0, x[X_ORE] - ore0, x[X_LIME] - lime0, dt_s)
-        _sublance(p, x)
-        true_signals(p, x, true_sig)
-        sensor_bank_step(sens_cfg, sens_cols, sens_state[i], true_sig, noise[i], dt_s, meas)
-        observe(p, x, meas, obs[i])
-        ended = (
-            x[X_VO2] >= x[X_VEND]
-            or x[X_VO2] >= MAX_O2_FACTOR * x[X_VPLAN]
-            or x[X_TIME] >= MAX_BLOW_MIN
-            or x[X_STEP] >= max_steps
+        cost, ended = plant_step(
+            p, derived[i], x, mode, actions[i], practice, act, dt_s, max_steps, kpi[i]
         )
+        event = _sublance(p, x) or ended
+        true_signals(p, x, true_sig)
+        sensor_bank_step(sens_cfg, sens_cols, sens_state[i], true_sig, noise[row], dt_s, meas)
+        row += 1
+        observe_dynamic(p, x, meas, obs_lo, obs_hi, obs[i])
+        if event:
+            observe_events(x, obs_lo, obs_hi, obs[i])
+        if want_truth:
+            truth(x, true_out[i])
         heat_end[i] = ended
-        if ended:
-            w = bath_mass(x)
-            c_meas = max(0.0, 100.0 * x[X_C] / w + p[P_SL_C_SD] * x[X_ZEND_C])
-            t_meas = x[X_TEMP] - KELVIN + p[P_SL_T_SD] * x[X_ZEND_T]
-            cost += endpoint_cost(p, x, c_meas, t_meas, max_steps - x[X_STEP], dt_s)
-            x[X_COST] += cost
-            heat_kpis(p, x, c_meas, t_meas, kpi[i])
-            x[X_TAP_VALID], x[X_TAP_C], x[X_TAP_T] = 1.0, c_meas, t_meas
-            x[X_TAP_P] = 100.0 * x[X_P] / w
-        else:
-            x[X_COST] += cost
+        n_ended += ended
         reward[i] = -cost / 1000.0
+    return n_ended
 
 
-@njit(cache=True)
-def reset_batch(params, state, idx, z_heat, sens_cfg, sens_state, obs):
+@njit(cache=True, error_model="numpy")
+def reset_batch(
+    params, derived, state, idx, z_heat, sens_cfg, sens_state, dt_s, obs_lo, obs_hi, obs, true_out
+):
     """Start a new heat for the plants in ``idx`` (heat-level normals ``z_heat[k]`` for idx[k])."""
-    true_sig, meas = np.empty(N_SIGNALS), np.empty(N_SIGNALS)
+    true_sig = np.empty(N_SIGNALS)
     for k in range(idx.shape[0]):
         i = idx[k]
         p, x = params[i], state[i]
+        derive(p, dt_s, derived[i])
         init_heat(p, x, z_heat[k])
         true_signals(p, x, true_sig)
         sensor_bank_reset(sens_cfg, sens_state[i], true_sig)
-        meas[:] = true_sig
-        observe(p, x, meas, obs[i])
+        observe(p, x, true_sig, obs_lo, obs_hi, obs[i])
+        truth(x, true_out[i])
 
 
-@njit(cache=True)
-def physics_batch(params, state, setpoints, dt_s):
-    """Bare kernel: physics only, actuator values given (benchmark reference)."""
+@njit(cache=True, error_model="numpy")
+def plant_step_batch(params, derived, state, actions, mode, dt_s, max_steps, kpi):
+    """Bare kernel for the benchmark: the plant step of every plant, no sensors or observation."""
+    practice, act = np.empty(N_ACT), np.empty(N_ACT)
+    for i in range(state.shape[0]):
+        plant_step(
+            params[i],
+            derived[i],
+            state[i],
+            mode,
+            actions[i],
+            practice,
+            act,
+            dt_s,
+            max_steps,
+            kpi[i],
+        )
+
+
+@njit(cache=True, error_model="numpy")
+def physics_batch(params, derived, state, setpoints, dt_s):
+    """Physics only, actuator values given."""
     for i in range(state.shape[0]):
         s = setpoints[i]
-        physics_step(params[i], state[i], s[A_O2], s[A_LANCE], s[A_ORE], s[A_LIME], dt_s)
+        physics_step(
+            params[i], derived[i], state[i], s[A_O2], s[A_LANCE], s[A_ORE], s[A_LIME], dt_s
+        )

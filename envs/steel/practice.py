@@ -100,6 +100,8 @@ def run_practice_heat(
     p = params.to_array()
     x = np.zeros(core.N_STATE)
     z = np.zeros(core.N_HEAT_NOISE) if heat_noise is None else np.asarray(heat_noise, float)
+    d = np.zeros(core.N_DERIVED)
+    core.derive(p, dt_s, d)
     core.init_heat(p, x, z)
     if ore_kg is not None:  # the static balance credits ore oxygen: keep the plan consistent
         x[core.X_VPLAN] += 0.21 * (x[core.X_ORE_PLAN] - ore_kg)
@@ -119,6 +121,7 @@ def run_practice_heat(
         core.practice_setpoints(p, x, sp)
         core.physics_step(
             p,
+            d,
             x,
             sp[core.A_O2] * o2_factor,
             sp[core.A_LANCE] + lance_offset_m,
