@@ -81,7 +81,8 @@ class NativeVecEnvAdapter(VecEnv):
                 "NativeVecEnvAdapter needs a vector env built with autoreset_mode='same_step' "
                 f"(SB3 resets finished envs in the same step); got autoreset_mode={mode!r}. "
                 "Build it with gym.make_vec(..., autoreset_mode='same_step') or use "
-                "make_sb3_vec_env().")
+                "make_sb3_vec_env()."
+            )
         self.venv = venv
         n = int(venv.num_envs)
         self._actions: np.ndarray | None = None
@@ -99,8 +100,10 @@ class NativeVecEnvAdapter(VecEnv):
         seed = self._seeds[0]
         options = self._options[0] or None
         if any(o != self._options[0] for o in self._options[1:]):
-            raise ValueError("a native vector env takes one options dict for every plant; "
-                             "set_options() got different options per env")
+            raise ValueError(
+                "a native vector env takes one options dict for every plant; "
+                "set_options() got different options per env"
+            )
         obs, infos = self.venv.reset(seed=seed, options=options)
         self._reset_seeds()
         self._reset_options()
@@ -128,17 +131,24 @@ class NativeVecEnvAdapter(VecEnv):
         for i, info in _unbatch_rows(infos, self.num_envs, exclude=skip).items():
             out[i] = info
         if dones.any():
-            self._finish_episodes(np.flatnonzero(dones), dones, infos, out, terminated,
-                                  truncated)
+            self._finish_episodes(np.flatnonzero(dones), dones, infos, out, terminated, truncated)
         return obs, np.asarray(rewards, dtype=np.float32), dones, out
 
-    def _finish_episodes(self, done_idx: np.ndarray, dones: np.ndarray,
-                         infos: Mapping[str, Any], out: list[dict[str, Any]],
-                         terminated: np.ndarray, truncated: np.ndarray) -> None:
+    def _finish_episodes(
+        self,
+        done_idx: np.ndarray,
+        dones: np.ndarray,
+        infos: Mapping[str, Any],
+        out: list[dict[str, Any]],
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
         """Fill the SB3 keys of the plants whose episode ended (the few, so a loop is fine)."""
         if "final_obs" not in infos:
-            raise RuntimeError("the vector env ended an episode without info['final_obs']; "
-                               "is it really in same_step autoreset mode?")
+            raise RuntimeError(
+                "the vector env ended an episode without info['final_obs']; "
+                "is it really in same_step autoreset mode?"
+            )
         final_obs = infos["final_obs"]
         finals = _final_infos(infos.get("final_info"), dones, self.num_envs)
         elapsed = round(time.time() - self._t_start, 6)
@@ -146,8 +156,11 @@ class NativeVecEnvAdapter(VecEnv):
             info = out[i] = finals.get(i, out[i])
             info["terminal_observation"] = final_obs[i]
             info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
-            info["episode"] = {"r": float(self._ep_returns[i]), "l": int(self._ep_lengths[i]),
-                               "t": elapsed}
+            info["episode"] = {
+                "r": float(self._ep_returns[i]),
+                "l": int(self._ep_lengths[i]),
+                "t": elapsed,
+            }
         self._ep_returns[done_idx] = 0.0
         self._ep_lengths[done_idx] = 0
 
@@ -164,15 +177,21 @@ class NativeVecEnvAdapter(VecEnv):
         self._require_all(indices, f"set_attr({attr_name!r})")
         setattr(self.venv, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None,
-                   **method_kwargs: Any) -> list[Any]:
+    def env_method(
+        self,
+        method_name: str,
+        *method_args: Any,
+        indices: VecEnvIndices = None,
+        **method_kwargs: Any,
+    ) -> list[Any]:
         """Call a method of the vector env once (all plants); its result, once per env."""
         self._require_all(indices, f"env_method({method_name!r})")
         result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
         return [result] * self.num_envs
 
-    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper],
-                       indices: VecEnvIndices = None) -> list[bool]:
+    def env_is_wrapped(
+        self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None
+    ) -> list[bool]:
         """Plants of a native vector env are not gym.Env objects, so never wrapped."""
         return [False] * len(self._get_indices(indices))
 
@@ -195,23 +214,30 @@ class NativeVecEnvAdapter(VecEnv):
             raise NotImplementedError(
                 f"{what} on a subset of plants: a native vector env is one object holding all "
                 f"{self.num_envs} plants, so attributes and methods apply to all of them at "
-                "once (pass indices=None)")
+                "once (pass indices=None)"
+            )
 
 
-def _unbatch_rows(infos: Mapping[str, Any], n: int, include: np.ndarray | None = None,
-                  exclude: np.ndarray | None = None) -> dict[int, dict[str, Any]]:
+def _unbatch_rows(
+    infos: Mapping[str, Any],
+    n: int,
+    include: np.ndarray | None = None,
+    exclude: np.ndarray | None = None,
+) -> dict[int, dict[str, Any]]:
     """Gymnasium dict-of-arrays infos → ``{env index: info dict}`` for the envs that have one.
 
     Only envs selected by some ``_key`` mask (and by ``include``, not by ``exclude``) are touched,
     column by column (one ``tolist()`` per key); ``kpi/<name>`` columns go to
     ``info["kpi"][name]``. Nested info dicts are unbatched recursively.
     """
-    cols = [(k, v, infos.get(f"_{k}")) for k, v in infos.items()
-            if not k.startswith("_") and k not in _FINAL_KEYS]
+    cols = [
+        (k, v, infos.get(f"_{k}"))
+        for k, v in infos.items()
+        if not k.startswith("_") and k not in _FINAL_KEYS
+    ]
     if not cols:
         return {}
-    masks = [np.ones(n, dtype=bool) if m is None else np.asarray(m, dtype=bool)
-             for _, _, m in cols]
+    masks = [np.ones(n, dtype=bool) if m is None else np.asarray(m, dtype=bool) for _, _, m in cols]
     touched = np.logical_or.reduce(masks) if len(masks) > 1 else masks[0]
     if include is not None:
         touched = touched & include
@@ -227,8 +253,9 @@ def _unbatch_rows(infos: Mapping[str, Any], n: int, include: np.ndarray | None =
     return out
 
 
-def _fill_column(out: dict[int, dict[str, Any]], key: str, value: Any, idx: np.ndarray,
-                 n: int) -> None:
+def _fill_column(
+    out: dict[int, dict[str, Any]], key: str, value: Any, idx: np.ndarray, n: int
+) -> None:
     """Write column ``key`` of a batched info into the per-env dicts of rows ``idx``."""
     rows = idx.tolist()
     if isinstance(value, Mapping):  # a nested info dict, batched the same way
@@ -241,7 +268,7 @@ def _fill_column(out: dict[int, dict[str, Any]], key: str, value: Any, idx: np.n
     else:
         vals = [_scalar(value[i]) for i in rows]
     if key.startswith(KPI_PREFIX):
-        name = key[len(KPI_PREFIX):]
+        name = key[len(KPI_PREFIX) :]
         for i, v in zip(rows, vals, strict=True):
             out[i].setdefault("kpi", {})[name] = float(v)
     else:
@@ -259,8 +286,11 @@ def _final_infos(final_info: Any, dones: np.ndarray, n: int) -> dict[int, dict[s
         return {}
     if isinstance(final_info, Mapping):
         return _unbatch_rows(final_info, n, include=dones)
-    return {i: _flat_info(final_info[i]) for i in np.flatnonzero(dones).tolist()
-            if isinstance(final_info[i], Mapping)}
+    return {
+        i: _flat_info(final_info[i])
+        for i in np.flatnonzero(dones).tolist()
+        if isinstance(final_info[i], Mapping)
+    }
 
 
 def _flat_info(info: Mapping[str, Any]) -> dict[str, Any]:
@@ -269,7 +299,7 @@ def _flat_info(info: Mapping[str, Any]) -> dict[str, Any]:
     kpi: dict[str, float] = {}
     for k, v in info.items():
         if k.startswith(KPI_PREFIX):
-            kpi[k[len(KPI_PREFIX):]] = float(v)
+            kpi[k[len(KPI_PREFIX) :]] = float(v)
         else:
             out[k] = _scalar(v)
     if kpi:
@@ -282,8 +312,9 @@ def _scalar(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def make_sb3_vec_env(env: str = "bof", n_envs: int = 8, seed: int | None = 0, plant: Any = None,
-                     **env_kwargs: Any) -> NativeVecEnvAdapter:
+def make_sb3_vec_env(
+    env: str = "bof", n_envs: int = 8, seed: int | None = 0, plant: Any = None, **env_kwargs: Any
+) -> NativeVecEnvAdapter:
     """Build the native vector env of a process and wrap it for SB3.
 
     Args:
@@ -297,16 +328,25 @@ def make_sb3_vec_env(env: str = "bof", n_envs: int = 8, seed: int | None = 0, pl
 
     env_id = envs.ENV_IDS.get(env, env)
     if env_id not in gym.registry:
-        raise ValueError(f"unknown env {env!r}; valid: {sorted(envs.ENV_IDS)} or ids "
-                         f"{sorted(envs.ENV_IDS.values())}")
+        raise ValueError(
+            f"unknown env {env!r}; valid: {sorted(envs.ENV_IDS)} or ids "
+            f"{sorted(envs.ENV_IDS.values())}"
+        )
     if "autoreset_mode" in env_kwargs and env_kwargs["autoreset_mode"] != "same_step":
-        raise ValueError("make_sb3_vec_env always uses autoreset_mode='same_step' (SB3's "
-                         f"convention); got {env_kwargs['autoreset_mode']!r}")
+        raise ValueError(
+            "make_sb3_vec_env always uses autoreset_mode='same_step' (SB3's "
+            f"convention); got {env_kwargs['autoreset_mode']!r}"
+        )
     env_kwargs.pop("autoreset_mode", None)
     if plant is not None:
         env_kwargs["plant"] = plant
-    venv = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point",
-                        autoreset_mode="same_step", **env_kwargs)
+    venv = gym.make_vec(
+        env_id,
+        num_envs=n_envs,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode="same_step",
+        **env_kwargs,
+    )
     adapter = NativeVecEnvAdapter(venv)
     if seed is not None:
         adapter.seed(seed)

@@ -180,9 +180,13 @@ def test_adapter_passes_native_env_data_through():
 
 def test_gymnasium_sync_vector_env_layout():
     """Gymnasium's own vector envs batch final_info as a dict of arrays: also understood."""
-    sync = gym.make_vec("plantrl/BOF-v0", num_envs=3, vectorization_mode="sync",
-                        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
-                        action_mode="absolute")
+    sync = gym.make_vec(
+        "plantrl/BOF-v0",
+        num_envs=3,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+        action_mode="absolute",
+    )
     venv = NativeVecEnvAdapter(sync)
     venv.seed(0)
     venv.reset()
@@ -247,8 +251,15 @@ def test_sb3_policy_uses_vecnormalize_obs_stats():
     obs = venv.reset()
     for _ in range(5):
         venv.step(np.zeros((4, core.N_ACT), dtype=np.float32))
-    model = PPO("MlpPolicy", venv, n_steps=8, batch_size=32, seed=0, device="cpu",
-                policy_kwargs={"net_arch": [8]})
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=8,
+        batch_size=32,
+        seed=0,
+        device="cpu",
+        policy_kwargs={"net_arch": [8]},
+    )
     venv.training = False
     policy = SB3Policy(model, venv)
     assert isinstance(policy, Policy)
@@ -262,11 +273,20 @@ def test_sb3_policy_uses_vecnormalize_obs_stats():
 def test_sb3_evaluate_policy_through_vecmonitor():
     """SB3's evaluate_policy (and so EvalCallback) runs on the adapter; with VecMonitor on top
     it reads the Monitor episode stats and does not warn."""
-    venv = VecNormalize(VecMonitor(make_sb3_vec_env("bof", n_envs=4, seed=0,
-                                                    action_mode="absolute")),
-                        training=False, norm_reward=False)
-    model = PPO("MlpPolicy", venv, n_steps=8, batch_size=32, seed=0, device="cpu",
-                policy_kwargs={"net_arch": [8]})
+    venv = VecNormalize(
+        VecMonitor(make_sb3_vec_env("bof", n_envs=4, seed=0, action_mode="absolute")),
+        training=False,
+        norm_reward=False,
+    )
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=8,
+        batch_size=32,
+        seed=0,
+        device="cpu",
+        policy_kwargs={"net_arch": [8]},
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mean, std = evaluate_policy(model, venv, n_eval_episodes=8)
@@ -293,11 +313,23 @@ def test_ppo_beats_random_in_absolute_mode(tmp_path):
     """
     torch.set_num_threads(1)
     seed = 0
-    venv = VecNormalize(make_sb3_vec_env("bof", n_envs=N_ENVS, seed=seed, action_mode="absolute"),
-                        norm_obs=True, norm_reward=True)
-    model = PPO("MlpPolicy", venv, n_steps=256, batch_size=256, n_epochs=5, learning_rate=3e-4,
-                policy_kwargs={"net_arch": [64, 64], "log_std_init": -1.0}, seed=seed,
-                device="cpu", verbose=0)
+    venv = VecNormalize(
+        make_sb3_vec_env("bof", n_envs=N_ENVS, seed=seed, action_mode="absolute"),
+        norm_obs=True,
+        norm_reward=True,
+    )
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=256,
+        batch_size=256,
+        n_epochs=5,
+        learning_rate=3e-4,
+        policy_kwargs={"net_arch": [64, 64], "log_std_init": -1.0},
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
     model.set_logger(configure(str(tmp_path), ["csv"]))
     untrained = SB3Policy(model, venv)
     venv.training = False
@@ -312,8 +344,9 @@ def test_ppo_beats_random_in_absolute_mode(tmp_path):
     assert rows and all(r["rollout/ep_rew_mean"] != "" for r in rows)
 
     venv.training, venv.norm_reward = False, False
-    ppo = episode_returns(SB3Policy(model, venv, deterministic=True), EVAL_SEEDS,
-                          action_mode="absolute")
+    ppo = episode_returns(
+        SB3Policy(model, venv, deterministic=True), EVAL_SEEDS, action_mode="absolute"
+    )
     rand = episode_returns(RandomPolicy(core.N_ACT, seed=0), EVAL_SEEDS, action_mode="absolute")
     assert ppo.mean() > rand.mean() + 100.0, (ppo.mean(), rand.mean())
     # and it learned something beyond the untrained actor's constant mid-range action

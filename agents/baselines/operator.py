@@ -38,7 +38,8 @@ class OperatorPolicy:
             raise ValueError(
                 f"OperatorPolicy is the zero adjustment and needs action_mode='adjust', got "
                 f"{action_mode!r}: in 'absolute' mode standard practice is a state-dependent "
-                "schedule no constant action reproduces")
+                "schedule no constant action reproduces"
+            )
         self.n_act = int(n_act)
         self.action_mode = action_mode
 
