@@ -209,6 +209,10 @@ def test_ending_a_blow_early_never_pays():
             r_cont += r
         if info["true_c_pct"] > 0.08:  # a real early end, not the planned tap
             assert earned + r_stop < earned + r_cont, f"stopping at step {k} paid"
+        if info["true_c_pct"] > core.ABANDON_C_PCT:  # and the guarantee behind it
+            x, p, d = stop.batch.state[0], stop.batch.params[0], stop.batch.derived[0]
+            bound = core.steps_left(p, d, x, stop.batch.max_steps) * d[core.D_WORST] / 1000.0
+            assert -r_stop >= bound
         _, r, term, _, _ = env.step(_absolute_practice_action(env))
         earned += r
         if term:

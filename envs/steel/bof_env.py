@@ -189,9 +189,9 @@ class BOFEnv(gym.Env):
     plant parameters) + value of iron oxidised into the slag (net of reduction) + safety terms
     (slag foam above ``foam_limit``: slopping; bath above ``temp_limit_c``), and at the end of a
     heat ``miss_cost × [huber(ΔC/0.02) + huber(ΔT/15) + max(0, P − spec)/0.005]`` on the
-    end-of-blow measurement. Horizon-aware rule: a blow ended with carbon above 0.2 wt% also pays
-    the worst possible running cost of every step left to the forced end, so ending early never
-    pays (tested).
+    end-of-blow measurement. Horizon-aware rule: a blow ended with carbon above 0.4 wt%
+    (abandoned, not tapped) also pays the worst possible running cost of every step the blow could
+    still have run, so ending early never pays (tested).
 
     ## Starting State
     Hot-metal C, Si, Mn, P, temperature and the scrap weight vary heat to heat (normal, sd in the

@@ -247,6 +247,7 @@ N_DERIVED = 6 + 4 * N_ACT
 LN10 = math.log(10.0)
 MAX_BLOW_MIN = 35.0  # forced end: no shop blows this long; keeps episodes bounded
 MAX_O2_FACTOR = 1.5  # forced end at 1.5 x the planned oxygen
+ABANDON_C_PCT = 0.4  # wt%: a blow ended above this carbon was abandoned, not tapped
 
 
 @njit(cache=True, error_model="numpy")
@@ -760,6 +761,14 @@ def step_cost(
 
 
 @njit(cache=True, error_model="numpy")
+def steps_left(p: np.ndarray, d: np.ndarray, x: np.ndarray, max_steps: float) -> float:
+    """Most steps the blow could still run: to the 1.5x-plan oxygen at maximum flow, or 35 min."""
+    q_max_per_step = d[D_HI + A_O2] * d[D_DT] / 60.0
+    by_oxygen = math.ceil(max(MAX_O2_FACTOR * x[X_VPLAN] - x[X_VO2], 0.0) / q_max_per_step)
+    return min(max_steps - x[X_STEP], by_oxygen)
+
+
+@njit(cache=True, error_model="numpy")
 def huber(z: float) -> float:
     a = abs(z)
     return 0.5 * z * z if a <= 1.0 else a - 0.5
@@ -777,9 +786,11 @@ def endpoint_cost(
     """Terminal cost (EUR) scored on the end-of-blow measurement.
 
     Huber in units of the ±0.02 wt% C and ±15 K bands (quadratic inside, linear outside), P
-    above spec, and a horizon-aware term: a blow ended with carbon still above 0.2 wt% is not a
-    tap but an abandoned blow, charged at least the worst running cost of every step left to the
-    forced end, so that ending early can never pay (DESIGN.md, reward design caution).
+    above spec, and a horizon-aware term: a blow ended with carbon still above
+    ``ABANDON_C_PCT`` (stage-II carbon: clearly no tap) is an abandoned blow, charged at least the
+    worst running cost of every step the blow could still have run (``steps_left``, to the
+    earlier of the forced ends), so that ending early can never pay (DESIGN.md, reward design
+    caution). Below that, a carbon miss costs its Huber term like any miss (a re-blow).
     """
     w = bath_mass(x)
     p_pct = 100.0 * x[X_P] / w
@@ -788,7 +799,7 @@ def endpoint_cost(
         + huber((t_meas_c - p[P_AIM_T]) / 15.0)
         + max(p_pct - p[P_P_SPEC], 0.0) / 0.005
     )
-    if 100.0 * x[X_C] / w > 0.2:
+    if 100.0 * x[X_C] / w > ABANDON_C_PCT:
         cost += steps_left * worst_step
     return cost
 
@@ -908,7 +919,7 @@ def plant_step(p, d, x, mode, action, practice, act, dt_s, max_steps, kpi_row):
         w = bath_mass(x)
         c_meas = max(0.0, 100.0 * x[X_C] / w + p[P_SL_C_SD] * x[X_ZEND_C])
         t_meas = x[X_TEMP] - KELVIN + p[P_SL_T_SD] * x[X_ZEND_T]
-        cost += endpoint_cost(p, x, c_meas, t_meas, max_steps - x[X_STEP], d[D_WORST])
+        cost += endpoint_cost(p, x, c_meas, t_meas, steps_left(p, d, x, max_steps), d[D_WORST])
         x[X_COST] += cost
         heat_kpis(p, x, c_meas, t_meas, kpi_row)
         x[X_TAP_VALID], x[X_TAP_C], x[X_TAP_T] = 1.0, c_meas, t_meas
