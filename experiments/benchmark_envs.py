@@ -295,10 +295,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks" / "envs.md")
     args = parser.parse_args()
     q = args.quick
-    repeats, single_steps = (2, 2000) if q else (5, 20000)
-    vec_steps = dict.fromkeys(VECTOR_SIZES, 20) if q else {1: 20000, 64: 2000, 1024: 200, 4096: 120}
+    # many short blocks, best kept: on a shared machine the quiet moments are short
+    repeats, single_steps = (2, 2000) if q else (11, 10000)
+    vec_steps = dict.fromkeys(VECTOR_SIZES, 20) if q else {1: 10000, 64: 1000, 1024: 100, 4096: 50}
     info = machine_info()
-    r: dict = {"quick": q, "repeats": repeats, "rounds": 2 if q else 7}
+    r: dict = {"quick": q, "repeats": repeats, "rounds": 2 if q else 15}
     singles = {"single_raw": BOFEnv(), "single_make": gym.make(ENV_ID)}
     singles["pendulum"] = gym.make("Pendulum-v1").unwrapped  # no TimeLimit: never ends
     blocks = {key: single_env_block(env, single_steps) for key, env in singles.items()}
@@ -306,7 +307,7 @@ def main() -> None:
     for n in VECTOR_SIZES:
         r[f"vector_{n}"], venv = vector_rate(n, vec_steps[n], 20 if q else 150, repeats)
         if n == PROFILE_N:
-            r["profile"] = profile_vector_step(venv, 5 if q else 20, r["rounds"])
+            r["profile"] = profile_vector_step(venv, 5 if q else 10, r["rounds"])
     r["import"] = import_times(1 if q else 2)
     text = render(info, r)
     print(text)
