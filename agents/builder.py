@@ -1,0 +1,91 @@
+"""Build Stable-Baselines3 algorithms and their training env from (Hydra) config mappings.
+
+Algorithms are instantiated from their ``_target_`` with ``_convert_="all"`` (without it SB3
+receives OmegaConf lists and fails deep inside torch; ECOSYSTEM.md). Observation and reward
+normalisation (VecNormalize) is part of the trained artefact: it is saved and restored with the
+model (:func:`save_policy` / :func:`load_policy`).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import get_class, instantiate
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from agents.vecenv import make_sb3_vec_env
+
+__all__ = ["algorithm_class", "build_agent", "load_policy", "make_train_env", "save_policy"]
+
+MODEL_FILE = "model.zip"
+VECNORM_FILE = "vecnormalize.pkl"
+
+
+def make_train_env(
+    env_id: str,
+    n_envs: int,
+    seed: int,
+    plant: Any,
+    env_kwargs: Mapping[str, Any],
+    normalize_obs: bool,
+    normalize_reward: bool,
+    gamma: float,
+) -> VecEnv:
+    """The native vector env of ``n_envs`` plants, wrapped for SB3 and (optionally) normalised."""
+    venv: VecEnv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, plant=plant, **env_kwargs)
+    if normalize_obs or normalize_reward:
+        venv = VecNormalize(venv, norm_obs=normalize_obs, norm_reward=normalize_reward, gamma=gamma)
+    return venv
+
+
+def algorithm_class(agent_cfg: Mapping[str, Any]) -> type[BaseAlgorithm]:
+    """The SB3 class named by ``agent.algo._target_``."""
+    return get_class(str(agent_cfg["algo"]["_target_"]))
+
+
+def build_agent(agent_cfg: Mapping[str, Any], env: VecEnv, seed: int) -> BaseAlgorithm:
+    """Instantiate the algorithm of ``agent.algo`` on ``env`` with a fixed seed."""
+    return instantiate(agent_cfg["algo"], env=env, seed=seed, _convert_="all")
+
+
+def save_policy(model: BaseAlgorithm, env: VecEnv, directory: str | Path) -> Path:
+    """Write ``model.zip`` and, if the env is normalised, ``vecnormalize.pkl`` into directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save(directory / MODEL_FILE)
+    if isinstance(env, VecNormalize):
+        env.save(str(directory / VECNORM_FILE))
+    return directory
+
+
+def load_policy(
+    directory: str | Path, algo_cls: type[BaseAlgorithm], venv: VecEnv | None = None
+) -> tuple[BaseAlgorithm, VecNormalize | None]:
+    """Load a saved policy and its normalisation statistics (evaluation mode: frozen, raw reward).
+
+    Raises:
+        FileNotFoundError: no ``model.zip`` in ``directory`` (the message names the path).
+        ValueError: the file exists but is not a loadable model of ``algo_cls``.
+    """
+    directory = Path(directory)
+    zip_path = directory / MODEL_FILE
+    if not zip_path.is_file():
+        raise FileNotFoundError(f"no trained policy at {zip_path} (expected {MODEL_FILE})")
+    try:
+        model = algo_cls.load(zip_path, device="cpu")
+    except Exception as err:  # SB3 raises zipfile/pickle/torch errors on a corrupt file
+        raise ValueError(f"cannot load {zip_path} as a {algo_cls.__name__} model: {err}") from err
+    vecnorm = None
+    path = directory / VECNORM_FILE
+    if path.is_file():
+        if venv is not None:
+            vecnorm = VecNormalize.load(str(path), venv)
+        else:  # statistics only (what VecNormalize.load unpickles before attaching a venv)
+            with path.open("rb") as f:
+                vecnorm = pickle.load(f)
+        vecnorm.training, vecnorm.norm_reward = False, False
+    return model, vecnorm

@@ -1,0 +1,95 @@
+"""Run any policy on a fixed set of seeded episodes and collect returns and heat KPIs.
+
+Every episode runs in its own single env reset with its own seed, so an episode's charge,
+disturbances and sensor noise are fixed by its seed alone: every policy and baseline meets
+exactly the same scenarios (common random numbers), whatever the others do. The episodes are
+stepped together so the policy sees one batch per step (one network forward for all).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from agents.policy import Policy
+
+__all__ = ["EpisodeResults", "RecurrentSB3Policy", "evaluate"]
+
+
+@dataclasses.dataclass
+class EpisodeResults:
+    """Per-episode returns and per-heat KPIs (one dict per ended heat, in episode order)."""
+
+    seeds: list[int]
+    returns: np.ndarray
+    lengths: np.ndarray
+    heats: list[dict[str, float]]
+
+    def kpi_means(self) -> dict[str, float]:
+        """Mean of every KPI over all heats (hit flags become hit rates)."""
+        keys = self.heats[0].keys() if self.heats else []
+        return {k: float(np.mean([h[k] for h in self.heats])) for k in keys}
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "return_mean": float(self.returns.mean()),
+            "return_std": float(self.returns.std()),
+            "episode_length_mean": float(self.lengths.mean()),
+            **self.kpi_means(),
+        }
+
+
+def evaluate(
+    policy: Policy | Callable[[np.ndarray], np.ndarray],
+    make_env: Callable[[], gym.Env],
+    seeds: Sequence[int],
+) -> EpisodeResults:
+    """Run one episode per seed with ``policy`` (``act(obs_batch) -> action_batch``).
+
+    A policy with ``reset(n)`` is told that ``n`` episodes start (recurrent state).
+    """
+    act = policy.act if hasattr(policy, "act") else policy
+    if hasattr(policy, "reset"):
+        policy.reset(len(seeds))
+    env_list = [make_env() for _ in seeds]
+    obs = np.stack([e.reset(seed=int(s))[0] for e, s in zip(env_list, seeds, strict=True)])
+    returns, lengths = np.zeros(len(seeds)), np.zeros(len(seeds), dtype=np.int64)
+    running = np.ones(len(seeds), dtype=bool)
+    heats: list[list[dict[str, float]]] = [[] for _ in seeds]
+    while running.any():
+        actions = np.asarray(act(obs))
+        for i in np.flatnonzero(running):
+            o, r, term, trunc, info = env_list[i].step(actions[i])
+            obs[i] = o
+            returns[i] += r
+            lengths[i] += 1
+            if info.get("heat_end"):
+                heats[i].append(info["kpi"])
+            running[i] = not (term or trunc)
+    for e in env_list:
+        e.close()
+    return EpisodeResults(list(map(int, seeds)), returns, lengths, [h for hs in heats for h in hs])
+
+
+class RecurrentSB3Policy:
+    """Batch ``act`` for a recurrent SB3 model (RecurrentPPO): carries the LSTM state."""
+
+    def __init__(self, model: Any, vecnormalize: Any = None, deterministic: bool = True) -> None:
+        self.model, self.vecnormalize, self.deterministic = model, vecnormalize, deterministic
+        self._state: Any = None
+        self._starts = np.ones(1, dtype=bool)
+
+    def reset(self, n: int) -> None:
+        self._state, self._starts = None, np.ones(n, dtype=bool)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        x = self.vecnormalize.normalize_obs(obs) if self.vecnormalize is not None else obs
+        actions, self._state = self.model.predict(
+            x, state=self._state, episode_start=self._starts, deterministic=self.deterministic
+        )
+        self._starts = np.zeros_like(self._starts)
+        return np.clip(actions, -1.0, 1.0)

@@ -1,0 +1,69 @@
+"""Fail before training: every invalid value is reported with the config key that holds it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ConfigError", "validate_train_config"]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value (the message names the key and the valid range)."""
+
+
+def _number(cfg: Mapping[str, Any], path: str) -> float | None:
+    node: Any = cfg
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        return None  # schedules (callables) and strings are SB3's to judge
+    return float(node)
+
+
+def _require(cfg: Mapping[str, Any], path: str, ok: bool, what: str) -> None:
+    if not ok:
+        raise ConfigError(f"{path} = {_number(cfg, path)!r} is invalid: must be {what}")
+
+
+RULES: tuple[tuple[str, str, Any], ...] = (
+    ("train.total_timesteps", "a positive integer", lambda v: v >= 1 and v == int(v)),
+    ("train.n_envs", "a positive integer", lambda v: v >= 1 and v == int(v)),
+    ("train.checkpoint_every_steps", "a positive integer", lambda v: v >= 1),
+    ("eval.n_episodes", "a positive integer", lambda v: v >= 1),
+    ("eval.every_steps", "a positive integer", lambda v: v >= 1),
+    ("eval.final_episodes", "a positive integer", lambda v: v >= 1),
+    ("agent.algo.learning_rate", "> 0", lambda v: v > 0),
+    ("agent.algo.gamma", "in (0, 1]", lambda v: 0 < v <= 1),
+    ("agent.algo.gae_lambda", "in [0, 1]", lambda v: 0 <= v <= 1),
+    ("agent.algo.batch_size", "a positive integer", lambda v: v >= 1),
+    ("agent.algo.n_steps", "a positive integer", lambda v: v >= 1),
+    ("agent.algo.n_epochs", "a positive integer", lambda v: v >= 1),
+    ("agent.algo.clip_range", "> 0", lambda v: v > 0),
+    ("agent.algo.ent_coef", ">= 0", lambda v: v >= 0),
+    ("agent.algo.buffer_size", "a positive integer", lambda v: v >= 1),
+    ("agent.algo.learning_starts", ">= 0", lambda v: v >= 0),
+    ("agent.algo.tau", "in (0, 1]", lambda v: 0 < v <= 1),
+    ("agent.algo.gradient_steps", "a positive integer or -1", lambda v: v >= 1 or v == -1),
+    ("seed", "a non-negative integer", lambda v: v >= 0 and v == int(v)),
+)
+
+
+def validate_train_config(cfg: Mapping[str, Any]) -> None:
+    """Check the numeric settings training depends on.
+
+    Raises:
+        ConfigError: naming the first invalid key, e.g. ``agent.algo.learning_rate = -0.001 is
+            invalid: must be > 0``.
+    """
+    for path, what, ok in RULES:
+        value = _number(cfg, path)
+        if value is not None:
+            _require(cfg, path, ok(value), what)
+    if cfg["train"]["total_timesteps"] < cfg["train"]["n_envs"]:
+        raise ConfigError(
+            f"train.total_timesteps = {cfg['train']['total_timesteps']} is smaller than "
+            f"train.n_envs = {cfg['train']['n_envs']}: not a single vector step would run"
+        )

@@ -1,0 +1,70 @@
+"""KPI tables for the console (rich) and for MLflow/markdown reports."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from agents.evaluation import EpisodeResults
+
+__all__ = ["KPITable", "final_table", "print_table"]
+
+# (column title, KPI key, format): the way metallurgists read a blow, bands always named
+COLUMNS = (
+    ("return [kEUR]", "return_mean", "{:.2f}"),
+    ("heat cost [EUR]", "heat_cost_eur", "{:,.0f}"),
+    ("C hit ±0.02 %", "hit_c_0.02", "{:.0%}"),
+    ("T hit ±15 K", "hit_t_15", "{:.0%}"),
+    ("double hit ±0.02 %/±15 K", "double_hit_0.02_15", "{:.0%}"),
+    ("C hit ±0.01 %", "hit_c_0.01", "{:.0%}"),
+    ("T hit ±10 K", "hit_t_10", "{:.0%}"),
+    ("end FeO [%]", "slag_feo_pct", "{:.1f}"),
+    ("O2 [Nm3/t]", "oxygen_nm3_t", "{:.1f}"),
+    ("P in spec", "p_in_spec", "{:.0%}"),
+)
+
+
+@dataclasses.dataclass
+class KPITable:
+    """KPIs (rows) x policies (columns), cells formatted."""
+
+    policies: list[str]
+    rows: list[tuple[str, list[str]]]
+
+    def to_markdown(self) -> str:
+        lines = [
+            "| KPI | " + " | ".join(self.policies) + " |",
+            "|---|" + "---:|" * len(self.policies),
+        ]
+        lines += [f"| {kpi} | " + " | ".join(cells) + " |" for kpi, cells in self.rows]
+        return "\n".join(lines) + "\n"
+
+
+def final_table(results: Mapping[str, EpisodeResults]) -> KPITable:
+    """Policies side by side on the same episodes (return as mean ± sd)."""
+    summaries = {name: res.summary() for name, res in results.items()}
+    rows = []
+    for title, key, fmt in COLUMNS:
+        cells = []
+        for s in summaries.values():
+            value = s.get(key, float("nan"))
+            cell = fmt.format(value) if np.isfinite(value) else "—"
+            if key == "return_mean":
+                cell += f" ± {s['return_std']:.2f}"
+            cells.append(cell)
+        rows.append((title, cells))
+    return KPITable(list(summaries), rows)
+
+
+def print_table(table: KPITable, title: str) -> None:
+    t = Table(title=title)
+    t.add_column("KPI")
+    for name in table.policies:
+        t.add_column(name, justify="right")
+    for kpi, cells in table.rows:
+        t.add_row(kpi, *cells)
+    Console().print(t)

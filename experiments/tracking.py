@@ -1,0 +1,169 @@
+"""MLflow tracking for the entry points: explicit store, run metadata, SB3 metrics, registry.
+
+- The tracking URI is always explicit: ``sqlite:///<repo>/results/mlflow.db`` (embedded) or an
+  ``mlflow server`` URL, checked before any run is created so an unreachable server fails fast
+  and leaves nothing half-written.
+- :class:`MLflowOutputFormat` is an SB3 logger output: every metric SB3 records goes to the
+  active run at the current timestep. On resume it drops steps already in the run, so the
+  history stays single and continuous.
+- Params are the flattened config (long values cut, never re-logged with another value); the
+  full config goes in as an artifact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.tracking import MlflowClient
+from stable_baselines3.common.logger import KVWriter
+
+__all__ = [
+    "MLflowOutputFormat",
+    "TrackingError",
+    "flatten",
+    "git_commit",
+    "last_logged_step",
+    "setup_tracking",
+]
+
+MAX_PARAM_CHARS = 500  # MLflow rejects params over 6000 chars; the full config is an artifact
+
+
+class TrackingError(RuntimeError):
+    """The tracking store cannot be used (unreachable server, bad URI)."""
+
+
+def _check_server(uri: str, timeout_s: float) -> None:
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout_s) as r:
+            if r.status != 200:
+                raise TrackingError(f"MLflow server at {uri} answered /health with {r.status}")
+    except (urllib.error.URLError, OSError) as err:
+        raise TrackingError(
+            f"MLflow tracking server {uri} is unreachable ({err}); start it (`mlflow server "
+            "--backend-store-uri ...`) or use tracking=local. No run was created."
+        ) from err
+
+
+def setup_tracking(tracking: Mapping[str, Any]) -> str:
+    """Point MLflow at the configured store and select (or create) the experiment.
+
+    Returns:
+        The experiment id.
+
+    Raises:
+        TrackingError: the server is unreachable or the URI is missing.
+    """
+    uri = str(tracking.get("uri") or "")
+    if not uri or uri == "???":
+        raise TrackingError("tracking.uri is not set (e.g. tracking.uri=http://127.0.0.1:5000)")
+    if uri.startswith("http"):
+        # fail within the timeout instead of MLflow's long retry loop
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(tracking.get("timeout_s", 5)))
+        _check_server(uri, float(tracking.get("timeout_s", 5)))
+    elif uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(uri)
+    name = str(tracking["experiment"])
+    client = MlflowClient()
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    location = tracking.get("artifact_location")
+    if location:
+        Path(str(location)).mkdir(parents=True, exist_ok=True)
+        location = Path(str(location)).resolve().as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> ``{"a.b.c": "value"}`` with values cut to MLflow's param limit."""
+    out: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        else:
+            text = str(value)
+            out[name] = (
+                text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
+            )
+    return out
+
+
+def git_commit() -> str:
+    """Commit of the repository the code runs from (with ``-dirty`` for local changes)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("-dirty" if dirty else "")
+
+
+def last_logged_step(run_id: str, key: str = "time/total_timesteps") -> int:
+    """Largest step logged for ``key`` in a run (-1 if none): where a resumed run continues."""
+    history = MlflowClient().get_metric_history(run_id, key)
+    return max((m.step for m in history), default=-1)
+
+
+class MLflowOutputFormat(KVWriter):
+    """SB3 logger output that logs numeric values to the active MLflow run.
+
+    Args:
+        skip_through_step: values at or before this step are dropped (already in the run when
+            training resumes from a checkpoint).
+    """
+
+    def __init__(self, skip_through_step: int = -1) -> None:
+        self.skip_through_step = skip_through_step
+
+    def write(
+        self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0
+    ) -> None:
+        if step <= self.skip_through_step:
+            return
+        metrics = {}
+        for key, value in key_values.items():
+            excluded = key_excluded.get(key)
+            if excluded is not None and "mlflow" in excluded:
+                continue
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                metrics[key] = float(value)
+            elif hasattr(value, "item") and getattr(value, "size", 2) == 1:
+                metrics[key] = float(value.item())
+        if metrics:
+            mlflow.log_metrics(metrics, step=int(step))
+
+    def close(self) -> None:
+        """Nothing to release: the run is ended by the entry point."""
+
+
+@contextlib.contextmanager
+def run_context(experiment_id: str, run_name: str, run_id: str | None) -> Iterator[Any]:
+    """Start a new run, or reopen ``run_id`` (resume), ending it as FAILED on an exception."""
+    with mlflow.start_run(
+        run_id=run_id,
+        experiment_id=None if run_id else experiment_id,
+        run_name=None if run_id else run_name,
+    ) as run:
+        yield run

@@ -1,0 +1,235 @@
+"""Main job: train an adjustment policy on a plant, compare it with the operator, track it all.
+
+    python -m experiments.train                          # BOF, nominal plant, PPO (a few minutes)
+    python -m experiments.train agent=sac plant=bof_120t seed=3
+    python -m experiments.train experiment=debug         # seconds
+    python -m experiments.train resume=<mlflow run id>   # continue an interrupted run
+
+Steps: compose and validate the config -> open the MLflow store -> build the native vector env
+(n plants per call) and the algorithm (or load the last checkpoint) -> learn with evaluation,
+checkpoints and a progress bar, every SB3 metric streamed to MLflow -> evaluate policy and
+operator practice on the same held-apart episode seeds -> log, register (alias "candidate").
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import hydra
+import mlflow
+import torch
+import yaml
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.vec_env import VecNormalize
+
+import envs
+from agents.baselines.operator import OperatorPolicy
+from agents.builder import algorithm_class, build_agent, make_train_env, save_policy
+from agents.evaluation import RecurrentSB3Policy, evaluate
+from agents.policy import SB3Policy
+from experiments.callbacks import (
+    CheckpointCallback,
+    EvalCallback,
+    ProgressCallback,
+    latest_checkpoint,
+)
+from experiments.checks import validate_train_config
+from experiments.registry import log_and_register_policy
+from experiments.reporting import final_table, print_table
+from experiments.tracking import (
+    MLflowOutputFormat,
+    flatten,
+    git_commit,
+    last_logged_step,
+    setup_tracking,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+OmegaConf.register_new_resolver("plantrl_root", lambda: str(REPO), replace=True)
+
+
+def resolve_config(cfg: DictConfig) -> dict[str, Any]:
+    """Plain resolved config; on resume, the interrupted run's own config (budget, agent, …)."""
+    container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    if cfg.resume is None:
+        choices = HydraConfig.get().runtime.choices
+        container["plant_name"] = choices.get("plant", "custom")
+        return container
+    ckpt = Path(str(cfg.resume))
+    if not ckpt.is_dir():
+        ckpt = Path(cfg.paths.checkpoints) / str(cfg.resume)
+    saved = ckpt / "config.yaml"
+    if not saved.is_file():
+        raise FileNotFoundError(f"cannot resume {cfg.resume!r}: no checkpoint folder {ckpt}")
+    original = yaml.safe_load(saved.read_text())
+    original.update(resume=str(ckpt), tracking=container["tracking"])
+    return original
+
+
+def make_policy(agent_cfg: dict[str, Any]) -> Any:
+    """``(model, vecnormalize) -> policy`` for the algorithm family (recurrent or not)."""
+    wrapper = RecurrentSB3Policy if agent_cfg.get("recurrent") else SB3Policy
+    return lambda model, vecnorm: wrapper(model, vecnorm)
+
+
+def load_checkpoint(c: dict[str, Any], train_env: Any) -> tuple[Any, Any, str]:
+    """Model, (re-attached) normalised env and MLflow run id of the interrupted run."""
+    ckpt_dir, _ = latest_checkpoint(c["resume"])
+    model = algorithm_class(c["agent"]).load(ckpt_dir / "model.zip", env=train_env, device="cpu")
+    if (ckpt_dir / "vecnormalize.pkl").is_file():
+        train_env = VecNormalize.load(str(ckpt_dir / "vecnormalize.pkl"), train_env.venv)
+        model.set_env(train_env)
+    if (ckpt_dir / "replay_buffer.pkl").is_file():
+        model.load_replay_buffer(ckpt_dir / "replay_buffer.pkl")
+    return model, train_env, (Path(c["resume"]) / "run_id").read_text().strip()
+
+
+def record_new_run(c: dict[str, Any], run: Any, env_id: str) -> Path:
+    """Checkpoint folder, params, tags and config artifacts of a fresh run."""
+    run_dir = Path(c["paths"]["checkpoints"]) / run.info.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "run_id").write_text(run.info.run_id)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(c, sort_keys=False))
+    mlflow.log_params(flatten(c))
+    mlflow.set_tags(
+        {
+            "env_id": env_id,
+            "plant": c["plant_name"],
+            "algorithm": c["agent"]["name"],
+            "seed": str(c["seed"]),
+            "git_commit": git_commit(),
+            "scenario": c["eval"]["scenario"],
+        }
+    )
+    mlflow.log_artifact(str(run_dir / "config.yaml"), "config")
+    mlflow.log_text(yaml.safe_dump(list(HydraConfig.get().overrides.task)), "config/overrides.yaml")
+    return run_dir
+
+
+def learn(
+    c: dict[str, Any], model: Any, run: Any, run_dir: Path, make_eval_env: Any, resuming: bool
+) -> None:
+    """SB3 learning with evaluation, checkpoints, progress bar and metrics to MLflow."""
+    skip = last_logged_step(run.info.run_id) if resuming else -1
+    model.set_logger(Logger(folder=None, output_formats=[MLflowOutputFormat(skip)]))
+    first = c["eval"]["first_seed"]
+    eval_cb = EvalCallback(
+        make_eval_env,
+        range(first, first + c["eval"]["n_episodes"]),
+        c["eval"]["every_steps"],
+        make_policy(c["agent"]),
+    )
+    ckpt_cb = CheckpointCallback(run_dir, c["train"]["checkpoint_every_steps"])
+    callbacks = [eval_cb, ckpt_cb]
+    if c["train"]["progress_bar"]:
+        callbacks.append(ProgressCallback(c["train"]["total_timesteps"], eval_cb))
+    remaining = int(c["train"]["total_timesteps"]) - model.num_timesteps
+    try:
+        if remaining > 0:
+            model.learn(remaining, callback=callbacks, reset_num_timesteps=not resuming)
+    except KeyboardInterrupt:
+        ckpt_cb.save()  # Ctrl-C keeps everything up to now, resumable
+        print(f"interrupted at {model.num_timesteps} steps; resume={run.info.run_id}")
+        raise
+
+
+def compare_with_operator(
+    c: dict[str, Any], model: Any, train_env: Any, make_eval_env: Any, title: str
+) -> dict[str, float]:
+    """Policy and operator practice on the same held-apart seeds: table, kpi/* metrics."""
+    first = c["eval"]["first_seed"]
+    seeds = range(first, first + c["eval"]["final_episodes"])
+    vecnorm = train_env if isinstance(train_env, VecNormalize) else None
+    name = c["agent"]["name"]
+    results = {name: evaluate(make_policy(c["agent"])(model, vecnorm), make_eval_env, seeds)}
+    if c["env"]["kwargs"].get("action_mode", "adjust") == "adjust":
+        results["operator"] = evaluate(OperatorPolicy(), make_eval_env, seeds)
+    table = final_table(results)
+    print_table(table, f"{title}: {len(seeds)} eval episodes, scenario {c['eval']['scenario']}")
+    mlflow.log_text(table.to_markdown(), "final_table.md")
+    for who, res in results.items():
+        prefix = "kpi/" if who == name else f"kpi/{who}/"
+        mlflow.log_metrics(
+            {prefix + k: v for k, v in res.summary().items()}, step=model.num_timesteps
+        )
+    return results[name].summary()
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> dict[str, float]:
+    # --- 1. config, validated before anything is created -------------------------------------
+    c = resolve_config(cfg)
+    validate_train_config(c)
+    torch.set_num_threads(int(c["train"]["torch_threads"]))
+    experiment_id = setup_tracking(c["tracking"])  # an unreachable server fails here, no run
+    env_id, seed, resuming = c["env"]["id"], int(c["seed"]), c.get("resume") is not None
+    env_kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
+
+    # --- 2. envs: n plants per call for training, seeded single envs for evaluation ----------
+    start = latest_checkpoint(c["resume"])[1] if resuming else 0
+    train_env = make_train_env(
+        env_id,
+        c["train"]["n_envs"],
+        seed + start,
+        c["plant"],
+        env_kwargs,
+        c["train"]["normalize_obs"],
+        c["train"]["normalize_reward"],
+        float(c["agent"]["algo"].get("gamma", 0.99)),
+    )
+
+    def make_eval_env() -> gym.Env:
+        return envs.make(env_id, plant=c["plant"], scenario=c["eval"]["scenario"], **env_kwargs)
+
+    # --- 3. agent: new, or the interrupted run's last checkpoint ------------------------------
+    run_id = None
+    if resuming:
+        model, train_env, run_id = load_checkpoint(c, train_env)
+    else:
+        model = build_agent(c["agent"], train_env, seed)
+
+    # --- 4. learn and evaluate inside one MLflow run -----------------------------------------
+    title = f"{c['env']['name']}-{c['agent']['name']}-{c['plant_name']}-s{seed}"
+    with mlflow.start_run(
+        run_id=run_id,
+        experiment_id=None if run_id else experiment_id,
+        run_name=None if run_id else title,
+    ) as run:
+        run_dir = Path(c["resume"]) if resuming else record_new_run(c, run, env_id)
+        learn(c, model, run, run_dir, make_eval_env, resuming)
+        summary = compare_with_operator(c, model, train_env, make_eval_env, title)
+
+        # --- 5. the trained artefact: zip + normalisation + config, registered ---------------
+        policy_dir = save_policy(model, train_env, run_dir / "final")
+        shutil.copy(run_dir / "config.yaml", policy_dir / "config.yaml")
+        tags = {
+            "run_id": run.info.run_id,
+            "plant": c["plant_name"],
+            "algorithm": c["agent"]["name"],
+            "seed": str(seed),
+        }
+        reg = log_and_register_policy(
+            policy_dir,
+            policy_dir / "config.yaml",
+            c["env"]["registered_model"],
+            bool(c["register_model"]),
+            tags,
+            summary,
+            train_env.observation_space.shape[0],
+            train_env.action_space.shape[0],
+        )
+        if reg["version"] is not None:
+            print(
+                f"registered {c['env']['registered_model']} version {reg['version']} "
+                f"(alias candidate) from MLflow run {run.info.run_id}"
+            )
+    return summary
+
+
+if __name__ == "__main__":
+    main()
