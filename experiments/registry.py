@@ -41,6 +41,7 @@ def log_and_register_policy(
             python_model=str(POLICY_CODE),
             artifacts={"policy": str(policy_dir), "config": str(config_file)},
             signature=signature,
+            input_example=obs,
             pip_requirements=["plantrl", "stable-baselines3", "sb3-contrib", "torch", "mlflow"],
         )
     out: dict[str, Any] = {"model_uri": info.model_uri, "version": None}

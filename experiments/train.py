@@ -160,8 +160,8 @@ def compare_with_operator(
     return results[name].summary()
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
-def main(cfg: DictConfig) -> dict[str, float]:
+def train(cfg: DictConfig) -> dict[str, float]:
+    """The whole job for a composed config (tests call it with ``hydra.compose``)."""
     # --- 1. config, validated before anything is created -------------------------------------
     c = resolve_config(cfg)
     validate_train_config(c)
@@ -229,6 +229,11 @@ def main(cfg: DictConfig) -> dict[str, float]:
                 f"(alias candidate) from MLflow run {run.info.run_id}"
             )
     return summary
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> dict[str, float]:
+    return train(cfg)
 
 
 if __name__ == "__main__":
