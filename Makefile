@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help install run test test-all lint bench calibrate clean
+.PHONY: help install run demo mlflow-ui test test-all lint bench calibrate clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,8 +19,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install plantrl (editable) with dev tools
 
-run: $(STAMP)  ## main job: blow 64 heats of the nominal BOF with the operator practice
+run: $(STAMP)  ## main job: train PPO on the nominal BOF, compare with the operator, track in MLflow
+	$(BIN)/python -m experiments.train
+
+demo: $(STAMP)  ## blow 64 heats of the nominal BOF with the operator practice (no training)
 	$(BIN)/python -m experiments.demo_bof
+
+mlflow-ui: $(STAMP)  ## open the local MLflow store at http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/results/mlflow.db \
+		--default-artifact-root $(CURDIR)/results/mlartifacts --host 127.0.0.1 --port 5000
 
 test: $(STAMP)  ## default test suite (fast tiers; no slow, no benchmark)
 	PYTHONHASHSEED=0 $(BIN)/pytest -m "not slow and not benchmark" -n 2
@@ -32,8 +39,9 @@ lint: $(STAMP)  ## ruff lint + format check
 	$(BIN)/ruff check envs agents experiments tests
 	$(BIN)/ruff format --check envs agents experiments tests
 
-bench: $(STAMP)  ## env throughput benchmark -> results/benchmarks/envs.md
+bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training}.md
 	$(BIN)/python -m experiments.benchmark_envs
+	$(BIN)/python -m experiments.benchmark_training
 
 calibrate: $(STAMP)  ## refit the BOF operator's static model on the nominal plant
 	$(BIN)/python -m experiments.calibrate_bof

@@ -46,7 +46,8 @@ class EvalCallback(BaseCallback):
         self.last: dict[str, float] = {}
 
     def _init_callback(self) -> None:
-        self.next_eval = (self.num_timesteps // self.every + 1) * self.every
+        # the model's count: the callback's own is still 0 here, also when resuming
+        self.next_eval = (self.model.num_timesteps // self.every + 1) * self.every
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self.next_eval:
@@ -61,6 +62,9 @@ class EvalCallback(BaseCallback):
         self.last = results.summary()
         for key, value in self.last.items():
             self.logger.record(f"eval/{key}", value)
+        # write now, at this timestep: off-policy algorithms dump only every few episodes, which
+        # logged evaluations at a later step and lost the last one
+        self.logger.dump(self.num_timesteps)
         return self.last
 
 
@@ -78,7 +82,8 @@ class CheckpointCallback(BaseCallback):
         self.next_save = self.every
 
     def _init_callback(self) -> None:
-        self.next_save = (self.num_timesteps // self.every + 1) * self.every
+        # the model's count: the callback's own is still 0 here, also when resuming
+        self.next_save = (self.model.num_timesteps // self.every + 1) * self.every
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self.next_save:

@@ -29,7 +29,9 @@ class PlantPolicyModel(mlflow.pyfunc.PythonModel):
         wrapper = RecurrentSB3Policy if agent.get("recurrent") else SB3Policy
         self.policy = wrapper(model, vecnorm)
 
-    def predict(self, context, model_input, params=None):  # no hints: MLflow reads them as schema
+    def predict(
+        self, context: Any, model_input: np.ndarray, params: dict | None = None
+    ) -> np.ndarray:
         obs = np.asarray(model_input, dtype=np.float32)
         if hasattr(self.policy, "reset"):
             self.policy.reset(obs.shape[0])

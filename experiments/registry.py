@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,16 +33,14 @@ def log_and_register_policy(
     """
     obs, act = np.zeros((1, n_obs), np.float32), np.zeros((1, n_act), np.float32)
     signature = infer_signature(obs, act)
-    with warnings.catch_warnings():  # the explicit signature replaces type-hint inference
-        warnings.filterwarnings("ignore", message=".*type hint.*", category=UserWarning)
-        info = mlflow.pyfunc.log_model(
-            name="policy",
-            python_model=str(POLICY_CODE),
-            artifacts={"policy": str(policy_dir), "config": str(config_file)},
-            signature=signature,
-            input_example=obs,
-            pip_requirements=["plantrl", "stable-baselines3", "sb3-contrib", "torch", "mlflow"],
-        )
+    info = mlflow.pyfunc.log_model(
+        name="policy",
+        python_model=str(POLICY_CODE),
+        artifacts={"policy": str(policy_dir), "config": str(config_file)},
+        signature=signature,
+        input_example=obs,
+        pip_requirements=["plantrl", "stable-baselines3", "sb3-contrib", "torch", "mlflow"],
+    )
     out: dict[str, Any] = {"model_uri": info.model_uri, "version": None}
     if not register:
         return out

@@ -55,7 +55,10 @@ OmegaConf.register_new_resolver("plantrl_root", lambda: str(REPO), replace=True)
 
 def resolve_config(cfg: DictConfig) -> dict[str, Any]:
     """Plain resolved config; on resume, the interrupted run's own config (budget, agent, …)."""
-    container: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    # without the `hydra` node: composed with return_hydra_config=True (tests) it holds sweep-only
+    # interpolations (hydra.job.num) that cannot resolve in a single run
+    job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+    container: dict[str, Any] = OmegaConf.to_container(job_cfg, resolve=True)  # type: ignore[assignment]
     if cfg.resume is None:
         choices = HydraConfig.get().runtime.choices
         container["plant_name"] = choices.get("plant", "custom")
@@ -115,7 +118,9 @@ def learn(
     c: dict[str, Any], model: Any, run: Any, run_dir: Path, make_eval_env: Any, resuming: bool
 ) -> None:
     """SB3 learning with evaluation, checkpoints, progress bar and metrics to MLflow."""
-    skip = last_logged_step(run.info.run_id) if resuming else -1
+    # steps already in the run (SB3 dumps and evaluations) are not logged twice on resume
+    rid = run.info.run_id
+    skip = max(last_logged_step(rid), last_logged_step(rid, "eval/return_mean")) if resuming else -1
     model.set_logger(Logger(folder=None, output_formats=[MLflowOutputFormat(skip)]))
     first = c["eval"]["first_seed"]
     eval_cb = EvalCallback(
