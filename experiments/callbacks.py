@@ -76,10 +76,13 @@ class CheckpointCallback(BaseCallback):
     killed process leaves at most one unfinished folder that resume ignores.
     """
 
-    def __init__(self, directory: str | Path, every_steps: int) -> None:
+    def __init__(
+        self, directory: str | Path, every_steps: int, on_save: Callable[[], None] | None = None
+    ) -> None:
         super().__init__()
         self.directory, self.every = Path(directory), int(every_steps)
         self.next_save = self.every
+        self.on_save = on_save  # e.g. flush buffered metrics: a resume then has no gap
 
     def _init_callback(self) -> None:
         # the model's count: the callback's own is still 0 here, also when resuming
@@ -104,6 +107,8 @@ class CheckpointCallback(BaseCallback):
         tmp = self.directory / (LATEST + ".tmp")
         tmp.write_text(json.dumps(meta))
         tmp.replace(self.directory / LATEST)  # atomic: a kill never leaves a half pointer
+        if self.on_save is not None:
+            self.on_save()
         return target
 
 

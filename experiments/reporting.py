@@ -57,6 +57,14 @@ def final_table(results: Mapping[str, EpisodeResults]) -> KPITable:
                 cell += f" ± {s['return_std']:.2f}"
             cells.append(cell)
         rows.append((title, cells))
+    if "operator" in results:  # paired on the same seeds: the honest size of an improvement
+        base = results["operator"].returns
+        cells = []
+        for res in results.values():
+            diff = res.returns - base
+            se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+            cells.append(f"{diff.mean():+.2f} ± {se:.2f}")
+        rows.insert(1, ("Δ return vs operator (paired, ± s.e.)", cells))
     return KPITable(list(summaries), rows)
 
 

@@ -121,7 +121,8 @@ def learn(
     # steps already in the run (SB3 dumps and evaluations) are not logged twice on resume
     rid = run.info.run_id
     skip = max(last_logged_step(rid), last_logged_step(rid, "eval/return_mean")) if resuming else -1
-    model.set_logger(Logger(folder=None, output_formats=[MLflowOutputFormat(skip)]))
+    writer = MLflowOutputFormat(skip)
+    model.set_logger(Logger(folder=None, output_formats=[writer]))
     first = c["eval"]["first_seed"]
     eval_cb = EvalCallback(
         make_eval_env,
@@ -129,7 +130,7 @@ def learn(
         c["eval"]["every_steps"],
         make_policy(c["agent"]),
     )
-    ckpt_cb = CheckpointCallback(run_dir, c["train"]["checkpoint_every_steps"])
+    ckpt_cb = CheckpointCallback(run_dir, c["train"]["checkpoint_every_steps"], writer.flush)
     callbacks = [eval_cb, ckpt_cb]
     if c["train"]["progress_bar"]:
         callbacks.append(ProgressCallback(c["train"]["total_timesteps"], eval_cb))
@@ -141,6 +142,7 @@ def learn(
         ckpt_cb.save()  # Ctrl-C keeps everything up to now, resumable
         print(f"interrupted at {model.num_timesteps} steps; resume={run.info.run_id}")
         raise
+    writer.flush()
 
 
 def compare_with_operator(

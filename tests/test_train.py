@@ -430,6 +430,12 @@ def test_unreachable_tracking_server_fails_fast_and_writes_nothing(root: Path) -
     assert not (root / "results" / "mlartifacts").exists()
 
 
+def test_server_tracking_without_uri_says_so(root: Path) -> None:
+    with pytest.raises(TrackingError, match=r"tracking\.uri is not set"):
+        run_train(root, "experiment=debug", "tracking=server")
+    assert runs_in(root) == []
+
+
 def test_load_policy_reports_missing_and_corrupt_files(tmp_path: Path) -> None:
     algo = algorithm_class({"algo": {"_target_": "stable_baselines3.PPO"}})
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "model.zip"))):
@@ -478,4 +484,4 @@ def test_registered_model_predicts_like_the_saved_policy(agent: str, trained: Ca
         policy = SB3Policy(sb3_model, vecnorm)
     np.testing.assert_array_equal(actions, policy.act(obs))
     # normalisation statistics are part of the artefact: raw and normalised inputs differ
-    assert vecnorm is not None and not np.allclose(vecnorm.normalize_obs(obs), obs)
+    assert vecnorm is not None and not np.allclose(np.asarray(vecnorm.normalize_obs(obs)), obs)
