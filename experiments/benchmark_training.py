@@ -516,7 +516,7 @@ def summary_table(r: dict[str, Any]) -> list[str]:
             f"{100 * ml['wall_overhead']:+.1f} % ({100 * ml['wall_overhead_median']:+.1f} %)",
         ),
         (
-            f"MLflow, candidate fix: buffered, one `log_batch` per {ml['batched_every']} "
+            f"MLflow, cross-check: a separate buffered writer, one `log_batch` per {ml['batched_every']} "
             "dumps (time inside it / training)",
             f"{100 * ml['batched_share']:.2f} %",
         ),
