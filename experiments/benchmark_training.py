@@ -516,8 +516,8 @@ def summary_table(r: dict[str, Any]) -> list[str]:
             f"{100 * ml['wall_overhead']:+.1f} % ({100 * ml['wall_overhead_median']:+.1f} %)",
         ),
         (
-            f"MLflow, cross-check: a separate buffered writer, one `log_batch` per {ml['batched_every']} "
-            "dumps (time inside it / training)",
+            "MLflow, cross-check: a separate buffered writer, one `log_batch` per "
+            f"{ml['batched_every']} dumps (time inside it / training)",
             f"{100 * ml['batched_share']:.2f} %",
         ),
         (
