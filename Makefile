@@ -35,9 +35,10 @@ test: $(STAMP)  ## default test suite (fast tiers; no slow, no benchmark)
 test-all: $(STAMP)  ## every tier except benchmarks
 	PYTHONHASHSEED=0 $(BIN)/pytest -m "not benchmark" -n 2
 
-lint: $(STAMP)  ## ruff lint + format check
+lint: $(STAMP)  ## ruff lint + format check, mypy type check
 	$(BIN)/ruff check envs agents experiments tests
 	$(BIN)/ruff format --check envs agents experiments tests
+	$(BIN)/mypy agents experiments
 
 bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training}.md
 	$(BIN)/python -m experiments.benchmark_envs

@@ -52,7 +52,7 @@ def build_agent(agent_cfg: Mapping[str, Any], env: VecEnv, seed: int) -> BaseAlg
     return instantiate(agent_cfg["algo"], env=env, seed=seed, _convert_="all")
 
 
-def save_policy(model: BaseAlgorithm, env: VecEnv, directory: str | Path) -> Path:
+def save_policy(model: BaseAlgorithm, env: VecEnv | None, directory: str | Path) -> Path:
     """Write ``model.zip`` and, if the env is normalised, ``vecnormalize.pkl`` into directory."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

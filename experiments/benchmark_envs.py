@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numba
@@ -33,7 +34,7 @@ import numpy as np
 
 import envs  # noqa: F401  (registers plantrl/BOF-v0)
 from envs.steel import core
-from envs.steel.bof_env import BOFEnv
+from envs.steel.bof_env import BOFEnv, BOFVectorEnv
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_ID = "plantrl/BOF-v0"
@@ -79,7 +80,9 @@ def best_interleaved(blocks: dict, rounds: int) -> dict[str, float]:
 
 def single_env_block(env: gym.Env, steps: int):
     """A block timing ``steps`` steps of one env with a zero action, resetting at episode ends."""
-    action = np.zeros(env.action_space.shape, dtype=env.action_space.dtype)
+    space = env.action_space
+    assert isinstance(space, gym.spaces.Box)  # BOF and Pendulum: continuous actions
+    action = np.zeros(space.shape, dtype=space.dtype)
     env.reset(seed=0)
 
     def block() -> float:
@@ -94,13 +97,27 @@ def single_env_block(env: gym.Env, steps: int):
     return block
 
 
+def zero_actions(venv: gym.vector.VectorEnv) -> np.ndarray:
+    """A batch of zero actions (float32) for a vector env with a ``Box`` action space."""
+    space = venv.action_space
+    assert isinstance(space, gym.spaces.Box)
+    return np.zeros(space.shape, dtype=np.float32)
+
+
+def bof_vector_env(venv: gym.vector.VectorEnv) -> BOFVectorEnv:
+    """The native BOF vector env under ``venv`` (what ``gym.make_vec`` of ``ENV_ID`` builds)."""
+    native = venv.unwrapped
+    assert isinstance(native, BOFVectorEnv)
+    return native
+
+
 def vector_rate(
     n: int, steps: int, warmup: int, repeats: int
 ) -> tuple[float, gym.vector.VectorEnv]:
     """Env-steps/s of the native vector env (zero actions, autoreset on) and the env itself."""
     venv = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
     venv.reset(seed=0)
-    zeros = np.zeros(venv.action_space.shape, dtype=np.float32)
+    zeros = zero_actions(venv)
     replayer(venv.step, (zeros,), warmup)()  # past the first heat ends: steady-state autoresets
     block = replayer(venv.step, (zeros,), steps)
     return n * steps / min(block() for _ in range(repeats)), venv
@@ -111,18 +128,21 @@ def capture_kernel_call(venv: gym.vector.VectorEnv) -> tuple[tuple, int]:
 
     Replaying the captured call keeps the profile independent of the kernel's signature.
     """
-    batch, real, seen = venv.unwrapped.batch, core.step_batch, {}
+    batch, real, seen = bof_vector_env(venv).batch, core.step_batch, {}
 
     def spy(*args):
         seen["args"] = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         seen["state"] = next(i for i, a in enumerate(args) if a is batch.state)
         return real(*args)
 
-    core.step_batch = spy  # batch.py looks the kernel up as core.step_batch at call time
+    # batch.py looks the kernel up as core.step_batch at call time; the spy (a plain function)
+    # stands in for the numba dispatcher, through a module handle typed Any
+    patched: Any = core
+    patched.step_batch = spy
     try:
-        venv.step(np.zeros(venv.action_space.shape, dtype=np.float32))
+        venv.step(zero_actions(venv))
     finally:
-        core.step_batch = real
+        patched.step_batch = real
     if "args" not in seen:
         raise RuntimeError("the vector step did not call core.step_batch; update the benchmark")
     return seen["args"], seen["state"]
@@ -134,7 +154,7 @@ def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> 
     The four parts are timed in turn in every round (best per part), so a change of machine
     load hits them alike; (c) and (d) are differences and carry the noise of two measurements.
     """
-    n, batch = venv.num_envs, venv.unwrapped.batch
+    n, batch = venv.num_envs, bof_vector_env(venv).batch
     args, ix_state = capture_kernel_call(venv)
     params, state = batch.params.copy(), args[ix_state]
     setpoints = np.empty((n, core.N_ACT))
@@ -145,7 +165,7 @@ def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> 
     def draw_f32(size: tuple[int, int]) -> np.ndarray:  # as BOFBatch.step draws them
         return rng.standard_normal(size, dtype=np.float32)
 
-    zeros = np.zeros(venv.action_space.shape, dtype=np.float32)
+    zeros = zero_actions(venv)
     actions = np.zeros((n, core.N_ACT))
     plant_args = (
         params,
@@ -183,7 +203,8 @@ def import_times(repeats: int) -> dict[str, float | str]:
     Each repeat runs it once on an empty ``NUMBA_CACHE_DIR`` and ``repeats`` times on the cache
     that run filled; ``error`` is the last stderr line of a failed cold run.
     """
-    best = {"cold": float("inf"), "warm": float("inf"), "error": ""}
+    best = {"cold": float("inf"), "warm": float("inf")}
+    error = ""
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
             env = {**os.environ, "NUMBA_CACHE_DIR": cache, "NUMBA_NUM_THREADS": "1"}
@@ -198,9 +219,9 @@ def import_times(repeats: int) -> dict[str, float | str]:
                     check=False,
                 )
                 best[kind] = min(best[kind], time.perf_counter() - t0)
-                if proc.returncode and not best["error"]:
-                    best["error"] = (proc.stderr.strip().splitlines() or ["?"])[-1]
-    return best
+                if proc.returncode and not error:
+                    error = (proc.stderr.strip().splitlines() or ["?"])[-1]
+    return {**best, "error": error}
 
 
 def _git(*args: str) -> str:

@@ -219,7 +219,9 @@ def step_profile(
     for e in (adapter, normalised, pend):
         e.reset()
     native.reset(seed=3)
-    obs = obs_as_tensor(normalised.reset(), model.device)
+    first_obs = normalised.reset()
+    assert isinstance(first_obs, np.ndarray)  # Box observations
+    obs = obs_as_tensor(first_obs, model.device)
 
     def stepper(step: Callable, acts: np.ndarray) -> Callable[[], float]:
         def run() -> float:
@@ -248,8 +250,8 @@ def step_profile(
     for b in blocks.values():
         b()  # warm-up
     best = {k: min(v) / steps * 1e6 for k, v in interleaved(blocks, rounds).items()}
-    for e in (native, adapter, normalised, pend):
-        e.close()
+    for env in (native, adapter, normalised, pend):  # a gymnasium VectorEnv and SB3 VecEnvs
+        env.close()
     return best
 
 

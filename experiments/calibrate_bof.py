@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--plant", default=None, help="plant YAML (default: BOFParams defaults)")
     args = parser.parse_args()
     params = load_variant(args.plant, BOFParams).params if args.plant else BOFParams()
+    assert isinstance(params, BOFParams)  # load_variant builds params of the class it is given
     fitted = fit_practice(params)
     sens = sensitivities(fitted)
     fitted = fitted.replace(**{f"practice_{k}": round(v, 2) for k, v in sens.items()})

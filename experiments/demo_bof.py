@@ -19,6 +19,7 @@ from rich.table import Table
 import envs  # noqa: F401  (registers plantrl/BOF-v0)
 from envs.steel import core
 from envs.steel.bof_env import HIT_BANDS_C, HIT_BANDS_T, BOFVectorEnv
+from envs.steel.params import BOFParams
 
 
 def blow_heats(plant: str, n_heats: int, seed: int) -> dict[str, np.ndarray]:
@@ -81,6 +82,7 @@ def main() -> None:
     start = time.perf_counter()
     venv_probe = BOFVectorEnv(1, plant=args.plant)
     params = venv_probe.variant.params
+    assert isinstance(params, BOFParams)  # a BOF variant, resolved from its name
     kpis = blow_heats(args.plant, args.heats, args.seed)
     console = Console()
     console.print(kpi_table(kpis, args.plant))

@@ -12,13 +12,14 @@ from typing import Any
 import mlflow
 import numpy as np
 import yaml
+from mlflow.pyfunc import PythonModel
 
 from agents.builder import algorithm_class, load_policy
 from agents.evaluation import RecurrentSB3Policy
 from agents.policy import SB3Policy
 
 
-class PlantPolicyModel(mlflow.pyfunc.PythonModel):
+class PlantPolicyModel(PythonModel):
     """Loads the SB3 zip and its VecNormalize statistics; predicts normalised actions."""
 
     def load_context(self, context: Any) -> None:

@@ -170,7 +170,9 @@ class MLflowOutputFormat(KVWriter):
         if not self._buffer:
             return
         if self._run_id is None:
-            self._run_id = mlflow.active_run().info.run_id
+            run = mlflow.active_run()
+            assert run is not None, "MLflowOutputFormat writes inside an active MLflow run"
+            self._run_id = run.info.run_id
         client = MlflowClient()
         for i in range(0, len(self._buffer), 1000):
             client.log_batch(self._run_id, metrics=self._buffer[i : i + 1000])

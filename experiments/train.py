@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import hydra
@@ -25,6 +25,7 @@ import yaml
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecNormalize
 
 import envs
@@ -57,8 +58,9 @@ def resolve_config(cfg: DictConfig) -> dict[str, Any]:
     """Plain resolved config; on resume, the interrupted run's own config (budget, agent, …)."""
     # without the `hydra` node: composed with return_hydra_config=True (tests) it holds sweep-only
     # interpolations (hydra.job.num) that cannot resolve in a single run
-    job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
-    container: dict[str, Any] = OmegaConf.to_container(job_cfg, resolve=True)  # type: ignore[assignment]
+    job_cfg = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
+    # a DictConfig converts to a dict
+    container = cast(dict[str, Any], OmegaConf.to_container(job_cfg, resolve=True))
     if cfg.resume is None:
         choices = HydraConfig.get().runtime.choices
         container["plant_name"] = choices.get("plant", "custom")
@@ -88,6 +90,8 @@ def load_checkpoint(c: dict[str, Any], train_env: Any) -> tuple[Any, Any, str]:
         train_env = VecNormalize.load(str(ckpt_dir / "vecnormalize.pkl"), train_env.venv)
         model.set_env(train_env)
     if (ckpt_dir / "replay_buffer.pkl").is_file():
+        # only off-policy algorithms have a replay buffer to save (CheckpointCallback.save)
+        assert isinstance(model, OffPolicyAlgorithm)
         model.load_replay_buffer(ckpt_dir / "replay_buffer.pkl")
     return model, train_env, (Path(c["resume"]) / "run_id").read_text().strip()
 
@@ -213,6 +217,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
         # --- 5. the trained artefact: zip + normalisation + config, registered ---------------
         policy_dir = save_policy(model, train_env, run_dir / "final")
+        obs_shape, act_shape = train_env.observation_space.shape, train_env.action_space.shape
+        assert obs_shape is not None and act_shape is not None  # flat Box spaces
         shutil.copy(run_dir / "config.yaml", policy_dir / "config.yaml")
         tags = {
             "run_id": run.info.run_id,
@@ -227,8 +233,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
             bool(c["register_model"]),
             tags,
             summary,
-            train_env.observation_space.shape[0],
-            train_env.action_space.shape[0],
+            obs_shape[0],
+            act_shape[0],
         )
         if reg["version"] is not None:
             print(
