@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help install run demo mlflow-ui test test-all lint bench calibrate clean
+.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,11 +29,11 @@ mlflow-ui: $(STAMP)  ## open the local MLflow store at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/results/mlflow.db \
 		--default-artifact-root $(CURDIR)/results/mlartifacts --host 127.0.0.1 --port 5000
 
-test: $(STAMP)  ## default test suite (fast tiers; no slow, no benchmark)
-	PYTHONHASHSEED=0 $(BIN)/pytest -m "not slow and not benchmark" -n 2
-
-test-all: $(STAMP)  ## every tier except benchmarks
+test: $(STAMP)  ## the test suite CI runs: every tier but benchmarks (≈ 2 min on 2 cores)
 	PYTHONHASHSEED=0 $(BIN)/pytest -m "not benchmark" -n 2
+
+test-fast: $(STAMP)  ## quick loop while developing: skips @pytest.mark.slow end-to-end checks
+	PYTHONHASHSEED=0 $(BIN)/pytest -m "not slow and not benchmark" -n 2
 
 lint: $(STAMP)  ## ruff lint + format check, mypy type check
 	$(BIN)/ruff check envs agents experiments tests
