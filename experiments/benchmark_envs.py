@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 
+from experiments.machine import machine_info as shared_machine_info
+
 os.environ["NUMBA_NUM_THREADS"] = "1"  # one core; must be set before numba is imported
 
 import argparse
-import datetime
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numba
 import numpy as np
 
 import envs  # noqa: F401  (registers plantrl/BOF-v0)
@@ -224,30 +223,11 @@ def import_times(repeats: int) -> dict[str, float | str]:
     return {**best, "error": error}
 
 
-def _git(*args: str) -> str:
-    cmd = ["git", "-C", str(ROOT), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
-
-
 def machine_info() -> dict[str, str]:
-    """Date, git SHA (``-dirty``: uncommitted changes to tracked files), CPU and versions."""
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    sha = _git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "git": sha + ("-dirty" if dirty else ""),
-        "cpu": cpu,
-        "load": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "gymnasium": gym.__version__,
-    }
+    """Date, git SHA, CPU, load and the versions this benchmark depends on."""
+    info = shared_machine_info(("numpy", "numba", "gymnasium"))
+    info["load"] = info.pop("load")
+    return info
 
 
 def row(label: str, value: str, key: str | None = None, x: float = 0.0) -> str:

@@ -29,15 +29,14 @@ from __future__ import annotations
 
 import os
 
+from experiments.machine import machine_info as shared_machine_info
+
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core for the plant kernel (before numba)
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import argparse
-import datetime
 import json
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -46,9 +45,7 @@ from typing import Any
 
 import gymnasium as gym
 import mlflow
-import numba
 import numpy as np
-import stable_baselines3 as sb3
 import torch
 from hydra import compose, initialize_config_dir
 from mlflow.entities import Metric
@@ -442,33 +439,13 @@ def time_to_competence(c: dict[str, Any], cap_steps: int, cap_s: float) -> dict[
 
 
 # --- report ------------------------------------------------------------------------------------
-def _git(*args: str) -> str:
-    cmd = ["git", "-C", str(ROOT), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
-
-
 def machine_info() -> dict[str, str]:
-    """Date, git SHA (``-dirty``: uncommitted changes to tracked files), CPU, load, versions."""
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    sha = _git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "git": sha + ("-dirty" if dirty else ""),
-        "cpu": f"{cpu}, {os.cpu_count()} logical CPUs",
-        "load_start": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "stable_baselines3": sb3.__version__,
-        "gymnasium": gym.__version__,
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "mlflow": mlflow.__version__,
-    }
+    """Date, git SHA, CPU, load and the versions this benchmark depends on."""
+    info = shared_machine_info(
+        ("torch", "stable_baselines3", "gymnasium", "numpy", "numba", "mlflow")
+    )
+    info["load_start"] = info.pop("load")
+    return info
 
 
 def status(key: str, x: float | None) -> tuple[str, str]:
