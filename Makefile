@@ -38,7 +38,7 @@ test-fast: $(STAMP)  ## quick loop while developing: skips @pytest.mark.slow end
 lint: $(STAMP)  ## ruff lint + format check, mypy type check
 	$(BIN)/ruff check envs agents experiments tests
 	$(BIN)/ruff format --check envs agents experiments tests
-	$(BIN)/mypy agents experiments
+	$(BIN)/mypy envs agents experiments
 
 bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training}.md
 	$(BIN)/python -m experiments.benchmark_envs

@@ -104,7 +104,8 @@ class PlantParams:
         rows = []
         for f in dataclasses.fields(cls):
             m = f.metadata
-            rows.append((f.name, m["unit"], f.default, m["low"], m["high"], m["source"]))
+            default = float(f.default)  # type: ignore[arg-type]  # every field has a default
+            rows.append((f.name, str(m["unit"]), default, m["low"], m["high"], str(m["source"])))
         return rows
 
 

@@ -327,7 +327,7 @@ class BOFBatch:
 def _merge_specs(
     defaults: Mapping[str, Any],
     overrides: Mapping[str, Mapping[str, Any]] | None,
-    spec_cls: type,
+    spec_cls: type[SensorSpec],
     what: str,
 ) -> dict[str, Any]:
     """Defaults with per-signal field overrides; unknown signal names fail listing valid ones."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -231,7 +231,7 @@ class BOFEnv(gym.Env):
     - v0: first release.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 - Gymnasium API
 
     def __init__(
         self,
@@ -327,7 +327,7 @@ class BOFEnv(gym.Env):
             return None
         from envs.steel.render import render_blow
 
-        return render_blow(self._history, self.variant.params)
+        return render_blow(self._history, self.params)
 
 
 class BOFVectorEnv(gym.vector.VectorEnv):

@@ -42,6 +42,6 @@ def render_blow(history: Sequence[dict[str, float]], params: BOFParams) -> np.nd
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.canvas.draw()
-    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()  # type: ignore[attr-defined]  # Agg canvas
     plt.close(fig)
     return image
