@@ -307,11 +307,11 @@ class BOFBatch:
             self._reward,
             self._heat_end,
             self.kpi,
-            self.truth,
             self.max_steps,
             active,
-            self.want_truth,
         )
+        if self.want_truth:  # the single env reports the true state in its info
+            core.truth_batch(self.state, self.truth)
         if n_ended == 0:
             return self._reward, self._heat_end, self._heat_end, self.kpi, 0
         episode_end = self._heat_end.copy()

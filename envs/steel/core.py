@@ -947,18 +947,17 @@ def step_batch(
     reward,
     heat_end,
     kpi,
-    true_out,
     max_steps,
     active,
-    want_truth,
 ):
     """One control step for every active plant: plant step, sensors, observation, reward.
 
     ``noise`` holds one row of standard normals per *active* plant, in plant order. Inactive
     plants (``active[i]`` False: just reset by a next-step autoreset) are left as they are, with
     reward 0. ``heat_end[i]`` is set when plant i's blow ended this step; its KPIs are in
-    ``kpi[i]``. Rewards are ``−cost / 1000`` (kEUR). The true state goes to ``true_out`` only
-    if ``want_truth`` (the single env's info). Returns the number of heats that ended.
+    ``kpi[i]``. Rewards are ``−cost / 1000`` (kEUR). Returns the number of heats that ended.
+    (The true state for the single env's info comes from :func:`truth_batch`, kept out of this
+    loop: even an untaken branch to it slowed the loop by ~10 % at 4096 plants.)
     """
     practice, act = np.empty(N_ACT), np.empty(N_ACT)
     true_sig, meas = np.empty(N_SIGNALS), np.empty(N_SIGNALS)
@@ -972,18 +971,26 @@ def step_batch(
             p, derived[i], x, mode, actions[i], practice, act, dt_s, max_steps, kpi[i]
         )
         event = _sublance(p, x) or ended
-        true_signals(p, x, true_sig)
-        sensor_bank_step(sens_cfg, sens_cols, sens_state[i], true_sig, noise[row], dt_s, meas)
+        # the (always true for the BOF) guard also keeps LLVM from fusing the signal writes into
+        # the inlined sensor loop, which measured ~10 % slower at 4096 plants
+        if sens_cfg.shape[0] > 0:
+            true_signals(p, x, true_sig)
+            sensor_bank_step(sens_cfg, sens_cols, sens_state[i], true_sig, noise[row], dt_s, meas)
         row += 1
         observe_dynamic(p, x, meas, obs_lo, obs_hi, obs[i])
         if event:
             observe_events(x, obs_lo, obs_hi, obs[i])
-        if want_truth:
-            truth(x, true_out[i])
         heat_end[i] = ended
         n_ended += ended
         reward[i] = -cost / 1000.0
     return n_ended
+
+
+@njit(cache=True, error_model="numpy")
+def truth_batch(state: np.ndarray, out: np.ndarray) -> None:
+    """True bath C, T, slag FeO and bath P of every plant (info and plots, never observed)."""
+    for i in range(state.shape[0]):
+        truth(state[i], out[i])
 
 
 @njit(cache=True, error_model="numpy")
