@@ -158,7 +158,7 @@ def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> 
     params, state = batch.params.copy(), args[ix_state]
     setpoints = np.empty((n, core.N_ACT))
     for i in range(n):  # standard-practice set-points of every plant, computed once
-        core.practice_setpoints(params[i], state[i], setpoints[i])
+        core.practice_setpoints(params[i], state[i], batch.dt_s, setpoints[i])
     rng, shape = np.random.default_rng(0), (n, batch.sensors.n_noise)
 
     def draw_f32(size: tuple[int, int]) -> np.ndarray:  # as BOFBatch.step draws them

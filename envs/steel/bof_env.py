@@ -176,7 +176,7 @@ class BOFEnv(gym.Env):
     | 0 | oxygen_flow | Nm3/min | 480 | 1040 | ±200 | 120 |
     | 1 | lance_height | m | 1.2 | 3.2 | ±0.6 | 1.0 |
     | 2 | ore_feed | kg/min | 0 | 1500 | ±750 | — |
-    | 3 | lime_feed | kg/min | 0 | 2500 | ±1250 | — |
+    | 3 | lime_feed | kg/min | 0 | 5000 | ±2500 | — |
     | 4 | end_oxygen | Nm3 | 0 | 18750 | ±15 % of plan | — |
 
     The blow ends when the blown oxygen reaches the end target (the end-of-blow decision, as a
@@ -188,10 +188,11 @@ class BOFEnv(gym.Env):
     ``reward = −cost / 1000`` (kEUR) per step, with cost = oxygen + ore + lime (prices in the
     plant parameters) + value of iron oxidised into the slag (net of reduction) + safety terms
     (slag foam above ``foam_limit``: slopping; bath above ``temp_limit_c``), and at the end of a
-    heat ``miss_cost × [huber(ΔC/0.02) + huber(ΔT/15) + max(0, P − spec)/0.005]`` on the
-    end-of-blow measurement. Horizon-aware rule: a blow ended with carbon above 0.4 wt%
-    (abandoned, not tapped) also pays the worst possible running cost of every step the blow could
-    still have run, so ending early never pays (tested).
+    heat ``miss_cost × [huber(ΔC/0.02) + huber(ΔT/15) + max(0, P − spec)/0.005]`` with C and T
+    from the end-of-blow measurement and P from the bath (its lab analysis comes later).
+    Horizon-aware rule: a blow ended with carbon above 0.4 wt% (abandoned, not tapped) also pays
+    the worst possible running cost of every step the blow could still have run (to the forced
+    end at minimum flow), so ending early never pays (tested).
 
     ## Starting State
     Hot-metal C, Si, Mn, P, temperature and the scrap weight vary heat to heat (normal, sd in the

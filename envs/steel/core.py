@@ -136,6 +136,12 @@ P_PR_B, P_PR_LX, P_PR_FEO, P_PR_TRIM = (
     _I("practice_end_feo_pct"),
     _I("practice_o2_trim"),
 )
+P_REF_C, P_REF_SI, P_REF_T, P_REF_SCRAP = (
+    _I("practice_ref_c_pct"),
+    _I("practice_ref_si_pct"),
+    _I("practice_ref_hm_temp_c"),
+    _I("practice_ref_scrap_pct"),
+)
 P_PR_ORE0, P_PR_ORE_K, P_PR_TSI, P_PR_TSCR, P_PR_THM, P_PR_TC = (
     _I("practice_ore_base_kg_t"),
     _I("practice_ore_per_k"),
@@ -287,8 +293,8 @@ def actuator_limits(
     lo[A_ORE], hi[A_ORE], span[A_ORE], rate[A_ORE] = 0.0, 6.0 * p[P_HEAT], 3.0 * p[P_HEAT], np.inf
     lo[A_LIME], hi[A_LIME], span[A_LIME], rate[A_LIME] = (
         0.0,
+        20.0 * p[P_HEAT],  # the practice feeds ≈ 45–55 kg/t within ≈ 5 min: ≤ 12 kg/(t min)
         10.0 * p[P_HEAT],
-        5.0 * p[P_HEAT],
         (np.inf),
     )
     # end-of-blow oxygen target, Nm3; in adjust mode ±15 % of the static plan
@@ -314,12 +320,11 @@ def static_plan(p: np.ndarray, x: np.ndarray) -> None:
     fe_slag = slag * p[P_PR_FEO] / 100.0 * M_FE / M_FEO
     kmol_o = c_rm / M_C * (1.0 + p[P_PCR]) + 2.0 * si_rm / M_SI + mn_rm / M_MN + fe_slag / M_FE
     scrap_pct = 100.0 * scrap / (hm + scrap)
-    nominal_scrap_pct = 100.0 * p[P_SCRAP] / (p[P_HM] + p[P_SCRAP])
     t_excess = (
-        p[P_PR_TSI] * (x[X_HMM_SI] - p[P_HMSI])
-        + p[P_PR_TC] * (x[X_HMM_C] - p[P_HMC])
-        + p[P_PR_THM] * (x[X_HMM_T] - p[P_HMT])
-        + p[P_PR_TSCR] * (scrap_pct - nominal_scrap_pct)
+        p[P_PR_TSI] * (x[X_HMM_SI] - p[P_REF_SI])
+        + p[P_PR_TC] * (x[X_HMM_C] - p[P_REF_C])
+        + p[P_PR_THM] * (x[X_HMM_T] - p[P_REF_T])
+        + p[P_PR_TSCR] * (scrap_pct - p[P_REF_SCRAP])
     )
     ore = max(0.0, p[P_PR_ORE0] * p[P_HEAT] + p[P_PR_ORE_K] * t_excess)
     o2 = kmol_o / 2.0 * NM3_PER_KMOL / p[P_ETA_O2] * p[P_PR_TRIM] - 0.21 * ore
@@ -327,12 +332,12 @@ def static_plan(p: np.ndarray, x: np.ndarray) -> None:
 
 
 @njit(cache=True, error_model="numpy")
-def practice_setpoints(p: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+def practice_setpoints(p: np.ndarray, x: np.ndarray, dt_s: float, out: np.ndarray) -> None:
     """Standard practice: fixed oxygen flow, three-step lance pattern, ore and lime per oxygen.
 
     Lime goes in over the first 30 % of the planned oxygen, ore between 10 % and 50 % (early, so
     it melts and cools before the sub-lance), both proportional to the blown oxygen; the blow
-    ends at the planned oxygen.
+    ends at the planned oxygen. ``dt_s`` is unused (kept so every practice has one signature).
     """
     q_nom = nominal_o2_flow(p)
     frac = x[X_VO2] / x[X_VPLAN]
@@ -344,6 +349,8 @@ def practice_setpoints(p: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     else:
         out[A_LANCE] = p[P_PR_H2]
     q = x[X_Q] if x[X_Q] > 0.0 else q_nom
+    # fed per blown oxygen inside fixed windows of the plan, as a shop's bunker program does;
+    # the amount delivered matches the plan to within one step's feed (dt_s is not needed)
     out[A_ORE] = x[X_ORE_PLAN] * q / (0.4 * x[X_VPLAN]) if 0.10 <= frac < 0.50 else 0.0
     out[A_LIME] = x[X_LIME_PLAN] * q / (0.3 * x[X_VPLAN]) if frac < 0.30 else 0.0
     out[A_END] = x[X_VPLAN]
@@ -385,6 +392,7 @@ def init_heat(p: np.ndarray, x: np.ndarray, z: np.ndarray) -> None:
     x[X_C0] = x[X_C] + scrap * p[P_SCRAP_C] / 100.0
     x[X_FE0] = x[X_FE] + scrap * (1.0 - p[P_SCRAP_C] / 100.0)
     x[X_FEO0] = x[X_FEO]
+    x[X_FE_LOSS_PREV] = iron_in_slag(x)  # the carry-over slag film is not this heat's loss
     x[X_PCR] = p[P_PCR]
     static_plan(p, x)
     x[X_VEND] = x[X_VPLAN]
@@ -762,9 +770,9 @@ def step_cost(
 
 @njit(cache=True, error_model="numpy")
 def steps_left(p: np.ndarray, d: np.ndarray, x: np.ndarray, max_steps: float) -> float:
-    """Most steps the blow could still run: to the 1.5x-plan oxygen at maximum flow, or 35 min."""
-    q_max_per_step = d[D_HI + A_O2] * d[D_DT] / 60.0
-    by_oxygen = math.ceil(max(MAX_O2_FACTOR * x[X_VPLAN] - x[X_VO2], 0.0) / q_max_per_step)
+    """Most steps the blow could still run: to the 1.5x-plan oxygen at *minimum* flow, or 35 min."""
+    q_min_per_step = d[D_LO + A_O2] * d[D_DT] / 60.0
+    by_oxygen = math.ceil(max(MAX_O2_FACTOR * x[X_VPLAN] - x[X_VO2], 0.0) / q_min_per_step)
     return min(max_steps - x[X_STEP], by_oxygen)
 
 
@@ -860,7 +868,7 @@ def heat_kpis(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas: float, out: n
 @njit(cache=True, error_model="numpy", inline="always")
 def _setpoints(p, d, x, mode, action, practice, out):
     """Map an action (clipped to [-1, 1] here) to actual actuator values, engineering units."""
-    practice_setpoints(p, x, practice)
+    practice_setpoints(p, x, d[D_DT], practice)
     for j in range(N_ACT):
         a = min(max(action[j], -1.0), 1.0)
         lo, hi = d[D_LO + j], d[D_HI + j]

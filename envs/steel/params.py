@@ -563,6 +563,38 @@ class BOFParams(PlantParams):
         doc="static model: end temperature per K of HM temp.",
         source="calibrated",
     )
+    practice_ref_c_pct: float = param(
+        4.5,
+        unit="wt%",
+        low=3.0,
+        high=5.0,
+        doc="static model: reference hot-metal C (its own, fixed)",
+        source="= nominal hm_c_pct",
+    )
+    practice_ref_si_pct: float = param(
+        0.5,
+        unit="wt%",
+        low=0.05,
+        high=1.5,
+        doc="static model: reference hot-metal Si",
+        source="= nominal hm_si_pct",
+    )
+    practice_ref_hm_temp_c: float = param(
+        1350.0,
+        unit="degC",
+        low=1200,
+        high=1500,
+        doc="static model: reference hot-metal temperature",
+        source="= nominal hm_temp_c",
+    )
+    practice_ref_scrap_pct: float = param(
+        14.545454545454545,
+        unit="%",
+        low=0,
+        high=40,
+        doc="static model: reference scrap share",
+        source="= nominal 40 t / 275 t",
+    )
     practice_t_per_c: float = param(
         71.83,
         unit="K/wt%",

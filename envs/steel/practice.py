@@ -118,7 +118,7 @@ def run_practice_heat(
         return x[core.X_VO2] < end_o2_factor * x[core.X_VPLAN]
 
     while going_on():
-        core.practice_setpoints(p, x, sp)
+        core.practice_setpoints(p, x, dt_s, sp)
         core.physics_step(
             p,
             d,
