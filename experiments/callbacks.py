@@ -106,7 +106,10 @@ class CheckpointCallback(BaseCallback):
         }
         tmp = self.directory / (LATEST + ".tmp")
         tmp.write_text(json.dumps(meta))
+        previous, self.last_saved = getattr(self, "last_saved", None), target
         tmp.replace(self.directory / LATEST)  # atomic: a kill never leaves a half pointer
+        if previous is not None and previous != target:  # a replay buffer is ~70 MB: keep one
+            (previous / "replay_buffer.pkl").unlink(missing_ok=True)
         if self.on_save is not None:
             self.on_save()
         return target

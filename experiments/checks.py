@@ -62,6 +62,12 @@ def validate_train_config(cfg: Mapping[str, Any]) -> None:
         value = _number(cfg, path)
         if value is not None:
             _require(cfg, path, ok(value), what)
+    starts = _number(cfg, "agent.algo.learning_starts")
+    if starts is not None and starts >= cfg["train"]["total_timesteps"]:
+        raise ConfigError(
+            f"agent.algo.learning_starts = {starts:g} is not below train.total_timesteps = "
+            f"{cfg['train']['total_timesteps']}: the off-policy agent would never train"
+        )
     if cfg["train"]["total_timesteps"] < cfg["train"]["n_envs"]:
         raise ConfigError(
             f"train.total_timesteps = {cfg['train']['total_timesteps']} is smaller than "

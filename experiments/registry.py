@@ -39,7 +39,8 @@ def log_and_register_policy(
         artifacts={"policy": str(policy_dir), "config": str(config_file)},
         signature=signature,
         input_example=obs,
-        pip_requirements=["plantrl", "stable-baselines3", "sb3-contrib", "torch", "mlflow"],
+        # plantrl is never published (DESIGN.md): the model loads inside the plantrl venv
+        pip_requirements=["stable-baselines3", "sb3-contrib", "torch", "mlflow"],
     )
     out: dict[str, Any] = {"model_uri": info.model_uri, "version": None}
     if not register:

@@ -39,7 +39,7 @@ from experiments.callbacks import (
     ProgressCallback,
     latest_checkpoint,
 )
-from experiments.checks import validate_train_config
+from experiments.checks import ConfigError, validate_train_config
 from experiments.registry import log_and_register_policy
 from experiments.reporting import final_table, print_table
 from experiments.tracking import (
@@ -52,6 +52,9 @@ from experiments.tracking import (
 
 REPO = Path(__file__).resolve().parents[1]
 OmegaConf.register_new_resolver("plantrl_root", lambda: str(REPO), replace=True)
+
+
+RESUME_MAY_CHANGE = ("resume", "tracking", "paths", "train.progress_bar", "hydra")
 
 
 def resolve_config(cfg: DictConfig) -> dict[str, Any]:
@@ -71,6 +74,18 @@ def resolve_config(cfg: DictConfig) -> dict[str, Any]:
     saved = ckpt / "config.yaml"
     if not saved.is_file():
         raise FileNotFoundError(f"cannot resume {cfg.resume!r}: no checkpoint folder {ckpt}")
+    before = ckpt / "overrides.yaml"  # the interrupted run's own overrides may be repeated
+    repeated = set(yaml.safe_load(before.read_text()) or []) if before.is_file() else set()
+    changed = [
+        o
+        for o in HydraConfig.get().overrides.task
+        if o not in repeated and not o.split("=")[0].lstrip("+~").startswith(RESUME_MAY_CHANGE)
+    ]
+    if changed:
+        raise ConfigError(
+            f"resume continues the interrupted run with its own saved config ({saved}); these "
+            f"overrides would be ignored, so drop them: {changed}"
+        )
     original = yaml.safe_load(saved.read_text())
     original.update(resume=str(ckpt), tracking=container["tracking"])
     return original
@@ -83,8 +98,12 @@ def make_policy(agent_cfg: dict[str, Any]) -> Any:
 
 
 def load_checkpoint(c: dict[str, Any], train_env: Any) -> tuple[Any, Any, str]:
-    """Model, (re-attached) normalised env and MLflow run id of the interrupted run."""
-    ckpt_dir, _ = latest_checkpoint(c["resume"])
+    """Model, (re-attached) normalised env and MLflow run id of the interrupted run.
+
+    The env and torch are re-seeded with ``seed + steps done`` (``load`` would reseed them with
+    the original seed and replay the first heats).
+    """
+    ckpt_dir, steps_done = latest_checkpoint(c["resume"])
     model = algorithm_class(c["agent"]).load(ckpt_dir / "model.zip", env=train_env, device="cpu")
     if (ckpt_dir / "vecnormalize.pkl").is_file():
         train_env = VecNormalize.load(str(ckpt_dir / "vecnormalize.pkl"), train_env.venv)
@@ -93,6 +112,7 @@ def load_checkpoint(c: dict[str, Any], train_env: Any) -> tuple[Any, Any, str]:
         # only off-policy algorithms have a replay buffer to save (CheckpointCallback.save)
         assert isinstance(model, OffPolicyAlgorithm)
         model.load_replay_buffer(ckpt_dir / "replay_buffer.pkl")
+    model.set_random_seed(int(c["seed"]) + steps_done)
     return model, train_env, (Path(c["resume"]) / "run_id").read_text().strip()
 
 
@@ -114,7 +134,9 @@ def record_new_run(c: dict[str, Any], run: Any, env_id: str) -> Path:
         }
     )
     mlflow.log_artifact(str(run_dir / "config.yaml"), "config")
-    mlflow.log_text(yaml.safe_dump(list(HydraConfig.get().overrides.task)), "config/overrides.yaml")
+    overrides = yaml.safe_dump(list(HydraConfig.get().overrides.task))
+    (run_dir / "overrides.yaml").write_text(overrides)
+    mlflow.log_text(overrides, "config/overrides.yaml")
     return run_dir
 
 
@@ -194,8 +216,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
         float(c["agent"]["algo"].get("gamma", 0.99)),
     )
 
+    eval_kwargs = {**env_kwargs, "scenario": c["eval"]["scenario"]}
+
     def make_eval_env() -> gym.Env:
-        return envs.make(env_id, plant=c["plant"], scenario=c["eval"]["scenario"], **env_kwargs)
+        return envs.make(env_id, plant=c["plant"], **eval_kwargs)
 
     # --- 3. agent: new, or the interrupted run's last checkpoint ------------------------------
     run_id = None

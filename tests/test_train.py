@@ -53,6 +53,8 @@ TINY = (
     "eval.every_steps=256",
     "eval.n_episodes=2",
     "eval.final_episodes=4",
+    "register_model=true",  # the debug preset keeps the registry clean; these tests check it
+    "tracking.experiment=bof",
 )
 ON_POLICY = ("agent.algo.n_steps=64", "agent.algo.batch_size=64", "agent.algo.n_epochs=2")
 OFF_POLICY = (
@@ -455,9 +457,25 @@ def test_resume_without_checkpoint_is_a_clear_error(root: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "run_id").write_text("abc123")
     (folder / "config.yaml").write_text(yaml.safe_dump(train_job.resolve_config(cfg)))
+    (folder / "overrides.yaml").write_text(yaml.safe_dump(["experiment=debug"]))
     with pytest.raises(FileNotFoundError, match=r"no checkpoint to resume from .*abc123"):
         run_train(root, "experiment=debug", "resume=abc123")
+    # an override the interrupted run did not have would be silently ignored: refused instead
+    with pytest.raises(ConfigError, match=r"drop them: \['train.total_timesteps=4096'\]"):
+        run_train(root, "experiment=debug", "train.total_timesteps=4096", "resume=abc123")
     assert runs_in(root) == []
+
+
+def test_off_policy_agent_that_would_never_train_is_refused(root: Path) -> None:
+    with pytest.raises(ConfigError, match="agent.algo.learning_starts = 5000 is not below"):
+        run_train(root, "experiment=debug", "agent=sac")
+
+
+def test_vector_env_step_before_reset_is_refused() -> None:
+    from envs.steel.bof_env import BOFVectorEnv
+
+    with pytest.raises(RuntimeError, match="reset"):
+        BOFVectorEnv(2).step(np.zeros((2, 5)))
 
 
 # --- 5. the registered model ------------------------------------------------------------------

@@ -386,6 +386,7 @@ class BOFVectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._same_step = autoreset_mode == "same_step"
         self._no_done = np.zeros(self.num_envs, dtype=np.bool_)
+        self._ready = False
         self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)
         self._all = np.arange(self.num_envs)
 
@@ -396,11 +397,14 @@ class BOFVectorEnv(gym.vector.VectorEnv):
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
         self.batch.reset_plants(self._all, self.np_random)
         self._needs_reset[:] = False
+        self._ready = True
         return self._obs(), {}
 
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._ready:
+            raise RuntimeError("call reset() before step()")
         a = self.batch.check_actions(actions)
         if self._needs_reset.any():  # NEXT_STEP: these plants restart now and sit this step out
             active = ~self._needs_reset
@@ -415,7 +419,7 @@ class BOFVectorEnv(gym.vector.VectorEnv):
         reward = reward.copy()
         infos: dict[str, Any] = self._kpi_infos(heat_end, kpi) if n_ended else {}
         if not n_ended:
-            return self._obs(), reward, self._no_done, self._no_done, infos
+            return self._obs(), reward, self._no_done.copy(), self._no_done.copy(), infos
         terminated = episode_end.copy()
         if terminated.any():
             if self._same_step:
@@ -423,7 +427,7 @@ class BOFVectorEnv(gym.vector.VectorEnv):
                 self.batch.reset_plants(np.flatnonzero(terminated), self.np_random)
             else:
                 self._needs_reset |= terminated
-        return self._obs(), reward, terminated, self._no_done, infos
+        return self._obs(), reward, terminated, self._no_done.copy(), infos
 
     def _final_infos(self, terminated: np.ndarray, infos: dict[str, Any]) -> dict[str, Any]:
         """SAME_STEP: final observation (object array) and final info (dict of masked arrays)."""
