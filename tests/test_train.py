@@ -467,7 +467,7 @@ def test_resume_without_checkpoint_is_a_clear_error(root: Path) -> None:
 
 
 def test_off_policy_agent_that_would_never_train_is_refused(root: Path) -> None:
-    with pytest.raises(ConfigError, match="agent.algo.learning_starts = 5000 is not below"):
+    with pytest.raises(ConfigError, match=r"agent\.algo\.learning_starts = 5000 is not below"):
         run_train(root, "experiment=debug", "agent=sac")
 
 
