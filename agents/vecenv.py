@@ -318,7 +318,7 @@ def make_sb3_vec_env(
     """Build the native vector env of a process and wrap it for SB3.
 
     Args:
-        env: process name (``"bof"``) or registered id (``"plantrl/BOF-v0"``).
+        env: process name (``"bof"``) or registered id (``"plantrl/BOF-v1"``).
         n_envs: number of plants stepped together.
         seed: seed of the first ``reset()`` (``None``: unseeded).
         plant: plant variant (name in ``conf/plant/``, YAML path, mapping or params).

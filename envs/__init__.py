@@ -5,8 +5,8 @@ that speaks Gymnasium can use the plants without the rest of plantrl (no torch, 
 MLflow is imported here):
 
 >>> import gymnasium as gym, envs
->>> env = gym.make("plantrl/BOF-v0", plant="bof_250t")
->>> venv = gym.make_vec("plantrl/BOF-v0", num_envs=8, vectorization_mode="vector_entry_point")
+>>> env = gym.make("plantrl/BOF-v1", plant="bof_250t")
+>>> venv = gym.make_vec("plantrl/BOF-v1", num_envs=8, vectorization_mode="vector_entry_point")
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import gymnasium as gym
 __all__ = ["ENV_IDS", "make", "make_vec"]
 
 ENV_IDS = {
-    "bof": "plantrl/BOF-v0",
+    "bof": "plantrl/BOF-v1",
 }
 
-if "plantrl/BOF-v0" not in gym.registry:
+if "plantrl/BOF-v1" not in gym.registry:
     gym.register(
-        id="plantrl/BOF-v0",
+        id="plantrl/BOF-v1",
         entry_point="envs.steel.bof_env:BOFEnv",
         vector_entry_point="envs.steel.bof_env:BOFVectorEnv",
         # every blow ends by itself (forced end at 35 min), so no TimeLimit wrapper is needed

@@ -31,16 +31,17 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401  (registers plantrl/BOF-v0)
+import envs  # noqa: F401  (registers plantrl/BOF-v1)
+from envs.core.noise import draw_bits
 from envs.steel import core
 from envs.steel.bof_env import BOFEnv, BOFVectorEnv
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV_ID = "plantrl/BOF-v0"
+ENV_ID = "plantrl/BOF-v1"
 VECTOR_SIZES = (1, 64, 1024, 4096)
 PROFILE_N = 4096
 IMPORT_SNIPPET = (
-    "import envs, gymnasium as gym; e = gym.make('plantrl/BOF-v0'); "
+    "import envs, gymnasium as gym; e = gym.make('plantrl/BOF-v1'); "
     "e.reset(seed=0); e.step(e.action_space.sample())"
 )
 # key -> (target as shown, threshold, aim or None, higher is better)
@@ -161,9 +162,6 @@ def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> 
         core.practice_setpoints(params[i], state[i], batch.dt_s, setpoints[i])
     rng, shape = np.random.default_rng(0), (n, batch.sensors.n_noise)
 
-    def draw_f32(size: tuple[int, int]) -> np.ndarray:  # as BOFBatch.step draws them
-        return rng.standard_normal(size, dtype=np.float32)
-
     zeros = zero_actions(venv)
     actions = np.zeros((n, core.N_ACT))
     plant_args = (
@@ -182,7 +180,7 @@ def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> 
         "plant": replayer(core.plant_step_batch, plant_args, steps),
         "physics": replayer(core.physics_batch, physics_args, steps),
         "kernel": replayer(core.step_batch, args, steps),
-        "draws": replayer(draw_f32, (shape,), steps),
+        "draws": replayer(draw_bits, (rng, *shape), steps),  # as BOFBatch.step draws them
     }
     t = {k: v / steps * 1e9 / n for k, v in best_interleaved(blocks, rounds).items()}
     return {
@@ -256,7 +254,7 @@ def render(info: dict, r: dict) -> str:
     for key, label in (
         ("plant", "(a) plant kernel `core.plant_step_batch` (actuators, physics, cost, end)"),
         ("physics", "(a′) of which bare physics `core.physics_batch`"),
-        ("draws", "(b) random draws `rng.standard_normal((N, n_noise), float32)`"),
+        ("draws", "(b) random draws `draw_bits(rng, N, n_noise)` (16-bit words)"),
         ("kernel_rest", "(c) sensors + observation: `core.step_batch` minus (a)"),
         ("shell", "(d) Python shell: vector step minus (a)–(c), incl. autoreset"),
         ("total", "vector step, total"),

@@ -16,7 +16,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-import envs  # noqa: F401  (registers plantrl/BOF-v0)
+import envs  # noqa: F401  (registers plantrl/BOF-v1)
 from envs.steel import core
 from envs.steel.bof_env import HIT_BANDS_C, HIT_BANDS_T, BOFVectorEnv
 from envs.steel.params import BOFParams

@@ -1,4 +1,4 @@
-"""Contract, determinism, docs and bad-input tests of plantrl/BOF-v0 and its vector env."""
+"""Contract, determinism, docs and bad-input tests of plantrl/BOF-v1 and its vector env."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_package_resolves_inside_repository():
 
 def test_envs_layer_imports_no_ml_stack():
     code = (
-        "import sys, envs, gymnasium as gym; gym.make('plantrl/BOF-v0').reset(seed=0);"
+        "import sys, envs, gymnasium as gym; gym.make('plantrl/BOF-v1').reset(seed=0);"
         "bad = [m for m in ('torch', 'stable_baselines3', 'hydra', 'mlflow') if m in sys.modules];"
         "assert not bad, bad"
     )
@@ -57,22 +57,22 @@ def test_envs_layer_imports_no_ml_stack():
 @pytest.mark.parametrize("plant", PLANTS)
 @pytest.mark.parametrize("mode", ["adjust", "absolute"])
 def test_check_env_every_plant(plant, mode):
-    env = gym.make("plantrl/BOF-v0", plant=plant, action_mode=mode)
+    env = gym.make("plantrl/BOF-v1", plant=plant, action_mode=mode)
     check_env(env.unwrapped, skip_render_check=True)
     sb3_check_env(BOFEnv(plant, action_mode=mode), warn=False)
 
 
 def test_make_vec_returns_native_vector_env():
-    venv = gym.make_vec("plantrl/BOF-v0", num_envs=3, vectorization_mode="vector_entry_point")
+    venv = gym.make_vec("plantrl/BOF-v1", num_envs=3, vectorization_mode="vector_entry_point")
     assert isinstance(venv, BOFVectorEnv)
     obs, _ = venv.reset(seed=0)
     assert obs.shape == (3, core.N_OBS) and venv.single_observation_space.contains(obs[0])
 
 
 def test_seeded_reset_determines_episode():
-    a = rollout(gym.make("plantrl/BOF-v0"), seed=7)
-    b = rollout(gym.make("plantrl/BOF-v0"), seed=7)
-    c = rollout(gym.make("plantrl/BOF-v0"), seed=8)
+    a = rollout(gym.make("plantrl/BOF-v1"), seed=7)
+    b = rollout(gym.make("plantrl/BOF-v1"), seed=7)
+    c = rollout(gym.make("plantrl/BOF-v1"), seed=8)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0][0], c[0][0])
@@ -81,7 +81,7 @@ def test_seeded_reset_determines_episode():
 def test_reset_leaves_global_rng_untouched():
     np.random.seed(123)  # noqa: NPY002 - the legacy global RNG is exactly what must stay untouched
     before = np.random.get_state()[1].copy()  # noqa: NPY002
-    rollout(gym.make("plantrl/BOF-v0"), seed=3, n_steps=50)
+    rollout(gym.make("plantrl/BOF-v1"), seed=3, n_steps=50)
     np.testing.assert_array_equal(before, np.random.get_state()[1])  # noqa: NPY002
 
 
@@ -220,7 +220,7 @@ def test_ending_a_blow_early_never_pays():
 
 
 def test_render_returns_rgb_array():
-    env = gym.make("plantrl/BOF-v0", render_mode="rgb_array")
+    env = gym.make("plantrl/BOF-v1", render_mode="rgb_array")
     env.reset(seed=0)
     for _ in range(30):
         env.step(np.zeros(5, np.float32))
@@ -327,7 +327,7 @@ SCENARIOS = sorted(p.stem for p in (PLANT_DIR.parent / "scenarios" / "bof").glob
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_every_scenario_passes_check_env(scenario):
-    env = gym.make("plantrl/BOF-v0", plant="bof_250t", scenario=scenario)
+    env = gym.make("plantrl/BOF-v1", plant="bof_250t", scenario=scenario)
     check_env(env.unwrapped, skip_render_check=True)
 
 

@@ -32,12 +32,12 @@ from envs.core.disturbances import (
     random_step,
     scheduled_offset,
 )
+from envs.core.noise import NORMAL_TABLE, draw_bits, normal, uniform
 from envs.core.sensors import (
     MAX_DELAY_STEPS,
     S_LAST,
     SensorBank,
     SensorSpec,
-    norm_cdf,
     sensor_bank_reset,
     sensor_bank_reset_batch,
     sensor_bank_step,
@@ -60,7 +60,7 @@ def run_one(
     state = bank.new_state(1)[0]
     sensor_bank_reset(bank.cfg, state, np.array([xs[0]]))
     if noise is None:
-        noise = np.random.default_rng(seed).standard_normal((len(xs), bank.n_noise))
+        noise = draw_bits(np.random.default_rng(seed), len(xs), bank.n_noise)
     out = np.full(len(xs), state[0, S_LAST])
     buf = np.empty(1)
     for k in range(1, len(xs)):
@@ -75,13 +75,14 @@ def run_many(
     """n plants of one sensor, reset at x0 (n,), stepped with constant xs (n,).
 
     Returns:
-        readings (steps, n) and the noise used (steps, n, n_noise).
+        readings (steps, n) and the noise words used (steps, n, n_noise).
     """
     bank = SensorBank({"s": spec}, 1.0)
     n = x0.shape[0]
     states = bank.new_state(n)
     sensor_bank_reset_batch(bank.cfg, states, x0[:, None])
-    noise = np.random.default_rng(seed).standard_normal((steps, n, bank.n_noise))
+    rng = np.random.default_rng(seed)
+    noise = np.stack([draw_bits(rng, n, bank.n_noise) for _ in range(steps)])
     readings = np.empty((steps, n))
     out = np.empty((n, 1))
     for k in range(steps):
@@ -100,7 +101,7 @@ def test_delay_is_exactly_d_steps() -> None:
 
 def test_delay_limit_raises_with_the_limit() -> None:
     SensorBank({"s": {"delay_s": float(MAX_DELAY_STEPS)}}, 1.0)
-    with pytest.raises(ValueError, match="MAX_DELAY_STEPS=32"):
+    with pytest.raises(ValueError, match=f"MAX_DELAY_STEPS={MAX_DELAY_STEPS}"):
         SensorBank({"s": {"delay_s": MAX_DELAY_STEPS + 1.0}}, 1.0)
 
 
@@ -117,7 +118,7 @@ def test_white_noise_is_std_times_z() -> None:
     x = np.full(n, 3.0)
     readings, noise = run_many({"noise_std": 0.5}, x, x, steps=1)
     residual = readings[0] - 3.0
-    np.testing.assert_allclose(residual, 0.5 * noise[0, :, 0], atol=1e-14)
+    np.testing.assert_allclose(residual, 0.5 * NORMAL_TABLE[noise[0, :, 0]], atol=1e-14)
     assert abs(residual.std() - 0.5) < 0.03 * 0.5  # SE of the std ≈ 0.5 %
     assert abs(residual.mean()) < 4 * 0.5 / math.sqrt(n)
 
@@ -127,7 +128,8 @@ def test_relative_noise_scales_with_abs_value() -> None:
     x = np.where(np.arange(n) % 2 == 0, 10.0, -100.0)
     readings, noise = run_many({"noise_std": 0.2, "noise_rel": 0.1}, x, x, steps=1)
     residual = readings[0] - x
-    np.testing.assert_allclose(residual, (0.2 + 0.1 * np.abs(x)) * noise[0, :, 0], atol=1e-12)
+    z = NORMAL_TABLE[noise[0, :, 0]]
+    np.testing.assert_allclose(residual, (0.2 + 0.1 * np.abs(x)) * z, atol=1e-12)
     ratio = residual[1::2].std() / residual[::2].std()
     assert ratio == pytest.approx(10.2 / 1.2, rel=0.05)
 
@@ -158,27 +160,30 @@ def test_dropout_hold_repeats_last_reading_and_nan_gives_nan() -> None:
     assert got[0] == 0.0 and np.isnan(got[1:]).all()
 
 
-def test_dropout_event_is_phi_of_z_below_prob() -> None:
+def test_dropout_event_is_uniform_below_prob() -> None:
     n, p = 20_000, 0.3
     readings, noise = run_many({"dropout_prob": p}, np.zeros(n), np.ones(n), steps=1)
     dropped = readings[0] == 0.0
-    expected = np.array([norm_cdf(z) < p for z in noise[0, :, 0]])
+    expected = np.array([uniform(hi, lo) < p for hi, lo in noise[0, :, :2]])
     np.testing.assert_array_equal(dropped, expected)
     assert abs(dropped.mean() - p) < 4 * math.sqrt(p * (1 - p) / n)
 
 
 def test_stuck_freezes_until_reset() -> None:
     xs = np.arange(12.0) + 1.0
-    noise = np.full((12, 1), 10.0)
-    noise[6, 0] = -10.0  # Φ(-10) < stuck_prob: sticks at step 6
+    never, always = [0xFFFF, 0xFFFF], [0, 0]  # uniforms 1 − 2⁻³³ and 2⁻³³
+    noise = np.array([never] * 12, dtype=np.uint16)
+    noise[6] = always  # uniform < stuck_prob: sticks at step 6
     got = run_one({"stuck_prob": 0.01}, xs, noise=noise)
     np.testing.assert_array_equal(got, np.concatenate([xs[:7], np.full(5, xs[6])]))
     bank = SensorBank({"s": {"stuck_prob": 0.01}}, 1.0)
     state, out = bank.new_state(1)[0], np.empty(1)
     sensor_bank_reset(bank.cfg, state, np.array([0.0]))
-    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([1.0]), np.array([-10.0]), 1.0, out)
+    words = np.array(always, dtype=np.uint16)
+    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([1.0]), words, 1.0, out)
     sensor_bank_reset(bank.cfg, state, np.array([0.0]))
-    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([2.0]), np.array([10.0]), 1.0, out)
+    words = np.array(never, dtype=np.uint16)
+    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([2.0]), words, 1.0, out)
     assert out[0] == 2.0
 
 
@@ -199,8 +204,8 @@ def test_noise_columns_only_for_enabled_parts() -> None:
         },
         1.0,
     )
-    assert bank.n_noise == 5
-    expected = [[0, -1, -1, -1], [-1, -1, -1, -1], [-1, 1, 2, -1], [3, -1, -1, 4]]
+    assert bank.n_noise == 7  # events (dropout, stuck) take two words
+    expected = [[0, -1, -1, -1], [-1, -1, -1, -1], [-1, 1, 2, -1], [4, -1, -1, 5]]
     np.testing.assert_array_equal(bank.noise_cols, expected)
     assert SensorBank({"x": {}, "y": {"noise_std": 0.1}, "z": {"bias": 1.0}}, 1.0).n_noise == 1
 
@@ -211,7 +216,8 @@ def test_noise_free_bank_needs_no_noise_and_passes_values_through() -> None:
     state, out = bank.new_state(1)[0], np.empty(2)
     true = np.array([0.1 + 0.2, -7.3])
     sensor_bank_reset(bank.cfg, state, true)
-    sensor_bank_step(bank.cfg, bank.noise_cols, state, true * 3, np.empty(0), 2.0, out)
+    no_words = np.empty(0, dtype=np.uint16)
+    sensor_bank_step(bank.cfg, bank.noise_cols, state, true * 3, no_words, 2.0, out)
     np.testing.assert_array_equal(out, true * 3)
 
 
@@ -219,7 +225,8 @@ def test_wrong_dt_gives_nan_readings() -> None:
     bank = SensorBank({"x": {"delay_s": 2.0}}, 1.0)
     state, out = bank.new_state(1)[0], np.empty(1)
     sensor_bank_reset(bank.cfg, state, np.array([1.0]))
-    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([1.0]), np.empty(0), 0.5, out)
+    no_words = np.empty(0, dtype=np.uint16)
+    sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([1.0]), no_words, 0.5, out)
     assert np.isnan(out).all()
 
 
@@ -270,23 +277,24 @@ def test_ou_stationary_std() -> None:
     drift_bank_reset_batch(bank.cfg, states, out)
     rng = np.random.default_rng(3)
     for _ in range(300):  # e^{-2θ·300} ≈ 1e-13: the start at the mean is forgotten
-        drift_bank_step_batch(bank.cfg, bank.noise_cols, states, rng.standard_normal((n, 1)), out)
+        drift_bank_step_batch(bank.cfg, bank.noise_cols, states, draw_bits(rng, n, 1), out)
     stationary = sigma / math.sqrt(2 * theta)
     assert out[:, 0].std() == pytest.approx(stationary, rel=0.05)  # SE ≈ 1.1 %
     assert abs(out[:, 0].mean() - 1.0) < 4 * stationary / math.sqrt(n)
 
 
-def test_random_step_probability_is_phi_of_u() -> None:
-    p = norm_cdf(-1.0)
-    assert random_step(0.0, p + 1e-9, 2.0, -1.0, 0.5) == 1.0
-    assert random_step(0.0, p - 1e-9, 2.0, -1.0, 0.5) == 0.0
+def test_random_step_probability_is_uniform_below_prob() -> None:
+    assert random_step(0.0, 0.3 + 1e-9, 2.0, 0.3, 0.5) == 1.0
+    assert random_step(0.0, 0.3 - 1e-9, 2.0, 0.3, 0.5) == 0.0
     n, prob = 20_000, 0.2
     bank = DriftBank({"s": {"mean": 0.0, "step_prob": prob, "step_std": 3.0}})
     states, out = bank.new_state(n), np.empty((n, 1))
     drift_bank_reset_batch(bank.cfg, states, out)
-    noise = np.random.default_rng(5).standard_normal((n, bank.n_noise))
+    noise = draw_bits(np.random.default_rng(5), n, bank.n_noise)
     drift_bank_step_batch(bank.cfg, bank.noise_cols, states, noise, out)
-    expected = np.array([random_step(0.0, prob, 3.0, u, s) for u, s in noise])
+    expected = np.array(
+        [random_step(0.0, prob, 3.0, uniform(a, b), normal(c)) for a, b, c in noise]
+    )
     np.testing.assert_array_equal(out[:, 0], expected)
     assert abs((out[:, 0] != 0).mean() - prob) < 4 * math.sqrt(prob * (1 - prob) / n)
 
@@ -309,7 +317,7 @@ def test_drift_bank_trend_event_and_clip() -> None:
     drift_bank_reset(bank.cfg, state, out)
     values = [out[0]]
     for _ in range(5):
-        drift_bank_step(bank.cfg, bank.noise_cols, state, np.empty(0), out)
+        drift_bank_step(bank.cfg, bank.noise_cols, state, np.empty(0, dtype=np.uint16), out)
         values.append(out[0])
     np.testing.assert_allclose(values, [1.0, 1.1, 1.2, 1.7, 1.7, 1.7], rtol=1e-12)
 
@@ -323,8 +331,8 @@ def test_drift_noise_columns() -> None:
             "zero_jumps": {"step_prob": 0.1},
         }
     )
-    assert bank.n_noise == 3
-    expected = [[0, -1, -1], [-1, -1, -1], [-1, 1, 2], [-1, -1, -1]]
+    assert bank.n_noise == 4  # the step event's uniform takes two words
+    expected = [[0, -1, -1], [-1, -1, -1], [-1, 1, 3], [-1, -1, -1]]
     np.testing.assert_array_equal(bank.noise_cols, expected)
 
 
@@ -471,17 +479,21 @@ def reference_run() -> dict[str, np.ndarray]:
     sensor_bank_reset_batch(sensors.cfg, s_state, true[0])
     drift_bank_reset_batch(drifts.cfg, d_state, drift[0])
     for k in range(steps):
-        z_s = rng.standard_normal((n, sensors.n_noise))
+        z_s = draw_bits(rng, n, sensors.n_noise)
         sensor_bank_step_batch(
             sensors.cfg, sensors.noise_cols, s_state, true[k + 1], z_s, dt, readings[k]
         )
-        z_d = rng.standard_normal((n, drifts.n_noise))
+        z_d = draw_bits(rng, n, drifts.n_noise)
         drift_bank_step_batch(drifts.cfg, drifts.noise_cols, d_state, z_d, drift[k + 1])
     z = rng.standard_normal((200, 3))
     scalars = np.array(
         [
-            [ou_step(u, 1.0, 0.03, 0.2, v), random_step(u, 0.3, 0.5, v, w), norm_cdf(u)]
+            [ou_step(u, 1.0, 0.03, 0.2, v), random_step(u, 0.3, 0.5, abs(v) % 1, w), 0.0]
             for u, v, w in z
+        ]
+        + [
+            [normal(int(k)), uniform(int(k), int(k) ^ 0x5A5A), 0.0]
+            for k in draw_bits(rng, 1, 64)[0]
         ]
         + [[scheduled_offset(k, 20, 9, 1.7), 0.0, 0.0] for k in range(40)]
     )
@@ -522,3 +534,24 @@ def test_disable_jit_gives_identical_numbers(tmp_path: Path) -> None:
     assert np.isnan(jitted["readings"]).any()  # the NaN dropout path is exercised
     for key, value in jitted.items():
         np.testing.assert_array_equal(plain[key], value, err_msg=key)
+
+
+# ---------------------------------------------------------------- noise words
+def test_table_normals_are_standard_normal_and_events_exact() -> None:
+    assert NORMAL_TABLE.shape == (65536,) and NORMAL_TABLE.dtype == np.float64
+    assert abs(NORMAL_TABLE.mean()) < 1e-12  # symmetric table
+    assert NORMAL_TABLE.var() == pytest.approx(1.0, abs=1e-4)
+    assert NORMAL_TABLE[0] == pytest.approx(-4.325, abs=0.001)
+    assert np.all(np.diff(NORMAL_TABLE) > 0)
+    words = draw_bits(np.random.default_rng(0), 50_000, 3)
+    z = NORMAL_TABLE[words[:, 0]]
+    assert abs(z.mean()) < 4 / math.sqrt(50_000) and z.std() == pytest.approx(1.0, abs=0.01)
+    assert uniform(0, 0) == 0.5 / 2**32 and uniform(0xFFFF, 0xFFFF) == 1 - 0.5 / 2**32
+
+
+def test_draw_bits_is_seeded_and_shaped() -> None:
+    a = draw_bits(np.random.default_rng(7), 5, 3)
+    b = draw_bits(np.random.default_rng(7), 5, 3)
+    assert a.dtype == np.uint16 and a.shape == (5, 3)
+    np.testing.assert_array_equal(a, b)
+    assert draw_bits(np.random.default_rng(7), 4, 0).shape == (4, 0)

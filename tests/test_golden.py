@@ -1,7 +1,7 @@
-"""Golden trajectory: the operator practice's closed loop on plantrl/BOF-v0, seed 0.
+"""Golden trajectory: the operator practice's closed loop on plantrl/BOF-v1, seed 0.
 
 Any change to dynamics, sensors, reward or observation layout shows up here. Such a change must
-come with an env version bump (BOF-v0 -> BOF-v1, docstring Version History) and a regenerated
+come with an env version bump (BOF-v1 -> BOF-v1, docstring Version History) and a regenerated
 file: ``PLANTRL_REGEN_GOLDEN=1 pytest tests/test_golden.py``.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 from agents.baselines.operator import OperatorPolicy
 from envs.steel.bof_env import BOFEnv
 
-GOLDEN = Path(__file__).with_name("data") / "bof_v0_operator_seed0.npz"
+GOLDEN = Path(__file__).with_name("data") / "bof_v1_operator_seed0.npz"
 
 
 def operator_rollout(seed: int = 0) -> dict[str, np.ndarray]:

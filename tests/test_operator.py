@@ -13,8 +13,8 @@ from envs.steel import core
 
 
 def rollout(action_fn, seed: int, max_steps: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """Rewards and observations of one seeded episode on plantrl/BOF-v0 (adjust mode)."""
-    env = gym.make("plantrl/BOF-v0")
+    """Rewards and observations of one seeded episode on plantrl/BOF-v1 (adjust mode)."""
+    env = gym.make("plantrl/BOF-v1")
     obs, _ = env.reset(seed=seed)
     all_obs, rewards = [obs], []
     for _ in range(max_steps):

@@ -39,12 +39,12 @@ def run_until_done(venv: VecEnv, rng: np.random.Generator, max_steps: int = 500)
 
 
 def episode_returns(policy: Policy, seeds: list[int], **env_kwargs) -> np.ndarray:
-    """Return of one episode per seed on plantrl/BOF-v0, all seeds stepped in lockstep.
+    """Return of one episode per seed on plantrl/BOF-v1, all seeds stepped in lockstep.
 
     Each episode is fixed by its seed (``reset(seed=…)`` determines the whole episode), so every
     policy sees the same scenarios; the policy acts on the batch of still-running episodes.
     """
-    envs_ = [gym.make("plantrl/BOF-v0", **env_kwargs) for _ in seeds]
+    envs_ = [gym.make("plantrl/BOF-v1", **env_kwargs) for _ in seeds]
     obs = np.stack([e.reset(seed=s)[0] for e, s in zip(envs_, seeds, strict=True)])
     returns = np.zeros(len(seeds))
     active = np.ones(len(seeds), dtype=bool)
@@ -181,7 +181,7 @@ def test_adapter_passes_native_env_data_through():
 def test_gymnasium_sync_vector_env_layout():
     """Gymnasium's own vector envs batch final_info as a dict of arrays: also understood."""
     sync = gym.make_vec(
-        "plantrl/BOF-v0",
+        "plantrl/BOF-v1",
         num_envs=3,
         vectorization_mode="sync",
         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},

@@ -17,8 +17,9 @@ same seed differ only through the noise drawn afterwards; the output is clipped 
 (the internal OU and step states are not, so clipping does not bias the process itself).
 
 Randomness: as for sensors (see ``envs.core.sensors``), the env draws
-``rng.standard_normal((n_plants, bank.n_noise))`` once per step and only enabled parts get a
-column; the step-event uniform is ``Φ(z)``, compared as ``z < Φ⁻¹(p)`` in the bank kernel.
+``envs.core.noise.draw_bits(rng, n_plants, bank.n_noise)`` once per step (16-bit words) and only
+enabled parts get words: one for an OU innovation (a table normal), two for the step event's
+uniform, one for the step size.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from envs.core.sensors import check_field, clip_value, norm_cdf, normal_threshold, spec_from_dict
+from envs.core.noise import WORDS_PER_EVENT, normal, uniform
+from envs.core.sensors import check_field, clip_value, spec_from_dict
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -42,7 +44,7 @@ IntArray = npt.NDArray[np.int64]
 D_MEAN = 0
 D_OU_DECAY = 1  # e^{-θ}
 D_OU_SCALE = 2  # σ·√((1 − e^{−2θ})/(2θ)), the std of one OU innovation
-D_STEP_Z = 3  # a step happens when z < Φ⁻¹(step_prob)
+D_STEP_P = 3  # probability of a random step per step
 D_STEP_STD = 4
 D_TREND = 5
 D_EVENT_START = 6
@@ -52,7 +54,7 @@ D_LOW = 9
 D_HIGH = 10
 N_DRIFT_FIELDS = 11
 
-# Columns of DriftBank.noise_cols.
+# Columns of DriftBank.noise_cols: first noise-row word of each part.
 Z_OU = 0
 Z_STEP_U = 1
 Z_STEP_SIZE = 2
@@ -93,9 +95,9 @@ def ou_step(x: float, mean: float, theta_per_step: float, sigma: float, z: float
 
 
 @njit(cache=True)
-def random_step(x: float, prob: float, step_std: float, u_z: float, size_z: float) -> float:
-    """With probability ``prob`` (the event Φ(u_z) < prob) return x + step_std·size_z, else x."""
-    if norm_cdf(u_z) < prob:
+def random_step(x: float, prob: float, step_std: float, u: float, size_z: float) -> float:
+    """With probability ``prob`` (the event u < prob, u uniform) return x + step_std·size_z."""
+    if u < prob:
         return x + step_std * size_z
     return x
 
@@ -181,7 +183,7 @@ def _cfg_row(spec: DriftSpec) -> list[float]:
     row = [0.0] * N_DRIFT_FIELDS
     row[D_MEAN] = spec.mean
     row[D_OU_DECAY], row[D_OU_SCALE] = ou_coefficients(spec.ou_theta, spec.ou_sigma)
-    row[D_STEP_Z], row[D_STEP_STD] = normal_threshold(spec.step_prob), spec.step_std
+    row[D_STEP_P], row[D_STEP_STD] = spec.step_prob, spec.step_std
     row[D_TREND] = spec.trend_per_step
     row[D_EVENT_START], row[D_EVENT_RAMP] = spec.event_start, spec.event_ramp
     row[D_EVENT_MAG], row[D_LOW], row[D_HIGH] = spec.event_magnitude, spec.low, spec.high
@@ -189,7 +191,8 @@ def _cfg_row(spec: DriftSpec) -> list[float]:
 
 
 def _noise_columns(specs: list[DriftSpec]) -> tuple[IntArray, int]:
-    """Columns for [OU, step uniform, step size]; -1 where a part cannot change the value."""
+    """First words of [OU, step uniform (2 words), step size]; -1 where a part cannot change the
+    value."""
     cols = np.full((len(specs), N_DRIFT_NOISE_PARTS), -1, dtype=np.int64)
     n = 0
     for j, s in enumerate(specs):
@@ -197,7 +200,8 @@ def _noise_columns(specs: list[DriftSpec]) -> tuple[IntArray, int]:
         if s.ou_sigma > 0:
             cols[j, Z_OU], n = n, n + 1
         if s.step_prob > 0 and s.step_std > 0:
-            cols[j, Z_STEP_U], cols[j, Z_STEP_SIZE], n = n, n + 1, n + 2
+            cols[j, Z_STEP_U], cols[j, Z_STEP_SIZE] = n, n + WORDS_PER_EVENT
+            n += WORDS_PER_EVENT + 1
     return cols, n
 
 
@@ -210,8 +214,9 @@ class DriftBank:
     Attributes:
         names: Drift names, in order.
         cfg: float64 (n_drifts, N_DRIFT_FIELDS); columns ``D_*``.
-        noise_cols: int64 (n_drifts, 3); column of [OU, step uniform, step size] (``Z_*``), or -1.
-        n_noise: Standard normals one plant-step needs.
+        noise_cols: int64 (n_drifts, 3); first word of [OU, step uniform, step size] (``Z_*``),
+            or -1.
+        n_noise: 16-bit noise words one plant-step needs (``envs.core.noise.draw_bits``).
         state_width: ``DRIFT_STATE_WIDTH`` ([OU deviation, step sum, k]).
 
     >>> wear = {"trend_per_step": 2e-3, "event_start": 40, "event_magnitude": 0.1}
@@ -283,17 +288,19 @@ def drift_bank_step(
         cfg: ``DriftBank.cfg``.
         noise_cols: ``DriftBank.noise_cols``.
         state: One plant's state, (n_drifts, DRIFT_STATE_WIDTH); updated in place.
-        noise_row: Standard normals for this plant and step, (n_noise,).
+        noise_row: 16-bit noise words for this plant and step, (n_noise,) uint16.
         out: Drift values, (n_drifts,); written.
     """
     for j in range(cfg.shape[0]):
         state[j, X_K] += 1.0
         c = noise_cols[j, Z_OU]
         if c >= 0:
-            state[j, X_OU] = state[j, X_OU] * cfg[j, D_OU_DECAY] + cfg[j, D_OU_SCALE] * noise_row[c]
+            innovation = cfg[j, D_OU_SCALE] * normal(noise_row[c])
+            state[j, X_OU] = state[j, X_OU] * cfg[j, D_OU_DECAY] + innovation
         c = noise_cols[j, Z_STEP_U]
-        if c >= 0 and noise_row[c] < cfg[j, D_STEP_Z]:
-            state[j, X_STEP] += cfg[j, D_STEP_STD] * noise_row[noise_cols[j, Z_STEP_SIZE]]
+        if c >= 0 and uniform(noise_row[c], noise_row[c + 1]) < cfg[j, D_STEP_P]:
+            size = normal(noise_row[noise_cols[j, Z_STEP_SIZE]])
+            state[j, X_STEP] += cfg[j, D_STEP_STD] * size
         out[j] = _drift_value(cfg, state, j)
 
 
@@ -308,6 +315,6 @@ def drift_bank_reset_batch(cfg: FloatArray, states: FloatArray, out: FloatArray)
 def drift_bank_step_batch(
     cfg: FloatArray, noise_cols: IntArray, states: FloatArray, noise: FloatArray, out: FloatArray
 ) -> None:
-    """``drift_bank_step`` for every plant: noise (n, n_noise), out (n, n_drifts)."""
+    """``drift_bank_step`` for every plant: noise (n, n_noise) uint16 words, out (n, n_drifts)."""
     for i in range(states.shape[0]):
         drift_bank_step(cfg, noise_cols, states[i], noise[i], out[i])

@@ -21,12 +21,12 @@ estimator must handle missing data), never for training a plain policy.
 
 Randomness stays outside the compiled code. Passing a ``np.random.Generator`` into an njit
 function costs about 27 µs per call (ECOSYSTEM.md, pitfall 10), far above the ~100 ns per
-plant-step budget, so the env draws all noise of a step with one
-``rng.standard_normal((n_plants, bank.n_noise))`` call and passes the array in. Only enabled parts
-get a column (``noise_cols``; -1 = disabled), so a bank draws only what its model needs. Dropout and
-stuck events need uniforms: an event with probability p happens when ``Φ(z) < p`` with
-``Φ(z) = 0.5·(1 + erf(z/√2))``, which is the same event as ``z < Φ⁻¹(p)``; the threshold
-``Φ⁻¹(p)`` is computed once when the bank is built, so the kernel compares instead of calling erf.
+plant-step budget, so the env draws all random inputs of a step with one
+``envs.core.noise.draw_bits(rng, n_plants, bank.n_noise)`` call (16-bit words) and passes the
+array in; the kernel turns a word into a standard normal by table look-up, and two words into a
+uniform for dropout and stuck events (``uniform < p``, exact to 2⁻³²). Only enabled parts get
+columns (``noise_cols``; -1 = disabled; an event part uses two consecutive words), so a bank
+draws only what its model needs.
 
 Compiled functions work on one plant (the plant kernels call them inside their own loops); the
 ``*_batch`` helpers loop over plants for tests and simple envs. The step kernel is one flat loop
@@ -41,18 +41,19 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from numbers import Real
-from statistics import NormalDist
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from envs.core.noise import WORDS_PER_EVENT, normal, uniform
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 T = TypeVar("T")
 
-MAX_DELAY_STEPS = 32
+MAX_DELAY_STEPS = 128  # e.g. a paint line's DFT gauge, 25–60 bodies behind the bells
 DROPOUT_MODES = ("hold", "nan")
 
 # Columns of SensorBank.cfg (one row per signal); dt-dependent values are precomputed.
@@ -63,15 +64,15 @@ F_BIAS_WALK_STD = 3  # random-walk bias std per control step, signal units
 F_LAG_A = 4  # lag coefficient 1 - exp(-dt/lag_s); 1 = no lag
 F_DELAY_STEPS = 5  # transport delay, control steps
 F_HOLD_STEPS = 6  # sample-and-hold period, control steps (1 = every step)
-F_DROPOUT_Z = 7  # dropout when z < this threshold, Φ⁻¹(dropout_prob)
+F_DROPOUT_P = 7  # dropout probability per step
 F_DROPOUT_NAN = 8  # 1 = output NaN on dropout, 0 = hold the last reading
-F_STUCK_Z = 9  # sensor sticks when z < this threshold, Φ⁻¹(stuck_prob)
+F_STUCK_P = 9  # probability per step that the sensor sticks
 F_LOW = 10  # clip range low, signal units
 F_HIGH = 11  # clip range high, signal units
 F_DT = 12  # control step the bank was built for, s
 N_FIELDS = 13
 
-# Columns of SensorBank.noise_cols: which noise-row entry each part reads.
+# Columns of SensorBank.noise_cols: the first noise-row word each part reads (events read two).
 Z_WHITE = 0
 Z_BIAS_WALK = 1
 Z_DROPOUT = 2
@@ -128,28 +129,6 @@ def check_field(
     if not ok:
         kind = "a finite number" if finite else "a number"
         raise ValueError(f"{owner}.{name} must be {kind} in [{low}, {high}], got {value!r}")
-
-
-def normal_threshold(prob: float) -> float:
-    """Return ``Φ⁻¹(prob)``: a standard normal z satisfies ``z < threshold`` with probability prob.
-
-    Args:
-        prob: Event probability in [0, 1].
-
-    Returns:
-        The threshold; -inf for prob 0 (never), +inf for prob 1 (always).
-    """
-    if prob <= 0.0:
-        return -math.inf
-    if prob >= 1.0:
-        return math.inf
-    return NormalDist().inv_cdf(prob)
-
-
-@njit(cache=True)
-def norm_cdf(z: float) -> float:
-    """Standard normal CDF Φ(z) = 0.5·(1 + erf(z/√2)), written with erfc for tail accuracy."""
-    return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
 @njit(cache=True)
@@ -240,23 +219,31 @@ def _cfg_row(name: str, spec: SensorSpec, dt_s: float) -> list[float]:
     row[F_LAG_A] = -math.expm1(-dt_s / spec.lag_s) if spec.lag_s > 0.0 else 1.0
     row[F_DELAY_STEPS] = delay
     row[F_HOLD_STEPS] = max(1, _whole_steps(spec.sample_period_s, dt_s))
-    row[F_DROPOUT_Z] = normal_threshold(spec.dropout_prob)
+    row[F_DROPOUT_P] = spec.dropout_prob
     row[F_DROPOUT_NAN] = 1.0 if spec.dropout_mode == "nan" else 0.0
-    row[F_STUCK_Z] = normal_threshold(spec.stuck_prob)
+    row[F_STUCK_P] = spec.stuck_prob
     row[F_LOW], row[F_HIGH], row[F_DT] = spec.low, spec.high, dt_s
     return row
 
 
 def _noise_columns(specs: list[SensorSpec]) -> tuple[IntArray, int]:
-    """Give each enabled random part its own noise column, in signal order; -1 when disabled."""
+    """Give each enabled random part its own noise words, in signal order; -1 when disabled.
+
+    A normal (white noise, bias walk) takes one word, an event (dropout, stuck) two.
+    """
     cols = np.full((len(specs), N_NOISE_PARTS), -1, dtype=np.int64)
     n = 0
     for j, s in enumerate(specs):
-        enabled = (s.noise_std > 0 or s.noise_rel > 0, s.bias_walk_std > 0, s.dropout_prob > 0)
-        for part, on in enumerate((*enabled, s.stuck_prob > 0)):
+        parts = (
+            (Z_WHITE, s.noise_std > 0 or s.noise_rel > 0, 1),
+            (Z_BIAS_WALK, s.bias_walk_std > 0, 1),
+            (Z_DROPOUT, s.dropout_prob > 0, WORDS_PER_EVENT),
+            (Z_STUCK, s.stuck_prob > 0, WORDS_PER_EVENT),
+        )
+        for part, on, words in parts:
             if on:
                 cols[j, part] = n
-                n += 1
+                n += words
     return cols, n
 
 
@@ -272,9 +259,9 @@ class SensorBank:
         names: Signal names, in order.
         dt_s: Control step, s.
         cfg: float64 (n_signals, N_FIELDS); columns ``F_*``.
-        noise_cols: int64 (n_signals, 4); noise-row column of [white, bias walk, dropout, stuck]
-            (``Z_*``), -1 where the part is disabled.
-        n_noise: Standard normals one plant-step needs.
+        noise_cols: int64 (n_signals, 4); first noise-row word of [white, bias walk, dropout,
+            stuck] (``Z_*``), -1 where the part is disabled.
+        n_noise: 16-bit noise words one plant-step needs (``envs.core.noise.draw_bits``).
         state_width: Width of the per-signal state (``S_*`` fields plus the delay buffer).
 
     >>> bank = SensorBank({"co_pct": {"noise_std": 0.2, "delay_s": 20.0}}, dt_s=2.0)
@@ -354,7 +341,7 @@ def sensor_bank_step(
         noise_cols: ``SensorBank.noise_cols``.
         state: One plant's state, (n_signals, state_width); updated in place.
         true_values: True values at this step, (n_signals,).
-        noise_row: Standard normals for this plant and step, (n_noise,).
+        noise_row: 16-bit noise words for this plant and step, (n_noise,) uint16.
         dt_s: Control step the caller simulates, s; must equal the bank's ``dt_s`` (delay, lag
             and hold are precomputed for it). On a mismatch every reading is NaN: a kernel
             cannot raise without losing ~40 ns per call (see module docstring), and NaN
@@ -380,11 +367,11 @@ def sensor_bank_step(
             state[j, S_LAG] = x
         c = noise_cols[j, Z_BIAS_WALK]
         if c >= 0:
-            state[j, S_BIAS] += cfg[j, F_BIAS_WALK_STD] * noise_row[c]
+            state[j, S_BIAS] += cfg[j, F_BIAS_WALK_STD] * normal(noise_row[c])
         y = x + state[j, S_BIAS]
         c = noise_cols[j, Z_WHITE]
         if c >= 0:
-            y += (cfg[j, F_NOISE_STD] + cfg[j, F_NOISE_REL] * abs(x)) * noise_row[c]
+            y += (cfg[j, F_NOISE_STD] + cfg[j, F_NOISE_REL] * abs(x)) * normal(noise_row[c])
         if cfg[j, F_HOLD_STEPS] > 1.0:  # refresh at steps n, 2n, … after reset, else hold
             count = state[j, S_COUNT] + 1.0
             if count >= cfg[j, F_HOLD_STEPS]:
@@ -394,12 +381,12 @@ def sensor_bank_step(
             y = state[j, S_HELD]
         y = clip_value(y, cfg[j, F_LOW], cfg[j, F_HIGH])
         c = noise_cols[j, Z_DROPOUT]
-        if c >= 0 and noise_row[c] < cfg[j, F_DROPOUT_Z]:
+        if c >= 0 and uniform(noise_row[c], noise_row[c + 1]) < cfg[j, F_DROPOUT_P]:
             y = math.nan if cfg[j, F_DROPOUT_NAN] != 0.0 else state[j, S_LAST]
         else:
             state[j, S_LAST] = y
         c = noise_cols[j, Z_STUCK]
-        if c >= 0 and noise_row[c] < cfg[j, F_STUCK_Z]:
+        if c >= 0 and uniform(noise_row[c], noise_row[c + 1]) < cfg[j, F_STUCK_P]:
             state[j, S_STUCK] = 1.0  # freeze at the last delivered reading (this step's, if any)
             y = state[j, S_LAST]
         out[j] = y if dt_ok else math.nan
@@ -418,11 +405,11 @@ def sensor_bank_step_batch(
     noise_cols: IntArray,
     states: FloatArray,
     true_values: FloatArray,
-    noise: FloatArray,
+    noise: npt.NDArray[np.uint16],
     dt_s: float,
     out: FloatArray,
 ) -> None:
     """``sensor_bank_step`` for every plant: states (n, …), true_values/out (n, n_signals),
-    noise (n, n_noise)."""
+    noise (n, n_noise) uint16 words."""
     for i in range(states.shape[0]):
         sensor_bank_step(cfg, noise_cols, states[i], true_values[i], noise[i], dt_s, out[i])

@@ -1,11 +1,11 @@
 """N BOF plants stepped in one call of the compiled core: the engine behind the env shells.
 
 ``BOFBatch`` owns the per-plant arrays (parameters, state, sensor and drift states), draws every
-random number with one ``np.random.Generator`` (one vectorised call per step for sensor noise,
-one per group of heat starts), and calls :mod:`envs.steel.core`. The single env is a batch of one
-and the vector env a batch of N, so both run the same code with the same draws: a single env
-reset with seed ``s`` and a vector env of one plant reset with seed ``s`` give identical
-trajectories (tested, also with ``NUMBA_DISABLE_JIT=1``).
+random number with one ``np.random.Generator`` (one vectorised call per step for the sensor
+noise words, see :mod:`envs.core.noise`; one per group of heat starts), and calls
+:mod:`envs.steel.core`. The single env is a batch of one and the vector env a batch of N, so
+both run the same code with the same draws: a single env reset with seed ``s`` and a vector env
+of one plant reset with seed ``s`` give identical trajectories (tested, also with ``NUMBA_DISABLE_JIT=1``).
 
 Campaign mode: one episode is ``campaign_heats`` consecutive heats. Slow drifts (lance wear,
 refractory wear, scrap quality; :data:`DEFAULT_CAMPAIGN_DRIFTS`) move multipliers of plant
@@ -23,6 +23,7 @@ import numpy as np
 
 from envs.core.actions import ActionScaler, ActuatorSpec
 from envs.core.disturbances import DriftBank, DriftSpec, drift_bank_reset, drift_bank_step
+from envs.core.noise import draw_bits
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec
 from envs.steel import core
@@ -210,7 +211,7 @@ class BOFBatch:
         self._start_heats(idx, rng, advance_drift=False)
 
     def _advance_drifts(self, idx: np.ndarray, rng: np.random.Generator) -> None:
-        z = rng.standard_normal((idx.size, self.drifts.n_noise))
+        z = draw_bits(rng, idx.size, self.drifts.n_noise)
         for k, i in enumerate(idx):
             drift_bank_step(
                 self.drifts.cfg,
@@ -288,8 +289,7 @@ class BOFBatch:
             n_active = self.n
         else:
             n_active = int(active.sum())
-        # float32 normals: half the cost of float64 ones, ample for sensor noise
-        noise = rng.standard_normal((n_active, self.sensors.n_noise), dtype=np.float32)
+        noise = draw_bits(rng, n_active, self.sensors.n_noise)  # table normals in the kernel
         n_ended = core.step_batch(
             self.params,
             self.derived,

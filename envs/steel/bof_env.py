@@ -223,12 +223,15 @@ class BOFEnv(gym.Env):
     - ``render_mode``: ``"rgb_array"`` plots the blow.
 
     >>> import gymnasium as gym, envs
-    >>> env = gym.make("plantrl/BOF-v0", plant="bof_250t", scenario="nominal")
+    >>> env = gym.make("plantrl/BOF-v1", plant="bof_250t", scenario="nominal")
     >>> obs, info = env.reset(seed=0)
     >>> obs.shape
     (26,)
 
     ## Version History
+    - v1: sensor noise and campaign-drift innovations come from 16-bit table normals
+      (:mod:`envs.core.noise`, 7–9× cheaper draws); physics, reward and layouts unchanged, the
+      noise of a given seed differs from v0.
     - v0: first release.
     """
 

@@ -960,7 +960,7 @@ def step_batch(
 ):
     """One control step for every active plant: plant step, sensors, observation, reward.
 
-    ``noise`` holds one row of standard normals per *active* plant, in plant order. Inactive
+    ``noise`` holds one row of 16-bit noise words per *active* plant, in plant order. Inactive
     plants (``active[i]`` False: just reset by a next-step autoreset) are left as they are, with
     reward 0. ``heat_end[i]`` is set when plant i's blow ended this step; its KPIs are in
     ``kpi[i]``. Rewards are ``−cost / 1000`` (kEUR). Returns the number of heats that ended.
