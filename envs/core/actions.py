@@ -124,6 +124,36 @@ class ActionScaler:
             )
         return np.clip(a, -1.0, 1.0)
 
+    def validate_batch(self, actions: npt.ArrayLike, n_plants: int) -> FloatArray:
+        """Actions of ``n_plants`` plants as float64 (n_plants, n), unclipped, for the kernels.
+
+        A single plant also accepts shape (n,). Finite values outside [-1, 1] pass unchanged (the
+        compiled step clips them: the documented rule); NaN/±inf and wrong shapes raise
+        ``ValueError`` naming the plant and actuator, before any plant moves.
+        """
+        a = _as_float(actions, "actions") if not isinstance(actions, np.ndarray) else actions
+        a = np.asarray(a, dtype=np.float64)
+        if a.shape != (n_plants, self.n):
+            if n_plants == 1 and a.shape == (self.n,):
+                a = a.reshape(1, self.n)
+            else:
+                raise ValueError(
+                    f"actions have shape {a.shape}, expected ({n_plants}, {self.n})"
+                    + (f" or ({self.n},)" if n_plants == 1 else "")
+                    + f" for {self.names}"
+                )
+        # NaN and ±inf propagate through a sum, so one vectorised reduction clears the usual
+        # case; only a non-finite sum (a bad value, or an overflow of huge finite ones) is searched
+        if not math.isfinite(float(a.sum())):
+            bad = np.argwhere(~np.isfinite(a))
+            if bad.size:
+                plant, j = (int(v) for v in bad[0])
+                raise ValueError(
+                    f"action[{j}] ({self.names[j]!r}) of plant {plant} is {a[plant, j]}; "
+                    "actions must be finite, in [-1, 1]"
+                )
+        return a
+
     def check_batch(self, actions: npt.ArrayLike) -> FloatArray:
         """Validate actions of shape (n_plants, n) and clip them to [-1, 1]; same rules as check."""
         a = _as_float(actions, "actions")

@@ -5,7 +5,8 @@ random number with one ``np.random.Generator`` (one vectorised call per step for
 noise words, see :mod:`envs.core.noise`; one per group of heat starts), and calls
 :mod:`envs.steel.core`. The single env is a batch of one and the vector env a batch of N, so
 both run the same code with the same draws: a single env reset with seed ``s`` and a vector env
-of one plant reset with seed ``s`` give identical trajectories (tested, also with ``NUMBA_DISABLE_JIT=1``).
+of one plant reset with seed ``s`` give identical trajectories (tested, also with
+``NUMBA_DISABLE_JIT=1``).
 
 Campaign mode: one episode is ``campaign_heats`` consecutive heats. Slow drifts (lance wear,
 refractory wear, scrap quality; :data:`DEFAULT_CAMPAIGN_DRIFTS`) move multipliers of plant
@@ -252,24 +253,7 @@ class BOFBatch:
 
         Finite values outside [-1, 1] are clipped inside the compiled step (documented rule).
         """
-        a = np.asarray(actions, dtype=np.float64)
-        if a.shape != (self.n, core.N_ACT):
-            if self.n == 1 and a.shape == (core.N_ACT,):
-                a = a.reshape(1, core.N_ACT)
-            else:
-                raise ValueError(
-                    f"actions have shape {a.shape}, expected ({self.n}, {core.N_ACT})"
-                    + (f" or ({core.N_ACT},)" if self.n == 1 else "")
-                    + f" for {self.scaler.names}"
-                )
-        bad = core.first_bad_action(a)
-        if bad >= 0:
-            plant, j = divmod(bad, core.N_ACT)
-            raise ValueError(
-                f"action[{j}] ({self.scaler.names[j]!r}) of plant {plant} is {a[plant, j]}; "
-                "actions must be finite, in [-1, 1]"
-            )
-        return a
+        return self.scaler.validate_batch(actions, self.n)
 
     def step(
         self, actions: np.ndarray, rng: np.random.Generator, active: np.ndarray | None = None

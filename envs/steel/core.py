@@ -883,16 +883,6 @@ def _setpoints(p, d, x, mode, action, practice, out):
         out[j] = min(max(target, prev - rate), prev + rate)
 
 
-@njit(cache=True, error_model="numpy")
-def first_bad_action(actions: np.ndarray) -> int:
-    """Flat index of the first NaN/inf action, or -1; checked before any plant moves."""
-    flat = actions.ravel()
-    for k in range(flat.shape[0]):
-        if not np.isfinite(flat[k]):
-            return k
-    return -1
-
-
 @njit(cache=True, error_model="numpy", inline="always")
 def _sublance(p: np.ndarray, x: np.ndarray) -> bool:
     """Take the in-blow sub-lance sample once the oxygen passes its share of the plan."""
