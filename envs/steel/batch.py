@@ -27,6 +27,7 @@ from envs.core.disturbances import DriftBank, DriftSpec, drift_bank_reset, drift
 from envs.core.noise import draw_bits
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec
+from envs.core.shell import StepResult
 from envs.steel import core
 from envs.steel.params import BOFParams
 
@@ -196,6 +197,7 @@ class BOFBatch:
         self._reward = np.zeros(self.n)
         self._heat_end = np.zeros(self.n, dtype=np.bool_)
         self._all_active = np.ones(self.n, dtype=np.bool_)
+        self._never = np.zeros(self.n, dtype=np.bool_)  # a blow is never truncated
         self.want_truth = self.n == 1  # the single env reports the true state in its info
 
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
@@ -257,16 +259,17 @@ class BOFBatch:
 
     def step(
         self, actions: np.ndarray, rng: np.random.Generator, active: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    ) -> StepResult:
         """Advance every (active) plant one control step with checked actions (n, 5).
 
         Sensor noise is drawn for active plants only, so a plant that sits out a step (Gymnasium
         next-step autoreset) consumes exactly the draws a single env's ``reset`` would.
 
         Returns:
-            ``(reward, heat_end, episode_end, kpi, n_ended)``; ``obs`` and ``truth`` are updated
-            in place. For plants whose heat ended but whose campaign goes on, the next heat is
-            already charged and ``obs`` shows it; ``kpi`` rows hold the ended heats' KPIs.
+            A :class:`StepResult` whose units are heats (never truncated: every blow ends by
+            itself); ``obs`` and ``truth`` are updated in place. For plants whose heat ended but
+            whose campaign goes on, the next heat is already charged and ``obs`` shows it;
+            ``kpi`` rows hold the ended heats' KPIs.
         """
         if active is None:
             active = self._all_active
@@ -297,7 +300,8 @@ class BOFBatch:
         if self.want_truth:  # the single env reports the true state in its info
             core.truth_batch(self.state, self.truth)
         if n_ended == 0:
-            return self._reward, self._heat_end, self._heat_end, self.kpi, 0
+            no_end = self._heat_end
+            return StepResult(self._reward, no_end, no_end, self._never, self.kpi, 0)
         episode_end = self._heat_end.copy()
         ended = np.flatnonzero(self._heat_end)
         self.heats_done[ended] += 1
@@ -305,7 +309,7 @@ class BOFBatch:
         if go_on.size:
             episode_end[go_on] = False
             self._start_heats(go_on, rng, advance_drift=True)
-        return self._reward, self._heat_end, episode_end, self.kpi, n_ended
+        return StepResult(self._reward, self._heat_end, episode_end, self._never, self.kpi, n_ended)
 
 
 def _merge_specs(

@@ -9,12 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import yaml
-from gymnasium.vector.utils import batch_space
 
 from envs.core.params import PlantParams, PlantVariant, load_variant, variant_from_mapping
+from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult, masked_kpi_infos
 from envs.steel import core
 from envs.steel.batch import OBS_TABLE, BOFBatch
 from envs.steel.params import BOFParams
@@ -114,7 +113,7 @@ def kpi_dict(row: np.ndarray, params: np.ndarray) -> dict[str, float]:
     return out
 
 
-class BOFEnv(gym.Env):
+class BOFEnv(BatchEnv[BOFBatch]):
     """Basic-oxygen-furnace (LD converter) main blow, one control step every ``dt_s`` seconds.
 
     ## Description
@@ -235,8 +234,6 @@ class BOFEnv(gym.Env):
     - v0: first release.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 - Gymnasium API
-
     def __init__(
         self,
         plant: Any = None,
@@ -250,8 +247,6 @@ class BOFEnv(gym.Env):
         drifts: Mapping[str, Mapping[str, Any]] | None = None,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.variant = resolve_bof_variant(plant)
         options = _env_options(
             scenario,
@@ -260,12 +255,8 @@ class BOFEnv(gym.Env):
             sensors=sensors,
             drifts=drifts,
         )
-        self.batch = BOFBatch(self.variant, 1, action_mode=action_mode, dt_s=dt_s, **options)
-        self.observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, dtype=np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (core.N_ACT,), dtype=np.float32)
-        self.render_mode = render_mode
-        self._history: list[dict[str, float]] = []
-        self._ready = False
+        batch = BOFBatch(self.variant, 1, action_mode=action_mode, dt_s=dt_s, **options)
+        super().__init__(batch, OBS_LOW, OBS_HIGH, core.N_ACT, render_mode)
 
     @property
     def params(self) -> BOFParams:
@@ -274,32 +265,15 @@ class BOFEnv(gym.Env):
             dict(zip(BOFParams.field_names(), self.batch.params[0], strict=True))
         )
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        self.batch.reset_plants(np.array([0]), self.np_random)
-        self._ready = True
-        self._history = [self._snapshot()]
-        return self._obs(), self._state_info()
+    def _reset_info(self) -> dict[str, Any]:
+        return self._state_info()
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if not self._ready:
-            raise RuntimeError("call reset() before step() (and after an episode ended)")
-        a = self.batch.check_actions(action)
-        reward, _heat_end, episode_end, kpi, n_ended = self.batch.step(a, self.np_random)
+    def _step_info(self, result: StepResult) -> dict[str, Any]:
         info = self._state_info()
-        if n_ended:
+        if result.n_unit_end:
             info["heat_end"] = True
-            info["kpi"] = kpi_dict(kpi[0], self.batch.params[0])
-        terminated = bool(episode_end[0])
-        self._ready = not terminated
-        if self.render_mode is not None:
-            self._history.append(self._snapshot())
-        return self._obs(), float(reward[0]), terminated, False, info
-
-    def _obs(self) -> np.ndarray:
-        return self.batch.obs[0].copy()  # clipped to the Box and float32 in the compiled step
+            info["kpi"] = kpi_dict(result.kpi[0], self.batch.params[0])
+        return info
 
     def _state_info(self) -> dict[str, Any]:
         """True state of the heat now in the vessel, for KPIs and plots (never observed)."""
@@ -334,7 +308,7 @@ class BOFEnv(gym.Env):
         return render_blow(self._history, self.params)
 
 
-class BOFVectorEnv(gym.vector.VectorEnv):
+class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
     """``num_envs`` BOF plants stepped in one call of the compiled core (Gymnasium ``VectorEnv``).
 
     Same arguments, spaces, reward and episode rules as :class:`BOFEnv`. Autoreset follows
@@ -363,14 +337,6 @@ class BOFVectorEnv(gym.vector.VectorEnv):
         autoreset_mode: str = "next_step",
         render_mode: str | None = None,
     ) -> None:
-        modes = {
-            "next_step": gym.vector.AutoresetMode.NEXT_STEP,
-            "same_step": gym.vector.AutoresetMode.SAME_STEP,
-        }
-        if autoreset_mode not in modes:
-            raise ValueError(
-                f"autoreset_mode must be one of {sorted(modes)}, got {autoreset_mode!r}"
-            )
         self.variant = resolve_bof_variant(plant)
         options = _env_options(
             scenario,
@@ -379,87 +345,17 @@ class BOFVectorEnv(gym.vector.VectorEnv):
             sensors=sensors,
             drifts=drifts,
         )
-        self.batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s, **options)
-        self.num_envs = int(num_envs)
-        self.metadata = {"autoreset_mode": modes[autoreset_mode], "render_modes": []}
-        self.render_mode = render_mode
-        self.single_observation_space = gym.spaces.Box(OBS_LOW, OBS_HIGH, dtype=np.float32)
-        self.single_action_space = gym.spaces.Box(-1.0, 1.0, (core.N_ACT,), dtype=np.float32)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._same_step = autoreset_mode == "same_step"
-        self._no_done = np.zeros(self.num_envs, dtype=np.bool_)
-        self._ready = False
-        self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)
-        self._all = np.arange(self.num_envs)
+        batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s, **options)
+        super().__init__(batch, OBS_LOW, OBS_HIGH, core.N_ACT, autoreset_mode, render_mode)
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        if seed is not None:
-            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
-        self.batch.reset_plants(self._all, self.np_random)
-        self._needs_reset[:] = False
-        self._ready = True
-        return self._obs(), {}
-
-    def step(
-        self, actions: Any
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        if not self._ready:
-            raise RuntimeError("call reset() before step()")
-        a = self.batch.check_actions(actions)
-        if self._needs_reset.any():  # NEXT_STEP: these plants restart now and sit this step out
-            active = ~self._needs_reset
-            pending = np.flatnonzero(self._needs_reset)
-            self.batch.reset_plants(pending, self.np_random)
-            self._needs_reset[:] = False
-            reward, heat_end, episode_end, kpi, n_ended = self.batch.step(
-                a, self.np_random, active=active
-            )
-        else:
-            reward, heat_end, episode_end, kpi, n_ended = self.batch.step(a, self.np_random)
-        reward = reward.copy()
-        infos: dict[str, Any] = self._kpi_infos(heat_end, kpi) if n_ended else {}
-        if not n_ended:
-            return self._obs(), reward, self._no_done.copy(), self._no_done.copy(), infos
-        terminated = episode_end.copy()
-        if terminated.any():
-            if self._same_step:
-                infos = self._final_infos(terminated, infos)
-                self.batch.reset_plants(np.flatnonzero(terminated), self.np_random)
-            else:
-                self._needs_reset |= terminated
-        return self._obs(), reward, terminated, self._no_done.copy(), infos
-
-    def _final_infos(self, terminated: np.ndarray, infos: dict[str, Any]) -> dict[str, Any]:
-        """SAME_STEP: final observation (object array) and final info (dict of masked arrays)."""
-        final_obs = np.empty(self.num_envs, dtype=object)
-        for i in np.flatnonzero(terminated):
-            final_obs[i] = self.batch.obs[i].copy()
-        final_info = {k: (v & terminated if k.startswith("_") else v) for k, v in infos.items()}
-        return {
-            **infos,
-            "final_obs": final_obs,
-            "_final_obs": terminated.copy(),
-            "final_info": final_info,
-            "_final_info": terminated.copy(),
-        }
-
-    def _obs(self) -> np.ndarray:
-        return self.batch.obs.copy()  # clipped to the Box and float32 in the compiled step
-
-    def _kpi_infos(self, heat_end: np.ndarray, kpi: np.ndarray) -> dict[str, Any]:
+    def _unit_infos(self, result: StepResult) -> dict[str, Any]:
         """KPIs of the heats that ended (NaN elsewhere), the same names as BOFEnv's info["kpi"]."""
-        mask = heat_end.copy()
+        mask = result.unit_end.copy()
         ended = np.flatnonzero(mask)
+        kpi = result.kpi
         flags = hit_flags(kpi[ended], self.batch.params[ended])
         values = np.full((self.num_envs, core.N_KPI + len(flags)), np.nan)
         values[ended, : core.N_KPI] = kpi[ended]
         for j, flag in enumerate(flags.values()):
             values[ended, core.N_KPI + j] = flag
-        infos: dict[str, Any] = {"heat_end": mask, "_heat_end": mask}
-        for j, name in enumerate((*core.KPI_NAMES, *flags)):
-            infos[f"kpi/{name}"] = values[:, j]
-            infos[f"_kpi/{name}"] = mask
-        return infos
+        return masked_kpi_infos((*core.KPI_NAMES, *flags), values, mask, "heat_end")

@@ -1,0 +1,219 @@
+"""The Gymnasium shells every plant shares: a single env and a native vector env over one batch.
+
+A process provides a *batch* (``BOFBatch``, ``PaintBatch``): N plants whose state lives in arrays
+and which one compiled call steps together (DESIGN.md, "Process core"). The single env is a
+batch of one and the vector env a batch of N; both are thin Python around it, written once here:
+
+| shell | Gymnasium class | what the process adds |
+| --- | --- | --- |
+| :class:`BatchEnv` | ``gym.Env`` | ``_reset_info``, ``_step_info``, ``_snapshot``, ``render`` |
+| :class:`BatchVectorEnv` | ``gym.vector.VectorEnv`` | ``_unit_infos`` (KPIs of ended units) |
+
+A *unit* is what a plant produces and the KPIs describe: a heat for the BOF, a production shift
+for the paint line. Autoreset follows Gymnasium 1.x: ``next_step`` (default) resets a plant on
+the step after its episode ended (that step's action is ignored, reward 0, not done);
+``same_step`` resets it in the step it ended and puts the final observation and info into
+``info["final_obs"]`` / ``info["final_info"]`` (what the SB3 adapter uses). An episode ends by
+termination or truncation, both decided by the batch (the plants know their own horizons), so no
+``TimeLimit`` wrapper is needed. Randomness comes from one generator seeded by
+``reset(seed=…)``; a vector env of one plant reproduces the single env with the same seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector.utils import batch_space
+
+__all__ = ["AUTORESET_MODES", "BatchEnv", "BatchVectorEnv", "PlantBatch", "StepResult"]
+
+AUTORESET_MODES = {
+    "next_step": gym.vector.AutoresetMode.NEXT_STEP,
+    "same_step": gym.vector.AutoresetMode.SAME_STEP,
+}
+
+
+class StepResult(NamedTuple):
+    """What a batch step returns; arrays are (n_plants,) views into the batch's buffers."""
+
+    reward: np.ndarray
+    unit_end: np.ndarray  # a unit (heat, shift) ended this step; its KPIs are in ``kpi``
+    terminated: np.ndarray
+    truncated: np.ndarray
+    kpi: np.ndarray  # (n_plants, n_kpi), valid in the rows where ``unit_end``
+    n_unit_end: int
+
+
+class PlantBatch(Protocol):
+    """The interface the shells need from a process's batch of plants."""
+
+    n: int
+    obs: np.ndarray  # (n, n_obs) float32, written in place by the compiled step
+    params: np.ndarray  # (n, n_params) parameters of the unit now running
+
+    def check_actions(self, actions: Any) -> np.ndarray: ...
+
+    def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None: ...
+
+    def step(
+        self, actions: np.ndarray, rng: np.random.Generator, active: np.ndarray | None = None
+    ) -> StepResult: ...
+
+
+B = TypeVar("B", bound=PlantBatch)
+
+
+class BatchEnv(gym.Env, Generic[B]):
+    """Single-plant Gymnasium env over a batch of one; subclasses add infos and rendering."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 - Gymnasium API
+
+    def __init__(
+        self,
+        batch: B,
+        obs_low: np.ndarray,
+        obs_high: np.ndarray,
+        n_actions: int,
+        render_mode: str | None,
+    ) -> None:
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.batch = batch
+        self.observation_space = gym.spaces.Box(obs_low, obs_high, dtype=np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (n_actions,), dtype=np.float32)
+        self.render_mode = render_mode
+        self._history: list[dict[str, float]] = []
+        self._ready = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.batch.reset_plants(np.array([0]), self.np_random)
+        self._ready = True
+        self._history = [self._snapshot()]
+        return self._obs(), self._reset_info()
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self._ready:
+            raise RuntimeError("call reset() before step() (and after an episode ended)")
+        result = self.batch.step(self.batch.check_actions(action), self.np_random)
+        info = self._step_info(result)
+        terminated, truncated = bool(result.terminated[0]), bool(result.truncated[0])
+        self._ready = not (terminated or truncated)
+        if self.render_mode is not None:
+            self._history.append(self._snapshot())
+        return self._obs(), float(result.reward[0]), terminated, truncated, info
+
+    def _obs(self) -> np.ndarray:
+        return self.batch.obs[0].copy()  # clipped to the Box and float32 in the compiled step
+
+    # hooks ------------------------------------------------------------------------------------
+    def _reset_info(self) -> dict[str, Any]:
+        return {}
+
+    def _step_info(self, result: StepResult) -> dict[str, Any]:
+        return {}
+
+    def _snapshot(self) -> dict[str, float]:
+        return {}
+
+
+class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
+    """N plants stepped in one compiled call, as a Gymnasium ``VectorEnv`` (see module doc)."""
+
+    def __init__(
+        self,
+        batch: B,
+        obs_low: np.ndarray,
+        obs_high: np.ndarray,
+        n_actions: int,
+        autoreset_mode: str,
+        render_mode: str | None,
+    ) -> None:
+        if autoreset_mode not in AUTORESET_MODES:
+            raise ValueError(
+                f"autoreset_mode must be one of {sorted(AUTORESET_MODES)}, got {autoreset_mode!r}"
+            )
+        self.batch = batch
+        self.num_envs = batch.n
+        self.metadata = {"autoreset_mode": AUTORESET_MODES[autoreset_mode], "render_modes": []}
+        self.render_mode = render_mode
+        self.single_observation_space = gym.spaces.Box(obs_low, obs_high, dtype=np.float32)
+        self.single_action_space = gym.spaces.Box(-1.0, 1.0, (n_actions,), dtype=np.float32)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._same_step = autoreset_mode == "same_step"
+        self._ready = False
+        self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)
+        self._all = np.arange(self.num_envs)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        if seed is not None:
+            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
+        self.batch.reset_plants(self._all, self.np_random)
+        self._needs_reset[:] = False
+        self._ready = True
+        return self._obs(), {}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._ready:
+            raise RuntimeError("call reset() before step()")
+        a = self.batch.check_actions(actions)
+        if self._needs_reset.any():  # NEXT_STEP: these plants restart now and sit this step out
+            active = ~self._needs_reset
+            self.batch.reset_plants(np.flatnonzero(self._needs_reset), self.np_random)
+            self._needs_reset[:] = False
+            result = self.batch.step(a, self.np_random, active=active)
+        else:
+            result = self.batch.step(a, self.np_random)
+        reward = result.reward.copy()
+        terminated, truncated = result.terminated.copy(), result.truncated.copy()
+        infos: dict[str, Any] = self._unit_infos(result) if result.n_unit_end else {}
+        done = terminated | truncated
+        if done.any():
+            if self._same_step:
+                infos = self._final_infos(done, infos)
+                self.batch.reset_plants(np.flatnonzero(done), self.np_random)
+            else:
+                self._needs_reset |= done
+        return self._obs(), reward, terminated, truncated, infos
+
+    def _final_infos(self, done: np.ndarray, infos: dict[str, Any]) -> dict[str, Any]:
+        """SAME_STEP: final observation (object array) and final info (dict of masked arrays)."""
+        final_obs = np.empty(self.num_envs, dtype=object)
+        for i in np.flatnonzero(done):
+            final_obs[i] = self.batch.obs[i].copy()
+        final_info = {k: (v & done if k.startswith("_") else v) for k, v in infos.items()}
+        return {
+            **infos,
+            "final_obs": final_obs,
+            "_final_obs": done.copy(),
+            "final_info": final_info,
+            "_final_info": done.copy(),
+        }
+
+    def _obs(self) -> np.ndarray:
+        return self.batch.obs.copy()  # clipped to the Box and float32 in the compiled step
+
+    # hook -------------------------------------------------------------------------------------
+    def _unit_infos(self, result: StepResult) -> dict[str, Any]:
+        """Infos of the units that ended (masked arrays); called only when some did."""
+        return {}
+
+
+def masked_kpi_infos(
+    names: tuple[str, ...], values: np.ndarray, mask: np.ndarray, flag: str
+) -> dict[str, Any]:
+    """Vector infos ``{flag, kpi/<name>}`` with ``_key`` masks; ``values`` is (n, len(names))."""
+    infos: dict[str, Any] = {flag: mask, f"_{flag}": mask}
+    for j, name in enumerate(names):
+        infos[f"kpi/{name}"] = values[:, j]
+        infos[f"_kpi/{name}"] = mask
+    return infos
