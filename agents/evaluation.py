@@ -1,4 +1,8 @@
-"""Run any policy on a fixed set of seeded episodes and collect returns and heat KPIs.
+"""Run any policy on a fixed set of seeded episodes and collect returns and unit KPIs.
+
+A *unit* is what a plant produces and its KPIs describe: a heat of the BOF (``info["heat_end"]``,
+KPIs in ``info["kpi"]``), a shift of the paint line (``info["shift_end"]``, summary in
+``info["shift_kpi"]``).
 
 Every episode runs in its own single env reset with its own seed, so an episode's charge,
 disturbances and sensor noise are fixed by its seed alone: every policy and baseline meets
@@ -17,22 +21,25 @@ import numpy as np
 
 from agents.policy import Policy
 
-__all__ = ["EpisodeResults", "RecurrentSB3Policy", "evaluate"]
+__all__ = ["EpisodeResults", "RecurrentSB3Policy", "evaluate", "n_actions", "unit_kpis"]
 
 
 @dataclasses.dataclass
 class EpisodeResults:
-    """Per-episode returns and per-heat KPIs (one dict per ended heat, in episode order)."""
+    """Per-episode returns, per-unit KPIs (one dict per ended heat or shift, in order) and each
+    episode's series of per-step KPIs (``info["kpi"]``: every heat of a BOF campaign, every body
+    of a paint shift) for drift-recovery analysis."""
 
     seeds: list[int]
     returns: np.ndarray
     lengths: np.ndarray
-    heats: list[dict[str, float]]
+    units: list[dict[str, float]]
+    series: list[list[dict[str, float]]] = dataclasses.field(default_factory=list)
 
     def kpi_means(self) -> dict[str, float]:
-        """Mean of every KPI over all heats (hit flags become hit rates)."""
-        keys = self.heats[0].keys() if self.heats else []
-        return {k: float(np.mean([h[k] for h in self.heats])) for k in keys}
+        """Mean of every KPI over all units (hit flags become hit rates)."""
+        keys = self.units[0].keys() if self.units else []
+        return {k: float(np.mean([u[k] for u in self.units])) for k in keys}
 
     def summary(self) -> dict[str, float]:
         return {
@@ -50,16 +57,20 @@ def evaluate(
 ) -> EpisodeResults:
     """Run one episode per seed with ``policy`` (``act(obs_batch) -> action_batch``).
 
-    A policy with ``reset(n)`` is told that ``n`` episodes start (recurrent state).
+    A policy with ``reset(n)`` is told that ``n`` episodes start (recurrent state); one with
+    ``attach(envs)`` gets the episodes' envs (privileged baselines, see :mod:`agents.policy`).
     """
     act = policy.act if hasattr(policy, "act") else policy
     if hasattr(policy, "reset"):
         policy.reset(len(seeds))
     env_list = [make_env() for _ in seeds]
+    if hasattr(policy, "attach"):  # a privileged reference (the MPC oracle) reads the plants
+        policy.attach(env_list)
     obs = np.stack([e.reset(seed=int(s))[0] for e, s in zip(env_list, seeds, strict=True)])
     returns, lengths = np.zeros(len(seeds)), np.zeros(len(seeds), dtype=np.int64)
     running = np.ones(len(seeds), dtype=bool)
-    heats: list[list[dict[str, float]]] = [[] for _ in seeds]
+    units: list[list[dict[str, float]]] = [[] for _ in seeds]
+    series: list[list[dict[str, float]]] = [[] for _ in seeds]
     while running.any():
         actions = np.asarray(act(obs))
         for i in np.flatnonzero(running):
@@ -67,12 +78,36 @@ def evaluate(
             obs[i] = o
             returns[i] += r
             lengths[i] += 1
-            if info.get("heat_end"):
-                heats[i].append(info["kpi"])
+            unit = unit_kpis(info)
+            if unit is not None:
+                units[i].append(unit)
+            if "kpi" in info:
+                series[i].append(info["kpi"])
             running[i] = not (term or trunc)
     for e in env_list:
         e.close()
-    return EpisodeResults(list(map(int, seeds)), returns, lengths, [h for hs in heats for h in hs])
+    flat = [u for us in units for u in us]
+    return EpisodeResults(list(map(int, seeds)), returns, lengths, flat, series)
+
+
+def n_actions(make_env: Callable[[], gym.Env]) -> int:
+    """Action dimension of the env ``make_env`` builds."""
+    env = make_env()
+    try:
+        shape = env.action_space.shape
+        assert shape is not None and len(shape) == 1, f"expected a 1-d Box, got {shape}"
+        return int(shape[0])
+    finally:
+        env.close()
+
+
+def unit_kpis(info: dict[str, Any]) -> dict[str, float] | None:
+    """KPIs of the unit that ended in this step (a heat, a shift), or None."""
+    if info.get("shift_end"):
+        return dict(info["shift_kpi"])
+    if info.get("heat_end"):
+        return dict(info["kpi"])
+    return None
 
 
 class RecurrentSB3Policy:

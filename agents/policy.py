@@ -5,6 +5,12 @@ exported ONNX file all look the same to evaluation — a batch of observations i
 units, shape ``(n, n_obs)``, in; a batch of normalised actions in [-1, 1], shape ``(n, n_act)``,
 out (the env maps them to actuator set-points).
 
+Two optional methods, called by :func:`agents.evaluation.evaluate` before the episodes start:
+``reset(n)`` (``n`` episodes begin: clear recurrent or integrator state) and
+``attach(envs)`` (the episodes' envs, in batch order, stepped by the evaluator). ``attach`` is
+for privileged baselines only — the MPC oracle reads the true state and parameters of each env's
+plant there; a deployable policy never implements it.
+
 >>> import numpy as np
 >>> from agents.baselines.operator import OperatorPolicy
 >>> isinstance(OperatorPolicy(), Policy)
@@ -17,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Policy", "RandomPolicy", "SB3Policy"]
+__all__ = ["Policy", "PrivilegedPolicy", "RandomPolicy", "SB3Policy"]
 
 
 @runtime_checkable
@@ -29,6 +35,17 @@ class Policy(Protocol):
     """
 
     def act(self, obs: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class PrivilegedPolicy(Policy, Protocol):
+    """A reference policy that reads the simulated plants themselves (the MPC oracle).
+
+    ``attach(envs)`` receives the single envs of the evaluated episodes, in the order of the
+    observation batch; ``act`` may then read ``env.unwrapped.batch`` (true state, parameters).
+    """
+
+    def attach(self, envs: list[Any]) -> None: ...
 
 
 def _as_batch(obs: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -7,6 +7,7 @@ MLflow is imported here):
 >>> import gymnasium as gym, envs
 >>> env = gym.make("plantrl/BOF-v1", plant="bof_250t")
 >>> venv = gym.make_vec("plantrl/BOF-v1", num_envs=8, vectorization_mode="vector_entry_point")
+>>> paint = gym.make("plantrl/PaintLine-v0", plant="paint_50jph", scenario="drift")
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = ["ENV_IDS", "make", "make_vec"]
 
 ENV_IDS = {
     "bof": "plantrl/BOF-v1",
+    "paint": "plantrl/PaintLine-v0",
 }
 
 if "plantrl/BOF-v1" not in gym.registry:
@@ -27,6 +29,14 @@ if "plantrl/BOF-v1" not in gym.registry:
         entry_point="envs.steel.bof_env:BOFEnv",
         vector_entry_point="envs.steel.bof_env:BOFVectorEnv",
         # every blow ends by itself (forced end at 35 min), so no TimeLimit wrapper is needed
+        max_episode_steps=None,
+    )
+if "plantrl/PaintLine-v0" not in gym.registry:
+    gym.register(
+        id="plantrl/PaintLine-v0",
+        entry_point="envs.paint.paint_env:PaintEnv",
+        vector_entry_point="envs.paint.paint_env:PaintVectorEnv",
+        # the env truncates at the end of its shift itself (shift_bodies), so no TimeLimit
         max_episode_steps=None,
     )
 

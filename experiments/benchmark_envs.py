@@ -1,9 +1,10 @@
-"""Throughput of the BOF environments on one core, with a profile of the vector step.
+"""Throughput of every plantrl environment on one core, with a profile of the vector step.
 
-    python -m experiments.benchmark_envs            # full run, about 2 min
-    python -m experiments.benchmark_envs --quick    # smoke run, < 30 s
+    python -m experiments.benchmark_envs            # full run, about 4 min
+    python -m experiments.benchmark_envs --quick    # smoke run, < 1 min
 
-Measures single-env steps/s (raw and through ``gym.make``) against Gymnasium's ``Pendulum-v1``,
+For each process (BOF blow, paint line) it measures single-env steps/s (raw and through
+``gym.make``) against Gymnasium's ``Pendulum-v1``,
 native vector-env env-steps/s at N = 1, 64, 1024, 4096, where the time of one vector step at
 N = 4096 goes (plant kernel, bare physics, random draws, sensors + observation, Python shell),
 and the first-import cost (numba compile) with an empty and a warm ``NUMBA_CACHE_DIR``. Every
@@ -31,18 +32,24 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401  (registers plantrl/BOF-v1)
+import envs  # registers the plantrl/ ids
 from envs.core.noise import draw_bits
-from envs.steel import core
-from envs.steel.bof_env import BOFEnv, BOFVectorEnv
+from envs.core.shell import BatchVectorEnv
+from envs.paint import core as paint_core
+from envs.paint.batch import PaintBatch
+from envs.paint.paint_env import PaintEnv
+from envs.steel import core as bof_core
+from envs.steel.batch import BOFBatch
+from envs.steel.bof_env import BOFEnv
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV_ID = "plantrl/BOF-v1"
 VECTOR_SIZES = (1, 64, 1024, 4096)
 PROFILE_N = 4096
+SINGLE_ENVS = {"bof": BOFEnv, "paint": PaintEnv}
 IMPORT_SNIPPET = (
-    "import envs, gymnasium as gym; e = gym.make('plantrl/BOF-v1'); "
-    "e.reset(seed=0); e.step(e.action_space.sample())"
+    "import envs, gymnasium as gym\n"
+    "for i in envs.ENV_IDS.values():\n"
+    "    e = gym.make(i); e.reset(seed=0); e.step(e.action_space.sample())"
 )
 # key -> (target as shown, threshold, aim or None, higher is better)
 TARGETS = {
@@ -104,18 +111,23 @@ def zero_actions(venv: gym.vector.VectorEnv) -> np.ndarray:
     return np.zeros(space.shape, dtype=np.float32)
 
 
-def bof_vector_env(venv: gym.vector.VectorEnv) -> BOFVectorEnv:
-    """The native BOF vector env under ``venv`` (what ``gym.make_vec`` of ``ENV_ID`` builds)."""
-    native = venv.unwrapped
-    assert isinstance(native, BOFVectorEnv)
-    return native
+def native(venv: gym.vector.VectorEnv) -> BatchVectorEnv:
+    """The native vector env under ``venv`` (what ``gym.make_vec`` of an id builds)."""
+    env = venv.unwrapped
+    assert isinstance(env, BatchVectorEnv)
+    return env
+
+
+def core_of(venv: gym.vector.VectorEnv) -> Any:
+    """The compiled core module the vector env's batch calls."""
+    return bof_core if isinstance(native(venv).batch, BOFBatch) else paint_core
 
 
 def vector_rate(
-    n: int, steps: int, warmup: int, repeats: int
+    env_id: str, n: int, steps: int, warmup: int, repeats: int
 ) -> tuple[float, gym.vector.VectorEnv]:
     """Env-steps/s of the native vector env (zero actions, autoreset on) and the env itself."""
-    venv = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point")
+    venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
     venv.reset(seed=0)
     zeros = zero_actions(venv)
     replayer(venv.step, (zeros,), warmup)()  # past the first heat ends: steady-state autoresets
@@ -128,7 +140,8 @@ def capture_kernel_call(venv: gym.vector.VectorEnv) -> tuple[tuple, int]:
 
     Replaying the captured call keeps the profile independent of the kernel's signature.
     """
-    batch, real, seen = bof_vector_env(venv).batch, core.step_batch, {}
+    core = core_of(venv)
+    batch, real, seen = native(venv).batch, core.step_batch, {}
 
     def spy(*args):
         seen["args"] = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
@@ -148,44 +161,48 @@ def capture_kernel_call(venv: gym.vector.VectorEnv) -> tuple[tuple, int]:
     return seen["args"], seen["state"]
 
 
-def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> dict[str, float]:
-    """Split one vector step (ns per env-step) into physics, draws, rest of kernel and shell.
-
-    The four parts are timed in turn in every round (best per part), so a change of machine
-    load hits them alike; (c) and (d) are differences and carry the noise of two measurements.
-    """
-    n, batch = venv.num_envs, bof_vector_env(venv).batch
-    args, ix_state = capture_kernel_call(venv)
-    params, state = batch.params.copy(), args[ix_state]
-    setpoints = np.empty((n, core.N_ACT))
-    for i in range(n):  # standard-practice set-points of every plant, computed once
-        core.practice_setpoints(params[i], state[i], batch.dt_s, setpoints[i])
-    rng, shape = np.random.default_rng(0), (n, batch.sensors.n_noise)
-
-    zeros = zero_actions(venv)
+def plant_blocks(venv: gym.vector.VectorEnv, state: np.ndarray, steps: int) -> dict[str, Any]:
+    """Timing blocks of the bare plant kernel (and, for the BOF, of the physics alone)."""
+    core, batch = core_of(venv), native(venv).batch
+    n = venv.num_envs
     actions = np.zeros((n, core.N_ACT))
-    plant_args = (
-        params,
-        batch.derived.copy(),
-        state,
-        actions,
-        batch.scaler.mode_code,
-        batch.dt_s,
-        batch.max_steps,
-        batch.kpi.copy(),
-    )
-    physics_args = (params, batch.derived.copy(), state, setpoints, batch.dt_s)
+    if isinstance(batch, BOFBatch):
+        setpoints = np.empty((n, core.N_ACT))
+        for i in range(n):  # standard-practice set-points of every plant, computed once
+            core.practice_setpoints(batch.params[i], state[i], batch.dt_s, setpoints[i])
+        plant: tuple = (batch.params, batch.derived, state, actions, batch.scaler.mode_code)
+        plant += (batch.dt_s, batch.max_steps, batch.kpi)
+        physics = (batch.params, batch.derived, state, setpoints, batch.dt_s)
+        return {
+            "plant": replayer(core.plant_step_batch, plant, steps),
+            "physics": replayer(core.physics_batch, physics, steps),
+        }
+    # the paint kernel takes its own process words (body style, flow and deposit scatter)
+    words = draw_bits(np.random.default_rng(1), n, core.N_PROCESS_WORDS)
+    paint = (batch.params, batch.derived, state, actions, batch.scaler.mode_code, words)
+    return {"plant": replayer(core.plant_step_batch, (*paint, batch.body_kpi), steps)}
+
+
+def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> dict[str, float]:
+    """Split one vector step (ns per env-step) into plant kernel, draws, the rest, and shell.
+
+    The parts are timed in turn in every round (best per part), so a change of machine load hits
+    them alike; (c) and (d) are differences and carry the noise of two measurements.
+    """
+    n, batch = venv.num_envs, native(venv).batch
+    args, ix_state = capture_kernel_call(venv)
+    rng = np.random.default_rng(0)
+    n_words = batch.n_words if isinstance(batch, PaintBatch) else batch.sensors.n_noise
     blocks = {
-        "total": replayer(venv.step, (zeros,), steps),
-        "plant": replayer(core.plant_step_batch, plant_args, steps),
-        "physics": replayer(core.physics_batch, physics_args, steps),
-        "kernel": replayer(core.step_batch, args, steps),
-        "draws": replayer(draw_bits, (rng, *shape), steps),  # as BOFBatch.step draws them
+        "total": replayer(venv.step, (zero_actions(venv),), steps),
+        **plant_blocks(venv, args[ix_state], steps),
+        "kernel": replayer(core_of(venv).step_batch, args, steps),
+        "draws": replayer(draw_bits, (rng, n, n_words), steps),  # as the batch draws them
     }
     t = {k: v / steps * 1e9 / n for k, v in best_interleaved(blocks, rounds).items()}
     return {
         "plant": t["plant"],
-        "physics": t["physics"],
+        "physics": t.get("physics", float("nan")),
         "draws": t["draws"],
         "kernel_rest": t["kernel"] - t["plant"],
         "shell": t["total"] - t["kernel"] - t["draws"],
@@ -238,51 +255,56 @@ def row(label: str, value: str, key: str | None = None, x: float = 0.0) -> str:
     return f"| {label} | {value} | {text} | {status} |"
 
 
-def render(info: dict, r: dict) -> str:
-    """The markdown report: a header with the machine and one table of every measurement."""
-    p, imp, raw = r["profile"], r["import"], r["single_raw"]
+def process_rows(name: str, r: dict) -> list[str]:
+    """The rows of one process: single env, vector sizes, profile, overhead target."""
+    p, raw, label = r["profile"], r["single_raw"], SINGLE_ENVS[name].__name__
     rows = [
-        row("Single env, raw `BOFEnv`", f"{raw:,.0f} steps/s", "single_raw", raw),
+        row(f"Single env, raw `{label}`", f"{raw:,.0f} steps/s", "single_raw", raw),
         row("Single env, `gym.make` (wrappers)", f"{r['single_make']:,.0f} steps/s"),
-        row("`Pendulum-v1` raw, same run (reference)", f"{r['pendulum']:,.0f} steps/s"),
-        row("Ratio BOF raw / Pendulum raw", f"{raw / r['pendulum']:.2f}"),
+        row(f"Ratio {label} raw / Pendulum raw", f"{raw / r['pendulum']:.2f}"),
     ]
     for n in VECTOR_SIZES:
         key, x = f"vector_{n}", r[f"vector_{n}"]
         target = key if key in TARGETS else None
         rows.append(row(f"Vector env, N = {n}", f"{x:,.0f} env-steps/s", target, x))
-    for key, label in (
-        ("plant", "(a) plant kernel `core.plant_step_batch` (actuators, physics, cost, end)"),
+    parts = [
+        ("plant", "(a) plant kernel `core.plant_step_batch` (actuators, physics, cost, KPIs)"),
         ("physics", "(a′) of which bare physics `core.physics_batch`"),
-        ("draws", "(b) random draws `draw_bits(rng, N, n_noise)` (16-bit words)"),
-        ("kernel_rest", "(c) sensors + observation: `core.step_batch` minus (a)"),
-        ("shell", "(d) Python shell: vector step minus (a)–(c), incl. autoreset"),
+        ("draws", "(b) random draws `draw_bits(rng, N, n_words)` (16-bit words)"),
+        ("kernel_rest", "(c) drifts + sensors + observation: `core.step_batch` minus (a)"),
+        ("shell", "(d) Python shell: vector step minus (a)–(c), incl. autoreset, KPIs"),
         ("total", "vector step, total"),
-    ):
-        rows.append(row(f"N = {PROFILE_N}: {label}", f"{p[key]:.0f} ns/env-step"))
+    ]
+    for key, text in parts:
+        if np.isfinite(p[key]):
+            rows.append(row(f"N = {PROFILE_N}: {text}", f"{p[key]:.0f} ns/env-step"))
     ratio = p["overhead"]
-    rows.append(
-        row(
-            f"N = {PROFILE_N}: around the kernel (noise, sensors, obs, shell) (b+c+d)/(a)",
-            f"{100 * ratio:.0f} %",
-            "overhead",
-            ratio,
-        )
-    )
+    text = f"N = {PROFILE_N}: around the kernel (noise, drifts, sensors, obs, shell) (b+c+d)/(a)"
+    rows.append(row(text, f"{100 * ratio:.0f} %", "overhead", ratio))
+    return [f"| **{name}**: {rows[0][2:]}", *rows[1:]]
+
+
+def render(info: dict, r: dict) -> str:
+    """The markdown report: a header with the machine and one table of every measurement."""
+    imp = r["import"]
+    rows = [row("`Pendulum-v1` raw, same run (reference)", f"{r['pendulum']:,.0f} steps/s")]
+    for name in SINGLE_ENVS:
+        rows += process_rows(name, {**r[name], "pendulum": r["pendulum"]})
     cold = f"{imp['cold']:.1f} s" + (f" (failed: {imp['error']})" if imp["error"] else "")
     cold_x = float("inf") if imp["error"] else imp["cold"]  # a failed import fails the target
-    rows.append(row("First import, empty numba cache (compile)", cold, "import_cold", cold_x))
+    text = "First import of every env, empty numba cache (compile)"
+    rows.append(row(text, cold, "import_cold", cold_x))
     rows.append(row("First import, warm cache", f"{imp['warm']:.1f} s"))
     cmd = "python -m experiments.benchmark_envs" + (" --quick" if r["quick"] else "")
     head = (
         f"# Environment benchmarks\n\n- {info['date']}, git `{info['git']}`, {info['cpu']}, one "
         f"core (`NUMBA_NUM_THREADS=1`), load average {info['load']}\n- Python {info['python']}, "
         f"numpy {info['numpy']}, numba {info['numba']}, gymnasium {info['gymnasium']}\n"
-        f"- `{cmd}`: best of {r['repeats']} repeats after a warm-up. The three single envs run "
-        f"in turn in every repeat, and so do the four parts of the profile ({r['rounds']} "
-        "rounds), so that what is compared sees the same machine load. (c) and (d) are "
-        "differences of two timings and carry the noise of both (tens of ns on a loaded "
-        "machine); the profile's total can differ from the N = 4096 row.\n\n"
+        f"- `{cmd}`: best of {r['repeats']} repeats after a warm-up. The single envs (both "
+        "processes and Pendulum) run in turn in every repeat, and so do the parts of each "
+        f"profile ({r['rounds']} rounds), so that what is compared sees the same machine load. "
+        "(c) and (d) are differences of two timings and carry the noise of both (tens of ns on "
+        "a loaded machine); a profile's total can differ from its N = 4096 row.\n\n"
     )
     table = ["| measurement | value | target | status |", "|---|---|---|---|", *rows]
     return head + "\n".join(table) + "\n"
@@ -290,7 +312,7 @@ def render(info: dict, r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small budgets (smoke run, < 30 s)")
+    parser.add_argument("--quick", action="store_true", help="small budgets (smoke run, < 1 min)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks" / "envs.md")
     args = parser.parse_args()
     q = args.quick
@@ -298,15 +320,24 @@ def main() -> None:
     repeats, single_steps = (2, 2000) if q else (11, 10000)
     vec_steps = dict.fromkeys(VECTOR_SIZES, 20) if q else {1: 10000, 64: 1000, 1024: 100, 4096: 50}
     info = machine_info()
-    r: dict = {"quick": q, "repeats": repeats, "rounds": 2 if q else 15}
-    singles = {"single_raw": BOFEnv(), "single_make": gym.make(ENV_ID)}
-    singles["pendulum"] = gym.make("Pendulum-v1").unwrapped  # no TimeLimit: never ends
+    r: dict[str, Any] = {"quick": q, "repeats": repeats, "rounds": 2 if q else 15}
+    singles: dict[str, gym.Env] = {"pendulum": gym.make("Pendulum-v1").unwrapped}  # never ends
+    for name, env_cls in SINGLE_ENVS.items():
+        singles[f"{name}/single_raw"] = env_cls()
+        singles[f"{name}/single_make"] = gym.make(envs.ENV_IDS[name])
     blocks = {key: single_env_block(env, single_steps) for key, env in singles.items()}
-    r.update({key: single_steps / t for key, t in best_interleaved(blocks, repeats).items()})
-    for n in VECTOR_SIZES:
-        r[f"vector_{n}"], venv = vector_rate(n, vec_steps[n], 20 if q else 150, repeats)
-        if n == PROFILE_N:
-            r["profile"] = profile_vector_step(venv, 5 if q else 10, r["rounds"])
+    rates = {key: single_steps / t for key, t in best_interleaved(blocks, repeats).items()}
+    r["pendulum"] = rates.pop("pendulum")
+    for name in SINGLE_ENVS:
+        res: dict[str, Any] = {
+            k.split("/")[1]: v for k, v in rates.items() if k.startswith(f"{name}/")
+        }
+        for n in VECTOR_SIZES:
+            steps, warm = vec_steps[n], 20 if q else 150
+            res[f"vector_{n}"], venv = vector_rate(envs.ENV_IDS[name], n, steps, warm, repeats)
+            if n == PROFILE_N:
+                res["profile"] = profile_vector_step(venv, 5 if q else 10, r["rounds"])
+        r[name] = res
     r["import"] = import_times(1 if q else 2)
     text = render(info, r)
     print(text)

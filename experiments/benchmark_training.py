@@ -60,13 +60,12 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 import envs
 from agents.baselines.operator import OperatorPolicy
 from agents.builder import build_agent, make_train_env
-from agents.evaluation import EpisodeResults, evaluate
+from agents.evaluation import EpisodeResults, evaluate, n_actions
 from agents.policy import SB3Policy
 from agents.vecenv import make_sb3_vec_env
 from experiments.tracking import MLflowOutputFormat, setup_tracking
 
 ROOT = Path(__file__).resolve().parents[1]
-OmegaConf.register_new_resolver("plantrl_root", lambda: str(ROOT), replace=True)
 
 EVAL_SEEDS = range(100_000, 100_016)
 EVAL_EVERY = 16_384  # env-steps between evaluations (4 PPO rollouts of 16 x 256)
@@ -381,7 +380,7 @@ def time_to_competence(c: dict[str, Any], cap_steps: int, cap_s: float) -> dict[
     def make_eval_env() -> gym.Env:
         return envs.make(c["env"]["id"], plant=c["plant"], scenario="nominal", **kwargs)
 
-    operator = evaluate(OperatorPolicy(), make_eval_env, EVAL_SEEDS)
+    operator = evaluate(OperatorPolicy(n_actions(make_eval_env)), make_eval_env, EVAL_SEEDS)
     op_return = float(operator.returns.mean())
     t_start = time.perf_counter()
     env = bof_train_env(c, seed)

@@ -73,3 +73,12 @@ def validate_train_config(cfg: Mapping[str, Any]) -> None:
             f"train.total_timesteps = {cfg['train']['total_timesteps']} is smaller than "
             f"train.n_envs = {cfg['train']['n_envs']}: not a single vector step would run"
         )
+    plant_process = (
+        cfg.get("plant", {}).get("process") if isinstance(cfg.get("plant"), Mapping) else None
+    )
+    env_name = cfg.get("env", {}).get("name")
+    if plant_process is not None and env_name is not None and plant_process != env_name:
+        raise ConfigError(
+            f"plant.process = {plant_process!r} does not match env.name = {env_name!r}: pick a "
+            f"{env_name} plant (conf/plant/{env_name}_*.yaml), e.g. plant=<{env_name}_...>"
+        )

@@ -13,7 +13,8 @@ from agents.evaluation import EpisodeResults
 
 __all__ = ["KPITable", "final_table", "print_table"]
 
-# (column title, KPI key, format): the way metallurgists read a blow, bands always named
+# (row title, KPI key, format): the way each trade reads its KPIs, bands always named; a row
+# shows only when some policy has the KPI (BOF heats, paint shifts)
 COLUMNS = (
     ("return [kEUR]", "return_mean", "{:.2f}"),
     ("heat cost [EUR]", "heat_cost_eur", "{:,.0f}"),
@@ -25,6 +26,18 @@ COLUMNS = (
     ("end FeO [%]", "slag_feo_pct", "{:.1f}"),
     ("O2 [Nm3/t]", "oxygen_nm3_t", "{:.1f}"),
     ("P in spec", "p_in_spec", "{:.0%}"),
+    ("cost per body [EUR]", "cost_eur_per_body", "{:,.1f}"),
+    ("base DFT in spec", "in_spec_base_rate", "{:.1%}"),
+    ("base Cpk", "cpk_base", "{:.2f}"),
+    ("clear DFT in spec", "in_spec_clear_rate", "{:.1%}"),
+    ("clear Cpk", "cpk_clear", "{:.2f}"),
+    ("paint per body [L]", "paint_total_l_per_body", "{:.2f}"),
+    ("energy per body [kWh]", "energy_kwh_per_body", "{:.1f}"),
+    ("sag risk", "sag_risk", "{:.1%}"),
+    ("orange-peel risk", "orange_peel_risk", "{:.1%}"),
+    ("dry-spray risk", "dry_spray_risk", "{:.1%}"),
+    ("solvent-pop risk", "solvent_pop_risk", "{:.1%}"),
+    ("cure OK", "cure_ok_rate", "{:.1%}"),
 )
 
 
@@ -45,10 +58,13 @@ class KPITable:
 
 
 def final_table(results: Mapping[str, EpisodeResults]) -> KPITable:
-    """Policies side by side on the same episodes (return as mean ± sd)."""
+    """Policies side by side on the same episodes (return as mean ± sd); rows of the KPIs the
+    process reports."""
     summaries = {name: res.summary() for name, res in results.items()}
     rows = []
     for title, key, fmt in COLUMNS:
+        if key != "return_mean" and not any(key in s for s in summaries.values()):
+            continue
         cells = []
         for s in summaries.values():
             value = s.get(key, float("nan"))

@@ -31,7 +31,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 import envs
 from agents.baselines.operator import OperatorPolicy
 from agents.builder import algorithm_class, build_agent, make_train_env, save_policy
-from agents.evaluation import RecurrentSB3Policy, evaluate
+from agents.evaluation import RecurrentSB3Policy, evaluate, n_actions
 from agents.policy import SB3Policy
 from experiments.callbacks import (
     CheckpointCallback,
@@ -40,6 +40,7 @@ from experiments.callbacks import (
     latest_checkpoint,
 )
 from experiments.checks import ConfigError, validate_train_config
+from experiments.evaluate import evaluate_policy
 from experiments.registry import log_and_register_policy
 from experiments.reporting import final_table, print_table
 from experiments.tracking import (
@@ -51,7 +52,6 @@ from experiments.tracking import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-OmegaConf.register_new_resolver("plantrl_root", lambda: str(REPO), replace=True)
 
 
 RESUME_MAY_CHANGE = ("resume", "tracking", "paths", "train.progress_bar", "hydra")
@@ -181,7 +181,8 @@ def compare_with_operator(
     name = c["agent"]["name"]
     results = {name: evaluate(make_policy(c["agent"])(model, vecnorm), make_eval_env, seeds)}
     if c["env"]["kwargs"].get("action_mode", "adjust") == "adjust":
-        results["operator"] = evaluate(OperatorPolicy(), make_eval_env, seeds)
+        operator = OperatorPolicy(n_actions(make_eval_env))
+        results["operator"] = evaluate(operator, make_eval_env, seeds)
     table = final_table(results)
     print_table(table, f"{title}: {len(seeds)} eval episodes, scenario {c['eval']['scenario']}")
     mlflow.log_text(table.to_markdown(), "final_table.md")
@@ -260,11 +261,25 @@ def train(cfg: DictConfig) -> dict[str, float]:
             obs_shape[0],
             act_shape[0],
         )
+        mlflow.set_tag("model_uri", reg["model_uri"])  # what `evaluate policy=runs:/<id>` loads
         if reg["version"] is not None:
             print(
                 f"registered {c['env']['registered_model']} version {reg['version']} "
                 f"(alias candidate) from MLflow run {run.info.run_id}"
             )
+
+    # --- 6. optional: the evaluation protocol on named scenario sets (experiments.evaluate) ----
+    if c.get("evaluate_after"):
+        evaluate_policy(
+            {
+                **c,
+                "policy": f"runs:/{run.info.run_id}",
+                "scenario_sets": list(c["evaluate_after"]),
+                "episodes": None,
+                "tracking": {**c["tracking"], "experiment": f"{c['env']['name']}-evaluation"},
+            },
+            c["plant_name"],
+        )
     return summary
 
 

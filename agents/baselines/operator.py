@@ -1,13 +1,15 @@
 """The operator's standard practice as a policy (the first baseline of DESIGN.md).
 
-Standard practice — fixed oxygen flow, the three-step lance pattern, ore and lime in proportion
-to the blown oxygen, and ending the blow at the statically planned oxygen — is computed inside
-the plant core (``envs/steel/core.py``, ``practice_setpoints``), because in
-``action_mode="adjust"`` the env defines every action as an adjustment *around* it:
-``set-point = practice + action × span`` (then clipped to the actuator limits and rate-limited,
-exactly as any action). The zero action therefore reproduces standard practice bit for bit, and
-the operator policy is simply the zero action. It ignores the observation on purpose: practice
-reacts to the charge analysis through the static plan made at charge, not to in-blow signals.
+Standard practice is computed inside the plant cores, because in ``action_mode="adjust"`` the env
+defines every action as an adjustment *around* it: ``set-point = practice + action × span`` (then
+clipped to the actuator limits and rate-limited, exactly as any action). For the BOF it is a
+fixed oxygen flow, the three-step lance pattern, ore and lime in proportion to the blown oxygen,
+and ending the blow at the statically planned oxygen (``envs/steel/core.py``,
+``practice_setpoints``); for the paint line the fixed recipe per body style
+(``envs/paint/core.py``, ``practice_setpoints``). The zero action therefore reproduces standard
+practice bit for bit, and the operator policy is simply the zero action. It ignores the
+observation on purpose: practice reacts to the charge analysis (BOF) or the body style (paint)
+through the plan, not to in-process signals.
 
 In ``action_mode="absolute"`` practice is a state-dependent schedule that no constant action
 reproduces, so :class:`OperatorPolicy` refuses that mode; the rule-based, state-aware baselines
@@ -25,7 +27,7 @@ class OperatorPolicy:
     """Standard operating practice: the zero adjustment, for any batch of plants.
 
     Args:
-        n_act: action dimension (5 for the BOF).
+        n_act: action dimension (5 for the BOF, 11 for the paint line).
         action_mode: must be ``"adjust"`` (the env's default), see the module docstring.
 
     >>> OperatorPolicy().act(np.zeros((2, 26), dtype=np.float32))

@@ -111,6 +111,33 @@ def spec_from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
     return cls(**data)
 
 
+def merge_specs(
+    defaults: Mapping[str, T],
+    overrides: Mapping[str, Mapping[str, Any]] | None,
+    spec_cls: type[T],
+    what: str,
+) -> dict[str, T]:
+    """Default specs with per-name field overrides (a scenario's sensor faults or drifts).
+
+    Args:
+        defaults: Spec per name (``SensorSpec`` or ``DriftSpec``), in order.
+        overrides: ``{name: {field: value}}``; the named fields replace the default's.
+        spec_cls: The spec class (for ``from_dict`` validation).
+        what: Word used in the error message (``"sensor"``, ``"drift"``).
+
+    Raises:
+        ValueError: For an unknown name (listing the valid ones) or field.
+    """
+    merged = dict(defaults)
+    for name, fields_ in (overrides or {}).items():
+        if name not in merged:
+            raise ValueError(f"unknown {what} {name!r}; valid {what}s: {sorted(merged)}")
+        base = merged[name]
+        current = {f.name: getattr(base, f.name) for f in fields(base)}  # type: ignore[arg-type]
+        merged[name] = spec_from_dict(spec_cls, {**current, **dict(fields_)})
+    return merged
+
+
 def check_field(
     owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf, finite: bool = True
 ) -> None:

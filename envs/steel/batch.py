@@ -26,7 +26,7 @@ from envs.core.actions import ActionScaler, ActuatorSpec
 from envs.core.disturbances import DriftBank, DriftSpec, drift_bank_reset, drift_bank_step
 from envs.core.noise import draw_bits
 from envs.core.params import PlantVariant
-from envs.core.sensors import SensorBank, SensorSpec
+from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.core.shell import StepResult
 from envs.steel import core
 from envs.steel.params import BOFParams
@@ -171,7 +171,7 @@ class BOFBatch:
         params: BOFParams = variant.params
         self.scaler = ActionScaler(actuator_specs(params, dt_s), action_mode)
         self.sensors = SensorBank(
-            _merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), dt_s
+            merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), dt_s
         )
         drift_specs = DEFAULT_CAMPAIGN_DRIFTS if drifts is None else drifts
         unknown = sorted(set(drift_specs) - set(DRIFT_TARGETS))
@@ -310,20 +310,3 @@ class BOFBatch:
             episode_end[go_on] = False
             self._start_heats(go_on, rng, advance_drift=True)
         return StepResult(self._reward, self._heat_end, episode_end, self._never, self.kpi, n_ended)
-
-
-def _merge_specs(
-    defaults: Mapping[str, Any],
-    overrides: Mapping[str, Mapping[str, Any]] | None,
-    spec_cls: type[SensorSpec],
-    what: str,
-) -> dict[str, Any]:
-    """Defaults with per-signal field overrides; unknown signal names fail listing valid ones."""
-    merged = dict(defaults)
-    for name, fields in (overrides or {}).items():
-        if name not in merged:
-            raise ValueError(f"unknown {what} {name!r}; valid {what}s: {sorted(merged)}")
-        base = merged[name]
-        current = {f: getattr(base, f) for f in base.__dataclass_fields__}
-        merged[name] = spec_cls.from_dict({**current, **dict(fields)})
-    return merged

@@ -6,13 +6,12 @@ Physics, sources and calibration: :mod:`envs.steel.core`, :mod:`envs.steel.param
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from envs.core.params import PlantParams, PlantVariant, load_variant, variant_from_mapping
+from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
+from envs.core.params import PlantParams, PlantVariant
 from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult, masked_kpi_infos
 from envs.steel import core
 from envs.steel.batch import OBS_TABLE, BOFBatch
@@ -20,8 +19,7 @@ from envs.steel.params import BOFParams
 
 __all__ = ["OBS_TABLE", "BOFEnv", "BOFVectorEnv", "resolve_bof_variant"]
 
-PLANT_DIR = Path(__file__).resolve().parents[2] / "conf" / "plant"
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "conf" / "scenarios" / "bof"
+PLANT_DIR = CONF_DIR / "plant"
 SCENARIO_KEYS = ("campaign_heats", "sensors", "drifts", "randomize")
 
 OBS_LOW = np.array([r[2] for r in OBS_TABLE], dtype=np.float32)
@@ -34,23 +32,7 @@ def resolve_bof_variant(
     plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None,
 ) -> PlantVariant:
     """A plant variant from a name in ``conf/plant/``, a YAML path, a mapping or parameters."""
-    if plant is None:
-        plant = "bof_250t"
-    if isinstance(plant, PlantVariant):
-        return plant
-    if isinstance(plant, BOFParams):
-        return PlantVariant(name="custom", params=plant)
-    if isinstance(plant, Mapping):
-        return variant_from_mapping(plant, BOFParams, str(plant.get("name", "custom")))
-    if isinstance(plant, str):
-        path = Path(plant) if plant.endswith((".yaml", ".yml")) else PLANT_DIR / f"{plant}.yaml"
-        if not path.is_file():
-            valid = sorted(p.stem for p in PLANT_DIR.glob("bof*.yaml"))
-            raise ValueError(
-                f"unknown BOF plant {plant!r}; valid plants: {valid} (or a path to a plant YAML)"
-            )
-        return load_variant(path, BOFParams)
-    raise TypeError(f"plant must be a name, mapping, PlantVariant or BOFParams, got {plant!r}")
+    return resolve_variant(plant, BOFParams, default="bof_250t")
 
 
 def resolve_bof_scenario(scenario: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -59,23 +41,7 @@ def resolve_bof_scenario(scenario: str | Mapping[str, Any] | None) -> dict[str, 
     A profile sets any of ``campaign_heats``, ``sensors`` (sensor faults), ``drifts`` (campaign
     drifts and scheduled events) and ``randomize``; explicit env arguments override it.
     """
-    if scenario is None:
-        return {}
-    if isinstance(scenario, str):
-        is_path = scenario.endswith((".yaml", ".yml"))
-        path = Path(scenario) if is_path else SCENARIO_DIR / f"{scenario}.yaml"
-        if not path.is_file():
-            valid = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
-            raise ValueError(
-                f"unknown BOF scenario {scenario!r}; valid scenarios: {valid} "
-                "(or a path to a scenario YAML)"
-            )
-        scenario = yaml.safe_load(path.read_text()) or {}
-    profile = {k: v for k, v in dict(scenario).items() if k != "description"}
-    unknown = sorted(set(profile) - set(SCENARIO_KEYS))
-    if unknown:
-        raise ValueError(f"unknown scenario key(s) {unknown}; valid keys: {list(SCENARIO_KEYS)}")
-    return profile
+    return resolve_scenario(scenario, "bof", SCENARIO_KEYS)
 
 
 def _env_options(scenario: Any, **explicit: Any) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""Policies from names and files: baselines, saved SB3 policies, ONNX files.
+
+Every loader returns an object of the policy protocol (:mod:`agents.policy`), so evaluation
+treats a trained agent, a baseline and an exported file alike. Registry URIs and MLflow runs are
+resolved one layer up (``experiments.policies``: agents never import MLflow, DESIGN.md).
+
+| spec | loads |
+| --- | --- |
+| ``baseline:operator`` | the operator's standard practice (zero adjustment) |
+| ``baseline:pid`` | the tuned PID of the process (gains in ``conf/baselines/<process>_pid.yaml``) |
+| ``baseline:mpc`` | the MPC oracle of the process (``conf/baselines/<process>_mpc.yaml``) |
+| a folder with ``model.zip``, ``config.yaml`` | a saved SB3 policy (``builder.save_policy``) |
+| ``*.onnx`` | an ONNX file with input ``obs`` (n, n_obs) and normalised actions as first output |
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from agents.baselines.operator import OperatorPolicy
+from agents.builder import algorithm_class, load_policy
+from agents.evaluation import RecurrentSB3Policy
+from agents.policy import SB3Policy
+
+__all__ = ["BASELINES", "ONNXPolicy", "check_policy_shapes", "load_baseline", "load_saved_policy"]
+
+# baseline name -> process -> "module:Class" with a from_config() constructor
+BASELINES: dict[str, dict[str, str]] = {
+    "pid": {
+        "bof": "agents.baselines.bof_pid:BOFPID",
+        "paint": "agents.baselines.paint_pid:PaintPID",
+    },
+    "mpc": {
+        "bof": "agents.baselines.bof_mpc:BOFMPCOracle",
+        "paint": "agents.baselines.paint_mpc:PaintMPCOracle",
+    },
+}
+
+
+def load_baseline(name: str, process: str, n_act: int) -> Any:
+    """The baseline ``name`` (``operator``, ``pid``, ``mpc``) of ``process``."""
+    if name == "operator":
+        return OperatorPolicy(n_act)
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; valid: {['operator', *sorted(BASELINES)]}")
+    if process not in BASELINES[name]:
+        raise ValueError(f"no {name} baseline for process {process!r}; has {list(BASELINES[name])}")
+    module, cls = BASELINES[name][process].split(":")
+    return getattr(importlib.import_module(module), cls).from_config()
+
+
+def load_saved_policy(directory: str | Path) -> Any:
+    """A policy folder written by training (``model.zip``, ``config.yaml``, VecNormalize stats)."""
+    directory = Path(directory)
+    config_file = directory / "config.yaml"
+    if not config_file.is_file():
+        raise FileNotFoundError(
+            f"no config.yaml in {directory}: expected a policy folder written by training "
+            "(model.zip, vecnormalize.pkl, config.yaml)"
+        )
+    agent = yaml.safe_load(config_file.read_text())["agent"]
+    model, vecnorm = load_policy(directory, algorithm_class(agent))
+    wrapper = RecurrentSB3Policy if agent.get("recurrent") else SB3Policy
+    policy = wrapper(model, vecnorm)
+    policy.observation_shape = model.observation_space.shape  # type: ignore[union-attr]
+    return policy
+
+
+class ONNXPolicy:
+    """An ONNX file as a policy: input ``obs`` (float32, n × n_obs), first output = actions in
+    [-1, 1] (n × n_act). Runs with onnxruntime alone (no torch, no SB3).
+
+    Raises:
+        FileNotFoundError / ValueError: a missing file, or one onnxruntime cannot load.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no ONNX file at {path}")
+        try:
+            self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise ValueError(f"cannot load {path} as an ONNX model: {err}") from err
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.observation_shape = (inp.shape[1],) if isinstance(inp.shape[1], int) else None
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        batch = np.atleast_2d(np.asarray(obs, dtype=np.float32))
+        out = self.session.run(None, {self.input_name: batch})[0]
+        actions = np.clip(np.asarray(out, dtype=np.float32), -1.0, 1.0)
+        return actions[0] if np.ndim(obs) == 1 else actions
+
+
+def check_policy_shapes(policy: Any, n_obs: int, n_act: int, what: str) -> None:
+    """Fail clearly when a policy was made for another observation or action layout."""
+    shape = getattr(policy, "observation_shape", None)
+    if shape is not None and tuple(shape) != (n_obs,):
+        raise ValueError(
+            f"{what} expects observations of shape {tuple(shape)}, but the env gives ({n_obs},): "
+            "it was trained for another process or env version"
+        )
+    if hasattr(policy, "attach"):
+        return  # a privileged baseline acts only once attached to its envs
+    try:
+        actions = np.asarray(policy.act(np.zeros((2, n_obs), dtype=np.float32)))
+    except Exception as err:
+        raise ValueError(f"{what} cannot act on observations of shape (n, {n_obs}): {err}") from err
+    if actions.shape != (2, n_act):
+        raise ValueError(
+            f"{what} returns actions of shape {actions.shape[1:]}, the env expects ({n_act},)"
+        )

@@ -1,0 +1,93 @@
+"""Plant variants and scenario profiles by name: what ``gym.make(id, plant=…, scenario=…)`` accepts.
+
+Plant variants live in ``conf/plant/<process>_*.yaml`` and disturbance profiles in
+``conf/scenarios/<process>/*.yaml`` (the same files Hydra composes), so a Gymnasium user and a
+Hydra run name the same things. An unknown name fails with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from envs.core.params import PlantParams, PlantVariant, load_variant, variant_from_mapping
+
+__all__ = ["CONF_DIR", "resolve_scenario", "resolve_variant"]
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def resolve_variant(
+    plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None,
+    params_cls: type[PlantParams],
+    default: str,
+) -> PlantVariant:
+    """A plant variant from a name in ``conf/plant/``, a YAML path, a mapping or parameters.
+
+    Args:
+        plant: ``None`` (the default variant), a variant name (``"bof_250t"``), a path to a plant
+            YAML, a mapping in the plant-YAML layout, a ``PlantVariant`` or a parameter set.
+        params_cls: The process's parameter class; its ``process`` names the YAML prefix.
+        default: Variant name used for ``None``.
+    """
+    process = params_cls.process
+    if plant is None:
+        plant = default
+    if isinstance(plant, PlantVariant):
+        return plant
+    if isinstance(plant, params_cls):
+        return PlantVariant(name="custom", params=plant)
+    if isinstance(plant, Mapping):
+        return variant_from_mapping(plant, params_cls, str(plant.get("name", "custom")))
+    if isinstance(plant, str):
+        plant_dir = CONF_DIR / "plant"
+        is_path = plant.endswith((".yaml", ".yml"))
+        path = Path(plant) if is_path else plant_dir / f"{plant}.yaml"
+        if not path.is_file():
+            valid = sorted(p.stem for p in plant_dir.glob(f"{process}_*.yaml"))
+            raise ValueError(
+                f"unknown {process.upper()} plant {plant!r}; valid plants: {valid} "
+                "(or a path to a plant YAML)"
+            )
+        return load_variant(path, params_cls)
+    raise TypeError(
+        f"plant must be a name, mapping, PlantVariant or {params_cls.__name__}, got {plant!r}"
+    )
+
+
+def resolve_scenario(
+    scenario: str | Mapping[str, Any] | None, process: str, keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """A disturbance profile: a name in ``conf/scenarios/<process>/``, a YAML path or a mapping.
+
+    Args:
+        scenario: ``None`` (no profile), a name, a path or a mapping.
+        process: ``"bof"``, ``"paint"``.
+        keys: The env arguments a profile may set; any other key fails listing these.
+
+    Returns:
+        The profile without its ``description`` and ``eval`` entries.
+    """
+    if scenario is None:
+        return {}
+    if isinstance(scenario, str):
+        scenario_dir = CONF_DIR / "scenarios" / process
+        is_path = scenario.endswith((".yaml", ".yml"))
+        path = Path(scenario) if is_path else scenario_dir / f"{scenario}.yaml"
+        if not path.is_file():
+            valid = sorted(p.stem for p in scenario_dir.glob("*.yaml"))
+            raise ValueError(
+                f"unknown {process.upper()} scenario {scenario!r}; valid scenarios: {valid} "
+                "(or a path to a scenario YAML)"
+            )
+        scenario = yaml.safe_load(path.read_text()) or {}
+    # "description" documents the file and "eval" holds the scenario set's episodes (read by
+    # experiments.scenarios); neither is an env argument
+    profile = {k: v for k, v in dict(scenario).items() if k not in ("description", "eval")}
+    unknown = sorted(set(profile) - set(keys))
+    if unknown:
+        raise ValueError(f"unknown scenario key(s) {unknown}; valid keys: {list(keys)}")
+    return profile

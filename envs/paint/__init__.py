@@ -1,0 +1,1 @@
+"""Automotive topcoat line (electrostatic rotary bells): parameters, compiled core, practice."""

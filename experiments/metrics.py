@@ -1,0 +1,143 @@
+"""Evaluation statistics: drift recovery, gap closed, IQM with bootstrap CIs, P(improvement).
+
+- **Drift recovery** (DESIGN.md, the seed's own case): in a ``drift`` scenario the drift starts
+  at a known unit (heat, body). A unit is *in spec* when all of the scenario's recovery KPIs are
+  1 (e.g. both paint layers in their DFT band). The policy has *recovered* at the first unit
+  ``u ≥ start`` from which the share of in-spec units in the window ``[u − w + 1, u]`` is at
+  least ``q`` (``recovery_window`` w, ``recovery_share`` q of the scenario set) *after* the
+  drift first pushed that share below ``q`` (windows judged whole, see
+  :func:`episode_recovery`); the recovery time is ``u − start`` units, and the out-of-spec
+  products are those between ``start`` and ``u``. An episode that never recovers is
+  *censored*: its recovery time is reported as the units it still had (a lower bound) and it
+  counts in the "not recovered" share.
+- **gap_closed** = (cost_PID − cost_policy) / (cost_PID − cost_oracle) with cost = −return: 0 is
+  PID, 1 the MPC oracle (DESIGN.md, "Evaluation protocol").
+- **Across training seeds** (Agarwal et al. 2021, "Deep RL at the edge of the statistical
+  precipice"): the interquartile mean of a (runs × episodes) score matrix with a 95 %
+  stratified-bootstrap confidence interval, and the probability of improvement of one policy
+  over another, both from the ``rliable`` library (its reference implementation). The evaluation
+  episodes play the role of rliable's tasks: every run meets the same episodes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Recovery",
+    "drift_recovery",
+    "gap_closed",
+    "iqm_with_ci",
+    "probability_of_improvement",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recovery:
+    """Drift response of one policy over a scenario set's episodes."""
+
+    units: list[int]  # per episode: units from the drift start to recovery (censored: to the end)
+    recovered: list[bool]
+    out_of_spec: list[int]  # per episode: out-of-spec units from the start to recovery (or end)
+
+    def summary(self) -> dict[str, float]:
+        n = max(len(self.units), 1)
+        return {
+            "recovery_units_median": float(np.median(self.units)) if self.units else np.nan,
+            "recovered_share": sum(self.recovered) / n,
+            "out_of_spec_mean": float(np.mean(self.out_of_spec)) if self.out_of_spec else np.nan,
+        }
+
+
+def in_spec_flags(series: Sequence[Mapping[str, float]], kpis: Sequence[str]) -> np.ndarray:
+    """1 where every KPI in ``kpis`` is 1 (≥ 0.5) for that unit, else 0."""
+    if not kpis:
+        raise ValueError("a recovery analysis needs at least one recovery KPI")
+    missing = [k for k in kpis if series and k not in series[0]]
+    if missing:
+        raise ValueError(f"recovery KPIs {missing} not in the units' KPIs {sorted(series[0])}")
+    return np.array([all(u[k] >= 0.5 for k in kpis) for u in series], dtype=float)
+
+
+def episode_recovery(
+    flags: np.ndarray, start: int, window: int, share: float
+) -> tuple[int, bool, int]:
+    """(units to recovery, recovered?, out-of-spec units) of one episode's in-spec flags.
+
+    Windows are judged whole and after the drift start: ``s(u)`` is the in-spec share of
+    ``flags[u − w + 1 : u + 1]`` for ``u ≥ start + w − 1``. The drift *hit* at the first ``u``
+    with ``s(u) < q``; the policy *recovered* at the first later ``u`` with ``s(u) ≥ q``. A
+    policy the drift never pushed below ``q`` has recovery time 0 and no out-of-spec products
+    charged to the drift.
+    """
+    n = len(flags)
+    if start + window > n:
+        raise ValueError(f"drift start {start} + window {window} exceeds the {n} units")
+    shares = np.convolve(flags, np.ones(window) / window, mode="valid")  # s(u) at index u-w+1
+    first = start  # s(u) for u = start + w - 1 sits at index start
+    below = np.flatnonzero(shares[first:] < share - 1e-12)
+    if below.size == 0:
+        return 0, True, 0
+    hit = first + int(below[0])
+    back = np.flatnonzero(shares[hit:] >= share - 1e-12)
+    if back.size == 0:
+        return n - start, False, int((flags[start:] < 0.5).sum())
+    u = hit + int(back[0]) + window - 1  # the unit that closes the first good window
+    return u - start, True, int((flags[start : u + 1] < 0.5).sum())
+
+
+def drift_recovery(
+    series: Sequence[Sequence[Mapping[str, float]]],
+    start: int,
+    kpis: Sequence[str],
+    window: int,
+    share: float,
+) -> Recovery:
+    """Recovery of every episode (see the module docstring)."""
+    out = [episode_recovery(in_spec_flags(s, kpis), start, window, share) for s in series]
+    return Recovery([o[0] for o in out], [o[1] for o in out], [o[2] for o in out])
+
+
+def gap_closed(return_pid: float, return_policy: float, return_oracle: float) -> float:
+    """(cost_PID − cost_policy)/(cost_PID − cost_oracle) with cost = −return; NaN if no gap."""
+    gap = return_oracle - return_pid
+    if not np.isfinite(gap) or abs(gap) < 1e-12:
+        return float("nan")
+    return float((return_policy - return_pid) / gap)
+
+
+def iqm_with_ci(scores: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """IQM of a (runs × episodes) score matrix and its 95 % stratified-bootstrap CI (rliable).
+
+    Runs are resampled within episodes and episodes are resampled too (rliable's
+    ``task_bootstrap``), so the interval covers the choice of training seeds and of episodes.
+    """
+    from rliable import library as rly
+    from rliable import metrics
+
+    scores = np.atleast_2d(np.asarray(scores, dtype=float))
+    with warnings.catch_warnings():  # arch deprecates RandomState; rliable still passes one
+        warnings.simplefilter("ignore", FutureWarning)
+        point, interval = rly.get_interval_estimates(
+            {"x": scores},
+            lambda x: np.array([metrics.aggregate_iqm(x)]),
+            task_bootstrap=True,  # episodes too: a deterministic baseline (one run) gets a CI
+            reps=reps,
+            random_state=np.random.RandomState(seed),
+        )
+    return float(point["x"][0]), float(interval["x"][0, 0]), float(interval["x"][1, 0])
+
+
+def probability_of_improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> float:
+    """P(X > Y) averaged over episodes (Mann–Whitney per episode across runs; rliable)."""
+    from rliable import metrics
+
+    x = np.atleast_2d(np.asarray(scores_x, dtype=float))
+    y = np.atleast_2d(np.asarray(scores_y, dtype=float))
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"both need the same episodes: {x.shape[1]} vs {y.shape[1]} columns")
+    return float(metrics.probability_of_improvement(x, y))

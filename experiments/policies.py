@@ -1,0 +1,109 @@
+"""Resolve a policy spec — a baseline, a registered model, a run, a file — into a policy.
+
+| spec | resolved through |
+| --- | --- |
+| ``baseline:operator``, ``baseline:pid``, ``baseline:mpc`` | ``agents.loading.load_baseline`` |
+| ``models:/<name>@<alias>``, ``models:/<name>/<version>`` | the MLflow registry (pyfunc model) |
+| ``runs:/<run id>`` or a bare run id | the model the training run logged (its ``model_uri`` tag) |
+| ``<file>.onnx`` | :class:`agents.loading.ONNXPolicy` |
+| a folder with ``model.zip`` | :func:`agents.loading.load_saved_policy` |
+
+Every error names what was asked for and what exists.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.exceptions import MlflowException
+
+from agents.loading import ONNXPolicy, check_policy_shapes, load_baseline, load_saved_policy
+
+__all__ = ["describe", "resolve_policy"]
+
+RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _from_model_uri(uri: str) -> Any:
+    """The plantrl policy inside a logged/registered pyfunc model."""
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as err:
+        raise ValueError(f"cannot load model {uri!r} from the tracking store: {err}") from err
+    policy = model.unwrap_python_model().policy
+    inner = getattr(policy, "model", None)
+    if inner is not None:
+        policy.observation_shape = tuple(inner.observation_space.shape)
+    return policy
+
+
+def _training_meta(run_id: str) -> dict[str, str]:
+    """Family (algorithm) and training seed of the run that trained a policy."""
+    try:
+        tags = mlflow.get_run(run_id).data.tags
+    except MlflowException as err:
+        raise ValueError(f"no MLflow run {run_id!r} in the tracking store: {err}") from err
+    return {
+        "policy_family": tags.get("algorithm", "run"),
+        "training_seed": tags.get("seed", ""),
+        "training_run": run_id,
+    }
+
+
+def _from_run(run_id: str) -> tuple[Any, dict[str, str]]:
+    meta = _training_meta(run_id)
+    uri = mlflow.get_run(run_id).data.tags.get("model_uri")
+    if uri is None:
+        raise ValueError(f"run {run_id} logged no policy (no model_uri tag): did it finish?")
+    return _from_model_uri(uri), meta
+
+
+def _from_registry(uri: str) -> tuple[Any, dict[str, str]]:
+    policy = _from_model_uri(uri)
+    name, _, ref = uri[len("models:/") :].partition("@")
+    client = mlflow.MlflowClient()
+    try:
+        if ref:
+            version = client.get_model_version_by_alias(name, ref)
+        else:
+            name, _, number = uri[len("models:/") :].partition("/")
+            version = client.get_model_version(name, number)
+    except MlflowException:
+        return policy, {}
+    run_id = version.tags.get("run_id") or version.run_id
+    return policy, (_training_meta(run_id) if run_id else {})
+
+
+def resolve_policy(spec: str, process: str, n_obs: int, n_act: int) -> tuple[Any, dict[str, str]]:
+    """The policy ``spec`` names, checked against the env's observation and action sizes, and
+    tags about its origin (algorithm, training seed and run, where known)."""
+    meta: dict[str, str] = {}
+    if spec.startswith("baseline:"):
+        policy = load_baseline(spec.split(":", 1)[1], process, n_act)
+    elif spec.startswith("models:/"):
+        policy, meta = _from_registry(spec)
+    elif spec.startswith("runs:/"):
+        policy, meta = _from_run(spec[len("runs:/") :].strip("/").split("/")[0])
+    elif RUN_ID.match(spec):
+        policy, meta = _from_run(spec)
+    elif spec.endswith(".onnx"):
+        policy = ONNXPolicy(spec)
+    elif Path(spec).is_dir():
+        policy = load_saved_policy(spec)
+    else:
+        raise ValueError(
+            f"cannot resolve policy {spec!r}: use baseline:<operator|pid|mpc>, "
+            "models:/<name>@<alias>, runs:/<run id>, a .onnx file or a saved policy folder"
+        )
+    check_policy_shapes(policy, n_obs, n_act, f"policy {spec!r}")
+    return policy, meta
+
+
+def describe(spec: str) -> dict[str, str]:
+    """Tags that identify the policy in an evaluation run."""
+    kind = spec.split(":", 1)[0] if ":" in spec else ("onnx" if spec.endswith(".onnx") else "run")
+    family = spec.split(":", 1)[1] if spec.startswith("baseline:") else kind
+    return {"policy": spec, "policy_kind": kind, "policy_family": family}

@@ -1,0 +1,320 @@
+"""Write ``results/<process>/report.md`` (+ PNG figures) from the runs in the MLflow store.
+
+    python -m experiments.report env=bof        # or env=paint
+
+Everything comes from the tracking store, so the report and a reviewer's MLflow comparison agree:
+evaluation runs (experiment ``<env>-evaluation``, written by ``experiments.evaluate``) give the
+KPI tables, training runs (experiment ``<env>``) the learning curves. Per scenario set and policy:
+return as the interquartile mean over (training seeds × episodes) with a 95 % stratified-bootstrap
+CI (rliable), ``gap_closed`` between PID (0) and the MPC oracle (1), the probability of improvement
+over PID, the domain KPIs with their bands, and for ``drift`` the recovery after the drift start.
+Baselines are deterministic (one run each); trained policies have one run per training seed
+(the latest evaluation of each training run counts).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import hydra
+import matplotlib
+import mlflow
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+import envs
+from experiments.metrics import gap_closed, iqm_with_ci, probability_of_improvement
+from experiments.policies import resolve_policy
+from experiments.scenarios import load_scenario_set
+from experiments.tracking import git_commit, setup_tracking
+
+__all__ = ["main", "write_report"]
+
+BASELINE_ORDER = ("operator", "pid", "mpc")
+# (row title, KPI key, format) per process: domain KPIs beside return, bands always named
+KPIS = {
+    "bof": (
+        ("C hit ±0.02 wt%", "hit_c_0.02", "{:.0%}"),
+        ("C hit ±0.01 wt%", "hit_c_0.01", "{:.0%}"),
+        ("T hit ±15 K", "hit_t_15", "{:.0%}"),
+        ("T hit ±10 K", "hit_t_10", "{:.0%}"),
+        ("double hit ±0.02 %/±15 K", "double_hit_0.02_15", "{:.0%}"),
+        ("P in spec", "p_in_spec", "{:.0%}"),
+        ("slag FeO [%]", "slag_feo_pct", "{:.1f}"),
+        ("O2 [Nm3/t]", "oxygen_nm3_t", "{:.1f}"),
+    ),
+    "paint": (
+        ("base in spec (±tol)", "in_spec_base_rate", "{:.1%}"),
+        ("base Cpk", "cpk_base", "{:.2f}"),
+        ("clear in spec (±tol)", "in_spec_clear_rate", "{:.1%}"),
+        ("clear Cpk", "cpk_clear", "{:.2f}"),
+        ("paint per body [L]", "paint_total_l_per_body", "{:.2f}"),
+        ("energy per body [kWh]", "energy_kwh_per_body", "{:.1f}"),
+        ("defect risk (sag+peel+dry+pop)", "defect_risk", "{:.1%}"),
+    ),
+}
+DEFECTS = ("sag_risk", "orange_peel_risk", "dry_spray_risk", "solvent_pop_risk")
+
+
+# ---------------------------------------------------------------- reading the store
+def evaluation_runs(process: str, plant: str) -> pd.DataFrame:
+    """Latest evaluation run per (policy, scenario set) of ``plant``, with their tags."""
+    exp = mlflow.get_experiment_by_name(f"{process}-evaluation")
+    if exp is None:
+        raise ValueError(f"no evaluation runs for {process!r}: run experiments.evaluate first")
+    runs = mlflow.search_runs(
+        [exp.experiment_id],
+        filter_string=f"tags.plant = '{plant}' and attributes.status = 'FINISHED'",
+        order_by=["start_time DESC"],
+    )
+    if len(runs) == 0:
+        raise ValueError(f"no finished evaluation runs for {process}/{plant}")
+    return runs.drop_duplicates(["tags.policy", "tags.scenario_set"])
+
+
+def episodes(run_id: str) -> dict[str, Any]:
+    """The per-episode record ``experiments.evaluate`` logged with a run."""
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="episodes.json")
+    return cast(dict[str, Any], json.loads(Path(path).read_text()))
+
+
+def unit_kpi_means(record: dict[str, Any]) -> dict[str, float]:
+    units = record["units"]
+    keys = units[0].keys() if units else []
+    out = {k: float(np.mean([u[k] for u in units])) for k in keys}
+    if all(k in out for k in DEFECTS):
+        out["defect_risk"] = sum(out[k] for k in DEFECTS)
+    return out
+
+
+# ---------------------------------------------------------------- tables
+def family_rows(runs: pd.DataFrame) -> dict[str, list[pd.Series]]:
+    """Runs of one scenario set grouped by policy family, baselines first."""
+    groups: dict[str, list[pd.Series]] = {}
+    for _, row in runs.iterrows():
+        groups.setdefault(str(row["tags.policy_family"]), []).append(row)
+    order = [f for f in BASELINE_ORDER if f in groups] + sorted(set(groups) - set(BASELINE_ORDER))
+    return {f: groups[f] for f in order}
+
+
+def scenario_table(process: str, runs: pd.DataFrame) -> tuple[str, dict[str, float]]:
+    """Markdown table of one scenario set; also the mean return of each family."""
+    groups = family_rows(runs)
+    records = {f: [episodes(r["run_id"]) for r in rows] for f, rows in groups.items()}
+    returns = {f: np.array([rec["returns"] for rec in recs]) for f, recs in records.items()}
+    means = {f: float(r.mean()) for f, r in returns.items()}
+    kpis = {f: [unit_kpi_means(rec) for rec in recs] for f, recs in records.items()}
+    pid, oracle = means.get("pid"), means.get("mpc")
+    header = ["policy", "runs × episodes", "return IQM [95 % CI]", "gap closed", "P(> PID)"]
+    header += [title for title, _, _ in KPIS[process]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for fam, scores in returns.items():
+        iqm, lo, hi = iqm_with_ci(scores)
+        gap = gap_closed(pid, means[fam], oracle) if pid is not None and oracle else np.nan
+        poi = probability_of_improvement(scores, returns["pid"]) if "pid" in returns else np.nan
+        cells = [
+            fam,
+            f"{scores.shape[0]} × {scores.shape[1]}",
+            f"{iqm:.3f} [{lo:.3f}, {hi:.3f}]",
+            "—" if not np.isfinite(gap) else f"{gap:.2f}",
+            "—" if fam == "pid" or not np.isfinite(poi) else f"{poi:.2f}",
+        ]
+        for _, key, fmt in KPIS[process]:
+            vals = [k[key] for k in kpis[fam] if key in k]
+            cells.append(fmt.format(float(np.mean(vals))) if vals else "—")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n", means
+
+
+def recovery_table(runs: pd.DataFrame) -> str:
+    """Drift response per family: recovery time, share recovered, out-of-spec products."""
+    lines = [
+        "| policy | recovery [units], median | recovered | out-of-spec products per episode |",
+        "|---|---|---|---|",
+    ]
+    for fam, rows in family_rows(runs).items():
+        col = {
+            k: [r.get(f"metrics.drift/{k}", np.nan) for r in rows]
+            for k in ("recovery_units_median", "recovered_share", "out_of_spec_mean")
+        }
+        units, share = np.nanmean(col["recovery_units_median"]), np.nanmean(col["recovered_share"])
+        lines.append(
+            f"| {fam} | {units:.1f} | {share:.0%} | {np.nanmean(col['out_of_spec_mean']):.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- figures
+def learning_curves(process: str, plant: str, out: Path) -> Path | None:
+    """eval/return_mean of every training run, one colour per algorithm, operator dashed."""
+    exp = mlflow.get_experiment_by_name(process)
+    if exp is None:
+        return None
+    runs = mlflow.search_runs(
+        [exp.experiment_id],
+        filter_string=f"tags.plant = '{plant}' and attributes.status = 'FINISHED'",
+    )
+    if len(runs) == 0:
+        return None
+    client = mlflow.MlflowClient()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    colours: dict[str, Any] = {}
+    for _, run in runs.iterrows():
+        algo = str(run.get("tags.algorithm", "?"))
+        hist = client.get_metric_history(run["run_id"], "eval/return_mean")
+        if not hist:
+            continue
+        colour = colours.setdefault(algo, f"C{len(colours)}")
+        steps = [m.step for m in hist]
+        ax.plot(steps, [m.value for m in hist], color=colour, alpha=0.7, label=algo)
+        op = run.get("metrics.kpi/operator/return_mean")
+        if op is not None and np.isfinite(op):
+            ax.axhline(op, color="grey", ls="--", lw=0.8)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), title="algorithm (one line per seed)")
+    ax.set(xlabel="env steps", ylabel="mean eval return", title=f"{process}: learning curves")
+    ax.text(0.01, 0.01, "dashed: operator practice", transform=ax.transAxes, fontsize=8)
+    path = out / "learning_curves.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> dict[str, Any]:
+    """One nominal episode of a policy: controlled variables, their targets, commanded actions."""
+    env = envs.make(env_id, plant=plant, scenario="nominal")
+    obs_shape, act_shape = env.observation_space.shape, env.action_space.shape
+    assert obs_shape is not None and act_shape is not None
+    policy, _ = resolve_policy(spec, process, obs_shape[0], act_shape[0])
+    if hasattr(policy, "reset"):
+        policy.reset(1)
+    if hasattr(policy, "attach"):
+        policy.attach([env])
+    obs, info = env.reset(seed=seed)
+    rec: dict[str, list] = {"cv": [], "act": []}
+    done = False
+    while not done:
+        action = np.asarray(policy.act(obs[None, :]))[0]
+        obs, _, term, trunc, info = env.step(action)
+        done = term or trunc
+        rec["act"].append(action)
+        if process == "bof":
+            rec["cv"].append((info["true_c_pct"], info["true_temp_c"]))
+        else:
+            rec["cv"].append((info["kpi"]["dft_base_um"], info["kpi"]["dft_clear_um"]))
+    plant_env: Any = env.unwrapped
+    rec["params"] = plant_env.params
+    return rec
+
+
+def trajectory_figure(process: str, recs: dict[str, dict[str, Any]], out: Path) -> Path:
+    """Controlled variables vs targets and bands, and actions vs their limits, per policy."""
+    fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
+    for k, (name, rec) in enumerate(recs.items()):
+        cv, act = np.array(rec["cv"]), np.array(rec["act"])
+        x = np.arange(1, len(cv) + 1)
+        axes[0].plot(x, cv[:, 0], color=f"C{k}", label=name)
+        axes[1].plot(x, cv[:, 1], color=f"C{k}")
+        axes[2].plot(x, np.abs(act).mean(axis=1), color=f"C{k}")
+    p = next(iter(recs.values()))["params"]
+    if process == "bof":
+        bands = [(p.aim_c_pct, 0.02, "bath C [wt%]"), (p.aim_temp_c, 15.0, "bath T [°C]")]
+        axes[0].set_yscale("log")
+        xlabel = "control step (10 s)"
+    else:
+        bands = [
+            (p.base_dft_target_um, p.base_dft_tol_um, "base DFT [µm]"),
+            (p.clear_dft_target_um, p.clear_dft_tol_um, "clear DFT [µm]"),
+        ]
+        xlabel = "body"
+    for ax, (aim, tol, label) in zip(axes[:2], bands, strict=True):
+        ax.axhspan(aim - tol, aim + tol, color="green", alpha=0.12, label="target ± band")
+        ax.axhline(aim, color="green", lw=0.8)
+        ax.set_ylabel(label)
+    axes[2].axhline(1.0, color="red", lw=0.8, ls="--", label="action limit")
+    axes[2].set(ylabel="mean |action| (1 = limit)", xlabel=xlabel, ylim=(0, 1.05))
+    axes[0].legend(fontsize=8)
+    axes[2].legend(fontsize=8)
+    fig.suptitle(f"{process}: one nominal episode per policy (true values)")
+    path = out / "trajectories.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------- the report
+def write_report(c: dict[str, Any], plant_name: str) -> Path:
+    setup_tracking(c["tracking"])
+    process, env_id = c["env"]["name"], c["env"]["id"]
+    out = Path(c["paths"]["results"]) / process
+    out.mkdir(parents=True, exist_ok=True)
+    runs = evaluation_runs(process, plant_name)
+    sections = []
+    best_spec: dict[str, str] = {}
+    for name in [s for s in c["scenario_sets"] if s in set(runs["tags.scenario_set"])]:
+        sset = load_scenario_set(process, name)
+        # only evaluations on the set's full episode list (quick looks with episodes=N differ)
+        sub = runs[
+            (runs["tags.scenario_set"] == name) & (runs["tags.episodes"] == str(len(sset.seeds)))
+        ]
+        if len(sub) == 0:
+            continue
+        table, _ = scenario_table(process, sub)
+        text = f"### `{name}` — {sset.description}\n\n{table}"
+        if sset.drift_start is not None:
+            text += (
+                f"\nDrift response (drift starts at unit {sset.drift_start}; recovered when "
+                f"{sset.recovery_share:.0%} of {sset.recovery_window} consecutive units have "
+                f"{' and '.join(sset.recovery_kpis)} in spec again):\n\n{recovery_table(sub)}"
+            )
+        sections.append(text)
+        if name == "nominal":
+            for fam, rows in family_rows(sub).items():
+                best = max(rows, key=lambda r: r.get("metrics.return_mean", -np.inf))
+                best_spec[fam] = str(best["tags.policy"])
+    figures = []
+    curve = learning_curves(process, plant_name, out)
+    if curve is not None:
+        figures.append(f"![learning curves]({curve.name})")
+    if best_spec:
+        seed = load_scenario_set(process, "nominal").seeds[0]
+        recs = {f: trajectory(process, env_id, c["plant"], s, seed) for f, s in best_spec.items()}
+        figures.append(f"![trajectories]({trajectory_figure(process, recs, out).name})")
+    head = (
+        f"# {process}: policies vs baselines on the scenario sets\n\n"
+        f"- plant `{plant_name}`, env `{env_id}`, git `{git_commit()}`; regenerate with "
+        f"`python -m experiments.report env={process}` after the study "
+        f"(`python -m experiments.train -m experiment=study env={process} agent=ppo,sac "
+        "seed=0,1,2` and the baselines: `python -m experiments.evaluate "
+        f"env={process} policy=baseline:<operator|pid|mpc>`).\n"
+        "- return: interquartile mean over (training seeds × episodes) with a 95 % stratified-"
+        "bootstrap CI over seeds and episodes (rliable); gap closed = (cost_PID − cost)/"
+        "(cost_PID − cost_oracle) on the mean return (0 = PID, 1 = MPC oracle); P(> PID): "
+        "probability of improvement over PID (rliable). Baselines are deterministic: one "
+        "run each.\n\n"
+    )
+    path = out / "report.md"
+    path.write_text(head + "\n".join(sections) + "\n" + "\n\n".join(figures) + "\n")
+    print(f"wrote {path}")
+    return path
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    c = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # policy stays "???"
+    write_report(c, HydraConfig.get().runtime.choices.get("plant", "custom"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The evaluation protocol: scenario sets, policy resolution, statistics, MLflow logging, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import onnx
+import pytest
+import yaml
+from onnx import TensorProto, helper
+
+from agents.baselines.operator import OperatorPolicy
+from agents.builder import save_policy
+from agents.evaluation import evaluate
+from agents.loading import ONNXPolicy, check_policy_shapes
+from agents.vecenv import make_sb3_vec_env
+from envs.paint.paint_env import PaintEnv
+from envs.steel.bof_env import BOFEnv
+from experiments.evaluate import evaluate_policy
+from experiments.metrics import (
+    drift_recovery,
+    episode_recovery,
+    gap_closed,
+    iqm_with_ci,
+    probability_of_improvement,
+)
+from experiments.policies import resolve_policy
+from experiments.scenarios import load_scenario_set, scenario_names
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- scenario sets
+@pytest.mark.parametrize("process", ["bof", "paint"])
+def test_every_process_has_the_three_scenario_sets(process: str):
+    assert {"nominal", "drift", "sensor_faults"} <= set(scenario_names(process))
+    for name in scenario_names(process):
+        s = load_scenario_set(process, name)
+        assert len(s.seeds) >= 16 and len(set(s.seeds)) == len(s.seeds)
+    drift = load_scenario_set(process, "drift")
+    assert drift.drift_start is not None and drift.recovery_kpis
+
+
+def test_unknown_scenario_set_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown scenario set 'storm' for 'bof'; valid: \["):
+        load_scenario_set("bof", "storm")
+
+
+# ---------------------------------------------------------------- statistics
+def test_recovery_counts_units_until_the_window_is_back_in_spec():
+    flags = np.ones(60)
+    assert episode_recovery(flags, 10, 5, 0.8) == (0, True, 0)  # never hit
+    flags[15:25] = 0.0
+    units, recovered, bad = episode_recovery(flags, 10, 5, 0.8)
+    assert recovered and bad == 10 and units == 18  # window 24..28 has 4 of 5 in spec
+    flags[15:] = 0.0
+    assert episode_recovery(flags, 10, 5, 0.8) == (50, False, 45)  # censored at the end
+
+
+def test_drift_recovery_reads_all_recovery_kpis():
+    series = [[{"a": 1.0, "b": float(k < 5 or k > 9)} for k in range(30)]]
+    rec = drift_recovery(series, 3, ["a", "b"], 3, 1.0)
+    assert rec.recovered == [True] and rec.out_of_spec == [5]
+    with pytest.raises(ValueError, match=r"recovery KPIs \['c'\] not in"):
+        drift_recovery(series, 3, ["c"], 3, 1.0)
+
+
+def test_gap_closed_and_rliable_statistics():
+    assert gap_closed(-10.0, -8.0, -6.0) == pytest.approx(0.5)
+    assert np.isnan(gap_closed(-10.0, -8.0, -10.0))
+    scores = np.random.default_rng(0).normal(size=(3, 40))
+    iqm, lo, hi = iqm_with_ci(scores)
+    assert lo < iqm < hi
+    assert probability_of_improvement(scores + 5.0, scores) > 0.95
+    with pytest.raises(ValueError, match="same episodes"):
+        probability_of_improvement(scores, scores[:, :5])
+
+
+# ---------------------------------------------------------------- policies
+def _tiny_sb3_policy(tmp_path: Path) -> Path:
+    from stable_baselines3 import PPO
+
+    venv = make_sb3_vec_env("bof", n_envs=2, seed=0)
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    model.learn(64)
+    folder = save_policy(model, None, tmp_path / "policy")
+    agent = {"name": "ppo", "recurrent": False, "algo": {"_target_": "stable_baselines3.PPO"}}
+    (folder / "config.yaml").write_text(yaml.safe_dump({"agent": agent}))
+    return folder
+
+
+def test_policy_trained_for_another_process_is_refused(tmp_path: Path):
+    folder = _tiny_sb3_policy(tmp_path)
+    policy, _ = resolve_policy(str(folder), "bof", 26, 5)
+    assert policy.act(np.zeros((3, 26), np.float32)).shape == (3, 5)
+    with pytest.raises(ValueError, match=r"expects observations of shape \(26,\), but the env"):
+        resolve_policy(str(folder), "paint", 35, 11)
+
+
+def _linear_onnx(path: Path, n_obs: int, n_act: int) -> Path:
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [n_obs, n_act], [0.001] * (n_obs * n_act))
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["obs", "w"], ["z"]), helper.make_node("Tanh", ["z"], ["a"])],
+        "linear",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", n_obs])],
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", n_act])],
+        [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    onnx.save(model, path)
+    return path
+
+
+def test_onnx_policy_acts_and_checks_its_input(tmp_path: Path):
+    path = _linear_onnx(tmp_path / "p.onnx", 26, 5)
+    policy = ONNXPolicy(path)
+    res = evaluate(policy, lambda: BOFEnv(), [0, 1])
+    assert np.isfinite(res.returns).all()
+    with pytest.raises(ValueError, match=r"expects observations of shape \(26,\)"):
+        check_policy_shapes(policy, 35, 11, "policy 'p.onnx'")
+    (tmp_path / "bad.onnx").write_text("not a model")
+    with pytest.raises(ValueError, match="cannot load .*bad.onnx as an ONNX model"):
+        ONNXPolicy(tmp_path / "bad.onnx")
+
+
+def test_unresolvable_specs_fail_clearly(tmp_path: Path):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/m.db")
+    with pytest.raises(ValueError, match="cannot load model 'models:/plantrl-bof@nobody'"):
+        resolve_policy("models:/plantrl-bof@nobody", "bof", 26, 5)
+    with pytest.raises(ValueError, match="no MLflow run '0123456789abcdef0123456789abcdef'"):
+        resolve_policy("runs:/0123456789abcdef0123456789abcdef", "bof", 26, 5)
+    with pytest.raises(ValueError, match="unknown baseline 'lqr'"):
+        resolve_policy("baseline:lqr", "bof", 26, 5)
+    with pytest.raises(ValueError, match="cannot resolve policy 'whatever'"):
+        resolve_policy("whatever", "bof", 26, 5)
+
+
+# ---------------------------------------------------------------- determinism and tracking
+@pytest.mark.parametrize("make", [lambda: BOFEnv(), lambda: PaintEnv(shift_bodies=40)])
+def test_evaluating_twice_gives_identical_numbers(make):
+    first = evaluate(OperatorPolicy(make().action_space.shape[0]), make, [3, 4])
+    second = evaluate(OperatorPolicy(make().action_space.shape[0]), make, [3, 4])
+    np.testing.assert_array_equal(first.returns, second.returns)
+    assert first.units == second.units and first.series == second.series
+
+
+def _config(tmp_path: Path, policy: str, sets: list[str]) -> dict:
+    return {
+        "env": {"name": "bof", "id": "plantrl/BOF-v1", "kwargs": {"action_mode": "adjust"}},
+        "plant": "bof_250t",
+        "policy": policy,
+        "scenario_sets": sets,
+        "episodes": 2,
+        "tracking": {
+            "uri": f"sqlite:///{tmp_path}/mlflow.db",
+            "artifact_location": str(tmp_path / "art"),
+            "experiment": "bof-evaluation",
+        },
+    }
+
+
+def test_evaluate_logs_runs_with_episode_records(tmp_path: Path):
+    out = evaluate_policy(_config(tmp_path, "baseline:operator", ["nominal", "drift"]), "bof_250t")
+    again = evaluate_policy(_config(tmp_path, "baseline:operator", ["nominal"]), "bof_250t")
+    assert out["nominal"] == again["nominal"]  # same set, same numbers
+    assert "drift/recovered_share" in out["drift"]
+    runs = mlflow.search_runs(experiment_names=["bof-evaluation"])
+    assert len(runs) == 3 and set(runs["tags.policy_family"]) == {"operator"}
+    run_id = runs[runs["tags.scenario_set"] == "drift"]["run_id"].iloc[0]
+    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="episodes.json")
+    record = json.loads(Path(path).read_text())
+    assert len(record["returns"]) == 2 and len(record["series"][0]) == 20  # 20 heats
+
+
+def test_evaluate_rejects_unknown_scenario_set_before_running(tmp_path: Path):
+    with pytest.raises(ValueError, match="unknown scenario set 'storm'"):
+        evaluate_policy(_config(tmp_path, "baseline:operator", ["nominal", "storm"]), "bof_250t")
+    assert mlflow.search_runs(experiment_names=["bof-evaluation"]).empty
