@@ -123,7 +123,7 @@ def test_onnx_policy_acts_and_checks_its_input(tmp_path: Path):
     with pytest.raises(ValueError, match=r"expects observations of shape \(26,\)"):
         check_policy_shapes(policy, 35, 11, "policy 'p.onnx'")
     (tmp_path / "bad.onnx").write_text("not a model")
-    with pytest.raises(ValueError, match="cannot load .*bad.onnx as an ONNX model"):
+    with pytest.raises(ValueError, match=r"cannot load .*bad\.onnx as an ONNX model"):
         ONNXPolicy(tmp_path / "bad.onnx")
 
 

@@ -1,4 +1,4 @@
-"""Paint-line behaviour of plantrl/PaintLine-v0 (the shared env contract is in test_env_contract.py).
+"""Paint-line behaviour of plantrl/PaintLine-v0 (shared env contract: test_env_contract.py).
 
 Physics against PHYSICS.md §2 is tested on the core in ``test_paint_physics.py``; here: the
 recipe as the zero action, the exact measurement lag seen through the env, the shift summary,
@@ -87,7 +87,7 @@ def test_shift_summary_matches_the_bodies():
 def test_vector_env_reports_shift_kpis_at_truncation():
     venv = PaintVectorEnv(3, shift_bodies=20)
     venv.reset(seed=0)
-    for k in range(20):
+    for _ in range(20):
         _, _, term, trunc, info = venv.step(np.zeros((3, core.N_ACT), np.float32))
         assert not term.any()
     assert trunc.all() and info["shift_end"].all()
