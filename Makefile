@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate clean
+.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate study-bof study-paint report clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,18 @@ bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training}.md
 
 calibrate: $(STAMP)  ## refit the BOF operator's static model on the nominal plant
 	$(BIN)/python -m experiments.calibrate_bof
+
+# The evaluation study (issue 5): PPO and SAC x 3 seeds trained on the nominal plant and evaluated
+# on every scenario set, the three baselines on the same sets, then the report. Long (≈ 1 h each).
+study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and baselines, write the report
+	$(BIN)/python -m experiments.train -m experiment=study env=$* agent=ppo seed=0,1,2
+	$(BIN)/python -m experiments.train -m experiment=study_sac env=$* agent=sac seed=0,1,2
+	for b in operator pid mpc; do $(BIN)/python -m experiments.evaluate env=$* policy=baseline:$$b; done
+	$(BIN)/python -m experiments.report env=$*
+
+report: $(STAMP)  ## results/{bof,paint}/report.md from the MLflow store
+	$(BIN)/python -m experiments.report env=bof
+	$(BIN)/python -m experiments.report env=paint
 
 clean:  ## remove the venv and caches (keeps results/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -7,7 +7,8 @@ For each process (BOF blow, paint line) it measures single-env steps/s (raw and 
 ``gym.make``) against Gymnasium's ``Pendulum-v1``,
 native vector-env env-steps/s at N = 1, 64, 1024, 4096, where the time of one vector step at
 N = 4096 goes (plant kernel, bare physics, random draws, sensors + observation, Python shell),
-and the first-import cost (numba compile) with an empty and a warm ``NUMBA_CACHE_DIR``. Every
+and the first-import cost (numba compile: import, make, reset and one step) of each process's env
+and of both together, with an empty and a warm ``NUMBA_CACHE_DIR``. Every
 number is the best of a few repeats after a warm-up (the machine is shared). Writes a markdown
 table to ``results/benchmarks/envs.md`` and the raw numbers to ``envs.json`` next to it.
 """
@@ -48,7 +49,7 @@ PROFILE_N = 4096
 SINGLE_ENVS = {"bof": BOFEnv, "paint": PaintEnv}
 IMPORT_SNIPPET = (
     "import envs, gymnasium as gym\n"
-    "for i in envs.ENV_IDS.values():\n"
+    "for i in {ids}:\n"
     "    e = gym.make(i); e.reset(seed=0); e.step(e.action_space.sample())"
 )
 # key -> (target as shown, threshold, aim or None, higher is better)
@@ -211,21 +212,23 @@ def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> 
     }
 
 
-def import_times(repeats: int) -> dict[str, float | str]:
-    """Best time of the import snippet in a fresh interpreter, cold (empty numba cache) and warm.
+def import_time(ids: list[str], repeats: int) -> dict[str, float | str]:
+    """Best time of the import snippet for ``ids`` in a fresh interpreter, cold (empty numba
+    cache) and warm.
 
     Each repeat runs it once on an empty ``NUMBA_CACHE_DIR`` and ``repeats`` times on the cache
-    that run filled; ``error`` is the last stderr line of a failed cold run.
+    that run filled; ``error`` is the last stderr line of a failed run.
     """
     best = {"cold": float("inf"), "warm": float("inf")}
     error = ""
+    code = IMPORT_SNIPPET.format(ids=repr(ids))
     for _ in range(repeats):
         with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
             env = {**os.environ, "NUMBA_CACHE_DIR": cache, "NUMBA_NUM_THREADS": "1"}
             for kind in ["cold"] + ["warm"] * repeats:
                 t0 = time.perf_counter()
                 proc = subprocess.run(
-                    [sys.executable, "-c", IMPORT_SNIPPET],
+                    [sys.executable, "-c", code],
                     cwd=ROOT,
                     env=env,
                     capture_output=True,
@@ -236,6 +239,13 @@ def import_times(repeats: int) -> dict[str, float | str]:
                 if proc.returncode and not error:
                     error = (proc.stderr.strip().splitlines() or ["?"])[-1]
     return {**best, "error": error}
+
+
+def import_times(repeats: int) -> dict[str, dict[str, float | str]]:
+    """:func:`import_time` of each process's env alone (the target) and of all envs together."""
+    out = {name: import_time([envs.ENV_IDS[name]], repeats) for name in SINGLE_ENVS}
+    out["all"] = import_time([envs.ENV_IDS[name] for name in SINGLE_ENVS], 1)  # information
+    return out
 
 
 def machine_info() -> dict[str, str]:
@@ -290,11 +300,18 @@ def render(info: dict, r: dict) -> str:
     rows = [row("`Pendulum-v1` raw, same run (reference)", f"{r['pendulum']:,.0f} steps/s")]
     for name in SINGLE_ENVS:
         rows += process_rows(name, {**r[name], "pendulum": r["pendulum"]})
-    cold = f"{imp['cold']:.1f} s" + (f" (failed: {imp['error']})" if imp["error"] else "")
-    cold_x = float("inf") if imp["error"] else imp["cold"]  # a failed import fails the target
-    text = "First import of every env, empty numba cache (compile)"
-    rows.append(row(text, cold, "import_cold", cold_x))
-    rows.append(row("First import, warm cache", f"{imp['warm']:.1f} s"))
+    for name in [*SINGLE_ENVS, "all"]:
+        one = imp[name]
+        cold = f"{one['cold']:.1f} s" + (f" (failed: {one['error']})" if one["error"] else "")
+        if name == "all":
+            text = "First import+reset+step of every env together, empty numba cache"
+            rows.append(row(text, cold))
+        else:
+            cold_x = float("inf") if one["error"] else float(one["cold"])  # failed: fails
+            label = SINGLE_ENVS[name].__name__
+            text = f"First import+reset+step of `{label}`, empty numba cache (compile)"
+            rows.append(row(text, cold, "import_cold", cold_x))
+        rows.append(row(f"… same, warm cache ({name})", f"{one['warm']:.1f} s"))
     cmd = "python -m experiments.benchmark_envs" + (" --quick" if r["quick"] else "")
     head = (
         f"# Environment benchmarks\n\n- {info['date']}, git `{info['git']}`, {info['cpu']}, one "

@@ -35,7 +35,6 @@ from envs.core.disturbances import (
 from envs.core.noise import NORMAL_BITS, NORMAL_TABLE, draw_bits, normal, uniform
 from envs.core.sensors import (
     MAX_DELAY_STEPS,
-    S_LAST,
     SensorBank,
     SensorSpec,
     sensor_bank_reset,
@@ -61,7 +60,7 @@ def run_one(
     sensor_bank_reset(bank.cfg, state, np.array([xs[0]]))
     if noise is None:
         noise = draw_bits(np.random.default_rng(seed), len(xs), bank.n_noise)
-    out = np.full(len(xs), state[0, S_LAST])
+    out = np.full(len(xs), bank.reset_readings([xs[0]])[0])
     buf = np.empty(1)
     for k in range(1, len(xs)):
         sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([xs[k]]), noise[k], dt, buf)

@@ -70,7 +70,14 @@ F_STUCK_P = 9  # probability per step that the sensor sticks
 F_LOW = 10  # clip range low, signal units
 F_HIGH = 11  # clip range high, signal units
 F_DT = 12  # control step the bank was built for, s
-N_FIELDS = 13
+# Offsets into one plant's flat state row of the state each part keeps; -1 = the part is off
+F_O_LAG = 13  # [lag filter output]
+F_O_BIAS = 14  # [current bias (constant + walk)], only with a bias walk
+F_O_HOLD = 15  # [held value, steps since the last refresh], only with sample-and-hold
+F_O_LAST = 16  # [last delivered reading (clipped), 1 once stuck], with dropout or stuck
+F_O_HEAD = 17  # [ring-buffer position of the oldest entry], with a transport delay
+F_O_BUF = 18  # first of the delay ring buffer's F_DELAY_STEPS entries
+N_FIELDS = 19
 
 # Columns of SensorBank.noise_cols: the first noise-row word each part reads (events read two).
 Z_WHITE = 0
@@ -79,15 +86,14 @@ Z_DROPOUT = 2
 Z_STUCK = 3
 N_NOISE_PARTS = 4
 
-# Per-signal state layout; the delay ring buffer occupies S_BUF onwards.
-S_LAG = 0  # lag filter output
-S_BIAS = 1  # current bias (constant + walk)
-S_HELD = 2  # value held by sample-and-hold
-S_LAST = 3  # last delivered (non-dropped) reading, clipped
-S_STUCK = 4  # 1 once the sensor is stuck
-S_COUNT = 5  # steps since the last sample-and-hold refresh
-S_HEAD = 6  # ring-buffer position of the oldest entry
-S_BUF = 7
+# One plant's sensor state is a flat float64 row (SensorBank.state_width): each signal keeps only
+# the state of its enabled parts, at the offsets in its cfg row (small fields of every signal
+# first, in signal order, then the delay ring buffers), so a bank of mostly plain noisy signals
+# is a few cache lines per plant, not n_signals × (fields + longest delay).
+S_LAST = 0  # within the F_O_LAST block: last delivered reading
+S_STUCK = 1  # within the F_O_LAST block: 1 once the sensor is stuck
+S_HELD = 0  # within the F_O_HOLD block: value held by sample-and-hold
+S_COUNT = 1  # within the F_O_HOLD block: steps since the last refresh
 
 
 # ---------------------------------------------------------------- helpers shared with disturbances
@@ -274,6 +280,34 @@ def _noise_columns(specs: list[SensorSpec]) -> tuple[IntArray, int]:
     return cols, n
 
 
+def _state_layout(cfg: FloatArray) -> int:
+    """Write the state offsets (``F_O_*``) into ``cfg`` and return the state row's width.
+
+    A part gets state only when it is on: the lag, a bias walk, sample-and-hold, dropout or
+    stuck (they share the last reading), a delay (head; its ring buffer goes after the small
+    fields of every signal).
+    """
+    width = 0
+    for j in range(cfg.shape[0]):
+        r = cfg[j]
+        r[F_O_LAG : F_O_BUF + 1] = -1.0
+        for col, on, size in (
+            (F_O_LAG, r[F_LAG_A] < 1.0, 1),
+            (F_O_BIAS, r[F_BIAS_WALK_STD] > 0.0, 1),
+            (F_O_HOLD, r[F_HOLD_STEPS] > 1.0, 2),
+            (F_O_LAST, r[F_DROPOUT_P] > 0.0 or r[F_STUCK_P] > 0.0, 2),
+            (F_O_HEAD, r[F_DELAY_STEPS] > 0.0, 1),
+        ):
+            if on:
+                r[col] = width
+                width += size
+    for j in range(cfg.shape[0]):
+        if cfg[j, F_DELAY_STEPS] > 0.0:
+            cfg[j, F_O_BUF] = width
+            width += int(cfg[j, F_DELAY_STEPS])
+    return width
+
+
 class SensorBank:
     """The sensors of one plant, compiled into arrays for the njit kernels.
 
@@ -289,11 +323,12 @@ class SensorBank:
         noise_cols: int64 (n_signals, 4); first noise-row word of [white, bias walk, dropout,
             stuck] (``Z_*``), -1 where the part is disabled.
         n_noise: 16-bit noise words one plant-step needs (``envs.core.noise.draw_bits``).
-        state_width: Width of the per-signal state (``S_*`` fields plus the delay buffer).
+        state_width: Width of one plant's flat state row: only the enabled parts keep state
+            (offsets ``F_O_*`` in ``cfg``), a delayed signal its ring buffer.
 
     >>> bank = SensorBank({"co_pct": {"noise_std": 0.2, "delay_s": 20.0}}, dt_s=2.0)
     >>> bank.n_noise, bank.new_state(4).shape
-    (1, (4, 1, 17))
+    (1, (4, 11))
     """
 
     def __init__(self, specs: Mapping[str, SensorSpec | Mapping[str, Any]], dt_s: float) -> None:
@@ -309,7 +344,7 @@ class SensorBank:
         rows = [_cfg_row(k, s, self.dt_s) for k, s in self.specs.items()]
         self.cfg: FloatArray = np.array(rows, dtype=np.float64).reshape(len(rows), N_FIELDS)
         self.noise_cols, self.n_noise = _noise_columns(list(self.specs.values()))
-        self.state_width = S_BUF + int(self.cfg[:, F_DELAY_STEPS].max(initial=0.0))
+        self.state_width = _state_layout(self.cfg)
 
     @property
     def n_signals(self) -> int:
@@ -321,8 +356,14 @@ class SensorBank:
         return self.names.index(name)
 
     def new_state(self, n_plants: int) -> FloatArray:
-        """Zeroed state, float64 (n_plants, n_signals, state_width); reset it before stepping."""
-        return np.zeros((n_plants, self.n_signals, self.state_width), dtype=np.float64)
+        """Zeroed state, float64 (n_plants, state_width); reset it before stepping."""
+        return np.zeros((n_plants, self.state_width), dtype=np.float64)
+
+    def reset_readings(self, true_values: npt.ArrayLike) -> FloatArray:
+        """The readings right after :func:`sensor_bank_reset` at ``true_values``: clip(x + bias)."""
+        x = np.asarray(true_values, dtype=np.float64) + self.cfg[:, F_BIAS]
+        lo, hi = self.cfg[:, F_LOW], self.cfg[:, F_HIGH]
+        return np.where(x < lo, lo, np.where(x > hi, hi, x))
 
 
 # ---------------------------------------------------------------- compiled kernels (one plant)
@@ -334,7 +375,7 @@ def sensor_bank_reset(cfg: FloatArray, state: FloatArray, true_values: FloatArra
 
     Args:
         cfg: ``SensorBank.cfg``.
-        state: One plant's state, (n_signals, state_width); overwritten.
+        state: One plant's flat state row, (state_width,); overwritten.
         true_values: True values at reset, (n_signals,).
 
     The delay buffer and the lag start at the true value; the held and last readings at
@@ -342,13 +383,27 @@ def sensor_bank_reset(cfg: FloatArray, state: FloatArray, true_values: FloatArra
     """
     for j in range(cfg.shape[0]):
         x = true_values[j]
-        state[j, :] = x
-        state[j, S_BIAS] = cfg[j, F_BIAS]
-        state[j, S_HELD] = x + cfg[j, F_BIAS]
-        state[j, S_LAST] = clip_value(x + cfg[j, F_BIAS], cfg[j, F_LOW], cfg[j, F_HIGH])
-        state[j, S_STUCK] = 0.0
-        state[j, S_COUNT] = 0.0
-        state[j, S_HEAD] = 0.0
+        b = cfg[j, F_BIAS]
+        o = int(cfg[j, F_O_LAG])
+        if o >= 0:
+            state[o] = x
+        o = int(cfg[j, F_O_BIAS])
+        if o >= 0:
+            state[o] = b
+        o = int(cfg[j, F_O_HOLD])
+        if o >= 0:
+            state[o + S_HELD] = x + b
+            state[o + S_COUNT] = 0.0
+        o = int(cfg[j, F_O_LAST])
+        if o >= 0:
+            state[o + S_LAST] = clip_value(x + b, cfg[j, F_LOW], cfg[j, F_HIGH])
+            state[o + S_STUCK] = 0.0
+        o = int(cfg[j, F_O_HEAD])
+        if o >= 0:
+            state[o] = 0.0
+            o = int(cfg[j, F_O_BUF])
+            for k in range(int(cfg[j, F_DELAY_STEPS])):
+                state[o + k] = x
 
 
 @njit(cache=True, inline="always")
@@ -366,7 +421,7 @@ def sensor_bank_step(
     Args:
         cfg: ``SensorBank.cfg``.
         noise_cols: ``SensorBank.noise_cols``.
-        state: One plant's state, (n_signals, state_width); updated in place.
+        state: One plant's flat state row, (state_width,); updated in place.
         true_values: True values at this step, (n_signals,).
         noise_row: 16-bit noise words for this plant and step, (n_noise,) uint16.
         dt_s: Control step the caller simulates, s; must equal the bank's ``dt_s`` (delay, lag
@@ -379,49 +434,56 @@ def sensor_bank_step(
     # One flat loop on purpose: numba wraps every call that passes arrays in atomic reference
     # counting, which measured ~40 ns per signal when the parts below were separate functions.
     for j in range(cfg.shape[0]):
-        if state[j, S_STUCK] != 0.0:
-            out[j] = state[j, S_LAST] if dt_ok else math.nan  # frozen: skip the chain
+        o_last = int(cfg[j, F_O_LAST])  # -1 unless dropout or stuck is on
+        if o_last >= 0 and state[o_last + S_STUCK] != 0.0:
+            out[j] = state[o_last + S_LAST] if dt_ok else math.nan  # frozen: skip the chain
             continue
         x = true_values[j]
-        d = int(cfg[j, F_DELAY_STEPS])
-        if d > 0:  # ring buffer: swap in the new value, take out the one pushed d steps ago
-            head = int(state[j, S_HEAD])
-            x, state[j, S_BUF + head] = state[j, S_BUF + head], x
-            state[j, S_HEAD] = (head + 1) % d
-        a = cfg[j, F_LAG_A]
-        if a < 1.0:  # a = 1 skips: y + (x - y) need not equal x bit for bit
-            x = state[j, S_LAG] + a * (x - state[j, S_LAG])
-            state[j, S_LAG] = x
+        o = int(cfg[j, F_O_HEAD])
+        if o >= 0:  # ring buffer: swap in the new value, take out the one pushed d steps ago
+            head = int(state[o])
+            k = int(cfg[j, F_O_BUF]) + head
+            x, state[k] = state[k], x
+            state[o] = (head + 1) % int(cfg[j, F_DELAY_STEPS])
+        o = int(cfg[j, F_O_LAG])
+        if o >= 0:  # lag a < 1 only: y + (x - y) need not equal x bit for bit
+            x = state[o] + cfg[j, F_LAG_A] * (x - state[o])
+            state[o] = x
         c = noise_cols[j, Z_BIAS_WALK]
         if c >= 0:
-            state[j, S_BIAS] += cfg[j, F_BIAS_WALK_STD] * normal(noise_row[c])
-        y = x + state[j, S_BIAS]
+            o = int(cfg[j, F_O_BIAS])
+            state[o] += cfg[j, F_BIAS_WALK_STD] * normal(noise_row[c])
+            y = x + state[o]
+        else:
+            y = x + cfg[j, F_BIAS]
         c = noise_cols[j, Z_WHITE]
         if c >= 0:
             y += (cfg[j, F_NOISE_STD] + cfg[j, F_NOISE_REL] * abs(x)) * normal(noise_row[c])
-        if cfg[j, F_HOLD_STEPS] > 1.0:  # refresh at steps n, 2n, … after reset, else hold
-            count = state[j, S_COUNT] + 1.0
+        o = int(cfg[j, F_O_HOLD])
+        if o >= 0:  # refresh at steps n, 2n, … after reset, else hold
+            count = state[o + S_COUNT] + 1.0
             if count >= cfg[j, F_HOLD_STEPS]:
                 count = 0.0
-                state[j, S_HELD] = y
-            state[j, S_COUNT] = count
-            y = state[j, S_HELD]
+                state[o + S_HELD] = y
+            state[o + S_COUNT] = count
+            y = state[o + S_HELD]
         y = clip_value(y, cfg[j, F_LOW], cfg[j, F_HIGH])
-        c = noise_cols[j, Z_DROPOUT]
-        if c >= 0 and uniform(noise_row[c], noise_row[c + 1]) < cfg[j, F_DROPOUT_P]:
-            y = math.nan if cfg[j, F_DROPOUT_NAN] != 0.0 else state[j, S_LAST]
-        else:
-            state[j, S_LAST] = y
-        c = noise_cols[j, Z_STUCK]
-        if c >= 0 and uniform(noise_row[c], noise_row[c + 1]) < cfg[j, F_STUCK_P]:
-            state[j, S_STUCK] = 1.0  # freeze at the last delivered reading (this step's, if any)
-            y = state[j, S_LAST]
+        if o_last >= 0:
+            c = noise_cols[j, Z_DROPOUT]
+            if c >= 0 and uniform(noise_row[c], noise_row[c + 1]) < cfg[j, F_DROPOUT_P]:
+                y = math.nan if cfg[j, F_DROPOUT_NAN] != 0.0 else state[o_last + S_LAST]
+            else:
+                state[o_last + S_LAST] = y
+            c = noise_cols[j, Z_STUCK]
+            if c >= 0 and uniform(noise_row[c], noise_row[c + 1]) < cfg[j, F_STUCK_P]:
+                state[o_last + S_STUCK] = 1.0  # freeze at the last delivered reading
+                y = state[o_last + S_LAST]
         out[j] = y if dt_ok else math.nan
 
 
 @njit(cache=True)
 def sensor_bank_reset_batch(cfg: FloatArray, states: FloatArray, true_values: FloatArray) -> None:
-    """``sensor_bank_reset`` for every plant: states (n, n_signals, w), true_values (n, n_sig)."""
+    """``sensor_bank_reset`` for every plant: states (n, state_width), true_values (n, n_sig)."""
     for i in range(states.shape[0]):
         sensor_bank_reset(cfg, states[i], true_values[i])
 

@@ -1418,6 +1418,14 @@ def _neutral_drifts(x: np.ndarray) -> None:
         x[s + XL_DR_VS] = 1.0
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _flat_rows(sens_state: np.ndarray) -> np.ndarray:
+    """The sensor state as (n_plants, state_width) rows; a caller without a sensor bank may pass
+    any empty (n_plants, 0, …) array."""
+    n = sens_state.shape[0]
+    return sens_state.reshape((n, sens_state.size // max(n, 1)))
+
+
 @njit(cache=True, error_model="numpy")
 def reset_batch(
     params,
@@ -1443,6 +1451,7 @@ def reset_batch(
     """
     dv = np.empty(drift_cfg.shape[0])
     true_sig = np.empty(N_SIGNALS)
+    sens_rows = _flat_rows(sens_state)
     for k in range(idx.shape[0]):
         i = idx[k]
         p, d, x = params[i], derived[i], state[i]
@@ -1455,8 +1464,56 @@ def reset_batch(
         init_plant(p, d, x, z_reset[k])
         true_signals(p, x, true_sig)
         if sens_cfg.shape[0] > 0:
-            sensor_bank_reset(sens_cfg, sens_state[i], true_sig)
+            sensor_bank_reset(sens_cfg, sens_rows[i], true_sig)
         observe(p, d, x, true_sig, obs_lo, obs_hi, obs[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _drift_phase(drift_cfg, drift_cols, drift_state, bits, s0, s1, rows, dv, lo, hi):
+    """Drift values of this body for plants lo…hi-1 with a noise row (``rows[i]`` ≥ 0)."""
+    for i in range(lo, hi):
+        r = rows[i]
+        if r >= 0:
+            drift_bank_step(drift_cfg, drift_cols, drift_state[i], bits[r, s0:s1], dv[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _plant_phase(params, derived, state, actions, mode, bits, rows, dv, kpi, cost, lo, hi):
+    """Drifts applied (``dv`` has no columns without a drift bank) and the plant step of plants
+    lo…hi-1 with a noise row (``rows[i]`` ≥ 0); its cost into ``cost[i]``."""
+    practice = np.empty(N_ACT)
+    drifting = dv.shape[1] > 0
+    for i in range(lo, hi):
+        r = rows[i]
+        if r < 0:
+            continue
+        x = state[i]
+        if drifting:
+            apply_drifts(x, dv[i])
+        cost[i] = plant_step(params[i], derived[i], x, mode, actions[i], bits[r], practice, kpi[i])
+
+
+@njit(cache=True, error_model="numpy")
+def _observe_phase(
+    params, derived, state, bits, rows, s1, sens_cfg, sens_cols, sens_rows, dt_s, o_lo, o_hi, obs,
+    true_sig, meas, lo, hi,
+):  # fmt: skip
+    """True signals, sensors and the observation of plants lo…hi-1 with a noise row."""
+    sensing = sens_cfg.shape[0] > 0
+    for i in range(lo, hi):
+        r = rows[i]
+        if r < 0:
+            continue
+        p, x = params[i], state[i]
+        true_signals(p, x, true_sig)
+        if sensing:
+            sensor_bank_step(sens_cfg, sens_cols, sens_rows[i], true_sig, bits[r, s1:], dt_s, meas)
+        else:
+            meas[:] = true_sig
+        observe(p, derived[i], x, meas, o_lo, o_hi, obs[i])
+
+
+PHASE_BLOCK = 32  # plants per block of the three loops: their rows stay in cache between loops
 
 
 @njit(cache=True, error_model="numpy")
@@ -1488,35 +1545,47 @@ def step_batch(
     ``[0, N_PROCESS_WORDS)`` process words, then ``n_drift_words`` for the drift bank, then the
     sensor bank's words. Inactive plants (``active[i]`` False) are left as they are, reward 0.
     ``kpi[i]`` receives the KPIs of the body plant i just painted. Rewards are −cost/100 EUR.
+
+    Each block of :data:`PHASE_BLOCK` plants goes through three tight loops (drifts; plant step;
+    signals, sensors and observation) rather than one: each compiles small, where the sensor
+    loop inlined into the plant step's loop measured ~3× slower at 4096 plants; the block keeps
+    the plants' rows in cache between the loops. Each plant sees the same operations in the
+    same order, so the numbers are those of one loop.
     """
-    dv, practice = np.empty(drift_cfg.shape[0]), np.empty(N_ACT)
-    true_sig, meas = np.empty(N_SIGNALS), np.empty(N_SIGNALS)
+    n = state.shape[0]
+    rows = np.empty(n, dtype=np.int64)
+    row = 0
+    for i in range(n):
+        if active[i]:
+            rows[i] = row
+            row += 1
+        else:
+            rows[i] = -1
+            reward[i] = 0.0
     s0 = N_PROCESS_WORDS
     s1 = s0 + n_drift_words
-    row = 0
-    for i in range(state.shape[0]):
-        if not active[i]:
-            reward[i] = 0.0
-            continue
-        p, d, x = params[i], derived[i], state[i]
-        words = bits[row]
+    dv = np.empty((n, drift_cfg.shape[0]))
+    cost = np.empty(n)
+    true_sig, meas = np.empty(N_SIGNALS), np.empty(N_SIGNALS)
+    sens_rows = _flat_rows(sens_state)
+    for lo in range(0, n, PHASE_BLOCK):
+        hi = min(lo + PHASE_BLOCK, n)
         if drift_cfg.shape[0] > 0:
-            drift_bank_step(drift_cfg, drift_cols, drift_state[i], words[s0:s1], dv)
-            apply_drifts(x, dv)
-        cost = plant_step(p, d, x, mode, actions[i], words, practice, kpi[i])
-        true_signals(p, x, true_sig)
-        if sens_cfg.shape[0] > 0:
-            sensor_bank_step(sens_cfg, sens_cols, sens_state[i], true_sig, words[s1:], dt_s, meas)
-        else:
-            meas[:] = true_sig
-        observe(p, d, x, meas, obs_lo, obs_hi, obs[i])
-        reward[i] = -cost / REWARD_SCALE_EUR
-        row += 1
+            _drift_phase(drift_cfg, drift_cols, drift_state, bits, s0, s1, rows, dv, lo, hi)
+        _plant_phase(params, derived, state, actions, mode, bits, rows, dv, kpi, cost, lo, hi)
+        _observe_phase(
+            params, derived, state, bits, rows, s1, sens_cfg, sens_cols, sens_rows, dt_s,
+            obs_lo, obs_hi, obs, true_sig, meas, lo, hi,
+        )  # fmt: skip
+    for i in range(n):
+        if rows[i] >= 0:
+            reward[i] = -cost[i] / REWARD_SCALE_EUR
 
 
 @njit(cache=True, error_model="numpy")
 def plant_step_batch(params, derived, state, actions, mode, bits, kpi):
     """Bare kernel for the benchmark: the plant step of every plant, no drifts, sensors, obs."""
-    practice = np.empty(N_ACT)
-    for i in range(state.shape[0]):
-        plant_step(params[i], derived[i], state[i], mode, actions[i], bits[i], practice, kpi[i])
+    n = state.shape[0]
+    rows = np.arange(n)
+    dv, cost = np.empty((n, 0)), np.empty(n)
+    _plant_phase(params, derived, state, actions, mode, bits, rows, dv, kpi, cost, 0, n)
