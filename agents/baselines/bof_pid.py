@@ -1,0 +1,259 @@
+"""PID baseline of the BOF: a melt shop's dynamic endpoint control, PI across the heats.
+
+What a shop's level-2 "dynamic control" does after the static charge plan, written as a
+classical controller on the estimates of :class:`agents.estimators.BOFBathEstimator`:
+
+1. **Blow (before the sub-lance)**: standard practice; the off-gas carbon balance runs.
+2. **Sub-lance** (≈ 85 % of the planned oxygen): the bath carbon and temperature are known.
+   *Temperature → ore* (P with heat-balance feed-forward): the end temperature is forecast at
+   the planned stop, and a predicted excess over the aim is cooled with ore, ``ore = ore_gain ·
+   excess / cooling`` (kg/t; ≈ 5 K per kg/t at 250 t), fed as fast as the feeder allows. A cold
+   heat gets no ore (there is none to take away after the sub-lance); it is traded against
+   carbon at the stop below.
+3. **End of blow** (every step after the sub-lance): the end-oxygen target is the oxygen at which
+   the forecast carbon and temperature cost least, ``J(m) = huber((C_m − C_aim)/0.02) + w_T ·
+   huber((T_m − T_aim)/15)`` over the stop step m — the reward's own endpoint terms, so "oxygen
+   per wt% C" comes from the late-blow decarburisation relation (stage II at the measured
+   plateau, then ``e^{−k_C t}``), re-planned each step as the off-gas reports. ``end_gain``
+   scales the correction from the static plan toward that target (0: the plan, 1: the model).
+4. **Across heats** (campaign mode, ``last_tap_*`` observed): a PI per endpoint quantity on the
+   tapping errors shifts the carbon and temperature aims the steps above steer to. This is the
+   integral action that removes a drift the dynamic model does not know (lance wear lowers k_C:
+   the model stops too early, taps run high in carbon, the integral lowers the carbon aim).
+
+Oxygen flow, lance and lime stay at practice: the endpoint is decided by the end-oxygen target
+and the ore, which is how shops correct after the sub-lance. (A late-blow flow cut or a lower
+lance does cut the iron lost to the slag, but it also cools the bath, and with the heat-up rates
+tuned for the practice pattern it cost more in temperature misses than it saved — tried on the
+tuning heats.) Gains live in
+``conf/baselines/bof_pid.yaml`` (tuned by ``python -m experiments.tune_pid --process bof``).
+With every gain zero the policy is the operator's practice (the zero action).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from agents.baselines.pid import PID, FloatArray, PIDGains
+from agents.estimators import BOF_OBS, BOFBathEstimator
+from envs.steel.batch import actuator_specs
+from envs.steel.bof_env import resolve_bof_variant
+from envs.steel.params import BOFParams
+
+__all__ = ["BOFPID", "DEFAULT_CONFIG", "BOFPIDGains"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "baselines" / "bof_pid.yaml"
+N_ACT = 5
+A_ORE, A_END = 2, 4
+END_SPAN_SHARE = 0.15  # adjust span of the end-oxygen target: ±15 % of the plan (BOFEnv table)
+HORIZON_STEPS = 30  # stop candidates looked at (5 min at 10 s: the rest of any blow)
+C_BAND, T_BAND = 0.02, 15.0  # the reward's endpoint scales, wt% and K (BOFEnv "Reward")
+# campaign PI defaults: off, aim shifts bounded to ±0.03 wt% C and ±30 K (beyond that the
+# tapping errors are a fault to investigate, not a drift to follow)
+CAMPAIGN_C = PIDGains(out_min=-0.03, out_max=0.03, i_limit=0.03)
+CAMPAIGN_T = PIDGains(out_min=-30.0, out_max=30.0, i_limit=30.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class BOFPIDGains:
+    """Gains of the BOF baseline (units in the names; see the module docstring).
+
+    The three model constants (heat-up rates, ore cooling) start from the nominal plant's
+    practice heats and heat balance (stage II ≈ 7.3, stage III ≈ 12.6 K per Nm³/t; ore ≈ 5 K per
+    kg/t at 250 t) and are refined by the tuning together with the gains.
+
+    Attributes:
+        end_gain: share of the model's end-oxygen correction applied (0 = static plan).
+        temp_weight: weight of the temperature miss against the carbon miss at the stop.
+        ore_gain: share of the heat-balance ore for the forecast temperature excess applied.
+        ore_margin_k: ore only for a forecast excess above the aim plus this margin, K.
+        kc_gain: multiplier of the nominal k_C in the decarburisation forecast.
+        temp_rise_stage2_k_nm3_t: heat-up while oxygen burns carbon, K per Nm³/t.
+        temp_rise_stage3_k_nm3_t: heat-up once oxygen burns iron (stage III), K per Nm³/t.
+        ore_cooling_k_kg_t: bath cooling per kg/t of ore, K.
+        campaign_c: PI on the tapped carbon error → carbon aim shift, wt% (per heat).
+        campaign_t: PI on the tapped temperature error → temperature aim shift, K (per heat).
+    """
+
+    end_gain: float = 1.0
+    temp_weight: float = 1.0
+    ore_gain: float = 1.0
+    ore_margin_k: float = 0.0
+    kc_gain: float = 1.0
+    temp_rise_stage2_k_nm3_t: float = 7.3
+    temp_rise_stage3_k_nm3_t: float = 12.6
+    ore_cooling_k_kg_t: float = 5.0
+    campaign_c: PIDGains = dataclasses.field(default_factory=lambda: CAMPAIGN_C)
+    campaign_t: PIDGains = dataclasses.field(default_factory=lambda: CAMPAIGN_T)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> BOFPIDGains:
+        """From a plain mapping (the YAML ``gains`` block); missing keys keep their defaults."""
+        d = dict(d or {})
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown BOF PID gain(s) {unknown}")
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            if k.startswith("campaign_"):
+                base = dataclasses.asdict(CAMPAIGN_C if k == "campaign_c" else CAMPAIGN_T)
+                base.update(v or {})
+                out[k] = PIDGains.from_dict(base)
+            else:
+                out[k] = float(v)
+        return cls(**out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def zeros(cls) -> BOFPIDGains:
+        """Every correction off: the operator's practice."""
+        return cls(end_gain=0.0, ore_gain=0.0)
+
+
+def huber(z: FloatArray) -> FloatArray:
+    """The reward's endpoint miss: quadratic inside the band, linear outside."""
+    a = np.abs(z)
+    return np.where(a <= 1.0, 0.5 * z * z, a - 0.5)
+
+
+class BOFPID:
+    """Dynamic endpoint control of the BOF blow with PI across heats (policy protocol).
+
+    Args:
+        gains: :class:`BOFPIDGains`, a mapping of them, or None (the defaults).
+        plant: plant variant whose *nominal* parameters the estimator and aims use.
+        dt_s: control step of the env, s.
+
+    >>> import numpy as np, envs
+    >>> env = envs.make("bof", "bof_250t")
+    >>> obs, _ = env.reset(seed=0)
+    >>> pid = BOFPID.from_config()
+    >>> pid.reset(1)
+    >>> pid.act(obs[None]).shape
+    (1, 5)
+    """
+
+    def __init__(
+        self,
+        gains: BOFPIDGains | Mapping[str, Any] | None = None,
+        plant: Any = "bof_250t",
+        dt_s: float = 10.0,
+    ) -> None:
+        if not isinstance(gains, BOFPIDGains):
+            gains = BOFPIDGains.from_dict(gains)
+        self.gains = gains
+        params = resolve_bof_variant(plant).params
+        assert isinstance(params, BOFParams)
+        self.params = params
+        self.dt_s, self.dt_min = float(dt_s), float(dt_s) / 60.0
+        spans = {s.name: s.adjust_span for s in actuator_specs(self.params, dt_s)}
+        # the ore span scales with heat size: kg/min per t of heat size (converted per row)
+        self.ore_span_per_t = spans["ore_feed"] / self.params.heat_size_t
+        self.estimator = BOFBathEstimator(
+            self.params,
+            dt_s,
+            (gains.temp_rise_stage2_k_nm3_t, gains.temp_rise_stage3_k_nm3_t),
+            gains.ore_cooling_k_kg_t,
+            gains.kc_gain,
+        )
+        self.reset(0)
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, **kwargs: Any) -> BOFPID:
+        """The baseline with the gains of ``conf/baselines/bof_pid.yaml`` (or ``path``)."""
+        cfg = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
+        kwargs.setdefault("plant", cfg.get("plant", "bof_250t"))
+        return cls(BOFPIDGains.from_dict(cfg.get("gains")), **kwargs)
+
+    def reset(self, n: int) -> None:
+        """``n`` episodes start: clear estimators, ore plans and the campaign integrators."""
+        self.estimator.reset(n)
+        self.pi_c = PID(self.gains.campaign_c, n)
+        self.pi_t = PID(self.gains.campaign_t, n)
+        self.ore_target = np.zeros(n)  # cumulative ore the heat should have, kg/t
+        self.ore_planned = np.zeros(n, dtype=bool)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        a = np.asarray(obs, dtype=np.float64)
+        single = a.ndim == 1
+        o = a[None, :] if single else a
+        if o.ndim != 2 or o.shape[1] != len(BOF_OBS):
+            raise ValueError(f"obs must have shape (n, {len(BOF_OBS)}), got {a.shape}")
+        if o.shape[0] != self.ore_target.shape[0]:
+            self.reset(o.shape[0])
+        new = self.estimator.update(o)
+        if new.any():
+            self._new_heats(o, new)
+        actions = np.zeros((o.shape[0], N_ACT))
+        rows = self.estimator.sublance & np.isfinite(self.estimator.temp)
+        if rows.any():
+            self._endpoint(o, rows, actions)
+        out = np.clip(actions, -1.0, 1.0).astype(np.float32)
+        return out[0] if single else out
+
+    # -------------------------------------------------------------------------------------------
+    def _new_heats(self, o: FloatArray, new: np.ndarray) -> None:
+        """A heat starts: the ore plan is cleared; in a campaign the PI sees the last tap."""
+        self.ore_target[new], self.ore_planned[new] = 0.0, False
+        tapped = new & (o[:, BOF_OBS["last_tap_valid"]] > 0.5)
+        if tapped.any():
+            p = self.params
+            self.pi_c.step(p.aim_c_pct - o[:, BOF_OBS["last_tap_c"]], mask=tapped)
+            self.pi_t.step(p.aim_temp_c - o[:, BOF_OBS["last_tap_temp"]], mask=tapped)
+
+    def _aims(self) -> tuple[FloatArray, FloatArray]:
+        """Carbon and temperature aims after the campaign PI's shifts (floor: C_eq + 0.01)."""
+        p = self.params
+        aim_c = np.maximum(p.aim_c_pct + self.pi_c.output, p.c_eq_pct + 0.01)
+        return aim_c, p.aim_temp_c + self.pi_t.output
+
+    def _ore_schedule(self, extra_kg_t: FloatArray) -> FloatArray:
+        """Ore per future step (kg/t), as fast as the feeder's adjust span allows."""
+        per_step = self.ore_span_per_t * self.dt_min
+        left = np.maximum(extra_kg_t, 0.0)[:, None]
+        done = per_step * np.arange(HORIZON_STEPS)[None, :]
+        return np.clip(left - done, 0.0, per_step)
+
+    def _endpoint(self, o: FloatArray, rows: np.ndarray, actions: FloatArray) -> None:
+        g, est = self.gains, self.estimator
+        aim_c, aim_t = self._aims()
+        ore_now = o[:, BOF_OBS["ore_added"]]
+        first = rows & ~self.ore_planned
+        if first.any():  # at the sub-lance: cool a forecast excess with ore (P + feed-forward)
+            c0, t0 = est.forecast(o, np.zeros((o.shape[0], HORIZON_STEPS)))
+            m0 = self._best_stop(c0, t0, aim_c, aim_t)
+            t_stop = np.take_along_axis(t0, m0[:, None], axis=1)[:, 0]
+            excess = t_stop - aim_t - g.ore_margin_k
+            extra = g.ore_gain * np.maximum(excess, 0.0) / g.ore_cooling_k_kg_t
+            self.ore_target = np.where(first, ore_now + extra, self.ore_target)
+            self.ore_planned |= first
+        left = np.where(rows, self.ore_target - ore_now, 0.0)
+        ore_plan = self._ore_schedule(left)
+        c, t = est.forecast(o, ore_plan)
+        m = self._best_stop(c, t, aim_c, aim_t)
+        heat = o[:, BOF_OBS["heat_size"]]
+        # ore this step, kg/min → action over the feeder's span (practice feeds none any more)
+        feed = ore_plan[:, 0] * heat / self.dt_min
+        actions[:, A_ORE] = np.where(rows, feed / (self.ore_span_per_t * heat), 0.0)
+        # end-oxygen target: mid-way through the chosen stop step, so the blow ends after it
+        q = o[:, BOF_OBS["oxygen_flow"]]
+        target = o[:, BOF_OBS["oxygen_blown"]] + (m + 0.5) * q * self.dt_min
+        plan = np.maximum(o[:, BOF_OBS["oxygen_planned"]], 1e-6)
+        a_end = g.end_gain * (target - plan) / (END_SPAN_SHARE * plan)
+        actions[:, A_END] = np.where(rows, a_end, 0.0)
+
+    def _best_stop(
+        self, c: FloatArray, t: FloatArray, aim_c: FloatArray, aim_t: FloatArray
+    ) -> np.ndarray:
+        """Index (0 = after the next step) of the stop step with the least forecast miss."""
+        cost = huber((c - aim_c[:, None]) / C_BAND)
+        cost = cost + self.gains.temp_weight * huber((t - aim_t[:, None]) / T_BAND)
+        return np.argmin(cost, axis=1)
