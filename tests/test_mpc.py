@@ -101,6 +101,8 @@ def test_from_config_reads_the_committed_yaml() -> None:
         assert oracle.config.samples == 8
         assert oracle.config.iterations == values["iterations"]
         assert oracle.replan_every == values["replan_every"]
+        default = cls.from_config()  # the constructor's defaults are the committed config
+        assert cls().config == default.config and cls().layout == default.layout
 
 
 # ---------------------------------------------------------------- kernels = env physics
