@@ -27,6 +27,7 @@ from envs.core.disturbances import (
     drift_bank_reset_batch,
     drift_bank_step,
     drift_bank_step_batch,
+    drift_bank_step_block,
     ou_coefficients,
     ou_step,
     random_step,
@@ -37,10 +38,12 @@ from envs.core.sensors import (
     MAX_DELAY_STEPS,
     SensorBank,
     SensorSpec,
+    sensor_bank_advance,
     sensor_bank_reset,
     sensor_bank_reset_batch,
     sensor_bank_step,
     sensor_bank_step_batch,
+    sensor_bank_step_block,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,8 +59,8 @@ def run_one(
 ) -> np.ndarray:
     """Readings of one sensor: reset at xs[0], then one step per xs[k]; result[k] is step k."""
     bank = SensorBank({"s": spec}, dt)
-    state = bank.new_state(1)[0]
-    sensor_bank_reset(bank.cfg, state, np.array([xs[0]]))
+    state = bank.new_state(1)
+    sensor_bank_reset(bank.cfg, state, 0, np.array([xs[0]]))
     if noise is None:
         noise = draw_bits(np.random.default_rng(seed), len(xs), bank.n_noise)
     out = np.full(len(xs), bank.reset_readings([xs[0]])[0])
@@ -177,11 +180,11 @@ def test_stuck_freezes_until_reset() -> None:
     got = run_one({"stuck_prob": 0.01}, xs, noise=noise)
     np.testing.assert_array_equal(got, np.concatenate([xs[:7], np.full(5, xs[6])]))
     bank = SensorBank({"s": {"stuck_prob": 0.01}}, 1.0)
-    state, out = bank.new_state(1)[0], np.empty(1)
-    sensor_bank_reset(bank.cfg, state, np.array([0.0]))
+    state, out = bank.new_state(1), np.empty(1)
+    sensor_bank_reset(bank.cfg, state, 0, np.array([0.0]))
     words = np.array(always, dtype=np.uint16)
     sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([1.0]), words, 1.0, out)
-    sensor_bank_reset(bank.cfg, state, np.array([0.0]))
+    sensor_bank_reset(bank.cfg, state, 0, np.array([0.0]))
     words = np.array(never, dtype=np.uint16)
     sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([2.0]), words, 1.0, out)
     assert out[0] == 2.0
@@ -213,9 +216,9 @@ def test_noise_columns_only_for_enabled_parts() -> None:
 def test_noise_free_bank_needs_no_noise_and_passes_values_through() -> None:
     bank = SensorBank({"x": {}, "y": SensorSpec()}, 2.0)
     assert bank.n_noise == 0
-    state, out = bank.new_state(1)[0], np.empty(2)
+    state, out = bank.new_state(1), np.empty(2)
     true = np.array([0.1 + 0.2, -7.3])
-    sensor_bank_reset(bank.cfg, state, true)
+    sensor_bank_reset(bank.cfg, state, 0, true)
     no_words = np.empty(0, dtype=np.uint16)
     sensor_bank_step(bank.cfg, bank.noise_cols, state, true * 3, no_words, 2.0, out)
     np.testing.assert_array_equal(out, true * 3)
@@ -223,11 +226,73 @@ def test_noise_free_bank_needs_no_noise_and_passes_values_through() -> None:
 
 def test_wrong_dt_gives_nan_readings() -> None:
     bank = SensorBank({"x": {"delay_s": 2.0}}, 1.0)
-    state, out = bank.new_state(1)[0], np.empty(1)
-    sensor_bank_reset(bank.cfg, state, np.array([1.0]))
+    state, out = bank.new_state(1), np.empty(1)
+    sensor_bank_reset(bank.cfg, state, 0, np.array([1.0]))
     no_words = np.empty(0, dtype=np.uint16)
     sensor_bank_step(bank.cfg, bank.noise_cols, state, np.array([1.0]), no_words, 0.5, out)
     assert np.isnan(out).all()
+
+
+FAULTY = {  # every part of the chain, and delays of several lengths sharing one ring
+    "a": {"noise_std": 0.1, "noise_rel": 0.02, "delay_s": 3.0, "lag_s": 2.0, "bias": 0.3,
+          "bias_walk_std": 0.01, "sample_period_s": 2.0, "dropout_prob": 0.2, "stuck_prob": 0.01,
+          "low": -5.0, "high": 5.0},
+    "b": {"noise_std": 0.5, "dropout_prob": 0.1, "dropout_mode": "nan", "low": 0.0, "high": 3.0},
+    "c": {"delay_s": 5.0, "noise_std": 0.2},
+    "d": {},
+    "e": {"bias": 1.0, "stuck_prob": 0.05, "delay_s": 1.0},
+}  # fmt: skip
+
+
+def test_block_step_equals_plants_stepped_one_by_one() -> None:
+    """The signal-by-signal block step of several plants (any subset, in any block, any noise
+    rows) gives each plant exactly the readings of a bank of that plant alone."""
+    bank, n, steps = SensorBank(FAULTY, 1.0), 6, 120
+    rng = np.random.default_rng(4)
+    x0 = rng.normal(size=(n, 5))
+    batch = bank.new_state(n)
+    sensor_bank_reset_batch(bank.cfg, batch, x0)
+    singles = [bank.new_state(1) for _ in range(n)]
+    for i, single in enumerate(singles):
+        sensor_bank_reset(bank.cfg, single, 0, x0[i])
+    block = np.array([4, 1, 5, 0, 2, 3])  # a permuted block, noise rows 2.. of a wider array
+    for _ in range(steps):
+        true = rng.normal(size=(n, 5)) * 3
+        words = draw_bits(rng, n + 2, bank.n_noise + 3)
+        values = np.ascontiguousarray(true[block].T)
+        sensor_bank_step_block(bank.cfg, bank.noise_cols, batch, block, n, words, 2, 3, 1.0, values)
+        sensor_bank_advance(batch)
+        for k, i in enumerate(block):
+            out = np.empty(5)
+            row = np.ascontiguousarray(words[2 + k, 3:])
+            sensor_bank_step(bank.cfg, bank.noise_cols, singles[i], true[i], row, 1.0, out)
+            np.testing.assert_array_equal(values[:, k], out)
+
+
+def test_shared_delay_ring_with_a_plant_reset_and_sitting_out() -> None:
+    """One ring head for the batch: a plant reset mid-run that sits out a step (Gymnasium's
+    next-step autoreset) still reads its reset value for exactly d steps, then its own past."""
+    bank = SensorBank({"d1": {"delay_s": 1.0}, "d3": {"delay_s": 3.0}, "d5": {"delay_s": 5.0}}, 1.0)
+    delays, n = (1, 3, 5), 2
+    state = bank.new_state(n)
+    sensor_bank_reset_batch(bank.cfg, state, np.zeros((n, 3)))
+    history: list[list[float]] = [[0.0], [0.0]]  # true value per step since the last reset
+    no_words = np.zeros((n, 0), dtype=np.uint16)
+    for t in range(1, 30):
+        active = [True, t != 12]  # plant 1 is reset at step 11 and sits out step 12
+        if t == 12:
+            sensor_bank_reset(bank.cfg, state, 1, np.full(3, -7.0))
+            history[1] = [-7.0]
+        idx = np.array([i for i in range(n) if active[i]])
+        values = np.array([[100.0 * i + t for i in idx]] * 3)
+        sensor_bank_step_block(bank.cfg, bank.noise_cols, state, idx, len(idx), no_words, 0, 0,
+                               1.0, values)  # fmt: skip
+        sensor_bank_advance(state)
+        for k, i in enumerate(idx):
+            history[i].append(100.0 * i + t)
+            for j, d in enumerate(delays):
+                past = history[i][-1 - d] if len(history[i]) > d else history[i][0]
+                assert values[j, k] == past, (t, i, d)
 
 
 @pytest.mark.parametrize(
@@ -320,6 +385,33 @@ def test_drift_bank_trend_event_and_clip() -> None:
         drift_bank_step(bank.cfg, bank.noise_cols, state, np.empty(0, dtype=np.uint16), out)
         values.append(out[0])
     np.testing.assert_allclose(values, [1.0, 1.1, 1.2, 1.7, 1.7, 1.7], rtol=1e-12)
+
+
+def test_drift_block_step_equals_plants_stepped_one_by_one() -> None:
+    spec = {
+        "a": {"ou_theta": 0.05, "ou_sigma": 0.1, "step_prob": 0.05, "step_std": 0.3,
+              "trend_per_step": 0.001, "event_start": 50, "event_ramp": 20,
+              "event_magnitude": 0.4, "low": 0.2, "high": 3.0},
+        "b": {"step_prob": 0.1, "step_std": 1.0},
+        "c": {},
+    }  # fmt: skip
+    bank, n = DriftBank(spec), 5
+    rng = np.random.default_rng(2)
+    batch, out = bank.new_state(n), np.empty((n, 3))
+    drift_bank_reset_batch(bank.cfg, batch, out)
+    singles = [bank.new_state(1)[0] for _ in range(n)]
+    for single in singles:
+        drift_bank_reset(bank.cfg, single, np.empty(3))
+    block = np.array([3, 0, 4, 1, 2])
+    for _ in range(150):
+        words = draw_bits(rng, n + 1, bank.n_noise + 2)
+        values = np.empty((3, n))
+        drift_bank_step_block(bank.cfg, bank.noise_cols, batch, block, n, words, 1, 2, values)
+        for k, i in enumerate(block):
+            one = np.empty(3)
+            row = np.ascontiguousarray(words[1 + k, 2:])
+            drift_bank_step(bank.cfg, bank.noise_cols, singles[i], row, one)
+            np.testing.assert_array_equal(values[:, k], one)
 
 
 def test_drift_noise_columns() -> None:
@@ -428,6 +520,23 @@ def test_check_batch_names_plant_and_actuator() -> None:
         scaler.check_batch(actions)
     with pytest.raises(ValueError, match=r"expected \(n_plants, 3\)"):
         scaler.check_batch(np.zeros(3))
+
+
+def test_validate_batch_into_a_buffer_checks_every_dtype() -> None:
+    scaler, out = _scaler(), np.full((4, 3), -9.0)
+    for dtype in (np.float32, np.float64, np.int64):
+        actions = np.arange(12, dtype=dtype).reshape(4, 3)
+        got = scaler.validate_batch(actions, 4, out)
+        assert got is out
+        np.testing.assert_array_equal(out, actions.astype(np.float64))
+    bad = np.zeros((4, 3), dtype=np.float32)
+    bad[3, 2], bad[1, 0] = np.nan, -np.inf  # the first in plant order is named
+    with pytest.raises(ValueError, match=r"action\[0\] \('trim'\) of plant 1 is -inf"):
+        scaler.validate_batch(bad, 4, out)
+    with pytest.raises(ValueError, match=r"expected \(4, 3\)"):
+        scaler.validate_batch(np.zeros((3, 3)), 4, out)
+    huge = np.full((4, 3), 1e308)  # finite values whose sum overflows are not bad
+    np.testing.assert_array_equal(scaler.validate_batch(huge, 4, out), huge)
 
 
 @pytest.mark.parametrize(

@@ -64,16 +64,18 @@ def test_film_build_is_an_exact_mass_balance():
     z = rng.standard_normal((n, core.N_RESET_NOISE))
     dt = NOMINAL.cycle_time_s
     lo, hi = core.OBS_LOW, core.OBS_HIGH
-    core.reset_batch(params, derived, state, np.arange(n), z, drifts.cfg, dstate,
+    core.reset_batch(params, derived, state, np.arange(n), True, z, drifts.cfg, dstate,
                      sensors.cfg, sstate, dt, lo, hi, obs)  # fmt: skip
     reward, kpi, active = np.zeros(n), np.zeros((n, core.N_KPI)), np.ones(n, np.bool_)
+    acc, bodies, shift_end = np.zeros((n, core.N_ACC)), np.zeros(n, np.int64), np.zeros(n, bool)
     n_words = core.N_PROCESS_WORDS + drifts.n_noise + sensors.n_noise
     for _ in range(200):
         actions = rng.uniform(-1.2, 1.2, (n, core.N_ACT))
         bits = draw_bits(rng, n, n_words)
         core.step_batch(params, derived, state, actions, 0, bits, drifts.n_noise, drifts.cfg,
                         drifts.noise_cols, dstate, sensors.cfg, sensors.noise_cols, sstate, dt,
-                        lo, hi, obs, reward, kpi, active)  # fmt: skip
+                        lo, hi, obs, obs, reward, kpi, active, acc, bodies, 10**9,
+                        shift_end)  # fmt: skip
         for i in range(n):
             x, style = state[i], int(state[i, core.X_STYLE])
             area = p[core.P_AREA + style]

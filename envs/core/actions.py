@@ -124,15 +124,19 @@ class ActionScaler:
             )
         return np.clip(a, -1.0, 1.0)
 
-    def validate_batch(self, actions: npt.ArrayLike, n_plants: int) -> FloatArray:
+    def validate_batch(
+        self, actions: npt.ArrayLike, n_plants: int, out: FloatArray | None = None
+    ) -> FloatArray:
         """Actions of ``n_plants`` plants as float64 (n_plants, n), unclipped, for the kernels.
 
         A single plant also accepts shape (n,). Finite values outside [-1, 1] pass unchanged (the
         compiled step clips them: the documented rule); NaN/±inf and wrong shapes raise
-        ``ValueError`` naming the plant and actuator, before any plant moves.
+        ``ValueError`` naming the plant and actuator, before any plant moves. With ``out``
+        (float64, (n_plants, n)) the actions are copied into it in one compiled pass that also
+        checks them (a batch's step buffer), else a float64 array is returned (a new one unless
+        the input already is one).
         """
-        a = _as_float(actions, "actions") if not isinstance(actions, np.ndarray) else actions
-        a = np.asarray(a, dtype=np.float64)
+        a = actions if isinstance(actions, np.ndarray) else _as_float(actions, "actions")
         if a.shape != (n_plants, self.n):
             if n_plants == 1 and a.shape == (self.n,):
                 a = a.reshape(1, self.n)
@@ -142,17 +146,21 @@ class ActionScaler:
                     + (f" or ({self.n},)" if n_plants == 1 else "")
                     + f" for {self.names}"
                 )
-        # NaN and ±inf propagate through a sum, so one vectorised reduction clears the usual
-        # case; only a non-finite sum (a bad value, or an overflow of huge finite ones) is searched
-        if not math.isfinite(float(a.sum())):
-            bad = np.argwhere(~np.isfinite(a))
-            if bad.size:
-                plant, j = (int(v) for v in bad[0])
-                raise ValueError(
-                    f"action[{j}] ({self.names[j]!r}) of plant {plant} is {a[plant, j]}; "
-                    "actions must be finite, in [-1, 1]"
-                )
-        return a
+        if out is not None and a.dtype in (np.float32, np.float64):
+            bad = copy_finite(a, out)
+        else:
+            a = np.asarray(a, dtype=np.float64)
+            bad = first_non_finite(a)
+            if out is not None:
+                out[...] = a
+                a = out
+        if bad >= 0:
+            plant, j = divmod(bad, self.n)
+            raise ValueError(
+                f"action[{j}] ({self.names[j]!r}) of plant {plant} is {a[plant, j]}; "
+                "actions must be finite, in [-1, 1]"
+            )
+        return a if out is None else out
 
     def check_batch(self, actions: npt.ArrayLike) -> FloatArray:
         """Validate actions of shape (n_plants, n) and clip them to [-1, 1]; same rules as check."""
@@ -173,6 +181,30 @@ class ActionScaler:
         out = np.empty(self.n, dtype=np.float64)
         to_setpoints(self.mode_code, action, practice, self.low, self.high, self.span, out)
         return out
+
+
+@njit(cache=True)
+def first_non_finite(actions: FloatArray) -> int:
+    """Flat index of the first NaN/±inf in a (n_plants, n) array, or -1."""
+    n_act = actions.shape[1]
+    for i in range(actions.shape[0]):
+        for j in range(n_act):
+            if not math.isfinite(actions[i, j]):
+                return i * n_act + j
+    return -1
+
+
+@njit(cache=True)
+def copy_finite(src: npt.NDArray[np.floating], dst: FloatArray) -> int:
+    """Copy actions (n_plants, n) into the C-contiguous float64 ``dst``; flat index of the first
+    NaN/±inf, or -1. One branch-free pass (the common case), then a search only if one was bad."""
+    flat_src, flat_dst = src.ravel(), dst.ravel()
+    bad = 0
+    for k in range(flat_src.shape[0]):
+        v = flat_src[k]
+        flat_dst[k] = v
+        bad |= not (abs(v) < math.inf)  # ±inf and NaN
+    return first_non_finite(dst) if bad else -1
 
 
 def _as_float(value: npt.ArrayLike, what: str) -> FloatArray:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from envs.core.jit import Index, hot_loop
 from envs.core.noise import WORDS_PER_EVENT, normal, uniform
 from envs.core.sensors import check_field, clip_value, spec_from_dict
 
@@ -102,7 +103,7 @@ def random_step(x: float, prob: float, step_std: float, u: float, size_z: float)
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def scheduled_offset(k: float, start: float, ramp: float, magnitude: float) -> float:
     """Offset of a scheduled event at step (or heat) ``k``.
 
@@ -278,30 +279,73 @@ def drift_bank_reset(cfg: FloatArray, state: FloatArray, out: FloatArray) -> Non
         out[j] = _drift_value(cfg, state, j)
 
 
-@njit(cache=True, inline="always")
-def drift_bank_step(
-    cfg: FloatArray, noise_cols: IntArray, state: FloatArray, noise_row: FloatArray, out: FloatArray
+@hot_loop
+def drift_bank_step_block(
+    cfg: FloatArray,
+    noise_cols: IntArray,
+    state: FloatArray,
+    idx: IntArray,
+    m: Index,
+    noise: npt.NDArray[np.uint16],
+    r0: Index,
+    col0: Index,
+    values: FloatArray,
 ) -> None:
-    """Advance one plant's drifts from step k to k + 1 and write the values at k + 1.
+    """Advance the drifts of a block of ``m`` plants from step k to k + 1.
 
     Args:
         cfg: ``DriftBank.cfg``.
         noise_cols: ``DriftBank.noise_cols``.
-        state: One plant's state, (n_drifts, DRIFT_STATE_WIDTH); updated in place.
-        noise_row: 16-bit noise words for this plant and step, (n_noise,) uint16.
-        out: Drift values, (n_drifts,); written.
+        state: Drift states of every plant, (n_plants, n_drifts, DRIFT_STATE_WIDTH); the
+            plants ``idx[:m]`` advance.
+        idx: Plant of each block column, int64 (≥ m entries).
+        m: Plants in the block.
+        noise: 16-bit noise words; block column k reads row ``r0 + k``, the bank's words
+            starting at column ``col0``.
+        r0: Noise row of block column 0.
+        col0: First noise column of this bank.
+        values: (n_drifts, ≥ m); column k receives plant ``idx[k]``'s drift values at k + 1.
+
+    Drift by drift, one pass over the block with the drift's parameters in registers (as the
+    sensor block, :func:`envs.core.sensors.sensor_bank_step_block`).
     """
     for j in range(cfg.shape[0]):
-        state[j, X_K] += 1.0
-        c = noise_cols[j, Z_OU]
-        if c >= 0:
-            innovation = cfg[j, D_OU_SCALE] * normal(noise_row[c])
-            state[j, X_OU] = state[j, X_OU] * cfg[j, D_OU_DECAY] + innovation
-        c = noise_cols[j, Z_STEP_U]
-        if c >= 0 and uniform(noise_row[c], noise_row[c + 1]) < cfg[j, D_STEP_P]:
-            size = normal(noise_row[noise_cols[j, Z_STEP_SIZE]])
-            state[j, X_STEP] += cfg[j, D_STEP_STD] * size
-        out[j] = _drift_value(cfg, state, j)
+        c_ou, c_step = noise_cols[j, Z_OU], noise_cols[j, Z_STEP_U]
+        decay, scale = cfg[j, D_OU_DECAY], cfg[j, D_OU_SCALE]
+        step_p, step_std = cfg[j, D_STEP_P], cfg[j, D_STEP_STD]
+        c_size = noise_cols[j, Z_STEP_SIZE]
+        for k in range(m):
+            i, r = idx[k], r0 + k
+            state[i, j, X_K] += 1.0
+            if c_ou >= 0:
+                innovation = scale * normal(noise[r, col0 + c_ou])
+                state[i, j, X_OU] = state[i, j, X_OU] * decay + innovation
+            if c_step >= 0:
+                c = col0 + c_step
+                if uniform(noise[r, c], noise[r, c + 1]) < step_p:
+                    state[i, j, X_STEP] += step_std * normal(noise[r, col0 + c_size])
+            values[j, k] = _drift_value(cfg, state[i], j)
+
+
+_FIRST_PLANT = np.zeros(1, dtype=np.int64)
+
+
+@njit(cache=True)
+def drift_bank_step(
+    cfg: FloatArray,
+    noise_cols: IntArray,
+    state: FloatArray,
+    noise_row: npt.NDArray[np.uint16],
+    out: FloatArray,
+) -> None:
+    """:func:`drift_bank_step_block` for one plant: its state (n_drifts, DRIFT_STATE_WIDTH), noise
+    words (n_noise,) uint16, and drift values (n_drifts,) at k + 1."""
+    values = np.empty((cfg.shape[0], 1))
+    states = state.reshape((1, state.shape[0], state.shape[1]))
+    words = noise_row.reshape((1, noise_row.shape[0]))
+    one, zero = np.int64(1), np.int64(0)  # int64, not literals: one compiled block step
+    drift_bank_step_block(cfg, noise_cols, states, _FIRST_PLANT, one, words, zero, zero, values)
+    out[:] = values[:, 0]
 
 
 @njit(cache=True)
@@ -313,8 +357,16 @@ def drift_bank_reset_batch(cfg: FloatArray, states: FloatArray, out: FloatArray)
 
 @njit(cache=True)
 def drift_bank_step_batch(
-    cfg: FloatArray, noise_cols: IntArray, states: FloatArray, noise: FloatArray, out: FloatArray
+    cfg: FloatArray,
+    noise_cols: IntArray,
+    states: FloatArray,
+    noise: npt.NDArray[np.uint16],
+    out: FloatArray,
 ) -> None:
-    """``drift_bank_step`` for every plant: noise (n, n_noise) uint16 words, out (n, n_drifts)."""
-    for i in range(states.shape[0]):
-        drift_bank_step(cfg, noise_cols, states[i], noise[i], out[i])
+    """:func:`drift_bank_step_block` for every plant as one block: noise (n, n_noise) uint16
+    words, out (n, n_drifts)."""
+    n = states.shape[0]
+    values = np.empty((cfg.shape[0], n))
+    zero = np.int64(0)
+    drift_bank_step_block(cfg, noise_cols, states, np.arange(n), n, noise, zero, zero, values)
+    out[:] = values.T

@@ -58,7 +58,11 @@ class PlantBatch(Protocol):
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None: ...
 
     def step(
-        self, actions: np.ndarray, rng: np.random.Generator, active: np.ndarray | None = None
+        self,
+        actions: np.ndarray,
+        rng: np.random.Generator,
+        active: np.ndarray | None = None,
+        obs_out: np.ndarray | None = None,
     ) -> StepResult: ...
 
 
@@ -166,13 +170,16 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         if not self._ready:
             raise RuntimeError("call reset() before step()")
         a = self.batch.check_actions(actions)
+        # the compiled step writes every plant's observation into this array while the row is
+        # in cache (cheaper than copying the batch's buffer afterwards)
+        obs = np.empty_like(self.batch.obs)
         if self._needs_reset.any():  # NEXT_STEP: these plants restart now and sit this step out
             active = ~self._needs_reset
             self.batch.reset_plants(np.flatnonzero(self._needs_reset), self.np_random)
             self._needs_reset[:] = False
-            result = self.batch.step(a, self.np_random, active=active)
+            result = self.batch.step(a, self.np_random, active=active, obs_out=obs)
         else:
-            result = self.batch.step(a, self.np_random)
+            result = self.batch.step(a, self.np_random, obs_out=obs)
         reward = result.reward.copy()
         terminated, truncated = result.terminated.copy(), result.truncated.copy()
         infos: dict[str, Any] = self._unit_infos(result) if result.n_unit_end else {}
@@ -180,10 +187,12 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         if done.any():
             if self._same_step:
                 infos = self._final_infos(done, infos)
-                self.batch.reset_plants(np.flatnonzero(done), self.np_random)
+                ended = np.flatnonzero(done)
+                self.batch.reset_plants(ended, self.np_random)
+                obs[ended] = self.batch.obs[ended]
             else:
                 self._needs_reset |= done
-        return self._obs(), reward, terminated, truncated, infos
+        return obs, reward, terminated, truncated, infos
 
     def _final_infos(self, done: np.ndarray, infos: dict[str, Any]) -> dict[str, Any]:
         """SAME_STEP: final observation (object array) and final info (dict of masked arrays)."""
@@ -211,9 +220,10 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
 def masked_kpi_infos(
     names: tuple[str, ...], values: np.ndarray, mask: np.ndarray, flag: str
 ) -> dict[str, Any]:
-    """Vector infos ``{flag, kpi/<name>}`` with ``_key`` masks; ``values`` is (n, len(names))."""
+    """Vector infos ``{flag, kpi/<name>}`` with ``_key`` masks; ``values`` is (len(names), n),
+    one contiguous row per KPI (NaN where the mask is off)."""
     infos: dict[str, Any] = {flag: mask, f"_{flag}": mask}
     for j, name in enumerate(names):
-        infos[f"kpi/{name}"] = values[:, j]
+        infos[f"kpi/{name}"] = values[j]
         infos[f"_kpi/{name}"] = mask
     return infos

@@ -10,7 +10,7 @@ The unit a paint line's KPIs describe is the **shift**: every step paints one bo
 :attr:`PaintBatch.body_kpi`), and when a shift ends the batch summarises it per plant
 (:data:`SHIFT_KPI_NAMES`: mean and sd of the true DFT per layer, Cpk against the tolerance band,
 in-spec share, paint, energy and cost per body, defect and cure rates), from sums the compiled
-:func:`accumulate_shift` keeps while the shift runs.
+:func:`envs.paint.core.accumulate_body` keeps while the shift runs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from envs.core.actions import ActionScaler, ActuatorSpec
 from envs.core.disturbances import DriftBank, DriftSpec
@@ -36,41 +35,16 @@ __all__ = ["SHIFT_KPI_NAMES", "PaintBatch", "actuator_specs", "shift_summary"]
 # parameters that size the sensor bank and the takt: fixed per variant, never randomised
 FIXED_PER_VARIANT = ("jph", "dft_delay_bodies", "inline_wft")
 
-# per-body KPIs averaged over a shift (name in the summary, KPI column)
-_MEANS: tuple[tuple[str, int], ...] = tuple(
-    (f"{name}_per_body" if name.endswith(("_l", "_kwh", "_eur")) else f"{name}_rate", j)
-    for j, name in enumerate(core.KPI_NAMES)
-    if name
-    in (
-        "in_spec_base",
-        "in_spec_clear",
-        "paint_base_l",
-        "paint_clear_l",
-        "paint_total_l",
-        "energy_hvac_kwh",
-        "energy_oven_kwh",
-        "energy_kwh",
-        "cost_eur",
-        "sag_risk",
-        "orange_peel_risk",
-        "dry_spray_risk",
-        "solvent_pop_risk",
-        "cure_ok",
-    )
+# per-body KPIs averaged over a shift: name in the summary (the sums are kept by the compiled step,
+# :func:`envs.paint.core.accumulate_body`)
+_MEAN_NAMES: tuple[str, ...] = tuple(
+    f"{name}_per_body" if name.endswith(("_l", "_kwh", "_eur")) else f"{name}_rate"
+    for name in core.SHIFT_MEAN_KPIS
 )
-_MEAN_COLS = np.array([j for _, j in _MEANS], dtype=np.int64)
-_TE_COLS = np.array([core.KPI_NAMES.index("te_base"), core.KPI_NAMES.index("te_clear")])
-_DFT_COLS = np.array([core.KPI_NAMES.index("dft_base_um"), core.KPI_NAMES.index("dft_clear_um")])
-# accumulator columns: bodies, the means, TE, then sum and sum of squares of DFT per layer
-A_BODIES = 0
-A_MEANS = 1
-A_TE = A_MEANS + len(_MEANS)
-A_DFT = A_TE + 2
-N_ACC = A_DFT + 4
 
 SHIFT_KPI_NAMES: tuple[str, ...] = (
     "bodies",
-    *(name.replace("_risk_rate", "_risk") for name, _ in _MEANS),
+    *(name.replace("_risk_rate", "_risk") for name in _MEAN_NAMES),
     "te_base",
     "te_clear",
     "dft_base_mean_um",
@@ -83,38 +57,6 @@ SHIFT_KPI_NAMES: tuple[str, ...] = (
 N_SHIFT_KPI = len(SHIFT_KPI_NAMES)
 
 
-@njit(cache=True, error_model="numpy")
-def accumulate_shift(kpi, acc, active, mean_cols, te_cols, dft_cols):  # type: ignore[no-untyped-def]
-    """Add this step's body KPIs of every active plant to its shift sums."""
-    for i in range(kpi.shape[0]):
-        if not active[i]:
-            continue
-        row, a = kpi[i], acc[i]
-        a[A_BODIES] += 1.0
-        for j in range(mean_cols.shape[0]):
-            a[A_MEANS + j] += row[mean_cols[j]]
-        for layer in range(2):
-            a[A_TE + layer] += row[te_cols[layer]]
-            v = row[dft_cols[layer]]
-            a[A_DFT + 2 * layer] += v
-            a[A_DFT + 2 * layer + 1] += v * v
-
-
-@njit(cache=True, error_model="numpy")
-def end_of_body(kpi, acc, active, mean_cols, te_cols, dft_cols, bodies, shift_bodies, ended):  # type: ignore[no-untyped-def]
-    """:func:`accumulate_shift`, then count the bodies of every active plant and flag in
-    ``ended`` the plants whose shift is over; returns how many. One compiled call instead of
-    four numpy operations per step (the single env's shell is mostly per-call overhead)."""
-    accumulate_shift(kpi, acc, active, mean_cols, te_cols, dft_cols)
-    n_ended = 0
-    for i in range(bodies.shape[0]):
-        if active[i]:
-            bodies[i] += 1
-        ended[i] = bodies[i] >= shift_bodies
-        n_ended += ended[i]
-    return n_ended
-
-
 def shift_summary(acc: np.ndarray, params: np.ndarray) -> np.ndarray:
     """Shift KPIs (rows of :data:`SHIFT_KPI_NAMES`) from accumulator rows and parameter rows.
 
@@ -123,15 +65,15 @@ def shift_summary(acc: np.ndarray, params: np.ndarray) -> np.ndarray:
     """
     acc = np.atleast_2d(acc)
     params = np.atleast_2d(params)
-    n = np.maximum(acc[:, A_BODIES], 1.0)
+    n = np.maximum(acc[:, core.A_BODIES], 1.0)
     out = np.empty((acc.shape[0], N_SHIFT_KPI))
-    out[:, 0] = acc[:, A_BODIES]
-    k = 1 + len(_MEANS)
-    out[:, 1:k] = acc[:, A_MEANS : A_MEANS + len(_MEANS)] / n[:, None]
-    out[:, k : k + 2] = acc[:, A_TE : A_TE + 2] / n[:, None]
+    out[:, 0] = acc[:, core.A_BODIES]
+    k = 1 + len(_MEAN_NAMES)
+    out[:, 1:k] = acc[:, core.A_MEANS : core.A_MEANS + len(_MEAN_NAMES)] / n[:, None]
+    out[:, k : k + 2] = acc[:, core.A_TE : core.A_TE + 2] / n[:, None]
     k += 2
     for layer, prefix in enumerate(("base", "clear")):
-        s, s2 = acc[:, A_DFT + 2 * layer], acc[:, A_DFT + 2 * layer + 1]
+        s, s2 = acc[:, core.A_DFT + 2 * layer], acc[:, core.A_DFT + 2 * layer + 1]
         mean = s / n
         var = np.maximum(s2 / n - mean**2, 0.0) * n / np.maximum(n - 1.0, 1.0)
         sd = np.sqrt(var)
@@ -214,14 +156,17 @@ class PaintBatch:
         self._rand_lo, self._rand_hi = variant.randomization_arrays()
         self.params = self.base_params.copy()
         self.derived = np.zeros((self.n, core.N_DERIVED))
+        core.derive_batch(self.params, self.derived)
+        self._params_vary = self.randomize and bool(variant.randomize)
         self.state = np.zeros((self.n, core.N_STATE))
         self.sensor_state = self.sensors.new_state(self.n)
         self.drift_state = self.drifts.new_state(self.n)
         self.obs = np.zeros((self.n, core.N_OBS), dtype=np.float32)
         self.body_kpi = np.zeros((self.n, core.N_KPI))
         self.shift_kpi = np.full((self.n, N_SHIFT_KPI), math.nan)
-        self.acc = np.zeros((self.n, N_ACC))
+        self.acc = np.zeros((self.n, core.N_ACC))
         self.bodies = np.zeros(self.n, dtype=np.int64)
+        self._actions = np.zeros((self.n, core.N_ACT))  # checked actions of the step, float64
         self._reward = np.zeros(self.n)
         self._never = np.zeros(self.n, dtype=np.bool_)
         self._all_active = np.ones(self.n, dtype=np.bool_)
@@ -230,10 +175,10 @@ class PaintBatch:
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start a new shift for plants ``idx``."""
         idx = np.asarray(idx, dtype=np.int64)
-        if self.randomize and len(self.variant.randomize):
+        if self._params_vary:
             u = rng.random((idx.size, self.base_params.shape[1]))
             self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
-        self.params[idx] = self.base_params[idx]
+            self.params[idx] = self.base_params[idx]
         self.acc[idx] = 0.0
         self.bodies[idx] = 0
         z = rng.standard_normal((idx.size, core.N_RESET_NOISE))
@@ -242,6 +187,7 @@ class PaintBatch:
             self.derived,
             self.state,
             idx,
+            self._params_vary,
             z,
             self.drifts.cfg,
             self.drift_state,
@@ -258,12 +204,17 @@ class PaintBatch:
 
         Finite values outside [-1, 1] are clipped inside the compiled step (documented rule).
         """
-        return self.scaler.validate_batch(actions, self.n)
+        return self.scaler.validate_batch(actions, self.n, self._actions)
 
     def step(
-        self, actions: np.ndarray, rng: np.random.Generator, active: np.ndarray | None = None
+        self,
+        actions: np.ndarray,
+        rng: np.random.Generator,
+        active: np.ndarray | None = None,
+        obs_out: np.ndarray | None = None,
     ) -> StepResult:
-        """Paint one body on every (active) line with checked actions (n, 11).
+        """Paint one body on every (active) line with checked actions (n, 11); every row of
+        ``obs`` is also written to ``obs_out`` if given (what a vector env returns).
 
         Returns:
             A :class:`StepResult` whose unit is the shift: ``unit_end`` and ``truncated`` are
@@ -275,32 +226,13 @@ class PaintBatch:
         else:
             n_active = int(active.sum())
         bits = draw_bits(rng, n_active, self.n_words)
-        core.step_batch(
-            self.params,
-            self.derived,
-            self.state,
-            actions,
-            self.scaler.mode_code,
-            bits,
-            self.drifts.n_noise,
-            self.drifts.cfg,
-            self.drifts.noise_cols,
-            self.drift_state,
-            self.sensors.cfg,
-            self.sensors.noise_cols,
-            self.sensor_state,
-            self.dt_s,
-            core.OBS_LOW,
-            core.OBS_HIGH,
-            self.obs,
-            self._reward,
-            self.body_kpi,
-            active,
-        )
         ended = self._ended
-        n_ended = end_of_body(
-            self.body_kpi, self.acc, active, _MEAN_COLS, _TE_COLS, _DFT_COLS, self.bodies,
-            self.shift_bodies, ended,
+        n_ended = core.step_batch(
+            self.params, self.derived, self.state, actions, self.scaler.mode_code, bits,
+            self.drifts.n_noise, self.drifts.cfg, self.drifts.noise_cols, self.drift_state,
+            self.sensors.cfg, self.sensors.noise_cols, self.sensor_state, self.dt_s,
+            core.OBS_LOW, core.OBS_HIGH, self.obs, self.obs if obs_out is None else obs_out,
+            self._reward, self.body_kpi, active, self.acc, self.bodies, self.shift_bodies, ended,
         )  # fmt: skip
         if n_ended:
             rows = np.flatnonzero(ended)

@@ -87,9 +87,15 @@ import math
 import numpy as np
 from numba import njit
 
-from envs.core.disturbances import DriftSpec, drift_bank_reset, drift_bank_step
+from envs.core.disturbances import DriftSpec, drift_bank_reset, drift_bank_step_block
+from envs.core.jit import copy_row, hot_loop
 from envs.core.noise import normal, uniform
-from envs.core.sensors import SensorSpec, sensor_bank_reset, sensor_bank_step
+from envs.core.sensors import (
+    SensorSpec,
+    sensor_bank_advance,
+    sensor_bank_reset,
+    sensor_bank_step_block,
+)
 from envs.paint.params import LAYERS, STYLES, PaintLineParams
 
 _I = PaintLineParams.index
@@ -1156,13 +1162,14 @@ N_DRIFTS = len(DRIFT_NAMES)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def apply_drifts(x: np.ndarray, dv: np.ndarray) -> None:
-    """Copy the drift values of this body into the state (the log only when it changes)."""
-    x[X_DT_OUT], x[X_DRH_OUT], x[X_WEAR] = dv[DR_T_OUT], dv[DR_RH_OUT], dv[DR_WEAR]
+def apply_drifts(x: np.ndarray, dv: np.ndarray, col: int) -> None:
+    """Copy the drift values of this body (column ``col`` of ``dv``, drifts × plants) into the
+    state (the log only when it changes)."""
+    x[X_DT_OUT], x[X_DRH_OUT], x[X_WEAR] = dv[DR_T_OUT, col], dv[DR_RH_OUT, col], dv[DR_WEAR, col]
     for layer in range(N_LAYERS):
         s = X_L0 + layer * XL_STRIDE
-        x[s + XL_TPAINT_DEV] = dv[DR_TPAINT + layer]
-        visc, vs = dv[DR_VISC + layer], dv[DR_VS + layer]
+        x[s + XL_TPAINT_DEV] = dv[DR_TPAINT + layer, col]
+        visc, vs = dv[DR_VISC + layer, col], dv[DR_VS + layer, col]
         if visc != x[s + XL_DR_VISC]:
             x[s + XL_DR_VISC], x[s + XL_DR_LN_VISC] = visc, math.log(visc)
         x[s + XL_DR_VS] = vs
@@ -1418,12 +1425,11 @@ def _neutral_drifts(x: np.ndarray) -> None:
         x[s + XL_DR_VS] = 1.0
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _flat_rows(sens_state: np.ndarray) -> np.ndarray:
-    """The sensor state as (n_plants, state_width) rows; a caller without a sensor bank may pass
-    any empty (n_plants, 0, …) array."""
-    n = sens_state.shape[0]
-    return sens_state.reshape((n, sens_state.size // max(n, 1)))
+@njit(cache=True, error_model="numpy")
+def derive_batch(params: np.ndarray, derived: np.ndarray) -> None:
+    """:func:`derive` for every plant."""
+    for i in range(params.shape[0]):
+        derive(params[i], derived[i])
 
 
 @njit(cache=True, error_model="numpy")
@@ -1432,6 +1438,7 @@ def reset_batch(
     derived,
     state,
     idx,
+    rederive,
     z_reset,
     drift_cfg,
     drift_state,
@@ -1444,76 +1451,174 @@ def reset_batch(
 ):
     """Start a shift for the plants in ``idx`` (episode normals ``z_reset[k]`` for idx[k]).
 
+    ``rederive`` recomputes the per-plant constants ``derived`` from ``params`` (needed when the
+    parameters changed, e.g. randomised; the oven cure fit makes it the costly part of a reset).
+
     ``drift_cfg`` has :data:`N_DRIFTS` rows in :data:`DRIFT_NAMES` order, or none (no drifts);
     ``sens_cfg`` :data:`N_SIGNALS` rows in :data:`SIGNAL_NAMES` order, or none (exact readings).
     ``dt_s`` must be the takt 3600/jph (the banks were built for it). Delay buffers start full of
     the nominal films (the bodies already in the oven were painted to target).
     """
-    dv = np.empty(drift_cfg.shape[0])
+    dv = np.empty((drift_cfg.shape[0], 1))
     true_sig = np.empty(N_SIGNALS)
-    sens_rows = _flat_rows(sens_state)
     for k in range(idx.shape[0]):
         i = idx[k]
         p, d, x = params[i], derived[i], state[i]
-        derive(p, d)
+        if rederive:
+            derive(p, d)
         x[:] = 0.0
         _neutral_drifts(x)
         if drift_cfg.shape[0] > 0:
-            drift_bank_reset(drift_cfg, drift_state[i], dv)
-            apply_drifts(x, dv)
+            drift_bank_reset(drift_cfg, drift_state[i], dv[:, 0])
+            apply_drifts(x, dv, 0)
         init_plant(p, d, x, z_reset[k])
         true_signals(p, x, true_sig)
-        if sens_cfg.shape[0] > 0:
-            sensor_bank_reset(sens_cfg, sens_rows[i], true_sig)
+        sensor_bank_reset(sens_cfg, sens_state, i, true_sig)
         observe(p, d, x, true_sig, obs_lo, obs_hi, obs[i])
 
 
-@njit(cache=True, error_model="numpy")
-def _drift_phase(drift_cfg, drift_cols, drift_state, bits, s0, s1, rows, dv, lo, hi):
-    """Drift values of this body for plants lo…hi-1 with a noise row (``rows[i]`` ≥ 0)."""
-    for i in range(lo, hi):
-        r = rows[i]
-        if r >= 0:
-            drift_bank_step(drift_cfg, drift_cols, drift_state[i], bits[r, s0:s1], dv[i])
+# ---------------------------------------------------------------- shift accumulation
+# per-body KPIs summed over a shift (the batch turns the sums into the shift summary): the
+# means, TE, then sum and sum of squares of DFT per layer
+SHIFT_MEAN_KPIS = (
+    "in_spec_base",
+    "in_spec_clear",
+    "paint_base_l",
+    "paint_clear_l",
+    "paint_total_l",
+    "energy_hvac_kwh",
+    "energy_oven_kwh",
+    "energy_kwh",
+    "cost_eur",
+    "sag_risk",
+    "orange_peel_risk",
+    "dry_spray_risk",
+    "solvent_pop_risk",
+    "cure_ok",
+)
+SHIFT_MEAN_COLS = np.array([KPI_NAMES.index(k) for k in SHIFT_MEAN_KPIS], dtype=np.int64)
+A_BODIES = 0
+A_MEANS = 1
+A_TE = A_MEANS + len(SHIFT_MEAN_KPIS)
+A_DFT = A_TE + 2
+N_ACC = A_DFT + 4
 
 
-@njit(cache=True, error_model="numpy")
-def _plant_phase(params, derived, state, actions, mode, bits, rows, dv, kpi, cost, lo, hi):
-    """Drifts applied (``dv`` has no columns without a drift bank) and the plant step of plants
-    lo…hi-1 with a noise row (``rows[i]`` ≥ 0); its cost into ``cost[i]``."""
-    practice = np.empty(N_ACT)
-    drifting = dv.shape[1] > 0
-    for i in range(lo, hi):
-        r = rows[i]
-        if r < 0:
-            continue
+@njit(cache=True, error_model="numpy", inline="always")
+def accumulate_body(kpi_row: np.ndarray, acc_row: np.ndarray) -> None:
+    """Add one body's KPIs to its shift's sums."""
+    acc_row[A_BODIES] += 1.0
+    for j in range(SHIFT_MEAN_COLS.shape[0]):
+        acc_row[A_MEANS + j] += kpi_row[SHIFT_MEAN_COLS[j]]
+    for layer in range(N_LAYERS):
+        acc_row[A_TE + layer] += kpi_row[K_TE_B + layer]
+        v = kpi_row[K_DFT_B + layer]
+        acc_row[A_DFT + 2 * layer] += v
+        acc_row[A_DFT + 2 * layer + 1] += v * v
+
+
+# ---------------------------------------------------------------- step loops
+BLOCK = 64  # plants per block of the step: their rows stay in cache from drifts to observation
+
+
+@hot_loop
+def plant_phase(
+    params, derived, state, actions, mode, bits, r0, dv, dcol0, kpi, practice, idx, m, cost
+):  # type: ignore[no-untyped-def]
+    """The plant step of the block's plants ``idx[:m]``: block column k applies its drift values
+    (column ``dcol0 + k`` of ``dv``, drifts × plants; none without a drift bank) and paints a
+    body with the process words of row ``r0 + k`` of ``bits``; its cost (EUR) goes to ``cost[k]``.
+    ``practice`` is scratch of length N_ACT. This is the "kernel" the benchmark compares the rest
+    of a step against (:func:`plant_step_batch` runs it over every plant)."""
+    drifting = dv.shape[0] > 0
+    for k in range(m):
+        i = idx[k]
         x = state[i]
         if drifting:
-            apply_drifts(x, dv[i])
-        cost[i] = plant_step(params[i], derived[i], x, mode, actions[i], bits[r], practice, kpi[i])
+            apply_drifts(x, dv, dcol0 + k)
+        cost[k] = plant_step(
+            params[i], derived[i], x, mode, actions[i], bits[r0 + k], practice, kpi[i]
+        )
 
 
-@njit(cache=True, error_model="numpy")
-def _observe_phase(
-    params, derived, state, bits, rows, s1, sens_cfg, sens_cols, sens_rows, dt_s, o_lo, o_hi, obs,
-    true_sig, meas, lo, hi,
-):  # fmt: skip
-    """True signals, sensors and the observation of plants lo…hi-1 with a noise row."""
-    sensing = sens_cfg.shape[0] > 0
+@hot_loop
+def _block_plants(active, lo, hi, idx, reward, obs, obs_out):  # type: ignore[no-untyped-def]
+    """Active plants of [lo, hi) into ``idx``; inactive ones get reward 0 and their (reset)
+    observation copied out."""
+    m = 0
     for i in range(lo, hi):
-        r = rows[i]
-        if r < 0:
-            continue
-        p, x = params[i], state[i]
-        true_signals(p, x, true_sig)
-        if sensing:
-            sensor_bank_step(sens_cfg, sens_cols, sens_rows[i], true_sig, bits[r, s1:], dt_s, meas)
+        if active[i]:
+            idx[m] = i
+            m += 1
         else:
-            meas[:] = true_sig
-        observe(p, derived[i], x, meas, o_lo, o_hi, obs[i])
+            reward[i] = 0.0
+            copy_row(obs, obs_out, i)
+    return m
 
 
-PHASE_BLOCK = 32  # plants per block of the three loops: their rows stay in cache between loops
+@hot_loop
+def _step_blocks(
+    params,
+    derived,
+    state,
+    actions,
+    mode,
+    bits,
+    n_drift_words,
+    drift_cfg,
+    drift_cols,
+    drift_state,
+    sens_cfg,
+    sens_cols,
+    sens_state,
+    dt_s,
+    obs_lo,
+    obs_hi,
+    obs,
+    obs_out,
+    reward,
+    kpi,
+    active,
+    acc,
+    bodies,
+    shift_bodies,
+    shift_end,
+    idx,
+    practice,
+    cost,
+    dv,
+    values,
+):  # type: ignore[no-untyped-def]
+    """:func:`step_batch` block by block (scratch from the caller: this loop cannot allocate)."""
+    # integers passed on as int64, never as literals: a literal argument would compile the
+    # callee once more, specialised on its value (numba's literal dispatch)
+    n, r0, n_ended, zero = state.shape[0], np.int64(0), 0, np.int64(0)
+    s0 = np.int64(N_PROCESS_WORDS)
+    s1 = s0 + n_drift_words
+    for lo in range(0, n, BLOCK):
+        hi = min(lo + BLOCK, n)
+        m = _block_plants(active, lo, hi, idx, reward, obs, obs_out)
+        drift_bank_step_block(drift_cfg, drift_cols, drift_state, idx, m, bits, r0, s0, dv)
+        plant_phase(
+            params, derived, state, actions, mode, bits, r0, dv, zero, kpi, practice, idx, m, cost
+        )
+        for k in range(m):
+            i = idx[k]
+            true_signals(params[i], state[i], values[:, k])
+        sensor_bank_step_block(sens_cfg, sens_cols, sens_state, idx, m, bits, r0, s1, dt_s, values)
+        for k in range(m):
+            i = idx[k]
+            observe(params[i], derived[i], state[i], values[:, k], obs_lo, obs_hi, obs[i])
+            copy_row(obs, obs_out, i)
+            reward[i] = -cost[k] / REWARD_SCALE_EUR
+            accumulate_body(kpi[i], acc[i])
+            bodies[i] += 1
+        for i in range(lo, hi):
+            shift_end[i] = bodies[i] >= shift_bodies
+            n_ended += shift_end[i]
+        r0 += m
+    sensor_bank_advance(sens_state)
+    return n_ended
 
 
 @njit(cache=True, error_model="numpy")
@@ -1535,57 +1640,60 @@ def step_batch(
     obs_lo,
     obs_hi,
     obs,
+    obs_out,
     reward,
     kpi,
     active,
+    acc,
+    bodies,
+    shift_bodies,
+    shift_end,
 ):
-    """One body for every active plant: drifts, plant step, sensors, observation, reward.
+    """One body for every active plant: drifts, plant step, sensors, observation, reward, shift
+    sums; returns the number of plants whose shift is over.
 
     ``bits`` (uint16) holds one row per *active* plant, in plant order, laid out as
     ``[0, N_PROCESS_WORDS)`` process words, then ``n_drift_words`` for the drift bank, then the
     sensor bank's words. Inactive plants (``active[i]`` False) are left as they are, reward 0.
-    ``kpi[i]`` receives the KPIs of the body plant i just painted. Rewards are −cost/100 EUR.
+    ``obs`` keeps each plant's observation, and every row, inactive plants' included, is also
+    copied to ``obs_out`` (the array a vector env returns; it may be ``obs`` itself) while it is
+    in cache. ``kpi[i]`` receives the KPIs of the body plant i just painted, ``acc[i]`` (N_ACC)
+    adds them to the shift's sums, ``bodies[i]`` counts them, and ``shift_end[i]`` is set once
+    ``bodies[i]`` reaches ``shift_bodies``. Rewards are −cost/100 EUR.
 
-    Each block of :data:`PHASE_BLOCK` plants goes through three tight loops (drifts; plant step;
-    signals, sensors and observation) rather than one: each compiles small, where the sensor
-    loop inlined into the plant step's loop measured ~3× slower at 4096 plants; the block keeps
-    the plants' rows in cache between the loops. Each plant sees the same operations in the
-    same order, so the numbers are those of one loop.
+    Blocks of :data:`BLOCK` plants go through the drift bank, the plant step
+    (:func:`plant_phase`), the sensors (both banks part by part over the block:
+    :mod:`envs.core.disturbances`, :mod:`envs.core.sensors`), then observation, reward and shift
+    sums; each plant sees the same operations in the same order as in one loop, so the numbers
+    are those of one loop.
     """
+    b = min(BLOCK, state.shape[0])
+    idx, practice, cost = np.empty(b, dtype=np.int64), np.empty(N_ACT), np.empty(b)
+    dv, values = np.empty((drift_cfg.shape[0], b)), np.empty((N_SIGNALS, b))
+    return _step_blocks(
+        params, derived, state, actions, mode, bits, n_drift_words, drift_cfg, drift_cols,
+        drift_state, sens_cfg, sens_cols, sens_state, dt_s, obs_lo, obs_hi, obs, obs_out,
+        reward, kpi, active, acc, bodies, shift_bodies, shift_end, idx, practice, cost, dv, values,
+    )  # fmt: skip
+
+
+@hot_loop
+def _plant_blocks(params, derived, state, actions, mode, bits, dv, kpi, idx, practice, cost):  # type: ignore[no-untyped-def]
     n = state.shape[0]
-    rows = np.empty(n, dtype=np.int64)
-    row = 0
-    for i in range(n):
-        if active[i]:
-            rows[i] = row
-            row += 1
-        else:
-            rows[i] = -1
-            reward[i] = 0.0
-    s0 = N_PROCESS_WORDS
-    s1 = s0 + n_drift_words
-    dv = np.empty((n, drift_cfg.shape[0]))
-    cost = np.empty(n)
-    true_sig, meas = np.empty(N_SIGNALS), np.empty(N_SIGNALS)
-    sens_rows = _flat_rows(sens_state)
-    for lo in range(0, n, PHASE_BLOCK):
-        hi = min(lo + PHASE_BLOCK, n)
-        if drift_cfg.shape[0] > 0:
-            _drift_phase(drift_cfg, drift_cols, drift_state, bits, s0, s1, rows, dv, lo, hi)
-        _plant_phase(params, derived, state, actions, mode, bits, rows, dv, kpi, cost, lo, hi)
-        _observe_phase(
-            params, derived, state, bits, rows, s1, sens_cfg, sens_cols, sens_rows, dt_s,
-            obs_lo, obs_hi, obs, true_sig, meas, lo, hi,
-        )  # fmt: skip
-    for i in range(n):
-        if rows[i] >= 0:
-            reward[i] = -cost[i] / REWARD_SCALE_EUR
+    for lo in range(0, n, BLOCK):
+        m = min(lo + BLOCK, n) - lo
+        for k in range(m):
+            idx[k] = lo + k
+        plant_phase(
+            params, derived, state, actions, mode, bits, lo, dv, lo, kpi, practice, idx, m, cost
+        )
 
 
 @njit(cache=True, error_model="numpy")
-def plant_step_batch(params, derived, state, actions, mode, bits, kpi):
-    """Bare kernel for the benchmark: the plant step of every plant, no drifts, sensors, obs."""
-    n = state.shape[0]
-    rows = np.arange(n)
-    dv, cost = np.empty((n, 0)), np.empty(n)
-    _plant_phase(params, derived, state, actions, mode, bits, rows, dv, kpi, cost, 0, n)
+def plant_step_batch(params, derived, state, actions, mode, bits, dv, kpi):
+    """Bare kernel for the benchmark: :func:`plant_phase` over every plant in the blocks of
+    :func:`step_batch`, with given drift values ``dv`` (drifts × plants) and process words
+    ``bits`` (a row per plant); no drift bank, sensors or observation."""
+    b = min(BLOCK, state.shape[0])
+    idx, practice, cost = np.empty(b, dtype=np.int64), np.empty(N_ACT), np.empty(b)
+    _plant_blocks(params, derived, state, actions, mode, bits, dv, kpi, idx, practice, cost)

@@ -299,5 +299,5 @@ class PaintVectorEnv(BatchVectorEnv[PaintBatch]):
     def _unit_infos(self, result: StepResult) -> dict[str, Any]:
         """Summaries of the shifts that ended (NaN elsewhere)."""
         mask = result.unit_end.copy()
-        values = np.where(mask[:, None], result.kpi, np.nan)
+        values = np.where(mask, result.kpi.T, np.nan)
         return masked_kpi_infos(SHIFT_KPI_NAMES, values, mask, "shift_end")

@@ -101,9 +101,7 @@ def build_banks(
     return drift_bank, sensor_bank
 
 
-def _bank_arrays(bank: DriftBank | SensorBank | None, n: int, fields: int, parts: int) -> tuple:
-    if bank is None:
-        return np.zeros((0, fields)), np.zeros((0, parts), np.int64), np.zeros((n, 0, 3)), 0
+def _bank_arrays(bank: DriftBank | SensorBank, n: int) -> tuple:
     return bank.cfg, bank.noise_cols, bank.new_state(n), bank.n_noise
 
 
@@ -137,15 +135,31 @@ def run_production(
     n = int(n_plants)
     rng = np.random.default_rng(seed)
     drift_bank, sensor_bank = build_banks(params, drifts, sensors)
-    dcfg, dcols, dstate, n_drift = _bank_arrays(drift_bank, n, 11, 3)
-    scfg, scols, sstate, n_sens = _bank_arrays(sensor_bank, n, 13, 4)
+    # a missing bank is an empty one: no drifts, exact readings
+    dcfg, dcols, dstate, n_drift = _bank_arrays(drift_bank or DriftBank({}), n)
+    scfg, scols, sstate, n_sens = _bank_arrays(
+        sensor_bank or SensorBank({}, params.cycle_time_s), n
+    )
     p = np.tile(params.to_array(), (n, 1))
     d, x = np.zeros((n, core.N_DERIVED)), np.zeros((n, core.N_STATE))
     obs = np.zeros((n, core.N_OBS), dtype=np.float32)
     dt = params.cycle_time_s
     z = rng.standard_normal((n, core.N_RESET_NOISE))
     core.reset_batch(
-        p, d, x, np.arange(n), z, dcfg, dstate, scfg, sstate, dt, core.OBS_LOW, core.OBS_HIGH, obs
+        p,
+        d,
+        x,
+        np.arange(n),
+        True,
+        z,
+        dcfg,
+        dstate,
+        scfg,
+        sstate,
+        dt,
+        core.OBS_LOW,
+        core.OBS_HIGH,
+        obs,
     )
     acts = np.zeros((n_bodies, core.N_ACT)) if action is None else np.asarray(action, float)
     acts = np.broadcast_to(acts, (n_bodies, core.N_ACT))
@@ -155,6 +169,7 @@ def run_production(
     obs_all = np.zeros((n, n_bodies, core.N_OBS), dtype=np.float32)
     rew_all = np.zeros((n, n_bodies))
     reward, kpi, active = np.zeros(n), np.zeros((n, core.N_KPI)), np.ones(n, dtype=np.bool_)
+    acc, bodies, shift_end = np.zeros((n, core.N_ACC)), np.zeros(n, np.int64), np.zeros(n, bool)
     for k in range(n_bodies):
         bits = draw_bits(rng, n, n_words)
         if not process_noise:
@@ -162,7 +177,8 @@ def run_production(
         a = np.ascontiguousarray(np.broadcast_to(acts[k], (n, core.N_ACT)))
         core.step_batch(
             p, d, x, a, mode_code, bits, n_drift, dcfg, dcols, dstate, scfg, scols, sstate,
-            dt, core.OBS_LOW, core.OBS_HIGH, obs, reward, kpi, active,
+            dt, core.OBS_LOW, core.OBS_HIGH, obs, obs, reward, kpi, active, acc, bodies, n_bodies,
+            shift_end,
         )  # fmt: skip
         kpi_all[:, k], obs_all[:, k], rew_all[:, k] = kpi, obs, reward
     return ProductionRun(

@@ -181,11 +181,15 @@ class BOFBatch:
         self._drift_param_idx = np.array(
             [BOFParams.index(DRIFT_TARGETS[k]) for k in self.drifts.names], dtype=np.int64
         )
+        self._no_drift_cols = np.zeros(0, dtype=np.int64)
         self.max_steps = math.ceil(core.MAX_BLOW_MIN * 60.0 / dt_s)
         self.base_params = np.tile(params.to_array(), (self.n, 1))
         self._rand_lo, self._rand_hi = variant.randomization_arrays()
         self.params = self.base_params.copy()
         self.derived = np.zeros((self.n, core.N_DERIVED))
+        core.derive_batch(self.params, self.dt_s, self.derived)
+        # parameters change only by randomisation (per episode) or campaign drifts (per heat)
+        self._params_vary = (self.randomize and bool(variant.randomize)) or self.campaign_heats > 1
         self.state = np.zeros((self.n, core.N_STATE))
         self.sensor_state = self.sensors.new_state(self.n)
         self.drift_state = self.drifts.new_state(self.n)
@@ -194,6 +198,7 @@ class BOFBatch:
         self.truth = np.zeros((self.n, core.N_TRUTH))
         self.heats_done = np.zeros(self.n, dtype=np.int64)
         self.kpi = np.zeros((self.n, core.N_KPI))
+        self._actions = np.zeros((self.n, core.N_ACT))  # checked actions of the step, float64
         self._reward = np.zeros(self.n)
         self._heat_end = np.zeros(self.n, dtype=np.bool_)
         self._all_active = np.ones(self.n, dtype=np.bool_)
@@ -206,12 +211,10 @@ class BOFBatch:
         if self.randomize and len(self.variant.randomize):
             u = rng.random((idx.size, self.base_params.shape[1]))
             self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
-        self.state[idx] = 0.0
-        self.heats_done[idx] = 0
         if self.campaign_heats > 1:  # drifts act only across the heats of a campaign
             for i in idx:
                 drift_bank_reset(self.drifts.cfg, self.drift_state[i], self.drift_values[i])
-        self._start_heats(idx, rng, advance_drift=False)
+        self._start_heats(idx, rng, new_episode=True)
 
     def _advance_drifts(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         z = draw_bits(rng, idx.size, self.drifts.n_noise)
@@ -224,22 +227,23 @@ class BOFBatch:
                 self.drift_values[i],
             )
 
-    def _start_heats(self, idx: np.ndarray, rng: np.random.Generator, advance_drift: bool) -> None:
-        self.params[idx] = self.base_params[idx]
-        if self.campaign_heats > 1:
-            if advance_drift:
-                self._advance_drifts(idx, rng)
-            cols = self._drift_param_idx
-            self.params[np.ix_(idx, cols)] = (
-                self.base_params[np.ix_(idx, cols)] * (self.drift_values[idx])
-            )
-        self.state[idx, core.X_HEAT_IDX] = self.heats_done[idx]
+    def _start_heats(self, idx: np.ndarray, rng: np.random.Generator, new_episode: bool) -> None:
+        """Charge the next heat (the first of a campaign with ``new_episode``) into ``idx``."""
+        campaign = self.campaign_heats > 1
+        if campaign and not new_episode:
+            self._advance_drifts(idx, rng)
         z_heat = rng.standard_normal((idx.size, core.N_HEAT_NOISE))
         core.reset_batch(
+            self.base_params,
             self.params,
             self.derived,
             self.state,
+            self.heats_done,
             idx,
+            new_episode,
+            self._params_vary,
+            self._drift_param_idx if campaign else self._no_drift_cols,
+            self.drift_values,
             z_heat,
             self.sensors.cfg,
             self.sensor_state,
@@ -255,10 +259,14 @@ class BOFBatch:
 
         Finite values outside [-1, 1] are clipped inside the compiled step (documented rule).
         """
-        return self.scaler.validate_batch(actions, self.n)
+        return self.scaler.validate_batch(actions, self.n, self._actions)
 
     def step(
-        self, actions: np.ndarray, rng: np.random.Generator, active: np.ndarray | None = None
+        self,
+        actions: np.ndarray,
+        rng: np.random.Generator,
+        active: np.ndarray | None = None,
+        obs_out: np.ndarray | None = None,
     ) -> StepResult:
         """Advance every (active) plant one control step with checked actions (n, 5).
 
@@ -267,9 +275,10 @@ class BOFBatch:
 
         Returns:
             A :class:`StepResult` whose units are heats (never truncated: every blow ends by
-            itself); ``obs`` and ``truth`` are updated in place. For plants whose heat ended but
-            whose campaign goes on, the next heat is already charged and ``obs`` shows it;
-            ``kpi`` rows hold the ended heats' KPIs.
+            itself); ``obs`` and ``truth`` are updated in place, and every row of ``obs`` is also
+            written to ``obs_out`` if given (what a vector env returns). For plants whose heat
+            ended but whose campaign goes on, the next heat is already charged and ``obs`` shows
+            it; ``kpi`` rows hold the ended heats' KPIs.
         """
         if active is None:
             active = self._all_active
@@ -291,6 +300,7 @@ class BOFBatch:
             OBS_LOW,
             OBS_HIGH,
             self.obs,
+            self.obs if obs_out is None else obs_out,
             self._reward,
             self._heat_end,
             self.kpi,
@@ -308,5 +318,7 @@ class BOFBatch:
         go_on = ended[self.heats_done[ended] < self.campaign_heats]
         if go_on.size:
             episode_end[go_on] = False
-            self._start_heats(go_on, rng, advance_drift=True)
+            self._start_heats(go_on, rng, new_episode=False)
+            if obs_out is not None:
+                obs_out[go_on] = self.obs[go_on]
         return StepResult(self._reward, self._heat_end, episode_end, self._never, self.kpi, n_ended)

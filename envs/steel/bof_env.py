@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
 from envs.core.params import PlantParams, PlantVariant
@@ -52,23 +53,52 @@ def _env_options(scenario: Any, **explicit: Any) -> dict[str, Any]:
     return options
 
 
+HIT_FLAG_NAMES: tuple[str, ...] = (
+    *(f"hit_c_{bc}" for bc in HIT_BANDS_C),
+    *(f"hit_t_{bt:g}" for bt in HIT_BANDS_T),
+    *(f"double_hit_{bc}_{bt:g}" for bc, bt in zip(HIT_BANDS_C, HIT_BANDS_T, strict=True)),
+    "p_in_spec",
+)
+_BANDS_C = np.array(HIT_BANDS_C)
+_BANDS_T = np.array(HIT_BANDS_T)
+
+
+@njit(cache=True)
+def heat_kpi_columns(kpi, params, rows, bands_c, bands_t, out):  # type: ignore[no-untyped-def]
+    """KPIs and hit flags (order: ``core.KPI_NAMES``, then :data:`HIT_FLAG_NAMES`) of the heats
+    in ``rows`` into the columns ``rows`` of ``out`` (one row per name)."""
+    n_kpi, n_c, n_t = kpi.shape[1], bands_c.shape[0], bands_t.shape[0]
+    for i in rows:
+        for j in range(n_kpi):
+            out[j, i] = kpi[i, j]
+        dc = abs(kpi[i, core.K_C_MEAS] - params[i, core.P_AIM_C])
+        dt = abs(kpi[i, core.K_T_MEAS] - params[i, core.P_AIM_T])
+        for b in range(n_c):
+            out[n_kpi + b, i] = 1.0 if dc <= bands_c[b] else 0.0
+        for b in range(n_t):
+            out[n_kpi + n_c + b, i] = 1.0 if dt <= bands_t[b] else 0.0
+        for b in range(n_c):
+            both = dc <= bands_c[b] and dt <= bands_t[b]
+            out[n_kpi + n_c + n_t + b, i] = 1.0 if both else 0.0
+        out[n_kpi + 2 * n_c + n_t, i] = 1.0 if kpi[i, core.K_P] <= params[i, core.P_P_SPEC] else 0.0
+
+
+def heat_kpi_table(kpi: np.ndarray, params: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(N_KPI + flags, n) table: the KPIs and hit flags of the heats in ``rows``, NaN elsewhere."""
+    out = np.full((core.N_KPI + len(HIT_FLAG_NAMES), kpi.shape[0]), np.nan)
+    heat_kpi_columns(kpi, params, np.asarray(rows, dtype=np.int64), _BANDS_C, _BANDS_T, out)
+    return out
+
+
 def hit_flags(kpi: np.ndarray, params: np.ndarray) -> dict[str, np.ndarray]:
-    """Hit flags at the PHYSICS.md bands on the end-of-blow measurement, per row (vectorised).
+    """Hit flags at the PHYSICS.md bands on the end-of-blow measurement, per row.
 
     ``kpi`` rows are ``core.KPI_NAMES`` values, ``params`` rows the plants' parameter arrays
     (aims and P spec are per plant).
     """
-    dc = np.abs(kpi[:, core.K_C_MEAS] - params[:, core.P_AIM_C])
-    dt = np.abs(kpi[:, core.K_T_MEAS] - params[:, core.P_AIM_T])
-    flags = {}
-    for bc in HIT_BANDS_C:
-        flags[f"hit_c_{bc}"] = (dc <= bc).astype(float)
-    for bt in HIT_BANDS_T:
-        flags[f"hit_t_{bt:g}"] = (dt <= bt).astype(float)
-    for bc, bt in zip(HIT_BANDS_C, HIT_BANDS_T, strict=True):
-        flags[f"double_hit_{bc}_{bt:g}"] = ((dc <= bc) & (dt <= bt)).astype(float)
-    flags["p_in_spec"] = (kpi[:, core.K_P] <= params[:, core.P_P_SPEC]).astype(float)
-    return flags
+    kpi, params = np.atleast_2d(kpi), np.atleast_2d(params)
+    table = heat_kpi_table(kpi, params, np.arange(kpi.shape[0]))
+    return dict(zip(HIT_FLAG_NAMES, table[core.N_KPI :], strict=True))
 
 
 def kpi_dict(row: np.ndarray, params: np.ndarray) -> dict[str, float]:
@@ -317,11 +347,5 @@ class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
     def _unit_infos(self, result: StepResult) -> dict[str, Any]:
         """KPIs of the heats that ended (NaN elsewhere), the same names as BOFEnv's info["kpi"]."""
         mask = result.unit_end.copy()
-        ended = np.flatnonzero(mask)
-        kpi = result.kpi
-        flags = hit_flags(kpi[ended], self.batch.params[ended])
-        values = np.full((self.num_envs, core.N_KPI + len(flags)), np.nan)
-        values[ended, : core.N_KPI] = kpi[ended]
-        for j, flag in enumerate(flags.values()):
-            values[ended, core.N_KPI + j] = flag
-        return masked_kpi_infos((*core.KPI_NAMES, *flags), values, mask, "heat_end")
+        values = heat_kpi_table(result.kpi, self.batch.params, np.flatnonzero(mask))
+        return masked_kpi_infos((*core.KPI_NAMES, *HIT_FLAG_NAMES), values, mask, "heat_end")

@@ -50,7 +50,8 @@ import math
 import numpy as np
 from numba import njit
 
-from envs.core.sensors import sensor_bank_reset, sensor_bank_step
+from envs.core.jit import copy_row, hot_loop
+from envs.core.sensors import sensor_bank_advance, sensor_bank_reset, sensor_bank_step_block
 from envs.steel.params import BOFParams
 
 _I = BOFParams.index
@@ -927,6 +928,107 @@ def plant_step(p, d, x, mode, action, practice, act, dt_s, max_steps, kpi_row):
     return cost, ended
 
 
+BLOCK = 128  # plants per block of the step: their rows stay in cache from the plant to the sensors
+
+
+@hot_loop
+def plant_phase(
+    params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, m, work, cost, ended
+):  # type: ignore[no-untyped-def]
+    """The plant step of the block's plants ``idx[:m]``; cost (EUR) and end flag in ``cost[k]``,
+    ``ended[k]``. ``work`` is (2, N_ACT) scratch. This is the "kernel" the benchmark compares the
+    rest of a step against (:func:`plant_step_batch` runs it over every plant)."""
+    practice, act = work[0], work[1]
+    for k in range(m):
+        i = idx[k]
+        c, e = plant_step(
+            params[i],
+            derived[i],
+            state[i],
+            mode,
+            actions[i],
+            practice,
+            act,
+            dt_s,
+            max_steps,
+            kpi[i],
+        )
+        cost[k], ended[k] = c, e
+
+
+@hot_loop
+def _block_plants(active, lo, hi, idx, reward, heat_end, obs, obs_out):  # type: ignore[no-untyped-def]
+    """Active plants of [lo, hi) into ``idx``; inactive ones get reward 0, no heat end and their
+    (reset) observation copied out."""
+    m = 0
+    for i in range(lo, hi):
+        if active[i]:
+            idx[m] = i
+            m += 1
+        else:
+            reward[i], heat_end[i] = 0.0, False
+            copy_row(obs, obs_out, i)
+    return m
+
+
+@hot_loop
+def _step_blocks(
+    params,
+    derived,
+    state,
+    actions,
+    mode,
+    sens_cfg,
+    sens_cols,
+    sens_state,
+    noise,
+    dt_s,
+    obs_lo,
+    obs_hi,
+    obs,
+    obs_out,
+    reward,
+    heat_end,
+    kpi,
+    max_steps,
+    active,
+    idx,
+    work,
+    cost,
+    ended,
+    values,
+):  # type: ignore[no-untyped-def]
+    """:func:`step_batch` block by block (scratch from the caller: this loop cannot allocate)."""
+    # integers passed on as int64, never as literals: a literal argument would compile the
+    # callee once more, specialised on its value (numba's literal dispatch)
+    n, r0, n_ended, zero = state.shape[0], np.int64(0), 0, np.int64(0)
+    for lo in range(0, n, BLOCK):
+        m = _block_plants(active, lo, min(lo + BLOCK, n), idx, reward, heat_end, obs, obs_out)
+        plant_phase(
+            params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, m, work, cost, ended
+        )
+        for k in range(m):
+            i = idx[k]
+            true_signals(params[i], state[i], values[:, k])
+        sensor_bank_step_block(
+            sens_cfg, sens_cols, sens_state, idx, m, noise, r0, zero, dt_s, values
+        )
+        for k in range(m):
+            i = idx[k]
+            p, x = params[i], state[i]
+            event = _sublance(p, x) or ended[k]
+            observe_dynamic(p, x, values[:, k], obs_lo, obs_hi, obs[i])
+            if event:
+                observe_events(x, obs_lo, obs_hi, obs[i])
+            copy_row(obs, obs_out, i)
+            heat_end[i] = ended[k]
+            n_ended += ended[k]
+            reward[i] = -cost[k] / 1000.0
+        r0 += m
+    sensor_bank_advance(sens_state)
+    return n_ended
+
+
 @njit(cache=True, error_model="numpy")
 def step_batch(
     params,
@@ -942,6 +1044,7 @@ def step_batch(
     obs_lo,
     obs_hi,
     obs,
+    obs_out,
     reward,
     heat_end,
     kpi,
@@ -952,36 +1055,34 @@ def step_batch(
 
     ``noise`` holds one row of 16-bit noise words per *active* plant, in plant order. Inactive
     plants (``active[i]`` False: just reset by a next-step autoreset) are left as they are, with
-    reward 0. ``heat_end[i]`` is set when plant i's blow ended this step; its KPIs are in
-    ``kpi[i]``. Rewards are ``−cost / 1000`` (kEUR). Returns the number of heats that ended.
-    (The true state for the single env's info comes from :func:`truth_batch`, kept out of this
-    loop: even an untaken branch to it slowed the loop by ~10 % at 4096 plants.)
+    reward 0. ``obs`` keeps each plant's observation (the step writes the entries that change);
+    every row, inactive plants' included, is also copied to ``obs_out`` (the array a vector env
+    returns; it may be ``obs`` itself), while it is in cache. ``heat_end[i]`` is set when plant
+    i's blow ended this step; its KPIs are in ``kpi[i]``. Rewards are ``−cost / 1000`` (kEUR).
+    Returns the number of heats that ended.
+
+    Blocks of :data:`BLOCK` plants go through the plant step (:func:`plant_phase`), then the
+    sensors signal by signal (:func:`envs.core.sensors.sensor_bank_step_block`), then the
+    sub-lance, observation and reward; each plant sees the same operations in the same order as
+    in one loop, so the numbers are those of one loop. (The true state for the single env's
+    info comes from :func:`truth_batch`, kept out of this loop.)
     """
-    practice, act = np.empty(N_ACT), np.empty(N_ACT)
-    true_sig, meas = np.empty(N_SIGNALS), np.empty(N_SIGNALS)
-    row, n_ended = 0, 0
-    for i in range(state.shape[0]):
-        if not active[i]:
-            reward[i], heat_end[i] = 0.0, False
-            continue
-        p, x = params[i], state[i]
-        cost, ended = plant_step(
-            p, derived[i], x, mode, actions[i], practice, act, dt_s, max_steps, kpi[i]
-        )
-        event = _sublance(p, x) or ended
-        # the (always true for the BOF) guard also keeps LLVM from fusing the signal writes into
-        # the inlined sensor loop, which measured ~10 % slower at 4096 plants
-        if sens_cfg.shape[0] > 0:
-            true_signals(p, x, true_sig)
-            sensor_bank_step(sens_cfg, sens_cols, sens_state[i], true_sig, noise[row], dt_s, meas)
-        row += 1
-        observe_dynamic(p, x, meas, obs_lo, obs_hi, obs[i])
-        if event:
-            observe_events(x, obs_lo, obs_hi, obs[i])
-        heat_end[i] = ended
-        n_ended += ended
-        reward[i] = -cost / 1000.0
-    return n_ended
+    b = min(BLOCK, state.shape[0])
+    idx, cost = np.empty(b, dtype=np.int64), np.empty(b)
+    ended, values = np.empty(b, dtype=np.bool_), np.empty((N_SIGNALS, b))
+    work = np.empty((2, N_ACT))
+    return _step_blocks(
+        params, derived, state, actions, mode, sens_cfg, sens_cols, sens_state, noise, dt_s,
+        obs_lo, obs_hi, obs, obs_out, reward, heat_end, kpi, max_steps, active, idx, work, cost,
+        ended, values,
+    )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def derive_batch(params: np.ndarray, dt_s: float, derived: np.ndarray) -> None:
+    """:func:`derive` for every plant."""
+    for i in range(params.shape[0]):
+        derive(params[i], dt_s, derived[i])
 
 
 @njit(cache=True, error_model="numpy")
@@ -993,41 +1094,82 @@ def truth_batch(state: np.ndarray, out: np.ndarray) -> None:
 
 @njit(cache=True, error_model="numpy")
 def reset_batch(
-    params, derived, state, idx, z_heat, sens_cfg, sens_state, dt_s, obs_lo, obs_hi, obs, true_out
+    base_params,
+    params,
+    derived,
+    state,
+    heats_done,
+    idx,
+    new_episode,
+    new_params,
+    drift_cols,
+    drift_values,
+    z_heat,
+    sens_cfg,
+    sens_state,
+    dt_s,
+    obs_lo,
+    obs_hi,
+    obs,
+    true_out,
 ):
-    """Start a new heat for the plants in ``idx`` (heat-level normals ``z_heat[k]`` for idx[k])."""
+    """Charge a new heat into the plants of ``idx`` (heat-level normals ``z_heat[k]`` for idx[k]).
+
+    With ``new_params`` the heat's parameters are set anew, and the per-plant constants derived
+    from them: the plant's ``base_params`` with the columns ``drift_cols`` multiplied by its
+    campaign drift values ``drift_values[i]`` (none outside campaign mode). Without, the plant
+    keeps its parameters and constants (a plant neither randomised nor drifting: they never
+    change, and skipping the copy spares a reset most of its memory traffic). ``new_episode``
+    starts a new campaign: the state is cleared (no last tap) and the heat count restarts at 0.
+    """
     true_sig = np.empty(N_SIGNALS)
     for k in range(idx.shape[0]):
         i = idx[k]
         p, x = params[i], state[i]
-        derive(p, dt_s, derived[i])
+        if new_params:
+            for j in range(p.shape[0]):  # not p[:] = …: its shape check compiles for seconds
+                p[j] = base_params[i, j]
+            for c in range(drift_cols.shape[0]):
+                p[drift_cols[c]] *= drift_values[i, c]
+            derive(p, dt_s, derived[i])
+        if new_episode:
+            x[:] = 0.0
+            heats_done[i] = 0
+        x[X_HEAT_IDX] = heats_done[i]
         init_heat(p, x, z_heat[k])
         true_signals(p, x, true_sig)
-        sensor_bank_reset(sens_cfg, sens_state[i], true_sig)
+        sensor_bank_reset(sens_cfg, sens_state, i, true_sig)
         observe(p, x, true_sig, obs_lo, obs_hi, obs[i])
         truth(x, true_out[i])
 
 
-@njit(cache=True, error_model="numpy")
-def plant_step_batch(params, derived, state, actions, mode, dt_s, max_steps, kpi):
-    """Bare kernel for the benchmark: the plant step of every plant, no sensors or observation."""
-    practice, act = np.empty(N_ACT), np.empty(N_ACT)
-    for i in range(state.shape[0]):
-        plant_step(
-            params[i],
-            derived[i],
-            state[i],
-            mode,
-            actions[i],
-            practice,
-            act,
-            dt_s,
-            max_steps,
-            kpi[i],
+@hot_loop
+def _plant_blocks(
+    params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, work, cost, ended
+):  # type: ignore[no-untyped-def]
+    n = state.shape[0]
+    for lo in range(0, n, BLOCK):
+        m = min(lo + BLOCK, n) - lo
+        for k in range(m):
+            idx[k] = lo + k
+        plant_phase(
+            params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, m, work, cost, ended
         )
 
 
 @njit(cache=True, error_model="numpy")
+def plant_step_batch(params, derived, state, actions, mode, dt_s, max_steps, kpi):
+    """Bare kernel for the benchmark: :func:`plant_phase` over every plant in the blocks of
+    :func:`step_batch`, no sensors or observation."""
+    b = min(BLOCK, state.shape[0])
+    idx, cost, ended = np.empty(b, dtype=np.int64), np.empty(b), np.empty(b, dtype=np.bool_)
+    _plant_blocks(
+        params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, np.empty((2, N_ACT)),
+        cost, ended,
+    )  # fmt: skip
+
+
+@hot_loop
 def physics_batch(params, derived, state, setpoints, dt_s):
     """Physics only, actuator values given."""
     for i in range(state.shape[0]):

@@ -1,0 +1,43 @@
+"""Compile options of the hot loops: the per-plant loops of every process core.
+
+numba keeps arrays alive with atomic reference counts (its runtime, "NRT"). A view such as
+``state[i]`` taken inside a loop is counted up and down on every iteration unless numba's pruning
+pass can prove the pair redundant, which it cannot once the loop body branches or calls a
+compiled function (measured here: ≈ 35 ns per plant for a loop that reads three views and
+branches, against ≈ 5 ns with the counts gone). The plant loops only *read and write* arrays their
+caller owns and never allocate, so they need no reference counts at all: :func:`hot_loop`
+compiles them without the runtime. A function so compiled cannot allocate (``np.empty`` fails at
+compile time with a typing error), which is why the loops take their scratch arrays from the
+caller. Under ``NUMBA_DISABLE_JIT=1`` the options are ignored and the loops run as Python.
+
+``_nrt`` is a numba compile option (``numba.core.options``) that numba's own tests use; numba is
+pinned (pyproject), and a change of this option breaks the compile of every core at import, not
+their numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+from numba import njit
+
+__all__ = ["Index", "copy_row", "hot_loop"]
+
+Index = int | np.integer[Any]  # an index or count passed to a hot loop (int64 inside compiled code)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def hot_loop(fn: F) -> F:
+    """``njit(cache=True, error_model="numpy")`` without reference counting (see module doc)."""
+    options: dict[str, Any] = {"cache": True, "error_model": "numpy", "_nrt": False}
+    return njit(**options)(fn)  # type: ignore[no-any-return]
+
+
+@njit(cache=True, inline="always")
+def copy_row(src: np.ndarray, dst: np.ndarray, i: int) -> None:
+    """``dst[i] = src[i]`` element by element (a whole-row assignment needs the runtime)."""
+    for j in range(src.shape[1]):
+        dst[i, j] = src[i, j]
