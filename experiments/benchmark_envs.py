@@ -4,13 +4,13 @@
     python -m experiments.benchmark_envs --quick    # smoke run, < 1 min
 
 For each process (BOF blow, paint line) it measures single-env steps/s (raw and through
-``gym.make``) against Gymnasium's ``Pendulum-v1``,
-native vector-env env-steps/s at N = 1, 64, 1024, 4096, where the time of one vector step at
-N = 4096 goes (plant kernel, bare physics, random draws, sensors + observation, Python shell),
-and the first-import cost (numba compile: import, make, reset and one step) of each process's env
-and of both together, with an empty and a warm ``NUMBA_CACHE_DIR``. Every
-number is the best of a few repeats after a warm-up (the machine is shared). Writes a markdown
-table to ``results/benchmarks/envs.md`` and the raw numbers to ``envs.json`` next to it.
+``gym.make``) against Gymnasium's ``Pendulum-v1``, native vector-env env-steps/s at N = 1, 64,
+1024, 4096 (at N ≥ 1024 over blocks that hold a round of autoresets), where the time of one vector
+step at N = 4096 goes (plant kernel, bare physics, random draws, drifts + sensors + observation,
+Python shell), and the first-import cost (numba compile: import, make, reset and one step) of each
+process's env and of both together, with an empty and a warm ``NUMBA_CACHE_DIR``. Every number is
+the best of a few repeats after a warm-up (the machine is shared). Writes a markdown table to
+``results/benchmarks/envs.md`` and the raw numbers to ``envs.json`` next to it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import gymnasium as gym
 import numpy as np
 
 import envs  # registers the plantrl/ ids
+from envs.core.disturbances import drift_bank_step_batch
 from envs.core.noise import draw_bits
 from envs.core.shell import BatchVectorEnv
 from envs.paint import core as paint_core
@@ -46,6 +47,10 @@ from envs.steel.bof_env import BOFEnv
 ROOT = Path(__file__).resolve().parents[1]
 VECTOR_SIZES = (1, 64, 1024, 4096)
 PROFILE_N = 4096
+# steps per timing block of the vector env at N ≥ 1024: a block must hold a round of autoresets
+# to include their cost (a BOF's heats end every few steps once desynchronised; all the paint
+# lines of a batch end their 400-body shifts in the same step)
+CYCLE_STEPS = {"bof": 50, "paint": 400}
 SINGLE_ENVS = {"bof": BOFEnv, "paint": PaintEnv}
 IMPORT_SNIPPET = (
     "import envs, gymnasium as gym\n"
@@ -61,14 +66,31 @@ TARGETS = {
 }
 
 
+def clone(value: Any) -> Any:
+    """A copy of an array or a tuple of arrays (a sensor state); anything else as it is."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple):
+        return type(value)(*(clone(v) for v in value))
+    return value
+
+
+def restore(work: Any, saved: Any) -> None:
+    """Copy ``saved`` back into ``work`` (arrays, or tuples of arrays, in place)."""
+    if isinstance(work, np.ndarray):
+        np.copyto(work, saved)
+    elif isinstance(work, tuple):
+        for w, s in zip(work, saved, strict=True):
+            restore(w, s)
+
+
 def replayer(kernel, snapshot: tuple, steps: int):
     """A block timing ``steps`` calls of ``kernel`` from fresh copies of ``snapshot`` (s)."""
-    work = [a.copy() if isinstance(a, np.ndarray) else a for a in snapshot]
+    work = [clone(a) for a in snapshot]
 
     def block() -> float:
         for w, s in zip(work, snapshot, strict=True):
-            if isinstance(w, np.ndarray):
-                np.copyto(w, s)
+            restore(w, s)
         t0 = time.perf_counter()
         for _ in range(steps):
             kernel(*work)
@@ -145,7 +167,7 @@ def capture_kernel_call(venv: gym.vector.VectorEnv) -> tuple[tuple, int]:
     batch, real, seen = native(venv).batch, core.step_batch, {}
 
     def spy(*args):
-        seen["args"] = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+        seen["args"] = tuple(clone(a) for a in args)
         seen["state"] = next(i for i, a in enumerate(args) if a is batch.state)
         return real(*args)
 
@@ -178,29 +200,42 @@ def plant_blocks(venv: gym.vector.VectorEnv, state: np.ndarray, steps: int) -> d
             "plant": replayer(core.plant_step_batch, plant, steps),
             "physics": replayer(core.physics_batch, physics, steps),
         }
-    # the paint kernel takes its own process words (body style, flow and deposit scatter)
-    words = draw_bits(np.random.default_rng(1), n, core.N_PROCESS_WORDS)
+    # the paint kernel takes its process words (body style, lots, flow and deposit scatter) and
+    # the drift values of the body (the plant's disturbance inputs), as its step gives them
+    rng = np.random.default_rng(1)
+    words = draw_bits(rng, n, core.N_PROCESS_WORDS)
+    drifts = native(venv).batch.drifts
+    values = np.empty((n, drifts.n_drifts))
+    drift_state = batch.drift_state.copy()
+    drift_bank_step_batch(
+        drifts.cfg, drifts.noise_cols, drift_state, draw_bits(rng, n, drifts.n_noise), values
+    )
     paint = (batch.params, batch.derived, state, actions, batch.scaler.mode_code, words)
-    return {"plant": replayer(core.plant_step_batch, (*paint, batch.body_kpi), steps)}
+    dv = np.ascontiguousarray(values.T)
+    return {"plant": replayer(core.plant_step_batch, (*paint, dv, batch.body_kpi), steps)}
 
 
-def profile_vector_step(venv: gym.vector.VectorEnv, steps: int, rounds: int) -> dict[str, float]:
+def profile_vector_step(
+    venv: gym.vector.VectorEnv, steps: int, total_steps: int, rounds: int
+) -> dict[str, float]:
     """Split one vector step (ns per env-step) into plant kernel, draws, the rest, and shell.
 
     The parts are timed in turn in every round (best per part), so a change of machine load hits
-    them alike; (c) and (d) are differences and carry the noise of two measurements.
+    them alike; (c) and (d) are differences and carry the noise of two measurements. The whole
+    step is timed over ``total_steps`` (a round of autoresets), the parts over ``steps``.
     """
     n, batch = venv.num_envs, native(venv).batch
     args, ix_state = capture_kernel_call(venv)
     rng = np.random.default_rng(0)
     n_words = batch.n_words if isinstance(batch, PaintBatch) else batch.sensors.n_noise
     blocks = {
-        "total": replayer(venv.step, (zero_actions(venv),), steps),
+        "total": replayer(venv.step, (zero_actions(venv),), total_steps),
         **plant_blocks(venv, args[ix_state], steps),
         "kernel": replayer(core_of(venv).step_batch, args, steps),
         "draws": replayer(draw_bits, (rng, n, n_words), steps),  # as the batch draws them
     }
     t = {k: v / steps * 1e9 / n for k, v in best_interleaved(blocks, rounds).items()}
+    t["total"] *= steps / total_steps
     return {
         "plant": t["plant"],
         "physics": t.get("physics", float("nan")),
@@ -278,12 +313,15 @@ def process_rows(name: str, r: dict) -> list[str]:
         target = key if key in TARGETS else None
         rows.append(row(f"Vector env, N = {n}", f"{x:,.0f} env-steps/s", target, x))
     parts = [
-        ("plant", "(a) plant kernel `core.plant_step_batch` (actuators, physics, cost, KPIs)"),
+        ("plant", "(a) plant kernel `core.plant_step_batch`: actuators, physics, cost, KPIs"),
         ("physics", "(a′) of which bare physics `core.physics_batch`"),
         ("draws", "(b) random draws `draw_bits(rng, N, n_words)` (16-bit words)"),
-        ("kernel_rest", "(c) drifts + sensors + observation: `core.step_batch` minus (a)"),
-        ("shell", "(d) Python shell: vector step minus (a)–(c), incl. autoreset, KPIs"),
-        ("total", "vector step, total"),
+        (
+            "kernel_rest",
+            "(c) the rest of `core.step_batch`: drift processes, sensors, observation, reward",
+        ),
+        ("shell", "(d) Python shell: vector step minus (a)–(c): action check, autoreset, infos"),
+        ("total", "vector step, total (averaged over a round of autoresets)"),
     ]
     for key, text in parts:
         if np.isfinite(p[key]):
@@ -321,7 +359,10 @@ def render(info: dict, r: dict) -> str:
         "processes and Pendulum) run in turn in every repeat, and so do the parts of each "
         f"profile ({r['rounds']} rounds), so that what is compared sees the same machine load. "
         "(c) and (d) are differences of two timings and carry the noise of both (tens of ns on "
-        "a loaded machine); a profile's total can differ from its N = 4096 row.\n\n"
+        "a loaded machine); a profile's total can differ from its N = 4096 row. The kernel (a) "
+        "is the very compiled plant phase the vector step runs, over the same blocks of plants; "
+        "the paint kernel includes applying the body's drift values to the plant (the drift "
+        "processes themselves are in (c)).\n\n"
     )
     table = ["| measurement | value | target | status |", "|---|---|---|---|", *rows]
     return head + "\n".join(table) + "\n"
@@ -349,11 +390,12 @@ def main() -> None:
         res: dict[str, Any] = {
             k.split("/")[1]: v for k, v in rates.items() if k.startswith(f"{name}/")
         }
+        cycle = 20 if q else CYCLE_STEPS[name]
         for n in VECTOR_SIZES:
-            steps, warm = vec_steps[n], 20 if q else 150
+            steps, warm = max(vec_steps[n], cycle if n >= 1024 else 0), 20 if q else 150
             res[f"vector_{n}"], venv = vector_rate(envs.ENV_IDS[name], n, steps, warm, repeats)
             if n == PROFILE_N:
-                res["profile"] = profile_vector_step(venv, 5 if q else 10, r["rounds"])
+                res["profile"] = profile_vector_step(venv, 5 if q else 10, cycle, r["rounds"])
         r[name] = res
     r["import"] = import_times(1 if q else 2)
     text = render(info, r)
