@@ -17,6 +17,8 @@ the step after its episode ended (that step's action is ignored, reward 0, not d
 termination or truncation, both decided by the batch (the plants know their own horizons), so no
 ``TimeLimit`` wrapper is needed. Randomness comes from one generator seeded by
 ``reset(seed=…)``; a vector env of one plant reproduces the single env with the same seed.
+Every vector step returns new arrays: the compiled step writes each plant's observation into the
+fresh output array while the row is in cache, instead of the shell copying the batch's buffer.
 """
 
 from __future__ import annotations
