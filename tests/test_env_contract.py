@@ -200,15 +200,31 @@ def test_single_env_equals_vector_env_of_one(proc: Process):
 _NOJIT_SCRIPT = """
 import sys, numpy as np
 sys.path.insert(0, {tests!r})
-from test_env_contract import PROCESSES, rollout
+from test_env_contract import PROCESSES, many_plant_rollout, rollout
 proc = PROCESSES[{name!r}]
 obs, rew = rollout(proc.env_cls(**proc.short), proc.n_act, seed=5, n_steps=150)
-np.savez({out!r}, obs=obs, rew=rew)
+many = many_plant_rollout(proc.venv_cls(5, **proc.short), proc.n_act, n_steps=130)
+np.savez({out!r}, obs=obs, rew=rew, many=many)
 """
+
+
+def many_plant_rollout(venv: gym.vector.VectorEnv, n_act: int, n_steps: int) -> np.ndarray:
+    """Observations and rewards of a vector env of several plants, random actions, next-step
+    autoresets included (plants end episodes at different steps and sit out their reset step)."""
+    rng = np.random.default_rng(2)
+    obs, _ = venv.reset(seed=9)
+    out = [obs.ravel()]
+    for _ in range(n_steps):
+        actions = rng.uniform(-1.2, 1.2, (venv.num_envs, n_act)).astype(np.float32)
+        obs, rew, *_ = venv.step(actions)
+        out += [obs.ravel(), rew]
+    return np.concatenate(out)
 
 
 @pytest.mark.parametrize("proc", PROCS, ids=_id)
 def test_numba_disabled_gives_identical_trajectory(proc: Process, tmp_path: Path):
+    """Compiled and plain-Python runs agree bit for bit: the single env, and a vector env of
+    several plants through the blocked step (sensor ring, autoresets, observation out)."""
     out = tmp_path / "nojit.npz"
     script = _NOJIT_SCRIPT.format(tests=str(REPO / "tests"), name=proc.name, out=str(out))
     subprocess.run(
@@ -222,6 +238,21 @@ def test_numba_disabled_gives_identical_trajectory(proc: Process, tmp_path: Path
     obs, rew = rollout(proc.env_cls(**proc.short), proc.n_act, seed=5, n_steps=150)
     np.testing.assert_array_equal(obs, ref["obs"])
     np.testing.assert_array_equal(rew, ref["rew"])
+    many = many_plant_rollout(proc.venv_cls(5, **proc.short), proc.n_act, n_steps=130)
+    np.testing.assert_array_equal(many, ref["many"])
+
+
+@pytest.mark.parametrize("proc", PROCS, ids=_id)
+def test_vector_step_returns_new_arrays(proc: Process):
+    """What a step returns is the caller's: the next step never writes into it."""
+    venv = proc.venv_cls(3, **proc.short)
+    venv.reset(seed=0)
+    first = venv.step(np.zeros((3, proc.n_act), np.float32))
+    kept = [np.array(a, copy=True) for a in first[:4]]
+    for _ in range(5):
+        venv.step(np.ones((3, proc.n_act), np.float32))
+    for a, b in zip(first[:4], kept, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("proc", PROCS, ids=_id)

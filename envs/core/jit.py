@@ -1,4 +1,4 @@
-"""Compile options of the hot loops: the per-plant loops of every process core.
+"""Compile options of the hot loops (the per-plant loops of every process core) and their helpers.
 
 numba keeps arrays alive with atomic reference counts (its runtime, "NRT"). A view such as
 ``state[i]`` taken inside a loop is counted up and down on every iteration unless numba's pruning
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numba import njit
 
-__all__ = ["Index", "copy_row", "hot_loop"]
+__all__ = ["Index", "active_block", "copy_row", "hot_loop"]
 
 Index = int | np.integer[Any]  # an index or count passed to a hot loop (int64 inside compiled code)
 
@@ -41,3 +41,18 @@ def copy_row(src: np.ndarray, dst: np.ndarray, i: int) -> None:
     """``dst[i] = src[i]`` element by element (a whole-row assignment needs the runtime)."""
     for j in range(src.shape[1]):
         dst[i, j] = src[i, j]
+
+
+@hot_loop
+def active_block(active, lo, hi, idx, reward, obs, obs_out):  # type: ignore[no-untyped-def]
+    """The active plants of [lo, hi) into ``idx``, returning how many; an inactive plant (just
+    reset by a next-step autoreset) gets reward 0 and its reset observation copied out."""
+    m = 0
+    for i in range(lo, hi):
+        if active[i]:
+            idx[m] = i
+            m += 1
+        else:
+            reward[i] = 0.0
+            copy_row(obs, obs_out, i)
+    return m

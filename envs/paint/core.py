@@ -88,7 +88,7 @@ import numpy as np
 from numba import njit
 
 from envs.core.disturbances import DriftSpec, drift_bank_reset, drift_bank_step_block
-from envs.core.jit import copy_row, hot_loop
+from envs.core.jit import active_block, copy_row, hot_loop
 from envs.core.noise import normal, uniform
 from envs.core.sensors import (
     SensorSpec,
@@ -1542,21 +1542,6 @@ def plant_phase(
 
 
 @hot_loop
-def _block_plants(active, lo, hi, idx, reward, obs, obs_out):  # type: ignore[no-untyped-def]
-    """Active plants of [lo, hi) into ``idx``; inactive ones get reward 0 and their (reset)
-    observation copied out."""
-    m = 0
-    for i in range(lo, hi):
-        if active[i]:
-            idx[m] = i
-            m += 1
-        else:
-            reward[i] = 0.0
-            copy_row(obs, obs_out, i)
-    return m
-
-
-@hot_loop
 def _step_blocks(
     params,
     derived,
@@ -1597,7 +1582,7 @@ def _step_blocks(
     s1 = s0 + n_drift_words
     for lo in range(0, n, BLOCK):
         hi = min(lo + BLOCK, n)
-        m = _block_plants(active, lo, hi, idx, reward, obs, obs_out)
+        m = active_block(active, lo, hi, idx, reward, obs, obs_out)
         drift_bank_step_block(drift_cfg, drift_cols, drift_state, idx, m, bits, r0, s0, dv)
         plant_phase(
             params, derived, state, actions, mode, bits, r0, dv, zero, kpi, practice, idx, m, cost

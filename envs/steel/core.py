@@ -50,7 +50,7 @@ import math
 import numpy as np
 from numba import njit
 
-from envs.core.jit import copy_row, hot_loop
+from envs.core.jit import active_block, copy_row, hot_loop
 from envs.core.sensors import sensor_bank_advance, sensor_bank_reset, sensor_bank_step_block
 from envs.steel.params import BOFParams
 
@@ -957,21 +957,6 @@ def plant_phase(
 
 
 @hot_loop
-def _block_plants(active, lo, hi, idx, reward, heat_end, obs, obs_out):  # type: ignore[no-untyped-def]
-    """Active plants of [lo, hi) into ``idx``; inactive ones get reward 0, no heat end and their
-    (reset) observation copied out."""
-    m = 0
-    for i in range(lo, hi):
-        if active[i]:
-            idx[m] = i
-            m += 1
-        else:
-            reward[i], heat_end[i] = 0.0, False
-            copy_row(obs, obs_out, i)
-    return m
-
-
-@hot_loop
 def _step_blocks(
     params,
     derived,
@@ -1003,7 +988,10 @@ def _step_blocks(
     # callee once more, specialised on its value (numba's literal dispatch)
     n, r0, n_ended, zero = state.shape[0], np.int64(0), 0, np.int64(0)
     for lo in range(0, n, BLOCK):
-        m = _block_plants(active, lo, min(lo + BLOCK, n), idx, reward, heat_end, obs, obs_out)
+        hi = min(lo + BLOCK, n)
+        for i in range(lo, hi):
+            heat_end[i] = False
+        m = active_block(active, lo, hi, idx, reward, obs, obs_out)
         plant_phase(
             params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, m, work, cost, ended
         )
