@@ -58,7 +58,7 @@ Interface (arrays float64 unless said; n = plants of the batch):
 | array | shape | content |
 | --- | --- | --- |
 | ``params`` | (n, N_PARAMS) | :meth:`PaintLineParams.to_array` per plant |
-| ``derived`` | (n, N_DERIVED) | :func:`derive` (done by :func:`reset_batch`) |
+| ``derived`` | (n, N_DERIVED) | :func:`derive` (by :func:`derive_batch`, :func:`reset_batch`) |
 | ``state`` | (n, N_STATE) | ``X_*``; actuals ``X_ACT + A_*``; layers ``X_L0 + l·XL_STRIDE`` |
 | ``actions`` | (n, N_ACT) | normalised, ``ACTUATOR_NAMES`` order; mode 0 adjust, 1 absolute |
 | ``bits`` | (n_active, n_words) uint16 | :func:`envs.core.noise.draw_bits`, layout below |
@@ -67,6 +67,7 @@ Interface (arrays float64 unless said; n = plants of the batch):
 | sensor bank | N_SIGNALS rows, SIGNAL_NAMES order | :func:`default_sensors` (or no rows) |
 | ``obs`` | (n, N_OBS) float32 | :data:`OBS_TABLE`, clipped to [OBS_LOW, OBS_HIGH] |
 | ``kpi`` | (n, N_KPI) | :data:`KPI_NAMES` of the body just painted, every step |
+| ``acc`` | (n, N_ACC) | the shift's sums of body KPIs (:func:`accumulate_body`) |
 
 Bits of a plant-step: ``[0, N_PROCESS_WORDS)`` process words (style of the body after next, flow
 and deposition scatter, lot events and new lots), then the drift bank's ``n_drift_words``, then
