@@ -194,7 +194,7 @@ def plant_blocks(venv: gym.vector.VectorEnv, state: np.ndarray, steps: int) -> d
         for i in range(n):  # standard-practice set-points of every plant, computed once
             core.practice_setpoints(batch.params[i], state[i], batch.dt_s, setpoints[i])
         plant: tuple = (batch.params, batch.derived, state, actions, batch.scaler.mode_code)
-        plant += (batch.dt_s, batch.max_steps, batch.kpi)
+        plant += (batch.dt_s, batch.max_steps, batch.kpi, core.step_scratch(n))
         physics = (batch.params, batch.derived, state, setpoints, batch.dt_s)
         return {
             "plant": replayer(core.plant_step_batch, plant, steps),
@@ -212,7 +212,8 @@ def plant_blocks(venv: gym.vector.VectorEnv, state: np.ndarray, steps: int) -> d
     )
     paint = (batch.params, batch.derived, state, actions, batch.scaler.mode_code, words)
     dv = np.ascontiguousarray(values.T)
-    return {"plant": replayer(core.plant_step_batch, (*paint, dv, batch.body_kpi), steps)}
+    scratch = core.step_scratch(n, drifts.n_drifts)
+    return {"plant": replayer(core.plant_step_batch, (*paint, dv, batch.body_kpi, scratch), steps)}
 
 
 def profile_vector_step(

@@ -75,7 +75,7 @@ def test_film_build_is_an_exact_mass_balance():
         core.step_batch(params, derived, state, actions, 0, bits, drifts.n_noise, drifts.cfg,
                         drifts.noise_cols, dstate, sensors.cfg, sensors.noise_cols, sstate, dt,
                         lo, hi, obs, obs, reward, kpi, active, acc, bodies, 10**9,
-                        shift_end)  # fmt: skip
+                        shift_end, core.step_scratch(n, drifts.n_drifts))  # fmt: skip
         for i in range(n):
             x, style = state[i], int(state[i, core.X_STYLE])
             area = p[core.P_AREA + style]

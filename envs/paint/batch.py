@@ -167,6 +167,7 @@ class PaintBatch:
         self.acc = np.zeros((self.n, core.N_ACC))
         self.bodies = np.zeros(self.n, dtype=np.int64)
         self._actions = np.zeros((self.n, core.N_ACT))  # checked actions of the step, float64
+        self._scratch = core.step_scratch(self.n, self.drifts.n_drifts)
         self._reward = np.zeros(self.n)
         self._never = np.zeros(self.n, dtype=np.bool_)
         self._all_active = np.ones(self.n, dtype=np.bool_)
@@ -233,6 +234,7 @@ class PaintBatch:
             self.sensors.cfg, self.sensors.noise_cols, self.sensor_state, self.dt_s,
             core.OBS_LOW, core.OBS_HIGH, self.obs, self.obs if obs_out is None else obs_out,
             self._reward, self.body_kpi, active, self.acc, self.bodies, self.shift_bodies, ended,
+            self._scratch,
         )  # fmt: skip
         if n_ended:
             rows = np.flatnonzero(ended)

@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -1542,8 +1543,31 @@ def plant_phase(
         )
 
 
+class StepScratch(NamedTuple):
+    """Work arrays of :func:`step_batch` (one block's worth; a compiled hot loop cannot
+    allocate): :func:`step_scratch` makes them once per batch."""
+
+    idx: np.ndarray  # int64 (BLOCK,): plants of the block
+    cost: np.ndarray  # (BLOCK,): their body's cost, EUR
+    practice: np.ndarray  # (N_ACT,): the recipe set-points of one plant
+    dv: np.ndarray  # (n_drifts, BLOCK): drift values of the body
+    values: np.ndarray  # (N_SIGNALS, BLOCK): true signals, then readings
+
+
+def step_scratch(n_plants: int, n_drifts: int) -> StepScratch:
+    """The work arrays of :func:`step_batch` for ``n_plants`` lines with ``n_drifts`` drifts."""
+    b = min(BLOCK, n_plants)
+    return StepScratch(
+        np.empty(b, dtype=np.int64),
+        np.empty(b),
+        np.empty(N_ACT),
+        np.empty((n_drifts, b)),
+        np.empty((N_SIGNALS, b)),
+    )
+
+
 @hot_loop
-def _step_blocks(
+def step_batch(
     params,
     derived,
     state,
@@ -1569,13 +1593,28 @@ def _step_blocks(
     bodies,
     shift_bodies,
     shift_end,
-    idx,
-    practice,
-    cost,
-    dv,
-    values,
+    scratch,
 ):  # type: ignore[no-untyped-def]
-    """:func:`step_batch` block by block (scratch from the caller: this loop cannot allocate)."""
+    """One body for every active plant: drifts, plant step, sensors, observation, reward, shift
+    sums; returns the number of plants whose shift is over.
+
+    ``bits`` (uint16) holds one row per *active* plant, in plant order, laid out as
+    ``[0, N_PROCESS_WORDS)`` process words, then ``n_drift_words`` for the drift bank, then the
+    sensor bank's words. Inactive plants (``active[i]`` False) are left as they are, reward 0.
+    ``obs`` keeps each plant's observation, and every row, inactive plants' included, is also
+    copied to ``obs_out`` (the array a vector env returns; it may be ``obs`` itself) while it is
+    in cache. ``kpi[i]`` receives the KPIs of the body plant i just painted, ``acc[i]`` (N_ACC)
+    adds them to the shift's sums, ``bodies[i]`` counts them, and ``shift_end[i]`` is set once
+    ``bodies[i]`` reaches ``shift_bodies``. Rewards are −cost/100 EUR. ``scratch`` is
+    :func:`step_scratch` of the batch.
+
+    Blocks of :data:`BLOCK` plants go through the drift bank, the plant step
+    (:func:`plant_phase`), the sensors (both banks part by part over the block:
+    :mod:`envs.core.disturbances`, :mod:`envs.core.sensors`), then observation, reward and shift
+    sums; each plant sees the same operations in the same order as in one loop, so the numbers
+    are those of one loop.
+    """
+    idx, cost, practice, dv, values = scratch
     # integers passed on as int64, never as literals: a literal argument would compile the
     # callee once more, specialised on its value (numba's literal dispatch)
     n, r0, n_ended, zero = state.shape[0], np.int64(0), 0, np.int64(0)
@@ -1607,64 +1646,13 @@ def _step_blocks(
     return n_ended
 
 
-@njit(cache=True, error_model="numpy")
-def step_batch(
-    params,
-    derived,
-    state,
-    actions,
-    mode,
-    bits,
-    n_drift_words,
-    drift_cfg,
-    drift_cols,
-    drift_state,
-    sens_cfg,
-    sens_cols,
-    sens_state,
-    dt_s,
-    obs_lo,
-    obs_hi,
-    obs,
-    obs_out,
-    reward,
-    kpi,
-    active,
-    acc,
-    bodies,
-    shift_bodies,
-    shift_end,
-):
-    """One body for every active plant: drifts, plant step, sensors, observation, reward, shift
-    sums; returns the number of plants whose shift is over.
-
-    ``bits`` (uint16) holds one row per *active* plant, in plant order, laid out as
-    ``[0, N_PROCESS_WORDS)`` process words, then ``n_drift_words`` for the drift bank, then the
-    sensor bank's words. Inactive plants (``active[i]`` False) are left as they are, reward 0.
-    ``obs`` keeps each plant's observation, and every row, inactive plants' included, is also
-    copied to ``obs_out`` (the array a vector env returns; it may be ``obs`` itself) while it is
-    in cache. ``kpi[i]`` receives the KPIs of the body plant i just painted, ``acc[i]`` (N_ACC)
-    adds them to the shift's sums, ``bodies[i]`` counts them, and ``shift_end[i]`` is set once
-    ``bodies[i]`` reaches ``shift_bodies``. Rewards are −cost/100 EUR.
-
-    Blocks of :data:`BLOCK` plants go through the drift bank, the plant step
-    (:func:`plant_phase`), the sensors (both banks part by part over the block:
-    :mod:`envs.core.disturbances`, :mod:`envs.core.sensors`), then observation, reward and shift
-    sums; each plant sees the same operations in the same order as in one loop, so the numbers
-    are those of one loop.
-    """
-    b = min(BLOCK, state.shape[0])
-    idx, practice, cost = np.empty(b, dtype=np.int64), np.empty(N_ACT), np.empty(b)
-    dv, values = np.empty((drift_cfg.shape[0], b)), np.empty((N_SIGNALS, b))
-    return _step_blocks(
-        params, derived, state, actions, mode, bits, n_drift_words, drift_cfg, drift_cols,
-        drift_state, sens_cfg, sens_cols, sens_state, dt_s, obs_lo, obs_hi, obs, obs_out,
-        reward, kpi, active, acc, bodies, shift_bodies, shift_end, idx, practice, cost, dv, values,
-    )  # fmt: skip
-
-
 @hot_loop
-def _plant_blocks(params, derived, state, actions, mode, bits, dv, kpi, idx, practice, cost):  # type: ignore[no-untyped-def]
+def plant_step_batch(params, derived, state, actions, mode, bits, dv, kpi, scratch):  # type: ignore[no-untyped-def]
+    """Bare kernel for the benchmark: :func:`plant_phase` over every plant in the blocks of
+    :func:`step_batch` (``scratch`` from :func:`step_scratch`), with given drift values ``dv``
+    (drifts × plants) and process words ``bits`` (a row per plant); no drift bank, sensors or
+    observation."""
+    idx, cost, practice, _, _ = scratch
     n = state.shape[0]
     for lo in range(0, n, BLOCK):
         m = min(lo + BLOCK, n) - lo
@@ -1673,13 +1661,3 @@ def _plant_blocks(params, derived, state, actions, mode, bits, dv, kpi, idx, pra
         plant_phase(
             params, derived, state, actions, mode, bits, lo, dv, lo, kpi, practice, idx, m, cost
         )
-
-
-@njit(cache=True, error_model="numpy")
-def plant_step_batch(params, derived, state, actions, mode, bits, dv, kpi):
-    """Bare kernel for the benchmark: :func:`plant_phase` over every plant in the blocks of
-    :func:`step_batch`, with given drift values ``dv`` (drifts × plants) and process words
-    ``bits`` (a row per plant); no drift bank, sensors or observation."""
-    b = min(BLOCK, state.shape[0])
-    idx, practice, cost = np.empty(b, dtype=np.int64), np.empty(N_ACT), np.empty(b)
-    _plant_blocks(params, derived, state, actions, mode, bits, dv, kpi, idx, practice, cost)

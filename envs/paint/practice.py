@@ -170,6 +170,7 @@ def run_production(
     rew_all = np.zeros((n, n_bodies))
     reward, kpi, active = np.zeros(n), np.zeros((n, core.N_KPI)), np.ones(n, dtype=np.bool_)
     acc, bodies, shift_end = np.zeros((n, core.N_ACC)), np.zeros(n, np.int64), np.zeros(n, bool)
+    scratch = core.step_scratch(n, dcfg.shape[0])
     for k in range(n_bodies):
         bits = draw_bits(rng, n, n_words)
         if not process_noise:
@@ -178,7 +179,7 @@ def run_production(
         core.step_batch(
             p, d, x, a, mode_code, bits, n_drift, dcfg, dcols, dstate, scfg, scols, sstate,
             dt, core.OBS_LOW, core.OBS_HIGH, obs, obs, reward, kpi, active, acc, bodies, n_bodies,
-            shift_end,
+            shift_end, scratch,
         )  # fmt: skip
         kpi_all[:, k], obs_all[:, k], rew_all[:, k] = kpi, obs, reward
     return ProductionRun(

@@ -199,6 +199,7 @@ class BOFBatch:
         self.heats_done = np.zeros(self.n, dtype=np.int64)
         self.kpi = np.zeros((self.n, core.N_KPI))
         self._actions = np.zeros((self.n, core.N_ACT))  # checked actions of the step, float64
+        self._scratch = core.step_scratch(self.n)
         self._reward = np.zeros(self.n)
         self._heat_end = np.zeros(self.n, dtype=np.bool_)
         self._all_active = np.ones(self.n, dtype=np.bool_)
@@ -306,6 +307,7 @@ class BOFBatch:
             self.kpi,
             self.max_steps,
             active,
+            self._scratch,
         )
         if self.want_truth:  # the single env reports the true state in its info
             core.truth_batch(self.state, self.truth)

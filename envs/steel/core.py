@@ -46,6 +46,7 @@ Randomness never enters here: per-heat and per-step standard normals are drawn b
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -956,8 +957,31 @@ def plant_phase(
         cost[k], ended[k] = c, e
 
 
+class StepScratch(NamedTuple):
+    """Work arrays of :func:`step_batch` (one block's worth; a compiled hot loop cannot
+    allocate): :func:`step_scratch` makes them once per batch."""
+
+    idx: np.ndarray  # int64 (BLOCK,): plants of the block
+    cost: np.ndarray  # (BLOCK,): their step cost, EUR
+    ended: np.ndarray  # bool (BLOCK,): their blow ended
+    work: np.ndarray  # (2, N_ACT): practice set-points and actuator values of one plant
+    values: np.ndarray  # (N_SIGNALS, BLOCK): true signals, then readings
+
+
+def step_scratch(n_plants: int) -> StepScratch:
+    """The work arrays of :func:`step_batch` for a batch of ``n_plants``."""
+    b = min(BLOCK, n_plants)
+    return StepScratch(
+        np.empty(b, dtype=np.int64),
+        np.empty(b),
+        np.empty(b, dtype=np.bool_),
+        np.empty((2, N_ACT)),
+        np.empty((N_SIGNALS, b)),
+    )
+
+
 @hot_loop
-def _step_blocks(
+def step_batch(
     params,
     derived,
     state,
@@ -977,13 +1001,25 @@ def _step_blocks(
     kpi,
     max_steps,
     active,
-    idx,
-    work,
-    cost,
-    ended,
-    values,
+    scratch,
 ):  # type: ignore[no-untyped-def]
-    """:func:`step_batch` block by block (scratch from the caller: this loop cannot allocate)."""
+    """One control step for every active plant: plant step, sensors, observation, reward.
+
+    ``noise`` holds one row of 16-bit noise words per *active* plant, in plant order. Inactive
+    plants (``active[i]`` False: just reset by a next-step autoreset) are left as they are, with
+    reward 0. ``obs`` keeps each plant's observation (the step writes the entries that change);
+    every row, inactive plants' included, is also copied to ``obs_out`` (the array a vector env
+    returns; it may be ``obs`` itself), while it is in cache. ``heat_end[i]`` is set when plant
+    i's blow ended this step; its KPIs are in ``kpi[i]``. Rewards are ``−cost / 1000`` (kEUR).
+    ``scratch`` is :func:`step_scratch` of the batch. Returns the number of heats that ended.
+
+    Blocks of :data:`BLOCK` plants go through the plant step (:func:`plant_phase`), then the
+    sensors signal by signal (:func:`envs.core.sensors.sensor_bank_step_block`), then the
+    sub-lance, observation and reward; each plant sees the same operations in the same order as
+    in one loop, so the numbers are those of one loop. (The true state for the single env's
+    info comes from :func:`truth_batch`, kept out of this loop.)
+    """
+    idx, cost, ended, work, values = scratch
     # integers passed on as int64, never as literals: a literal argument would compile the
     # callee once more, specialised on its value (numba's literal dispatch)
     n, r0, n_ended, zero = state.shape[0], np.int64(0), 0, np.int64(0)
@@ -1015,55 +1051,6 @@ def _step_blocks(
         r0 += m
     sensor_bank_advance(sens_state)
     return n_ended
-
-
-@njit(cache=True, error_model="numpy")
-def step_batch(
-    params,
-    derived,
-    state,
-    actions,
-    mode,
-    sens_cfg,
-    sens_cols,
-    sens_state,
-    noise,
-    dt_s,
-    obs_lo,
-    obs_hi,
-    obs,
-    obs_out,
-    reward,
-    heat_end,
-    kpi,
-    max_steps,
-    active,
-):
-    """One control step for every active plant: plant step, sensors, observation, reward.
-
-    ``noise`` holds one row of 16-bit noise words per *active* plant, in plant order. Inactive
-    plants (``active[i]`` False: just reset by a next-step autoreset) are left as they are, with
-    reward 0. ``obs`` keeps each plant's observation (the step writes the entries that change);
-    every row, inactive plants' included, is also copied to ``obs_out`` (the array a vector env
-    returns; it may be ``obs`` itself), while it is in cache. ``heat_end[i]`` is set when plant
-    i's blow ended this step; its KPIs are in ``kpi[i]``. Rewards are ``−cost / 1000`` (kEUR).
-    Returns the number of heats that ended.
-
-    Blocks of :data:`BLOCK` plants go through the plant step (:func:`plant_phase`), then the
-    sensors signal by signal (:func:`envs.core.sensors.sensor_bank_step_block`), then the
-    sub-lance, observation and reward; each plant sees the same operations in the same order as
-    in one loop, so the numbers are those of one loop. (The true state for the single env's
-    info comes from :func:`truth_batch`, kept out of this loop.)
-    """
-    b = min(BLOCK, state.shape[0])
-    idx, cost = np.empty(b, dtype=np.int64), np.empty(b)
-    ended, values = np.empty(b, dtype=np.bool_), np.empty((N_SIGNALS, b))
-    work = np.empty((2, N_ACT))
-    return _step_blocks(
-        params, derived, state, actions, mode, sens_cfg, sens_cols, sens_state, noise, dt_s,
-        obs_lo, obs_hi, obs, obs_out, reward, heat_end, kpi, max_steps, active, idx, work, cost,
-        ended, values,
-    )  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy")
@@ -1132,9 +1119,10 @@ def reset_batch(
 
 
 @hot_loop
-def _plant_blocks(
-    params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, work, cost, ended
-):  # type: ignore[no-untyped-def]
+def plant_step_batch(params, derived, state, actions, mode, dt_s, max_steps, kpi, scratch):  # type: ignore[no-untyped-def]
+    """Bare kernel for the benchmark: :func:`plant_phase` over every plant in the blocks of
+    :func:`step_batch` (``scratch`` from :func:`step_scratch`), no sensors or observation."""
+    idx, cost, ended, work, _ = scratch
     n = state.shape[0]
     for lo in range(0, n, BLOCK):
         m = min(lo + BLOCK, n) - lo
@@ -1143,18 +1131,6 @@ def _plant_blocks(
         plant_phase(
             params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, m, work, cost, ended
         )
-
-
-@njit(cache=True, error_model="numpy")
-def plant_step_batch(params, derived, state, actions, mode, dt_s, max_steps, kpi):
-    """Bare kernel for the benchmark: :func:`plant_phase` over every plant in the blocks of
-    :func:`step_batch`, no sensors or observation."""
-    b = min(BLOCK, state.shape[0])
-    idx, cost, ended = np.empty(b, dtype=np.int64), np.empty(b), np.empty(b, dtype=np.bool_)
-    _plant_blocks(
-        params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, np.empty((2, N_ACT)),
-        cost, ended,
-    )  # fmt: skip
 
 
 @hot_loop
