@@ -437,7 +437,3 @@ def test_actions_map_to_actuators():
     core._setpoints(p, d, x, 1, np.full(core.N_ACT, -1.0), 1, practice)
     free = np.isinf(rate)
     np.testing.assert_array_equal(x[core.X_ACT : core.X_ACT + 11][free], lo[free])
-    bad = np.zeros((3, core.N_ACT))
-    assert core.first_bad_action(bad) == -1
-    bad[2, 4] = np.nan
-    assert core.first_bad_action(bad) == 2 * core.N_ACT + 4

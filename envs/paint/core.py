@@ -816,16 +816,6 @@ def _setpoints(p, d, x, mode, action, style, out):
         x[X_ACT + j] = min(max(target, prev - rate), prev + rate)
 
 
-@njit(cache=True, error_model="numpy")
-def first_bad_action(actions: np.ndarray) -> int:
-    """Flat index of the first NaN/inf action, or -1; checked before any plant moves."""
-    flat = actions.ravel()
-    for k in range(flat.shape[0]):
-        if not np.isfinite(flat[k]):
-            return k
-    return -1
-
-
 @njit(cache=True, error_model="numpy", inline="always")
 def draw_style(d: np.ndarray, u: float) -> int:
     if u < d[D_STYLE_CUM]:
