@@ -17,8 +17,10 @@ the step after its episode ended (that step's action is ignored, reward 0, not d
 termination or truncation, both decided by the batch (the plants know their own horizons), so no
 ``TimeLimit`` wrapper is needed. Randomness comes from one generator seeded by
 ``reset(seed=…)``; a vector env of one plant reproduces the single env with the same seed.
-Every vector step returns new arrays: the compiled step writes each plant's observation into the
-fresh output array while the row is in cache, instead of the shell copying the batch's buffer.
+Every vector step returns new arrays: the compiled step writes each plant's observation, reward
+and end flag straight into arrays made for this step (the observation while the plant's row is in
+cache), instead of the shell copying the batch's buffers; a step in which no unit ended returns
+without looking at the flags (an episode ends only with a unit).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ AUTORESET_MODES = {
 
 
 class StepResult(NamedTuple):
-    """What a batch step returns; arrays are (n_plants,) views into the batch's buffers."""
+    """What a batch step returns: (n_plants,) arrays made by this step (the caller may keep and
+    return them), and the batch's KPI table. An episode ends only in a step in which a unit
+    ends (``n_unit_end > 0``), so a step without one needs no look at the flags."""
 
     reward: np.ndarray
     unit_end: np.ndarray  # a unit (heat, shift) ended this step; its KPIs are in ``kpi``
@@ -153,7 +157,8 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._same_step = autoreset_mode == "same_step"
         self._ready = False
-        self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)
+        self._needs_reset = np.zeros(self.num_envs, dtype=np.bool_)  # valid while _n_pending
+        self._n_pending = 0  # plants that restart (next-step autoreset) in the next step
         self._all = np.arange(self.num_envs)
 
     def reset(
@@ -162,7 +167,7 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         if seed is not None:
             self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
         self.batch.reset_plants(self._all, self.np_random)
-        self._needs_reset[:] = False
+        self._n_pending = 0
         self._ready = True
         return self._obs(), {}
 
@@ -175,25 +180,27 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         # the compiled step writes every plant's observation into this array while the row is
         # in cache (cheaper than copying the batch's buffer afterwards)
         obs = np.empty_like(self.batch.obs)
-        if self._needs_reset.any():  # NEXT_STEP: these plants restart now and sit this step out
+        if self._n_pending:  # NEXT_STEP: these plants restart now and sit this step out
+            self._n_pending = 0
             active = ~self._needs_reset
             self.batch.reset_plants(np.flatnonzero(self._needs_reset), self.np_random)
-            self._needs_reset[:] = False
             result = self.batch.step(a, self.np_random, active=active, obs_out=obs)
         else:
             result = self.batch.step(a, self.np_random, obs_out=obs)
-        reward = result.reward.copy()
-        terminated, truncated = result.terminated.copy(), result.truncated.copy()
-        infos: dict[str, Any] = self._unit_infos(result) if result.n_unit_end else {}
+        # the step's own new arrays: nothing to copy
+        reward, terminated, truncated = result.reward, result.terminated, result.truncated
+        if not result.n_unit_end:  # most steps: no unit, hence no episode, ended
+            return obs, reward, terminated, truncated, {}
+        infos = self._unit_infos(result)
         done = terminated | truncated
-        if done.any():
-            if self._same_step:
-                infos = self._final_infos(done, infos)
-                ended = np.flatnonzero(done)
-                self.batch.reset_plants(ended, self.np_random)
-                obs[ended] = self.batch.obs[ended]
-            else:
-                self._needs_reset |= done
+        n_done = int(np.count_nonzero(done))
+        if n_done and self._same_step:
+            infos = self._final_infos(done, infos)
+            ended = np.flatnonzero(done)
+            self.batch.reset_plants(ended, self.np_random)
+            obs[ended] = self.batch.obs[ended]
+        elif n_done:
+            self._needs_reset, self._n_pending = done, n_done
         return obs, reward, terminated, truncated, infos
 
     def _final_infos(self, done: np.ndarray, infos: dict[str, Any]) -> dict[str, Any]:

@@ -168,10 +168,7 @@ class PaintBatch:
         self.bodies = np.zeros(self.n, dtype=np.int64)
         self._actions = np.zeros((self.n, core.N_ACT))  # checked actions of the step, float64
         self._scratch = core.step_scratch(self.n, self.drifts.n_drifts)
-        self._reward = np.zeros(self.n)
-        self._never = np.zeros(self.n, dtype=np.bool_)
         self._all_active = np.ones(self.n, dtype=np.bool_)
-        self._ended = np.zeros(self.n, dtype=np.bool_)  # rewritten every step (StepResult view)
 
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start a new shift for plants ``idx``."""
@@ -218,25 +215,28 @@ class PaintBatch:
         ``obs`` is also written to ``obs_out`` if given (what a vector env returns).
 
         Returns:
-            A :class:`StepResult` whose unit is the shift: ``unit_end`` and ``truncated`` are
-            set where the shift's last body was painted (a shift never terminates early), with
-            the shift's summary in ``kpi``. The bodies' own KPIs are in :attr:`body_kpi`.
+            A :class:`StepResult` (new arrays, the kpi table excepted) whose unit is the shift:
+            ``unit_end`` and ``truncated`` are set where the shift's last body was painted (a
+            shift never terminates early), with the shift's summary in ``kpi``. The bodies' own
+            KPIs are in :attr:`body_kpi`.
         """
         if active is None:
             active, n_active = self._all_active, self.n
         else:
             n_active = int(active.sum())
         bits = draw_bits(rng, n_active, self.n_words)
-        ended = self._ended
+        # the step writes every line's reward and shift-end flag: new arrays, returned as they are
+        reward, ended = np.empty(self.n), np.empty(self.n, dtype=np.bool_)
         n_ended = core.step_batch(
             self.params, self.derived, self.state, actions, self.scaler.mode_code, bits,
             self.drifts.n_noise, self.drifts.cfg, self.drifts.noise_cols, self.drift_state,
             self.sensors.cfg, self.sensors.noise_cols, self.sensor_state, self.dt_s,
             core.OBS_LOW, core.OBS_HIGH, self.obs, self.obs if obs_out is None else obs_out,
-            self._reward, self.body_kpi, active, self.acc, self.bodies, self.shift_bodies, ended,
+            reward, self.body_kpi, active, self.acc, self.bodies, self.shift_bodies, ended,
             self._scratch,
         )  # fmt: skip
         if n_ended:
             rows = np.flatnonzero(ended)
             self.shift_kpi[rows] = shift_summary(self.acc[rows], self.params[rows])
-        return StepResult(self._reward, ended, self._never, ended, self.shift_kpi, n_ended)
+        never = np.zeros(self.n, dtype=np.bool_)  # a shift is never terminated early
+        return StepResult(reward, ended, never, ended, self.shift_kpi, n_ended)

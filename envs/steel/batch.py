@@ -200,10 +200,7 @@ class BOFBatch:
         self.kpi = np.zeros((self.n, core.N_KPI))
         self._actions = np.zeros((self.n, core.N_ACT))  # checked actions of the step, float64
         self._scratch = core.step_scratch(self.n)
-        self._reward = np.zeros(self.n)
-        self._heat_end = np.zeros(self.n, dtype=np.bool_)
         self._all_active = np.ones(self.n, dtype=np.bool_)
-        self._never = np.zeros(self.n, dtype=np.bool_)  # a blow is never truncated
         self.want_truth = self.n == 1  # the single env reports the true state in its info
 
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
@@ -275,8 +272,9 @@ class BOFBatch:
         next-step autoreset) consumes exactly the draws a single env's ``reset`` would.
 
         Returns:
-            A :class:`StepResult` whose units are heats (never truncated: every blow ends by
-            itself); ``obs`` and ``truth`` are updated in place, and every row of ``obs`` is also
+            A :class:`StepResult` (new arrays, the kpi table excepted) whose units are heats
+            (never truncated: every blow ends by itself); ``obs`` and ``truth`` are updated in
+            place, and every row of ``obs`` is also
             written to ``obs_out`` if given (what a vector env returns). For plants whose heat
             ended but whose campaign goes on, the next heat is already charged and ``obs`` shows
             it; ``kpi`` rows hold the ended heats' KPIs.
@@ -287,6 +285,8 @@ class BOFBatch:
         else:
             n_active = int(active.sum())
         noise = draw_bits(rng, n_active, self.sensors.n_noise)  # table normals in the kernel
+        # the step writes every plant's reward and end flag: new arrays, returned as they are
+        reward, heat_end = np.empty(self.n), np.empty(self.n, dtype=np.bool_)
         n_ended = core.step_batch(
             self.params,
             self.derived,
@@ -302,8 +302,8 @@ class BOFBatch:
             OBS_HIGH,
             self.obs,
             self.obs if obs_out is None else obs_out,
-            self._reward,
-            self._heat_end,
+            reward,
+            heat_end,
             self.kpi,
             self.max_steps,
             active,
@@ -311,11 +311,13 @@ class BOFBatch:
         )
         if self.want_truth:  # the single env reports the true state in its info
             core.truth_batch(self.state, self.truth)
-        if n_ended == 0:
-            no_end = self._heat_end
-            return StepResult(self._reward, no_end, no_end, self._never, self.kpi, 0)
-        episode_end = self._heat_end.copy()
-        ended = np.flatnonzero(self._heat_end)
+        never = np.zeros(self.n, dtype=np.bool_)  # a blow is never truncated
+        if n_ended == 0 or self.campaign_heats == 1:  # every heat ends its episode
+            if n_ended:
+                self.heats_done[heat_end] += 1
+            return StepResult(reward, heat_end, heat_end, never, self.kpi, n_ended)
+        episode_end = heat_end.copy()
+        ended = np.flatnonzero(heat_end)
         self.heats_done[ended] += 1
         go_on = ended[self.heats_done[ended] < self.campaign_heats]
         if go_on.size:
@@ -323,4 +325,4 @@ class BOFBatch:
             self._start_heats(go_on, rng, new_episode=False)
             if obs_out is not None:
                 obs_out[go_on] = self.obs[go_on]
-        return StepResult(self._reward, self._heat_end, episode_end, self._never, self.kpi, n_ended)
+        return StepResult(reward, heat_end, episode_end, never, self.kpi, n_ended)
