@@ -7,7 +7,8 @@ For each process (BOF blow, paint line) it measures single-env steps/s (raw and 
 ``gym.make``) against Gymnasium's ``Pendulum-v1``, native vector-env env-steps/s at N = 1, 64,
 1024, 4096 (at N ≥ 1024 over blocks that hold a round of autoresets), where the time of one vector
 step at N = 4096 goes (plant kernel, bare physics, random draws, drifts + sensors + observation,
-Python shell), and the first-import cost (numba compile: import, make, reset and one step) of each
+Python shell; the drift and sensor banks also timed alone), and the first-import cost (numba
+compile: import, make, reset and one step) of each
 process's env and of both together, with an empty and a warm ``NUMBA_CACHE_DIR``. Every number is
 the best of a few repeats after a warm-up (the machine is shared). Writes a markdown table to
 ``results/benchmarks/envs.md`` and the raw numbers to ``envs.json`` next to it.
@@ -34,8 +35,10 @@ import gymnasium as gym
 import numpy as np
 
 import envs  # registers the plantrl/ ids
-from envs.core.disturbances import drift_bank_step_batch
+from envs.core.disturbances import drift_bank_step_batch, drift_bank_step_block
+from envs.core.jit import hot_loop
 from envs.core.noise import draw_bits
+from envs.core.sensors import sensor_bank_advance, sensor_bank_step_block
 from envs.core.shell import BatchVectorEnv
 from envs.paint import core as paint_core
 from envs.paint.batch import PaintBatch
@@ -216,6 +219,61 @@ def plant_blocks(venv: gym.vector.VectorEnv, state: np.ndarray, steps: int) -> d
     return {"plant": replayer(core.plant_step_batch, (*paint, dv, batch.body_kpi, scratch), steps)}
 
 
+@hot_loop
+def drift_bank_pass(cfg, noise_cols, state, noise, col0, block, idx, values):  # type: ignore[no-untyped-def]
+    """The drift bank alone over every plant, in blocks of ``block`` plants as the step runs it."""
+    n, r0 = state.shape[0], np.int64(0)
+    for lo in range(0, n, block):
+        m = min(lo + block, n) - lo
+        for k in range(m):
+            idx[k] = lo + k
+        drift_bank_step_block(cfg, noise_cols, state, idx, m, noise, r0, col0, values)
+        r0 += m
+
+
+@hot_loop
+def sensor_bank_pass(cfg, noise_cols, state, noise, col0, block, idx, dt_s, values):  # type: ignore[no-untyped-def]
+    """The sensor bank alone over every plant, in blocks of ``block`` plants as the step runs it
+    (``values``: the true signals of one block, turned into readings in place)."""
+    n, r0 = state.fields.shape[0], np.int64(0)
+    for lo in range(0, n, block):
+        m = min(lo + block, n) - lo
+        for k in range(m):
+            idx[k] = lo + k
+        sensor_bank_step_block(cfg, noise_cols, state, idx, m, noise, r0, col0, dt_s, values)
+        r0 += m
+    sensor_bank_advance(state)
+
+
+def part_blocks(venv: gym.vector.VectorEnv, steps: int) -> dict[str, Any]:
+    """Timing blocks of the env-core parts alone: the sensor bank and (paint) the drift bank,
+    with the batch's own banks, states and noise layout, over the blocks of the step."""
+    core, batch = core_of(venv), native(venv).batch
+    n, block = venv.num_envs, np.int64(min(core.BLOCK, venv.num_envs))
+    rng = np.random.default_rng(2)
+    idx = np.empty(block, dtype=np.int64)
+    true_values = np.empty((core.N_SIGNALS, block))
+    for k in range(block):  # the signals of real plants, so clipping and noise act as in a step
+        core.true_signals(batch.params[k], batch.state[k], true_values[:, k])
+    sensors = batch.sensors
+    blocks = {}
+    if isinstance(batch, PaintBatch):  # words: process, then drift bank, then sensor bank
+        drifts = batch.drifts
+        noise, s_col = draw_bits(rng, n, batch.n_words), core.N_PROCESS_WORDS + drifts.n_noise
+        values = np.empty((drifts.n_drifts, block))
+        d_args = (drifts.cfg, drifts.noise_cols, clone(batch.drift_state), noise)
+        blocks["drift_bank"] = replayer(
+            drift_bank_pass, (*d_args, np.int64(core.N_PROCESS_WORDS), block, idx, values), steps
+        )
+    else:  # the BOF's drifts act per heat of a campaign (in the resets), not per step
+        noise, s_col = draw_bits(rng, n, sensors.n_noise), 0
+    s_args = (sensors.cfg, sensors.noise_cols, clone(batch.sensor_state), noise, np.int64(s_col))
+    blocks["sensor_bank"] = replayer(
+        sensor_bank_pass, (*s_args, block, idx, float(batch.dt_s), true_values), steps
+    )
+    return blocks
+
+
 def profile_vector_step(
     venv: gym.vector.VectorEnv, steps: int, total_steps: int, rounds: int
 ) -> dict[str, float]:
@@ -234,6 +292,7 @@ def profile_vector_step(
         **plant_blocks(venv, args[ix_state], steps),
         "kernel": replayer(core_of(venv).step_batch, args, steps),
         "draws": replayer(draw_bits, (rng, n, n_words), steps),  # as the batch draws them
+        **part_blocks(venv, steps),
     }
     t = {k: v / steps * 1e9 / n for k, v in best_interleaved(blocks, rounds).items()}
     t["total"] *= steps / total_steps
@@ -242,6 +301,9 @@ def profile_vector_step(
         "physics": t.get("physics", float("nan")),
         "draws": t["draws"],
         "kernel_rest": t["kernel"] - t["plant"],
+        "drift_bank": t.get("drift_bank", float("nan")),
+        "sensor_bank": t["sensor_bank"],
+        "parts_alone": t["draws"] + t.get("drift_bank", 0.0) + t["sensor_bank"],
         "shell": t["total"] - t["kernel"] - t["draws"],
         "total": t["total"],
         "overhead": (t["total"] - t["plant"]) / t["plant"],
@@ -321,12 +383,16 @@ def process_rows(name: str, r: dict) -> list[str]:
             "kernel_rest",
             "(c) the rest of `core.step_batch`: drift processes, sensors, observation, reward",
         ),
+        ("drift_bank", "(c1) timed alone: the drift bank (`drift_bank_step_block`)"),
+        ("sensor_bank", "(c2) timed alone: the sensor bank (`sensor_bank_step_block`)"),
         ("shell", "(d) Python shell: vector step minus (a)–(c): action check, autoreset, infos"),
         ("total", "vector step, total (averaged over a round of autoresets)"),
     ]
     for key, text in parts:
         if np.isfinite(p[key]):
             rows.append(row(f"N = {PROFILE_N}: {text}", f"{p[key]:.0f} ns/env-step"))
+    share = f"{100 * p['parts_alone'] / p['plant']:.0f} %"
+    rows.append(row(f"N = {PROFILE_N}: of that, draws and banks alone (b+c1+c2)/(a)", share))
     ratio = p["overhead"]
     text = f"N = {PROFILE_N}: around the kernel (noise, drifts, sensors, obs, shell) (b+c+d)/(a)"
     rows.append(row(text, f"{100 * ratio:.0f} %", "overhead", ratio))
@@ -363,7 +429,10 @@ def render(info: dict, r: dict) -> str:
         "a loaded machine); a profile's total can differ from its N = 4096 row. The kernel (a) "
         "is the very compiled plant phase the vector step runs, over the same blocks of plants; "
         "the paint kernel includes applying the body's drift values to the plant (the drift "
-        "processes themselves are in (c)).\n\n"
+        "processes themselves are in (c)). (c1) and (c2) time the env core's drift and sensor "
+        "banks alone, with the batch's banks, states and noise layout, over the same blocks of "
+        "plants: what these required parts cost by themselves (inside the step they overlap "
+        "with other work, so they are not an exact split of (c)).\n\n"
     )
     table = ["| measurement | value | target | status |", "|---|---|---|---|", *rows]
     return head + "\n".join(table) + "\n"
