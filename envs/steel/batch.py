@@ -274,10 +274,10 @@ class BOFBatch:
         Returns:
             A :class:`StepResult` (new arrays, the kpi table excepted) whose units are heats
             (never truncated: every blow ends by itself); ``obs`` and ``truth`` are updated in
-            place, and every row of ``obs`` is also
-            written to ``obs_out`` if given (what a vector env returns). For plants whose heat
-            ended but whose campaign goes on, the next heat is already charged and ``obs`` shows
-            it; ``kpi`` rows hold the ended heats' KPIs.
+            place, and every row of ``obs`` is also written to ``obs_out`` if given (what a
+            vector env returns). For plants whose heat ended but whose campaign goes on, the
+            next heat is already charged and ``obs`` shows it; ``kpi`` rows hold the ended
+            heats' KPIs.
         """
         if active is None:
             active = self._all_active
@@ -312,7 +312,7 @@ class BOFBatch:
         if self.want_truth:  # the single env reports the true state in its info
             core.truth_batch(self.state, self.truth)
         never = np.zeros(self.n, dtype=np.bool_)  # a blow is never truncated
-        if n_ended == 0 or self.campaign_heats == 1:  # every heat ends its episode
+        if n_ended == 0 or self.campaign_heats == 1:  # no heat ended, or each ends its episode
             if n_ended:
                 self.heats_done[heat_end] += 1
             return StepResult(reward, heat_end, heat_end, never, self.kpi, n_ended)
