@@ -170,6 +170,12 @@ class PaintEnv(BatchEnv[PaintBatch]):
     ``shift_end`` True and ``shift_kpi`` (:data:`envs.paint.batch.SHIFT_KPI_NAMES`, Cpk per layer
     among them).
 
+    The body's 0/1 flags are the in-spec flag per layer and ``cure_ok``. Defects (sag, orange
+    peel, dry spray, solvent pop) are reported as the model's per-body probabilities
+    (``*_risk``), and their shift means are the expected defect rates: a 0/1 defect flag drawn
+    from a risk would add sampling noise and no information, every policy is compared on the
+    expected rates, and the cost already prices rework × risk.
+
     ## Plant Parameters
     :class:`envs.paint.params.PaintLineParams`, one frozen dataclass with unit, range and source
     per field; variants in ``conf/plant/paint_*.yaml``.
