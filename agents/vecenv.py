@@ -22,8 +22,9 @@ Per-plant info dicts (all other plants get an empty dict):
 | other env keys | when the env sets them | e.g. ``heat_end`` |
 
 A done env's dict is built from ``info["final_info"]`` (the ended step's info), in either
-layout: Gymnasium's (a dict of arrays with masks, as ``SyncVectorEnv`` makes it) or an object
-array of per-env dicts (as ``BOFVectorEnv`` makes it).
+layout: Gymnasium's (a dict of arrays with masks, as ``SyncVectorEnv``, ``BOFVectorEnv`` and
+``PaintVectorEnv`` make it) or an object array of per-env dicts (accepted from other vector
+envs).
 
 The ``episode`` entry is what SB3's ``Monitor``/``VecMonitor`` would add, so ``ep_info_buffer``
 and ``rollout/ep_rew_mean`` work without a ``VecMonitor``. Wrapping one on top is harmless (it
