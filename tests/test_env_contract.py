@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -360,6 +361,16 @@ def test_out_of_range_parameter_names_field(proc: Process):
     name, _, _, high, _, _ = proc.params_cls.doc_table()[0]
     with pytest.raises(ValueError, match=rf"{name} = .* is outside"):
         proc.env_cls({"params": {name: float(high) * 10 + 10}})
+
+
+@pytest.mark.parametrize("proc", PROCS, ids=_id)
+def test_randomize_without_ranges_warns_and_draws_nothing(proc: Process):
+    with pytest.warns(UserWarning, match="no randomisation ranges"):
+        env = proc.env_cls({"params": {}}, randomize=True)
+    assert not env.batch.randomize
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default plant has ranges: no warning
+        assert proc.env_cls(randomize=True).batch.randomize
 
 
 @pytest.mark.parametrize("proc", PROCS, ids=_id)

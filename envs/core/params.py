@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -138,6 +139,17 @@ class PlantVariant:
             cls.from_dict({**self.params.as_dict(), key: hi})
             if lo > hi:
                 raise ValueError(f"variant {self.name!r}: randomize.{key} has low > high")
+
+    def draws_parameters(self, randomize: bool) -> bool:
+        """Whether an env asked to ``randomize`` draws parameters: only with ranges to draw from
+        (asked without any, it warns that every episode keeps the nominal parameters)."""
+        if randomize and not self.randomize:
+            warnings.warn(
+                f"randomize=True, but plant {self.name!r} has no randomisation ranges: every "
+                "episode keeps its nominal parameters (add a randomize: section to its YAML)",
+                stacklevel=3,
+            )
+        return randomize and bool(self.randomize)
 
     def randomization_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-field (low, high) arrays; fields not randomised have low == high == nominal."""

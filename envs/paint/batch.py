@@ -137,7 +137,8 @@ class PaintBatch:
                 "make a plant variant per value instead"
             )
         params: PaintLineParams = variant.params
-        self.variant, self.n, self.randomize = variant, int(n_plants), bool(randomize)
+        self.variant, self.n = variant, int(n_plants)
+        self.randomize = variant.draws_parameters(bool(randomize))
         self.dt_s = params.cycle_time_s
         if shift_bodies is None:
             shift_bodies = round(8.0 * params.jph)  # one 8-hour shift
@@ -157,7 +158,6 @@ class PaintBatch:
         self.params = self.base_params.copy()
         self.derived = np.zeros((self.n, core.N_DERIVED))
         core.derive_batch(self.params, self.derived)
-        self._params_vary = self.randomize and bool(variant.randomize)
         self.state = np.zeros((self.n, core.N_STATE))
         self.sensor_state = self.sensors.new_state(self.n)
         self.drift_state = self.drifts.new_state(self.n)
@@ -173,7 +173,7 @@ class PaintBatch:
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start a new shift for plants ``idx``."""
         idx = np.asarray(idx, dtype=np.int64)
-        if self._params_vary:
+        if self.randomize:
             u = rng.random((idx.size, self.base_params.shape[1]))
             self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
             self.params[idx] = self.base_params[idx]
@@ -185,7 +185,7 @@ class PaintBatch:
             self.derived,
             self.state,
             idx,
-            self._params_vary,
+            self.randomize,
             z,
             self.drifts.cfg,
             self.drift_state,

@@ -167,7 +167,8 @@ class BOFBatch:
                 "for 1–30 s control steps)"
             )
         self.variant, self.n, self.dt_s = variant, int(n_plants), float(dt_s)
-        self.campaign_heats, self.randomize = int(campaign_heats), bool(randomize)
+        self.campaign_heats = int(campaign_heats)
+        self.randomize = variant.draws_parameters(bool(randomize))
         params: BOFParams = variant.params
         self.scaler = ActionScaler(actuator_specs(params, dt_s), action_mode)
         self.sensors = SensorBank(
@@ -189,7 +190,7 @@ class BOFBatch:
         self.derived = np.zeros((self.n, core.N_DERIVED))
         core.derive_batch(self.params, self.dt_s, self.derived)
         # parameters change only by randomisation (per episode) or campaign drifts (per heat)
-        self._params_vary = (self.randomize and bool(variant.randomize)) or self.campaign_heats > 1
+        self._params_vary = self.randomize or self.campaign_heats > 1
         self.state = np.zeros((self.n, core.N_STATE))
         self.sensor_state = self.sensors.new_state(self.n)
         self.drift_state = self.drifts.new_state(self.n)
@@ -206,7 +207,7 @@ class BOFBatch:
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start a new episode (campaign) for plants ``idx``."""
         idx = np.asarray(idx, dtype=np.int64)
-        if self.randomize and len(self.variant.randomize):
+        if self.randomize:
             u = rng.random((idx.size, self.base_params.shape[1]))
             self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
         if self.campaign_heats > 1:  # drifts act only across the heats of a campaign
