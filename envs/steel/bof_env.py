@@ -293,6 +293,8 @@ class BOFEnv(BatchEnv[BOFBatch]):
             lance=x[core.X_H],
             ore_kg=x[core.X_ORE],
             lime_kg=x[core.X_LIME],
+            o2_blown=x[core.X_VO2],
+            o2_end_target=x[core.X_VEND],
         )
         return snap
 

@@ -34,12 +34,21 @@ def render_blow(history: Sequence[dict[str, float]], params: BOFParams) -> np.nd
     ax.plot(t, [h["true_feo_pct"] for h in history], color="brown")
     ax.set_ylabel("slag FeO [wt%]")
     ax.set_xlabel("blow time [min]")
-    ax = axes[1, 1]
-    ax.plot(t, [h["o2_flow"] / params.heat_size_t for h in history], label="O2 [Nm3/(t min)]")
+    ax = axes[1, 1]  # the five actuators: flows and lance (left), their running totals (right)
+    per_t = 1.0 / params.heat_size_t
+    ax.plot(t, [h["o2_flow"] * per_t for h in history], label="O2 flow [Nm3/(t min)]")
     ax.plot(t, [h["lance"] for h in history], label="lance [m]")
-    ax.plot(t, [h["ore_kg"] / params.heat_size_t for h in history], label="ore [kg/t]")
     ax.set_xlabel("blow time [min]")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="center left")
+    totals = ax.twinx()
+    for key, label, style in (
+        ("ore_kg", "ore [kg/t]", "C2:"),
+        ("lime_kg", "lime [kg/t]", "C4:"),
+        ("o2_blown", "O2 blown [Nm3/t]", "C0--"),
+        ("o2_end_target", "end-O2 target [Nm3/t]", "C3--"),
+    ):
+        totals.plot(t, [h[key] * per_t for h in history], style, label=label)
+    totals.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.canvas.draw()
     image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()  # type: ignore[attr-defined]  # Agg canvas
