@@ -545,7 +545,7 @@ class BOFParams(PlantParams):
         low=0,
         high=600,
         doc="static model: end temperature per % HM Si",
-        source="calibrated; rule +0.1 % Si = +13…21 K",
+        source="calibrated on the model: +0.1 % Si = +21 K (rule +13…15, heat balance +13…21 K)",
     )
     practice_t_per_scrap: float = param(
         -17.42,
