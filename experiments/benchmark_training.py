@@ -375,10 +375,10 @@ def paired(a: EpisodeResults, b: EpisodeResults) -> tuple[float, float]:
 
 def time_to_competence(c: dict[str, Any], cap_steps: int, cap_s: float) -> dict[str, Any]:
     """Train the default PPO, evaluating every ``EVAL_EVERY`` steps against the operator."""
-    seed, kwargs = int(c["seed"]), env_kwargs(c)
+    seed, kwargs = int(c["seed"]), {**env_kwargs(c), "scenario": "nominal"}
 
     def make_eval_env() -> gym.Env:
-        return envs.make(c["env"]["id"], plant=c["plant"], scenario="nominal", **kwargs)
+        return envs.make(c["env"]["id"], plant=c["plant"], **kwargs)
 
     operator = evaluate(OperatorPolicy(n_actions(make_eval_env)), make_eval_env, EVAL_SEEDS)
     op_return = float(operator.returns.mean())

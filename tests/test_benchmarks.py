@@ -1,0 +1,43 @@
+"""The benchmark scripts still run end to end (``--quick``), so `make bench` cannot rot unseen.
+
+Nothing here checks a speed: the numbers live in ``results/benchmarks/`` and are judged there. The
+scripts write to a temporary file, never over the committed tables.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_quick(module: str, out: Path) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out.read_text()
+
+
+@pytest.mark.slow
+def test_env_benchmark_quick_run_writes_its_table(tmp_path: Path):
+    table = run_quick("experiments.benchmark_envs", tmp_path / "envs.md")
+    for row in ("Pendulum-v1", "Vector env, N = 4096", "(c2) timed alone", "around the kernel"):
+        assert row in table
+    assert table.count("First import+reset+step") == 3 and "failed" not in table
+
+
+@pytest.mark.slow
+def test_training_benchmark_quick_run_writes_its_table(tmp_path: Path):
+    table = run_quick("experiments.benchmark_training", tmp_path / "training.md")
+    for row in ("Ratio BOF / Pendulum", "MLflow writer", "Time-to-competence"):
+        assert row in table
