@@ -36,7 +36,7 @@ import numpy as np
 
 import envs  # registers the plantrl/ ids
 from envs.core.disturbances import drift_bank_step_batch, drift_bank_step_block
-from envs.core.jit import hot_loop
+from envs.core.jit import hot_loop, whole_block
 from envs.core.noise import draw_bits
 from envs.core.sensors import sensor_bank_advance, sensor_bank_step_block
 from envs.core.shell import BatchVectorEnv
@@ -224,9 +224,7 @@ def drift_bank_pass(cfg, noise_cols, state, noise, col0, block, idx, values):  #
     """The drift bank alone over every plant, in blocks of ``block`` plants as the step runs it."""
     n, r0 = state.shape[0], np.int64(0)
     for lo in range(0, n, block):
-        m = min(lo + block, n) - lo
-        for k in range(m):
-            idx[k] = lo + k
+        m = whole_block(lo, min(lo + block, n), idx)
         drift_bank_step_block(cfg, noise_cols, state, idx, m, noise, r0, col0, values)
         r0 += m
 
@@ -237,9 +235,7 @@ def sensor_bank_pass(cfg, noise_cols, state, noise, col0, block, idx, dt_s, valu
     (``values``: the true signals of one block, turned into readings in place)."""
     n, r0 = state.fields.shape[0], np.int64(0)
     for lo in range(0, n, block):
-        m = min(lo + block, n) - lo
-        for k in range(m):
-            idx[k] = lo + k
+        m = whole_block(lo, min(lo + block, n), idx)
         sensor_bank_step_block(cfg, noise_cols, state, idx, m, noise, r0, col0, dt_s, values)
         r0 += m
     sensor_bank_advance(state)

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numba import njit
 
-__all__ = ["Index", "active_block", "copy_row", "hot_loop"]
+__all__ = ["Index", "active_block", "copy_row", "hot_loop", "whole_block"]
 
 Index = int | np.integer[Any]  # an index or count passed to a hot loop (int64 inside compiled code)
 
@@ -57,3 +57,12 @@ def active_block(active, lo, hi, idx, reward, obs, obs_out):  # type: ignore[no-
             reward[i] = 0.0
             copy_row(obs, obs_out, i)
     return m
+
+
+@njit(cache=True, inline="always")
+def whole_block(lo: int, hi: int, idx: np.ndarray) -> int:
+    """Every plant of [lo, hi) into ``idx`` (a block where all plants step), returning how many;
+    the benchmark's kernels and part timings walk the batch in the step's blocks with it."""
+    for k in range(hi - lo):
+        idx[k] = lo + k
+    return hi - lo

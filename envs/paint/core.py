@@ -90,7 +90,7 @@ import numpy as np
 from numba import njit
 
 from envs.core.disturbances import DriftSpec, drift_bank_reset, drift_bank_step_block
-from envs.core.jit import active_block, copy_row, hot_loop
+from envs.core.jit import active_block, copy_row, hot_loop, whole_block
 from envs.core.noise import normal, uniform
 from envs.core.sensors import (
     SensorSpec,
@@ -1645,9 +1645,7 @@ def plant_step_batch(params, derived, state, actions, mode, bits, dv, kpi, scrat
     idx, cost, practice, _, _ = scratch
     n = state.shape[0]
     for lo in range(0, n, BLOCK):
-        m = min(lo + BLOCK, n) - lo
-        for k in range(m):
-            idx[k] = lo + k
+        m = whole_block(lo, min(lo + BLOCK, n), idx)
         plant_phase(
             params, derived, state, actions, mode, bits, lo, dv, lo, kpi, practice, idx, m, cost
         )

@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from envs.core.jit import active_block, copy_row, hot_loop
+from envs.core.jit import active_block, copy_row, hot_loop, whole_block
 from envs.core.sensors import sensor_bank_advance, sensor_bank_reset, sensor_bank_step_block
 from envs.steel.params import BOFParams
 
@@ -1125,9 +1125,7 @@ def plant_step_batch(params, derived, state, actions, mode, dt_s, max_steps, kpi
     idx, cost, ended, work, _ = scratch
     n = state.shape[0]
     for lo in range(0, n, BLOCK):
-        m = min(lo + BLOCK, n) - lo
-        for k in range(m):
-            idx[k] = lo + k
+        m = whole_block(lo, min(lo + BLOCK, n), idx)
         plant_phase(
             params, derived, state, actions, mode, dt_s, max_steps, kpi, idx, m, work, cost, ended
         )
