@@ -1,8 +1,12 @@
-"""Golden trajectory: the operator practice's closed loop on plantrl/BOF-v1, seed 0.
+"""Golden trajectories: each plant's own practice in closed loop, seed 0, against committed files.
+
+- plantrl/BOF-v1: the operator practice over one heat;
+- plantrl/PaintLine-v0: the recipe (zero adjust action) over a whole drift-scenario shift, so
+  lots, climate, wear and the delayed DFT gauge are all exercised.
 
 Any change to dynamics, sensors, reward or observation layout shows up here. Such a change must
-come with an env version bump (BOF-v1 -> BOF-v1, docstring Version History) and a regenerated
-file: ``PLANTRL_REGEN_GOLDEN=1 pytest tests/test_golden.py``.
+come with an env version bump (docstring Version History) and a regenerated file:
+``PLANTRL_REGEN_GOLDEN=1 pytest tests/test_golden.py``.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from agents.baselines.operator import OperatorPolicy
+import envs
 from envs.steel.bof_env import BOFEnv
 
-GOLDEN = Path(__file__).with_name("data") / "bof_v1_operator_seed0.npz"
+DATA = Path(__file__).with_name("data")
+GOLDEN = DATA / "bof_v1_operator_seed0.npz"
+PAINT_GOLDEN = DATA / "paint_v0_recipe_drift_seed0.npz"
 
 
 def operator_rollout(seed: int = 0) -> dict[str, np.ndarray]:
@@ -42,3 +49,30 @@ def test_operator_trajectory_matches_golden_file():
     np.testing.assert_allclose(got["obs"], ref["obs"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got["reward"], ref["reward"], rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(got["truth"], ref["truth"], rtol=1e-9, atol=1e-9)
+
+
+def recipe_rollout(seed: int = 0) -> dict[str, np.ndarray]:
+    """The paint line's recipe (zero adjust action) over one drift-scenario shift."""
+    env = envs.make("paint", scenario="drift")
+    obs, _ = env.reset(seed=seed)
+    observations, rewards, costs = [obs], [], []
+    done, action = False, np.zeros(env.action_space.shape, dtype=np.float32)
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        observations.append(obs)
+        rewards.append(reward)
+        costs.append(info["kpi"]["cost_eur"])
+    return {"obs": np.array(observations), "reward": np.array(rewards), "cost": np.array(costs)}
+
+
+def test_paint_recipe_trajectory_matches_golden_file():
+    got = recipe_rollout()
+    if os.environ.get("PLANTRL_REGEN_GOLDEN") == "1":
+        PAINT_GOLDEN.parent.mkdir(exist_ok=True)
+        np.savez_compressed(PAINT_GOLDEN, **got)
+    ref = np.load(PAINT_GOLDEN)
+    assert got["obs"].shape == ref["obs"].shape, "shift length changed"
+    np.testing.assert_allclose(got["obs"], ref["obs"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got["reward"], ref["reward"], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(got["cost"], ref["cost"], rtol=1e-9, atol=1e-9)
