@@ -1,8 +1,8 @@
 """Run any policy on a fixed set of seeded episodes and collect returns and unit KPIs.
 
-A *unit* is what a plant produces and its KPIs describe: a heat of the BOF (``info["heat_end"]``,
-KPIs in ``info["kpi"]``), a shift of the paint line (``info["shift_end"]``, summary in
-``info["shift_kpi"]``).
+Every plant speaks one info vocabulary (:mod:`envs.core.shell`): ``unit_end`` and ``unit_kpi``
+for the unit its KPIs summarise (a heat, a shift), ``product_kpi`` for each product made (a heat,
+a car body), so nothing here knows which process it evaluates.
 
 Every episode runs in its own single env reset with its own seed, so an episode's charge,
 disturbances and sensor noise are fixed by its seed alone: every policy and baseline meets
@@ -26,9 +26,9 @@ __all__ = ["EpisodeResults", "RecurrentSB3Policy", "evaluate", "n_actions", "uni
 
 @dataclasses.dataclass
 class EpisodeResults:
-    """Per-episode returns, per-unit KPIs (one dict per ended heat or shift, in order) and each
-    episode's series of per-step KPIs (``info["kpi"]``: every heat of a BOF campaign, every body
-    of a paint shift) for drift-recovery analysis."""
+    """Per-episode returns, per-unit KPIs (one dict per ended unit, in order) and each episode's
+    series of product KPIs (``info["product_kpi"]``: every heat of a BOF campaign, every body of
+    a paint shift) for drift-recovery analysis."""
 
     seeds: list[int]
     returns: np.ndarray
@@ -81,8 +81,8 @@ def evaluate(
             unit = unit_kpis(info)
             if unit is not None:
                 units[i].append(unit)
-            if "kpi" in info:
-                series[i].append(info["kpi"])
+            if "product_kpi" in info:
+                series[i].append(info["product_kpi"])
             running[i] = not (term or trunc)
     for e in env_list:
         e.close()
@@ -103,11 +103,7 @@ def n_actions(make_env: Callable[[], gym.Env]) -> int:
 
 def unit_kpis(info: dict[str, Any]) -> dict[str, float] | None:
     """KPIs of the unit that ended in this step (a heat, a shift), or None."""
-    if info.get("shift_end"):
-        return dict(info["shift_kpi"])
-    if info.get("heat_end"):
-        return dict(info["kpi"])
-    return None
+    return dict(info["unit_kpi"]) if info.get("unit_end") else None
 
 
 class RecurrentSB3Policy:

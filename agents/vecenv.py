@@ -4,8 +4,8 @@ SB3 speaks its own vector-env protocol (``reset() -> obs``, ``step -> (obs, rewa
 infos: list[dict])``, autoreset with ``info["terminal_observation"]``), while the plants' native
 vector envs speak Gymnasium 1.x (dict-of-arrays infos with ``_key`` masks). The adapter
 translates between the two without a per-plant Python loop on the hot path: batch arrays pass
-straight through, and only the (few) plants whose heat or episode ended in a step get their
-info dict filled.
+straight through, and only the (few) plants whose unit (heat, shift) or episode ended in a step
+get their info dict filled.
 
 Built for a vector env with ``autoreset_mode="same_step"`` (SB3's convention: a finished plant
 is reset in the step it ended, its last observation goes to ``terminal_observation``); any other
@@ -18,8 +18,8 @@ Per-plant info dicts (all other plants get an empty dict):
 | ``terminal_observation`` | episode ended | the final observation (before the reset) |
 | ``TimeLimit.truncated`` | episode ended | ``truncated and not terminated`` (BOF: always False) |
 | ``episode`` | episode ended | ``{"r": return, "l": length, "t": s since the adapter was built}`` |
-| ``kpi`` | heat ended | ``{name: float}`` from ``kpi/<name>`` entries (or a ``kpi`` dict) |
-| other env keys | when the env sets them | e.g. ``heat_end`` |
+| ``unit_kpi`` | unit ended | ``{name: float}`` from ``unit_kpi/<name>`` entries (or a ``unit_kpi`` dict) |
+| other env keys | when the env sets them | e.g. ``unit_end`` |
 
 A done env's dict is built from ``info["final_info"]`` (the ended step's info), in either
 layout: Gymnasium's (a dict of arrays with masks, as ``SyncVectorEnv``, ``BOFVectorEnv`` and
@@ -50,10 +50,13 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
+from envs.core.shell import UNIT_KPI_PREFIX
+
 __all__ = ["NativeVecEnvAdapter", "make_sb3_vec_env"]
 
 _FINAL_KEYS = frozenset({"final_obs", "_final_obs", "final_info", "_final_info"})
-KPI_PREFIX = "kpi/"
+KPI_PREFIX = UNIT_KPI_PREFIX
+KPI_KEY = "unit_kpi"
 
 
 class NativeVecEnvAdapter(VecEnv):
@@ -228,8 +231,8 @@ def _unbatch_rows(
     """Gymnasium dict-of-arrays infos → ``{env index: info dict}`` for the envs that have one.
 
     Only envs selected by some ``_key`` mask (and by ``include``, not by ``exclude``) are touched,
-    column by column (one ``tolist()`` per key); ``kpi/<name>`` columns go to
-    ``info["kpi"][name]``. Nested info dicts are unbatched recursively.
+    column by column (one ``tolist()`` per key); ``unit_kpi/<name>`` columns go to
+    ``info["unit_kpi"][name]``. Nested info dicts are unbatched recursively.
     """
     cols = [
         (k, v, infos.get(f"_{k}"))
@@ -271,7 +274,7 @@ def _fill_column(
     if key.startswith(KPI_PREFIX):
         name = key[len(KPI_PREFIX) :]
         for i, v in zip(rows, vals, strict=True):
-            out[i].setdefault("kpi", {})[name] = float(v)
+            out[i].setdefault(KPI_KEY, {})[name] = float(v)
     else:
         for i, v in zip(rows, vals, strict=True):
             out[i][key] = v
@@ -295,7 +298,7 @@ def _final_infos(final_info: Any, dones: np.ndarray, n: int) -> dict[int, dict[s
 
 
 def _flat_info(info: Mapping[str, Any]) -> dict[str, Any]:
-    """One env's info dict with ``kpi/<name>`` entries grouped into ``info["kpi"]``."""
+    """One env's info dict with ``unit_kpi/<name>`` entries grouped into ``info["unit_kpi"]``."""
     out: dict[str, Any] = {}
     kpi: dict[str, float] = {}
     for k, v in info.items():
@@ -304,7 +307,7 @@ def _flat_info(info: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[k] = _scalar(v)
     if kpi:
-        out["kpi"] = {**out.get("kpi", {}), **kpi}
+        out[KPI_KEY] = {**out.get(KPI_KEY, {}), **kpi}
     return out
 
 

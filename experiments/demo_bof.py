@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 import envs  # noqa: F401  (registers plantrl/BOF-v1)
+from envs.core.shell import UNIT_KPI_PREFIX
 from envs.steel import core
 from envs.steel.bof_env import HIT_BANDS_C, HIT_BANDS_T, BOFVectorEnv
 from envs.steel.params import BOFParams
@@ -32,11 +33,12 @@ def blow_heats(plant: str, n_heats: int, seed: int) -> dict[str, np.ndarray]:
     while not done.all():
         _, reward, terminated, _, info = venv.step(np.zeros((n_heats, core.N_ACT), np.float32))
         returns += np.where(done, 0.0, reward)
-        if "heat_end" in info:
-            new = info["heat_end"] & ~done
+        if "unit_end" in info:
+            new = info["unit_end"] & ~done
             for key in info:
-                if key.startswith("kpi/"):
-                    kpis.setdefault(key[4:], np.full(n_heats, np.nan))[new] = info[key][new]
+                if key.startswith(UNIT_KPI_PREFIX):
+                    name = key.removeprefix(UNIT_KPI_PREFIX)
+                    kpis.setdefault(name, np.full(n_heats, np.nan))[new] = info[key][new]
         done |= terminated
     kpis["return_keur"] = returns
     return kpis

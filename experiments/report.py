@@ -207,9 +207,10 @@ def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> d
         done = term or trunc
         rec["act"].append(action)
         if process == "bof":
-            rec["cv"].append((info["true_c_pct"], info["true_temp_c"]))
+            rec["cv"].append((info["truth"]["true_c_pct"], info["truth"]["true_temp_c"]))
         else:
-            rec["cv"].append((info["kpi"]["dft_base_um"], info["kpi"]["dft_clear_um"]))
+            kpi = info["product_kpi"]
+            rec["cv"].append((kpi["dft_base_um"], kpi["dft_clear_um"]))
     plant_env: Any = env.unwrapped
     rec["params"] = plant_env.params
     return rec

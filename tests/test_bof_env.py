@@ -23,8 +23,8 @@ def test_same_step_autoreset_reports_final_observation():
             i = int(np.flatnonzero(term)[0])
             assert info["_final_obs"][i] and info["final_obs"][i].shape == (core.N_OBS,)
             assert obs[i][0] == 0.0  # the new heat starts at blow time 0
-            assert np.isfinite(info["final_info"]["kpi/endpoint_c_pct"][i])
-            assert info["final_info"]["_kpi/hit_c_0.02"][i]
+            assert np.isfinite(info["final_info"]["unit_kpi/endpoint_c_pct"][i])
+            assert info["final_info"]["_unit_kpi/hit_c_0.02"][i]
             return
     pytest.fail("no heat ended within 300 steps")
 
@@ -52,8 +52,8 @@ def test_campaign_mode_carries_tapping_analysis():
     while True:
         obs, _, term, _, info = env.step(np.zeros(5, np.float32))
         heats_seen.add(float(obs[25]))
-        if info["heat_end"]:
-            kpis.append(info["kpi"])
+        if info["unit_end"]:
+            kpis.append(info["unit_kpi"])
             if not term:
                 assert obs[21] == 1.0 and obs[22] == pytest.approx(
                     kpis[-1]["measured_c_pct"], rel=1e-5
@@ -87,9 +87,9 @@ def test_ending_a_blow_early_never_pays():
         while not done:
             _, r, done, _, _ = cont.step(_absolute_practice_action(cont))
             r_cont += r
-        if info["true_c_pct"] > 0.08:  # a real early end, not the planned tap
+        if info["truth"]["true_c_pct"] > 0.08:  # a real early end, not the planned tap
             assert earned + r_stop < earned + r_cont, f"stopping at step {k} paid"
-        if info["true_c_pct"] > core.ABANDON_C_PCT:  # and the guarantee behind it
+        if info["truth"]["true_c_pct"] > core.ABANDON_C_PCT:  # and the guarantee behind it
             x, p, d = stop.batch.state[0], stop.batch.params[0], stop.batch.derived[0]
             bound = core.steps_left(p, d, x, stop.batch.max_steps) * d[core.D_WORST] / 1000.0
             assert -r_stop >= bound

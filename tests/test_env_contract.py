@@ -285,7 +285,7 @@ def test_same_step_autoreset_reports_final_observation_and_kpis(proc: Process):
         if done.any():
             i = int(np.flatnonzero(done)[0])
             assert info["_final_obs"][i] and info["final_obs"][i].shape == (len(proc.obs_table),)
-            kpis = [k for k in info["final_info"] if k.startswith("kpi/")]
+            kpis = [k for k in info["final_info"] if k.startswith("unit_kpi/")]
             assert kpis and all(np.isfinite(info["final_info"][k][i]) for k in kpis)
             return
     pytest.fail("no episode ended within 400 steps")

@@ -28,13 +28,13 @@ PAINT_GOLDEN = DATA / "paint_v0_recipe_drift_seed0.npz"
 def operator_rollout(seed: int = 0) -> dict[str, np.ndarray]:
     env, policy = BOFEnv(), OperatorPolicy()
     obs, info = env.reset(seed=seed)
-    observations, rewards, truth = [obs], [], [[info["true_c_pct"], info["true_temp_c"]]]
+    observations, rewards, truth = [obs], [], [[info["truth"]["true_c_pct"], info["truth"]["true_temp_c"]]]
     done = False
     while not done:
         obs, reward, done, _, info = env.step(policy.act(obs))
         observations.append(obs)
         rewards.append(reward)
-        truth.append([info["true_c_pct"], info["true_temp_c"]])
+        truth.append([info["truth"]["true_c_pct"], info["truth"]["true_temp_c"]])
     return {"obs": np.array(observations), "reward": np.array(rewards), "truth": np.array(truth)}
 
 
@@ -62,7 +62,7 @@ def recipe_rollout(seed: int = 0) -> dict[str, np.ndarray]:
         done = terminated or truncated
         observations.append(obs)
         rewards.append(reward)
-        costs.append(info["kpi"]["cost_eur"])
+        costs.append(info["product_kpi"]["cost_eur"])
     return {"obs": np.array(observations), "reward": np.array(rewards), "cost": np.array(costs)}
 
 

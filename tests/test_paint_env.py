@@ -29,7 +29,7 @@ def run_shift(env: PaintEnv, seed: int, action: np.ndarray = ZERO) -> tuple[list
     while not done:
         obs, _, term, trunc, info = env.step(action)
         observations.append(obs)
-        bodies.append(info["kpi"])
+        bodies.append(info["product_kpi"])
         done = term or trunc
     return observations, bodies, info
 
@@ -41,7 +41,7 @@ def test_zero_adjust_action_is_the_recipe_of_the_body_style():
     styles = set()
     for _ in range(30):
         obs, *_, info = env.step(ZERO)
-        style = int(info["kpi"]["body_style"])
+        style = int(info["product_kpi"]["body_style"])
         styles.add(style)
         core.practice_setpoints(env.batch.params[0], env.batch.derived[0], style, recipe)
         actuals = env.batch.state[0, core.X_ACT : core.X_ACT + core.N_ACT]
@@ -66,8 +66,8 @@ def test_dft_reading_is_exactly_the_configured_number_of_bodies_late(delay: int)
 def test_shift_summary_matches_the_bodies():
     env = PaintEnv(shift_bodies=120)
     _, bodies, info = run_shift(env, seed=2)
-    assert info["shift_end"] and len(bodies) == 120
-    summary, p = info["shift_kpi"], env.params
+    assert info["unit_end"] and len(bodies) == 120
+    summary, p = info["unit_kpi"], env.params
     assert list(summary) == list(SHIFT_KPI_NAMES)
     for layer in ("base", "clear"):
         dft = np.array([b[f"dft_{layer}_um"] for b in bodies])
@@ -90,8 +90,8 @@ def test_vector_env_reports_shift_kpis_at_truncation():
     for _ in range(20):
         _, _, term, trunc, info = venv.step(np.zeros((3, core.N_ACT), np.float32))
         assert not term.any()
-    assert trunc.all() and info["shift_end"].all()
-    assert np.all(info["kpi/bodies"] == 20) and np.isfinite(info["kpi/cpk_base"]).all()
+    assert trunc.all() and info["unit_end"].all()
+    assert np.all(info["unit_kpi/bodies"] == 20) and np.isfinite(info["unit_kpi/cpk_base"]).all()
 
 
 def test_drift_scenario_thins_the_clear_from_body_100():

@@ -100,9 +100,9 @@ def test_bof_estimator_tracks_the_bath_after_the_sublance():
         done = False
         while not done:
             est.update(obs[None])
-            if est.sublance[0] and info["true_c_pct"] < 0.3:
-                errors_c.append(est.carbon[0] - info["true_c_pct"])
-                errors_t.append(est.temp[0] - info["true_temp_c"])
+            if est.sublance[0] and info["truth"]["true_c_pct"] < 0.3:
+                errors_c.append(est.carbon[0] - info["truth"]["true_c_pct"])
+                errors_t.append(est.temp[0] - info["truth"]["true_temp_c"])
             obs, _, done, _, info = env.step(np.zeros(5, np.float32))
     # sub-lance precision σ_C 0.017 wt%, σ_T 8 K bound what any estimate can do
     assert np.sqrt(np.mean(np.square(errors_c))) < 0.04

@@ -99,9 +99,9 @@ def test_done_env_info_has_terminal_observation_episode_and_kpis():
         assert ep["l"] == len(log)  # every env started together, this is its first episode
         assert ep["r"] == pytest.approx(float(log[:, i].astype(np.float64).sum()), rel=1e-5)
         assert ep["t"] >= 0.0
-        assert set(core.KPI_NAMES) < set(info["kpi"])  # plus hit flags at the named bands
-        assert {"hit_c_0.02", "hit_t_15", "double_hit_0.02_15"} < set(info["kpi"])
-        assert all(isinstance(v, float) for v in info["kpi"].values())
+        assert set(core.KPI_NAMES) < set(info["unit_kpi"])  # plus hit flags at the named bands
+        assert {"hit_c_0.02", "hit_t_15", "double_hit_0.02_15"} < set(info["unit_kpi"])
+        assert all(isinstance(v, float) for v in info["unit_kpi"].values())
     for i in np.flatnonzero(~dones):
         assert infos[i] == {}
 
@@ -128,12 +128,12 @@ def test_campaign_heat_end_reports_kpis_without_done():
     zeros = np.zeros((2, core.N_ACT), dtype=np.float32)
     for _ in range(400):
         _, _, dones, infos = venv.step(zeros)
-        if any("kpi" in i for i in infos):
+        if any("unit_kpi" in i for i in infos):
             break
     assert not dones.any()  # first heat of two ended: KPIs, but the episode goes on
-    ended = [i for i in infos if "kpi" in i]
+    ended = [i for i in infos if "unit_kpi" in i]
     assert ended and all("terminal_observation" not in i and "episode" not in i for i in ended)
-    assert all(i["heat_end"] is True for i in ended)
+    assert all(i["unit_end"] is True for i in ended)
 
 
 def test_seeded_reset_is_deterministic():
@@ -190,12 +190,12 @@ def test_gymnasium_sync_vector_env_layout():
     venv = NativeVecEnvAdapter(sync)
     venv.seed(0)
     venv.reset()
-    assert set(venv.reset_infos[0]) >= {"true_c_pct", "heat"}
+    assert set(venv.reset_infos[0]) >= {"truth", "unit_end"}
     *_, dones, infos, log = run_until_done(venv, np.random.default_rng(0))
     for i in np.flatnonzero(dones):
         info = infos[i]
-        assert info["heat_end"] is True and info["terminal_observation"].shape == (26,)
-        assert set(info["kpi"]) >= set(core.KPI_NAMES) | {"p_in_spec"}  # BOFEnv's KPI dict
+        assert info["unit_end"] is True and info["terminal_observation"].shape == (26,)
+        assert set(info["unit_kpi"]) >= set(core.KPI_NAMES) | {"p_in_spec"}  # BOFEnv's KPI dict
         assert info["episode"]["l"] == len(log)
 
 

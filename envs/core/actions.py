@@ -12,8 +12,9 @@ the previous set-point. The rule for bad actions: finite values outside [-1, 1] 
 [-1, 1] (as SB3's PPO clips its Gaussian samples); NaN, ±inf or a wrong shape raise ``ValueError``,
 because they are bugs in the caller, not actions.
 
-``ActionScaler`` holds the limits as float64 arrays for the compiled kernels; ``to_setpoints``
-and ``apply_rate_limit`` work on one plant and are called inside the plant kernels.
+``ActionScaler`` holds the limits as float64 arrays for the compiled kernels. ``setpoint`` and
+``rate_limited`` (one actuator) are the mapping every process core calls inside its compiled step
+(inlined by numba); ``to_setpoints`` and ``apply_rate_limit`` apply them to a whole action.
 """
 
 from __future__ import annotations
@@ -218,6 +219,32 @@ def _as_float(value: npt.ArrayLike, what: str) -> FloatArray:
 # inline="always" puts the kernels into the caller's numba IR, so passing arrays to them costs no
 # reference counting (measured ~40 ns per call when left to LLVM's inliner).
 @njit(cache=True, inline="always")
+def setpoint(
+    mode_code: int, action: float, practice: float, low: float, high: float, span: float
+) -> float:
+    """One actuator's set-point for an action (clipped to [-1, 1] here), clipped to [low, high].
+
+    The rule every process core applies inside its compiled step (inlined by numba):
+    adjust mode ``practice + a·span`` (a zero action gives ``practice`` bit for bit), absolute
+    mode ``low + (a + 1)/2·(high − low)`` (a = ±1 reaches the limits to rounding; the clip keeps
+    the set-point inside them).
+    """
+    a = min(max(action, -1.0), 1.0)
+    if mode_code == MODE_ADJUST:
+        target = practice + a * span
+    else:
+        target = low + 0.5 * (a + 1.0) * (high - low)
+    return min(max(target, low), high)
+
+
+@njit(cache=True, inline="always")
+def rate_limited(previous: float, target: float, rate: float) -> float:
+    """``target`` moved to within ``rate`` of ``previous`` (``target`` exactly when within
+    reach, ``rate`` = inf: no limit)."""
+    return min(max(target, previous - rate), previous + rate)
+
+
+@njit(cache=True, inline="always")
 def to_setpoints(
     mode_code: int,
     action: FloatArray,
@@ -227,35 +254,24 @@ def to_setpoints(
     span: FloatArray,
     out: FloatArray,
 ) -> None:
-    """Map a checked action in [-1, 1] to set-points, clipped to [low, high].
+    """:func:`setpoint` for every actuator.
 
     Args:
         mode_code: MODE_ADJUST or MODE_ABSOLUTE.
-        action: (n,) in [-1, 1].
+        action: (n,) normalised actions (clipped to [-1, 1]).
         practice: (n,) standard-practice set-points (used in adjust mode), engineering units.
         low: (n,) lower limits. high: (n,) upper limits. span: (n,) adjust spans.
         out: (n,) set-points, engineering units; written.
     """
     for i in range(action.shape[0]):
-        if mode_code == MODE_ADJUST:
-            # practice + 0·span is practice exactly, so a zero action reproduces standard practice
-            v = practice[i] + action[i] * span[i]
-        else:
-            # convex combination: a = ±1 gives high/low exactly, unlike low + t·(high − low)
-            t = 0.5 * (action[i] + 1.0)
-            v = low[i] * (1.0 - t) + high[i] * t
-        if v < low[i]:
-            v = low[i]
-        elif v > high[i]:
-            v = high[i]
-        out[i] = v
+        out[i] = setpoint(mode_code, action[i], practice[i], low[i], high[i], span[i])
 
 
 @njit(cache=True, inline="always")
 def apply_rate_limit(
     previous: FloatArray, target: FloatArray, rate: FloatArray, out: FloatArray
 ) -> None:
-    """Move each set-point from ``previous`` toward ``target`` by at most ``rate`` (may alias out).
+    """:func:`rate_limited` for every actuator (``out`` may alias ``previous``).
 
     Args:
         previous: (n,) set-points of the last step.
@@ -264,10 +280,4 @@ def apply_rate_limit(
         out: (n,) limited set-points; equals ``target`` exactly when within reach.
     """
     for i in range(target.shape[0]):
-        delta = target[i] - previous[i]
-        if delta > rate[i]:
-            out[i] = previous[i] + rate[i]
-        elif delta < -rate[i]:
-            out[i] = previous[i] - rate[i]
-        else:
-            out[i] = target[i]
+        out[i] = rate_limited(previous[i], target[i], rate[i])

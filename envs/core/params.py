@@ -23,6 +23,8 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import yaml
 
+from envs.core.layout import field_indices
+
 __all__ = ["PlantParams", "PlantVariant", "load_variant", "param"]
 
 
@@ -98,6 +100,17 @@ class PlantParams:
     @classmethod
     def index(cls, name: str) -> int:
         return cls.field_names().index(name)
+
+    @classmethod
+    def indices(cls) -> Any:
+        """Column of every field in :meth:`to_array` rows, as a NamedTuple (``P.heat_size_t``):
+        the parameter layout the compiled cores read by name (:mod:`envs.core.layout`)."""
+        cached = cls.__dict__.get("_indices")
+        if cached is None:
+            names = cls.field_names()
+            cached = field_indices(f"{cls.__name__}_params", names, range(len(names)))
+            cls._indices = cached  # type: ignore[attr-defined]
+        return cached
 
     @classmethod
     def doc_table(cls) -> list[tuple[str, str, float, float, float, str]]:

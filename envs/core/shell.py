@@ -6,11 +6,21 @@ batch of one and the vector env a batch of N; both are thin Python around it, wr
 
 | shell | Gymnasium class | what the process adds |
 | --- | --- | --- |
-| :class:`BatchEnv` | ``gym.Env`` | ``_reset_info``, ``_step_info``, ``_snapshot``, ``render`` |
-| :class:`BatchVectorEnv` | ``gym.vector.VectorEnv`` | ``_unit_infos`` (KPIs of ended units) |
+| :class:`BatchEnv` | ``gym.Env`` | ``_truth``, ``_product_kpi``, ``_unit_kpi``, ``_snapshot``, ``render`` |
+| :class:`BatchVectorEnv` | ``gym.vector.VectorEnv`` | ``_unit_kpi_table`` (KPIs of ended units) |
 
-A *unit* is what a plant produces and the KPIs describe: a heat for the BOF, a production shift
-for the paint line. Autoreset follows Gymnasium 1.x: ``next_step`` (default) resets a plant on
+One vocabulary for every process. A *unit* is what a plant's KPIs summarise and what ends an
+episode (or a step of a campaign): a heat for the BOF, a production shift for the paint line. A
+*product* is one item made: a heat again for the BOF, a car body for the paint line. Infos:
+
+| key | single env | vector env |
+| --- | --- | --- |
+| ``unit_end`` | bool, every step | ``unit_end`` / ``_unit_end`` masks, when a unit ended |
+| ``unit_kpi`` | dict of the ended unit's KPIs, when ``unit_end`` | ``unit_kpi/<name>`` + ``_unit_kpi/<name>`` masks |
+| ``product_kpi`` | dict of the product finished this step (BOF: at a heat end; paint: every body) | — |
+| ``truth`` | dict of true process values, never observed (plots, estimator checks) | — |
+
+Evaluation, reports and estimators read these keys and never the process name. Autoreset follows Gymnasium 1.x: ``next_step`` (default) resets a plant on
 the step after its episode ended (that step's action is ignored, reward 0, not done);
 ``same_step`` resets it in the step it ended and puts the final observation and info into
 ``info["final_obs"]`` / ``info["final_info"]`` (what the SB3 adapter uses). An episode ends by
@@ -31,7 +41,16 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector.utils import batch_space
 
-__all__ = ["AUTORESET_MODES", "BatchEnv", "BatchVectorEnv", "PlantBatch", "StepResult"]
+__all__ = [
+    "AUTORESET_MODES",
+    "UNIT_KPI_PREFIX",
+    "BatchEnv",
+    "BatchVectorEnv",
+    "PlantBatch",
+    "StepResult",
+]
+
+UNIT_KPI_PREFIX = "unit_kpi/"  # vector infos: one masked array per KPI of the ended units
 
 AUTORESET_MODES = {
     "next_step": gym.vector.AutoresetMode.NEXT_STEP,
@@ -104,13 +123,19 @@ class BatchEnv(gym.Env, Generic[B]):
         self.batch.reset_plants(np.array([0]), self.np_random)
         self._ready = True
         self._history = [self._snapshot()]
-        return self._obs(), self._reset_info()
+        return self._obs(), {"unit_end": False, "truth": self._truth()}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._ready:
             raise RuntimeError("call reset() before step() (and after an episode ended)")
         result = self.batch.step(self.batch.check_actions(action), self.np_random)
-        info = self._step_info(result)
+        unit_end = bool(result.unit_end[0])
+        info: dict[str, Any] = {"unit_end": unit_end, "truth": self._truth()}
+        if unit_end:
+            info["unit_kpi"] = self._unit_kpi(result.kpi[0])
+        product = self._product_kpi(unit_end)
+        if product is not None:
+            info["product_kpi"] = product
         terminated, truncated = bool(result.terminated[0]), bool(result.truncated[0])
         self._ready = not (terminated or truncated)
         if self.render_mode is not None:
@@ -121,11 +146,17 @@ class BatchEnv(gym.Env, Generic[B]):
         return self.batch.obs[0].copy()  # clipped to the Box and float32 in the compiled step
 
     # hooks ------------------------------------------------------------------------------------
-    def _reset_info(self) -> dict[str, Any]:
+    def _truth(self) -> dict[str, float]:
+        """True process values of the plant now (never observed)."""
         return {}
 
-    def _step_info(self, result: StepResult) -> dict[str, Any]:
+    def _unit_kpi(self, row: np.ndarray) -> dict[str, float]:
+        """Named KPIs of the unit that ended, from its row of the batch's KPI table."""
         return {}
+
+    def _product_kpi(self, unit_end: bool) -> dict[str, float] | None:
+        """KPIs of the product finished in this step, or None if none was."""
+        return None
 
     def _snapshot(self) -> dict[str, float]:
         return {}
@@ -220,19 +251,21 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
     def _obs(self) -> np.ndarray:
         return self.batch.obs.copy()  # clipped to the Box and float32 in the compiled step
 
-    # hook -------------------------------------------------------------------------------------
     def _unit_infos(self, result: StepResult) -> dict[str, Any]:
-        """Infos of the units that ended (masked arrays); called only when some did."""
-        return {}
+        """Infos of the units that ended: ``unit_end`` and ``unit_kpi/<name>`` with ``_key``
+        masks (NaN where no unit ended); called only when some did."""
+        mask = result.unit_end.copy()
+        names, values = self._unit_kpi_table(result, mask)
+        infos: dict[str, Any] = {"unit_end": mask, "_unit_end": mask}
+        for j, name in enumerate(names):
+            infos[f"{UNIT_KPI_PREFIX}{name}"] = values[j]
+            infos[f"_{UNIT_KPI_PREFIX}{name}"] = mask
+        return infos
 
-
-def masked_kpi_infos(
-    names: tuple[str, ...], values: np.ndarray, mask: np.ndarray, flag: str
-) -> dict[str, Any]:
-    """Vector infos ``{flag, kpi/<name>}`` with ``_key`` masks; ``values`` is (len(names), n),
-    one contiguous row per KPI (NaN where the mask is off)."""
-    infos: dict[str, Any] = {flag: mask, f"_{flag}": mask}
-    for j, name in enumerate(names):
-        infos[f"kpi/{name}"] = values[j]
-        infos[f"_kpi/{name}"] = mask
-    return infos
+    # hook -------------------------------------------------------------------------------------
+    def _unit_kpi_table(
+        self, result: StepResult, mask: np.ndarray
+    ) -> tuple[tuple[str, ...], np.ndarray]:
+        """KPI names and a (len(names), n) table of the ended units' KPIs (one contiguous row
+        per KPI, NaN where ``mask`` is off)."""
+        return (), np.empty((0, self.num_envs))

@@ -12,7 +12,7 @@ import numpy as np
 
 from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
 from envs.core.params import PlantParams, PlantVariant
-from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult, masked_kpi_infos
+from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult
 from envs.paint import core
 from envs.paint.batch import SHIFT_KPI_NAMES, PaintBatch
 from envs.paint.params import PaintLineParams
@@ -165,10 +165,11 @@ class PaintEnv(BatchEnv[PaintBatch]):
       the 40-body measurement lag to matter, short enough for PPO's rollouts.
 
     ## Info
-    Every step: ``kpi`` (the painted body's true DFT per layer, in-spec flags, TE, paint, energy,
-    defect risks, cure; :data:`envs.paint.core.KPI_NAMES`), ``body``. At the end of a shift:
-    ``shift_end`` True and ``shift_kpi`` (:data:`envs.paint.batch.SHIFT_KPI_NAMES`, Cpk per layer
-    among them).
+    The vocabulary every plantrl env shares (:mod:`envs.core.shell`). Every step:
+    ``product_kpi`` (the painted body's true DFT per layer, in-spec flags, TE, paint, energy,
+    defect risks, cure; :data:`envs.paint.core.KPI_NAMES`), ``truth`` (``body``: bodies painted
+    this shift) and ``unit_end``. At the end of a shift: ``unit_end`` True and ``unit_kpi``
+    (:data:`envs.paint.batch.SHIFT_KPI_NAMES`, Cpk per layer among them).
 
     The body's 0/1 flags are the in-spec flag per layer and ``cure_ok``. Defects (sag, orange
     peel, dry spray, solvent pop) are reported as the model's per-body probabilities
@@ -233,18 +234,14 @@ class PaintEnv(BatchEnv[PaintBatch]):
         names = PaintLineParams.field_names()
         return PaintLineParams.from_dict(dict(zip(names, self.batch.params[0], strict=True)))
 
-    def _reset_info(self) -> dict[str, Any]:
-        return {"body": 0, "shift_end": False}
+    def _truth(self) -> dict[str, float]:
+        return {"body": float(self.batch.bodies[0])}
 
-    def _step_info(self, result: StepResult) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "body": int(self.batch.bodies[0]),
-            "kpi": body_kpi_dict(self.batch.body_kpi[0]),
-            "shift_end": bool(result.unit_end[0]),
-        }
-        if result.n_unit_end:
-            info["shift_kpi"] = shift_kpi_dict(result.kpi[0])
-        return info
+    def _unit_kpi(self, row: np.ndarray) -> dict[str, float]:
+        return shift_kpi_dict(row)
+
+    def _product_kpi(self, unit_end: bool) -> dict[str, float] | None:
+        return body_kpi_dict(self.batch.body_kpi[0])  # one body is painted every step
 
     def _snapshot(self) -> dict[str, float]:
         """Body KPIs and actuals for the plot (the reset snapshot has actuals only)."""
@@ -272,7 +269,7 @@ class PaintVectorEnv(BatchVectorEnv[PaintBatch]):
     in :mod:`envs.core.shell` (``next_step`` default, ``same_step`` for SB3). Per-body KPIs stay in
     the batch (:attr:`PaintBatch.body_kpi`): building them into infos for thousands of plants at
     every step would cost more than the physics. When a shift ends its summary appears as
-    ``kpi/<name>`` (:data:`envs.paint.batch.SHIFT_KPI_NAMES`) with ``shift_end`` masks.
+    ``unit_kpi/<name>`` (:data:`envs.paint.batch.SHIFT_KPI_NAMES`) with ``unit_end`` masks.
     """
 
     def __init__(
@@ -302,8 +299,8 @@ class PaintVectorEnv(BatchVectorEnv[PaintBatch]):
         self.variant = batch.variant
         super().__init__(batch, OBS_LOW, OBS_HIGH, core.N_ACT, autoreset_mode, render_mode)
 
-    def _unit_infos(self, result: StepResult) -> dict[str, Any]:
+    def _unit_kpi_table(
+        self, result: StepResult, mask: np.ndarray
+    ) -> tuple[tuple[str, ...], np.ndarray]:
         """Summaries of the shifts that ended (NaN elsewhere)."""
-        mask = result.unit_end.copy()
-        values = np.where(mask, result.kpi.T, np.nan)
-        return masked_kpi_infos(SHIFT_KPI_NAMES, values, mask, "shift_end")
+        return SHIFT_KPI_NAMES, np.where(mask, result.kpi.T, np.nan)

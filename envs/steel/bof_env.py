@@ -13,7 +13,7 @@ from numba import njit
 
 from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
 from envs.core.params import PlantParams, PlantVariant
-from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult, masked_kpi_infos
+from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult
 from envs.steel import core
 from envs.steel.batch import OBS_TABLE, BOFBatch
 from envs.steel.params import BOFParams
@@ -199,6 +199,13 @@ class BOFEnv(BatchEnv[BOFBatch]):
       oxygen or 35 min; in campaign mode only after the last of ``campaign_heats`` heats.
     - truncation: never (every blow ends by itself within 210 steps of 10 s).
 
+    ## Info
+    The vocabulary every plantrl env shares (:mod:`envs.core.shell`). Every step: ``truth``
+    (true bath C, T, slag FeO and P, the heat's running cost and the heats done; never observed)
+    and ``unit_end``. When a heat ends (the unit and the product of a BOF): ``unit_end`` True,
+    ``unit_kpi`` and ``product_kpi`` (:data:`envs.steel.core.KPI_NAMES` plus hit flags at the
+    PHYSICS.md bands).
+
     ## Plant Parameters
     :class:`envs.steel.params.BOFParams`, one frozen dataclass with unit, range and source per
     field (``BOFParams.doc_table()``); variants in ``conf/plant/bof_*.yaml``.
@@ -261,17 +268,7 @@ class BOFEnv(BatchEnv[BOFBatch]):
             dict(zip(BOFParams.field_names(), self.batch.params[0], strict=True))
         )
 
-    def _reset_info(self) -> dict[str, Any]:
-        return self._state_info()
-
-    def _step_info(self, result: StepResult) -> dict[str, Any]:
-        info = self._state_info()
-        if result.n_unit_end:
-            info["heat_end"] = True
-            info["kpi"] = kpi_dict(result.kpi[0], self.batch.params[0])
-        return info
-
-    def _state_info(self) -> dict[str, Any]:
+    def _truth(self) -> dict[str, float]:
         """True state of the heat now in the vessel, for KPIs and plots (never observed)."""
         c, t, feo, p = self.batch.truth[0].tolist()
         return {
@@ -280,13 +277,19 @@ class BOFEnv(BatchEnv[BOFBatch]):
             "true_feo_pct": feo,
             "true_p_pct": p,
             "heat_cost_eur": float(self.batch.state[0, core.X_COST]),
-            "heat": int(self.batch.heats_done[0]),
-            "heat_end": False,
+            "heat": float(self.batch.heats_done[0]),
         }
+
+    def _unit_kpi(self, row: np.ndarray) -> dict[str, float]:
+        return kpi_dict(row, self.batch.params[0])
+
+    def _product_kpi(self, unit_end: bool) -> dict[str, float] | None:
+        # a heat is both the product and the unit: its KPIs, once it is tapped
+        return kpi_dict(self.batch.kpi[0], self.batch.params[0]) if unit_end else None
 
     def _snapshot(self) -> dict[str, float]:
         x = self.batch.state[0]
-        snap = {k: v for k, v in self._state_info().items() if isinstance(v, float)}
+        snap = self._truth()
         snap.update(
             time_min=x[core.X_TIME],
             o2_flow=x[core.X_Q],
@@ -317,7 +320,7 @@ class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
     arrays with ``_key`` masks, Gymnasium's layout; what SB3's adapter uses). Randomness comes
     from one generator seeded by ``reset(seed=…)``; with ``num_envs=1`` a seeded run is identical
     to :class:`BOFEnv` with the same seed. Infos are dicts of arrays with ``_key`` masks; heat
-    KPIs appear under ``kpi/<name>`` when a heat ends.
+    KPIs appear under ``unit_kpi/<name>`` with ``unit_end`` when a heat ends.
     """
 
     def __init__(
@@ -346,8 +349,9 @@ class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
         batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s, **options)
         super().__init__(batch, OBS_LOW, OBS_HIGH, core.N_ACT, autoreset_mode, render_mode)
 
-    def _unit_infos(self, result: StepResult) -> dict[str, Any]:
-        """KPIs of the heats that ended (NaN elsewhere), the same names as BOFEnv's info["kpi"]."""
-        mask = result.unit_end.copy()
+    def _unit_kpi_table(
+        self, result: StepResult, mask: np.ndarray
+    ) -> tuple[tuple[str, ...], np.ndarray]:
+        """KPIs of the heats that ended (NaN elsewhere), the names of BOFEnv's ``unit_kpi``."""
         values = heat_kpi_table(result.kpi, self.batch.params, np.flatnonzero(mask))
-        return masked_kpi_infos((*core.KPI_NAMES, *HIT_FLAG_NAMES), values, mask, "heat_end")
+        return (*core.KPI_NAMES, *HIT_FLAG_NAMES), values
