@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numba import njit
 
-__all__ = ["Index", "active_block", "copy_row", "hot_loop", "whole_block"]
+__all__ = ["Index", "active_block", "bound_entry", "copy_row", "hot_loop", "whole_block"]
 
 Index = int | np.integer[Any]  # an index or count passed to a hot loop (int64 inside compiled code)
 
@@ -35,6 +35,28 @@ def hot_loop(fn: F) -> F:
     """``njit(cache=True, error_model="numpy")`` without reference counting (see module doc)."""
     options: dict[str, Any] = {"cache": True, "error_model": "numpy", "_nrt": False}
     return njit(**options)(fn)  # type: ignore[no-any-return]
+
+
+def bound_entry(kernel: Callable[..., Any], *example_args: Any) -> Callable[..., Any]:
+    """The compiled entry of ``kernel`` for the types of ``example_args``, callable without
+    numba's per-call type dispatch.
+
+    A kernel that takes a bundle of plants (:class:`envs.core.bundle.Plants`, a NamedTuple of
+    ~20 arrays) would pay ≈ 3 µs per call for the dispatcher to type the bundle — a quarter of a
+    single env's step; the entry of the compiled overload unboxes it in ≈ 0.1 µs (measured in
+    development: 0.35 µs per call against 1.4 µs for the same kernel with 20 positional
+    arguments through the dispatcher). The batch that owns the bundle builds the entry once,
+    with arguments of the types it will always pass (the entry does not check them). Under
+    ``NUMBA_DISABLE_JIT=1`` the kernel itself is returned.
+    """
+    compile_for = getattr(kernel, "compile", None)
+    if compile_for is None:  # NUMBA_DISABLE_JIT: a plain Python function
+        return kernel
+    from numba import typeof
+
+    signature = tuple(typeof(a) for a in example_args)
+    compile_for(signature)
+    return kernel.overloads[signature].entry_point  # type: ignore[attr-defined,no-any-return]
 
 
 @njit(cache=True, inline="always")
