@@ -18,8 +18,8 @@ numba passes a NamedTuple of arrays like a struct of array views: no copies, no 
 | ``unit_kpi`` | (n, n_unit_kpi) float64 | KPIs of the last ended unit (heat, shift) |
 | ``unit_acc`` | (n, n_acc) float64 | sums a unit keeps while it runs (may have 0 columns) |
 | ``units_done`` | (n,) int64 | units finished in this episode |
-| ``sensor_cfg``, ``sensor_cols``, ``sensor_state`` | | :class:`envs.core.sensors.SensorBank` |
-| ``drift_cfg``, ``drift_cols``, ``drift_state``, ``drift_values`` | | :class:`envs.core.disturbances.DriftBank` |
+| ``sensor_cfg``, ``sensor_cols``, ``sensor_state`` | | the sensor bank (``envs.core.sensors``) |
+| ``drift_cfg``, ``drift_cols``, ``drift_state``, ``drift_values`` | | the drift bank |
 | ``drift_targets`` | (n_drifts,) int64 | parameter columns the drifts multiply (may be empty) |
 | ``scratch`` | NamedTuple | the process's work arrays (a hot loop cannot allocate) |
 | ``mode`` | int | ``MODE_ADJUST`` or ``MODE_ABSOLUTE`` (:mod:`envs.core.actions`) |

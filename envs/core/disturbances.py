@@ -35,6 +35,7 @@ import numpy.typing as npt
 from numba import njit
 
 from envs.core.jit import Index, hot_loop
+from envs.core.layout import Field, Layout
 from envs.core.noise import WORDS_PER_EVENT, normal, uniform
 from envs.core.sensors import check_field, clip_value, spec_from_dict
 
@@ -42,30 +43,41 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 # Columns of DriftBank.cfg (one row per drift).
-D_MEAN = 0
-D_OU_DECAY = 1  # e^{-θ}
-D_OU_SCALE = 2  # σ·√((1 − e^{−2θ})/(2θ)), the std of one OU innovation
-D_STEP_P = 3  # probability of a random step per step
-D_STEP_STD = 4
-D_TREND = 5
-D_EVENT_START = 6
-D_EVENT_RAMP = 7
-D_EVENT_MAG = 8
-D_LOW = 9
-D_HIGH = 10
-N_DRIFT_FIELDS = 11
+DRIFT_CFG = Layout(
+    "drift_cfg",
+    [
+        Field("mean"),
+        Field("ou_decay", doc="e^{-θ}"),
+        Field("ou_scale", doc="σ·√((1 − e^{−2θ})/(2θ)), the std of one OU innovation"),
+        Field("step_p", doc="probability of a random step per step"),
+        Field("step_std"),
+        Field("trend"),
+        Field("event_start"),
+        Field("event_ramp"),
+        Field("event_mag"),
+        Field("low"),
+        Field("high"),
+    ],
+)
+DC = DRIFT_CFG.at
+N_DRIFT_FIELDS = len(DRIFT_CFG)
 
 # Columns of DriftBank.noise_cols: first noise-row word of each part.
-Z_OU = 0
-Z_STEP_U = 1
-Z_STEP_SIZE = 2
-N_DRIFT_NOISE_PARTS = 3
+DRIFT_NOISE_PARTS = Layout("drift_noise_parts", ["ou", "step_u", "step_size"])
+ZD = DRIFT_NOISE_PARTS.at
+N_DRIFT_NOISE_PARTS = len(DRIFT_NOISE_PARTS)
 
 # Per-drift state.
-X_OU = 0  # OU deviation from the mean
-X_STEP = 1  # sum of random steps so far
-X_K = 2  # steps since reset
-DRIFT_STATE_WIDTH = 3
+DRIFT_STATE = Layout(
+    "drift_state",
+    [
+        Field("ou", doc="OU deviation from the mean"),
+        Field("step", doc="sum of random steps so far"),
+        Field("k", doc="steps since reset"),
+    ],
+)
+XD = DRIFT_STATE.at
+DRIFT_STATE_WIDTH = len(DRIFT_STATE)
 
 
 # ---------------------------------------------------------------- scalar building blocks
@@ -182,12 +194,12 @@ class DriftSpec:
 def _cfg_row(spec: DriftSpec) -> list[float]:
     """One row of DriftBank.cfg, with the OU coefficients and step threshold precomputed."""
     row = [0.0] * N_DRIFT_FIELDS
-    row[D_MEAN] = spec.mean
-    row[D_OU_DECAY], row[D_OU_SCALE] = ou_coefficients(spec.ou_theta, spec.ou_sigma)
-    row[D_STEP_P], row[D_STEP_STD] = spec.step_prob, spec.step_std
-    row[D_TREND] = spec.trend_per_step
-    row[D_EVENT_START], row[D_EVENT_RAMP] = spec.event_start, spec.event_ramp
-    row[D_EVENT_MAG], row[D_LOW], row[D_HIGH] = spec.event_magnitude, spec.low, spec.high
+    row[DC.mean] = spec.mean
+    row[DC.ou_decay], row[DC.ou_scale] = ou_coefficients(spec.ou_theta, spec.ou_sigma)
+    row[DC.step_p], row[DC.step_std] = spec.step_prob, spec.step_std
+    row[DC.trend] = spec.trend_per_step
+    row[DC.event_start], row[DC.event_ramp] = spec.event_start, spec.event_ramp
+    row[DC.event_mag], row[DC.low], row[DC.high] = spec.event_magnitude, spec.low, spec.high
     return row
 
 
@@ -199,9 +211,9 @@ def _noise_columns(specs: list[DriftSpec]) -> tuple[IntArray, int]:
     for j, s in enumerate(specs):
         # the OU deviation starts at 0, so without σ it stays 0 whatever θ is
         if s.ou_sigma > 0:
-            cols[j, Z_OU], n = n, n + 1
+            cols[j, ZD.ou], n = n, n + 1
         if s.step_prob > 0 and s.step_std > 0:
-            cols[j, Z_STEP_U], cols[j, Z_STEP_SIZE] = n, n + WORDS_PER_EVENT
+            cols[j, ZD.step_u], cols[j, ZD.step_size] = n, n + WORDS_PER_EVENT
             n += WORDS_PER_EVENT + 1
     return cols, n
 
@@ -257,10 +269,10 @@ class DriftBank:
 @njit(cache=True, inline="always")
 def _drift_value(cfg: FloatArray, state: FloatArray, j: int) -> float:
     """clip(mean + OU deviation + step sum + trend·k + scheduled offset(k))."""
-    k = state[j, X_K]
-    x = cfg[j, D_MEAN] + state[j, X_OU] + state[j, X_STEP] + cfg[j, D_TREND] * k
-    x += scheduled_offset(k, cfg[j, D_EVENT_START], cfg[j, D_EVENT_RAMP], cfg[j, D_EVENT_MAG])
-    return clip_value(x, cfg[j, D_LOW], cfg[j, D_HIGH])
+    k = state[j, XD.k]
+    x = cfg[j, DC.mean] + state[j, XD.ou] + state[j, XD.step] + cfg[j, DC.trend] * k
+    x += scheduled_offset(k, cfg[j, DC.event_start], cfg[j, DC.event_ramp], cfg[j, DC.event_mag])
+    return clip_value(x, cfg[j, DC.low], cfg[j, DC.high])
 
 
 @njit(cache=True, inline="always")
@@ -273,9 +285,9 @@ def drift_bank_reset(cfg: FloatArray, state: FloatArray, out: FloatArray) -> Non
         out: Drift values at k = 0, (n_drifts,); written.
     """
     for j in range(cfg.shape[0]):
-        state[j, X_OU] = 0.0
-        state[j, X_STEP] = 0.0
-        state[j, X_K] = 0.0
+        state[j, XD.ou] = 0.0
+        state[j, XD.step] = 0.0
+        state[j, XD.k] = 0.0
         out[j] = _drift_value(cfg, state, j)
 
 
@@ -310,20 +322,20 @@ def drift_bank_step_block(
     sensor block, :func:`envs.core.sensors.sensor_bank_step_block`).
     """
     for j in range(cfg.shape[0]):
-        c_ou, c_step = noise_cols[j, Z_OU], noise_cols[j, Z_STEP_U]
-        decay, scale = cfg[j, D_OU_DECAY], cfg[j, D_OU_SCALE]
-        step_p, step_std = cfg[j, D_STEP_P], cfg[j, D_STEP_STD]
-        c_size = noise_cols[j, Z_STEP_SIZE]
+        c_ou, c_step = noise_cols[j, ZD.ou], noise_cols[j, ZD.step_u]
+        decay, scale = cfg[j, DC.ou_decay], cfg[j, DC.ou_scale]
+        step_p, step_std = cfg[j, DC.step_p], cfg[j, DC.step_std]
+        c_size = noise_cols[j, ZD.step_size]
         for k in range(m):
             i, r = idx[k], r0 + k
-            state[i, j, X_K] += 1.0
+            state[i, j, XD.k] += 1.0
             if c_ou >= 0:
                 innovation = scale * normal(noise[r, col0 + c_ou])
-                state[i, j, X_OU] = state[i, j, X_OU] * decay + innovation
+                state[i, j, XD.ou] = state[i, j, XD.ou] * decay + innovation
             if c_step >= 0:
                 c = col0 + c_step
                 if uniform(noise[r, c], noise[r, c + 1]) < step_p:
-                    state[i, j, X_STEP] += step_std * normal(noise[r, col0 + c_size])
+                    state[i, j, XD.step] += step_std * normal(noise[r, col0 + c_size])
             values[j, k] = _drift_value(cfg, state[i], j)
 
 

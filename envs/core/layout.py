@@ -81,7 +81,7 @@ def field_indices(kind: str, names: Sequence[str], offsets: Sequence[int]) -> An
     """A NamedTuple instance ``{name: offset}`` (class named after ``kind``) — the constant
     indices a compiled core reads (numba freezes it as compile-time constants)."""
     cls_name = "".join(part.capitalize() for part in kind.replace("-", "_").split("_")) + "Index"
-    return namedtuple(cls_name, names)(*(int(o) for o in offsets))  # noqa: PYI024
+    return namedtuple(cls_name, names)(*(int(o) for o in offsets))
 
 
 class Layout:
@@ -144,7 +144,8 @@ class Layout:
         try:
             return self.offsets[self.names.index(name)]
         except ValueError:
-            raise KeyError(f"{self.kind} has no field {name!r}; fields: {list(self.names)}") from None
+            valid = list(self.names)
+            raise KeyError(f"{self.kind} has no field {name!r}; fields: {valid}") from None
 
     def table(self) -> list[tuple[str, str, float, float]]:
         """Rows ``(name, unit, low, high)``: the layout as documentation tables show it."""

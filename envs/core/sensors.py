@@ -52,6 +52,7 @@ import numpy.typing as npt
 from numba import njit
 
 from envs.core.jit import Index, hot_loop
+from envs.core.layout import Field, Layout
 from envs.core.noise import WORDS_PER_EVENT, normal, uniform
 
 FloatArray = npt.NDArray[np.float64]
@@ -61,34 +62,40 @@ T = TypeVar("T")
 MAX_DELAY_STEPS = 128  # e.g. a paint line's DFT gauge, 25–60 bodies behind the bells
 DROPOUT_MODES = ("hold", "nan")
 
-# Columns of SensorBank.cfg (one row per signal); dt-dependent values are precomputed.
-F_NOISE_STD = 0  # absolute white-noise std, signal units
-F_NOISE_REL = 1  # relative white-noise std, fraction of |value|
-F_BIAS = 2  # constant bias, signal units
-F_BIAS_WALK_STD = 3  # random-walk bias std per control step, signal units
-F_LAG_A = 4  # lag coefficient 1 - exp(-dt/lag_s); 1 = no lag
-F_DELAY_STEPS = 5  # transport delay, control steps
-F_HOLD_STEPS = 6  # sample-and-hold period, control steps (1 = every step)
-F_DROPOUT_P = 7  # dropout probability per step
-F_DROPOUT_NAN = 8  # 1 = output NaN on dropout, 0 = hold the last reading
-F_STUCK_P = 9  # probability per step that the sensor sticks
-F_LOW = 10  # clip range low, signal units
-F_HIGH = 11  # clip range high, signal units
-F_DT = 12  # control step the bank was built for, s
-# Offsets into one plant's flat state row of the state each part keeps; -1 = the part is off
-F_O_LAG = 13  # [lag filter output]
-F_O_BIAS = 14  # [current bias (constant + walk)], only with a bias walk
-F_O_HOLD = 15  # [held value, steps since the last refresh], only with sample-and-hold
-F_O_LAST = 16  # [last delivered reading (clipped), 1 once stuck], with dropout or stuck
-F_RING_COL = 17  # this signal's column in the delay ring (SensorState.ring), with a delay
-N_FIELDS = 18
+# Columns of SensorBank.cfg (one row per signal); dt-dependent values are precomputed. The
+# offsets (o_*, ring_col) point into one plant's flat state row (the delay ring) at the state each
+# part keeps: the lag output; the bias (constant + walk); [held value, steps since refresh]; [last
+# reading, 1 once stuck]; the ring column. -1 = the part is off.
+SENSOR_CFG = Layout(
+    "sensor_cfg",
+    [
+        Field("noise_std", doc="absolute white-noise std, signal units"),
+        Field("noise_rel", doc="relative white-noise std, fraction of |value|"),
+        Field("bias", doc="constant bias, signal units"),
+        Field("bias_walk_std", doc="random-walk bias std per control step, signal units"),
+        Field("lag_a", doc="lag coefficient 1 - exp(-dt/lag_s); 1 = no lag"),
+        Field("delay_steps", doc="transport delay, control steps"),
+        Field("hold_steps", doc="sample-and-hold period, control steps (1 = every step)"),
+        Field("dropout_p", doc="dropout probability per step"),
+        Field("dropout_nan", doc="1 = output NaN on dropout, 0 = hold the last reading"),
+        Field("stuck_p", doc="probability per step that the sensor sticks"),
+        Field("low", doc="clip range low, signal units"),
+        Field("high", doc="clip range high, signal units"),
+        Field("dt", doc="control step the bank was built for, s"),
+        Field("o_lag", doc="always"),
+        Field("o_bias", doc="only with a bias walk"),
+        Field("o_hold", doc="only with sample-and-hold"),
+        Field("o_last", doc="with dropout or stuck"),
+        Field("ring_col", doc="SensorState.ring column, with a delay"),
+    ],
+)
+F = SENSOR_CFG.at
+N_FIELDS = len(SENSOR_CFG)
 
 # Columns of SensorBank.noise_cols: the first noise-row word each part reads (events read two).
-Z_WHITE = 0
-Z_BIAS_WALK = 1
-Z_DROPOUT = 2
-Z_STUCK = 3
-N_NOISE_PARTS = 4
+SENSOR_NOISE_PARTS = Layout("sensor_noise_parts", ["white", "bias_walk", "dropout", "stuck"])
+ZS = SENSOR_NOISE_PARTS.at
+N_NOISE_PARTS = len(SENSOR_NOISE_PARTS)
 
 # A batch's sensor state (SensorState) has two parts. ``fields`` (n_plants, width) holds, per
 # plant, the state of the enabled small parts at the offsets in each signal's cfg row (a bank of
@@ -99,10 +106,14 @@ N_NOISE_PARTS = 4
 # head position then returns that value for the first d steps and the value of step t − d after,
 # as a ring of one plant would. (Per-plant rings in the plant rows measured ≈ 5× slower at 4096
 # plants in development: every plant touched two cold cache lines per step.)
-S_LAST = 0  # within the F_O_LAST block: last delivered reading
-S_STUCK = 1  # within the F_O_LAST block: 1 once the sensor is stuck
-S_HELD = 0  # within the F_O_HOLD block: value held by sample-and-hold
-S_COUNT = 1  # within the F_O_HOLD block: steps since the last refresh
+LAST_BLOCK = Layout(  # the state at a signal's F.o_last offset
+    "last_block", [Field("last", doc="last delivered reading"), Field("stuck", doc="1 once stuck")]
+)
+HOLD_BLOCK = Layout(  # the state at a signal's F.o_hold offset
+    "hold_block",
+    [Field("held", doc="value held by sample-and-hold"), Field("count", doc="steps since refresh")],
+)
+SL, SH = LAST_BLOCK.at, HOLD_BLOCK.at
 
 
 # ---------------------------------------------------------------- helpers shared with disturbances
@@ -255,16 +266,16 @@ def _cfg_row(name: str, spec: SensorSpec, dt_s: float) -> list[float]:
             f"most MAX_DELAY_STEPS={MAX_DELAY_STEPS} steps ({MAX_DELAY_STEPS * dt_s} s) allowed"
         )
     row = [0.0] * N_FIELDS
-    row[F_NOISE_STD], row[F_NOISE_REL] = spec.noise_std, spec.noise_rel
-    row[F_BIAS], row[F_BIAS_WALK_STD] = spec.bias, spec.bias_walk_std
+    row[F.noise_std], row[F.noise_rel] = spec.noise_std, spec.noise_rel
+    row[F.bias], row[F.bias_walk_std] = spec.bias, spec.bias_walk_std
     # exact discretisation of dy/dt = (x - y)/τ with x held over the step; expm1 keeps small dt/τ
-    row[F_LAG_A] = -math.expm1(-dt_s / spec.lag_s) if spec.lag_s > 0.0 else 1.0
-    row[F_DELAY_STEPS] = delay
-    row[F_HOLD_STEPS] = max(1, _whole_steps(spec.sample_period_s, dt_s))
-    row[F_DROPOUT_P] = spec.dropout_prob
-    row[F_DROPOUT_NAN] = 1.0 if spec.dropout_mode == "nan" else 0.0
-    row[F_STUCK_P] = spec.stuck_prob
-    row[F_LOW], row[F_HIGH], row[F_DT] = spec.low, spec.high, dt_s
+    row[F.lag_a] = -math.expm1(-dt_s / spec.lag_s) if spec.lag_s > 0.0 else 1.0
+    row[F.delay_steps] = delay
+    row[F.hold_steps] = max(1, _whole_steps(spec.sample_period_s, dt_s))
+    row[F.dropout_p] = spec.dropout_prob
+    row[F.dropout_nan] = 1.0 if spec.dropout_mode == "nan" else 0.0
+    row[F.stuck_p] = spec.stuck_prob
+    row[F.low], row[F.high], row[F.dt] = spec.low, spec.high, dt_s
     return row
 
 
@@ -277,10 +288,10 @@ def _noise_columns(specs: list[SensorSpec]) -> tuple[IntArray, int]:
     n = 0
     for j, s in enumerate(specs):
         parts = (
-            (Z_WHITE, s.noise_std > 0 or s.noise_rel > 0, 1),
-            (Z_BIAS_WALK, s.bias_walk_std > 0, 1),
-            (Z_DROPOUT, s.dropout_prob > 0, WORDS_PER_EVENT),
-            (Z_STUCK, s.stuck_prob > 0, WORDS_PER_EVENT),
+            (ZS.white, s.noise_std > 0 or s.noise_rel > 0, 1),
+            (ZS.bias_walk, s.bias_walk_std > 0, 1),
+            (ZS.dropout, s.dropout_prob > 0, WORDS_PER_EVENT),
+            (ZS.stuck, s.stuck_prob > 0, WORDS_PER_EVENT),
         )
         for part, on, words in parts:
             if on:
@@ -300,20 +311,20 @@ def _state_layout(cfg: FloatArray) -> tuple[int, int, int]:
     width = 0
     for j in range(cfg.shape[0]):
         r = cfg[j]
-        r[F_O_LAG : F_RING_COL + 1] = -1.0
+        r[F.o_lag : F.ring_col + 1] = -1.0
         for col, on, size in (
-            (F_O_LAG, r[F_LAG_A] < 1.0, 1),
-            (F_O_BIAS, r[F_BIAS_WALK_STD] > 0.0, 1),
-            (F_O_HOLD, r[F_HOLD_STEPS] > 1.0, 2),
-            (F_O_LAST, r[F_DROPOUT_P] > 0.0 or r[F_STUCK_P] > 0.0, 2),
+            (F.o_lag, r[F.lag_a] < 1.0, 1),
+            (F.o_bias, r[F.bias_walk_std] > 0.0, 1),
+            (F.o_hold, r[F.hold_steps] > 1.0, 2),
+            (F.o_last, r[F.dropout_p] > 0.0 or r[F.stuck_p] > 0.0, 2),
         ):
             if on:
                 r[col] = width
                 width += size
-    delayed = [j for j in range(cfg.shape[0]) if cfg[j, F_DELAY_STEPS] > 0.0]
+    delayed = [j for j in range(cfg.shape[0]) if cfg[j, F.delay_steps] > 0.0]
     for column, j in enumerate(delayed):
-        cfg[j, F_RING_COL] = column
-    slots = int(max((cfg[j, F_DELAY_STEPS] for j in delayed), default=0))
+        cfg[j, F.ring_col] = column
+    slots = int(max((cfg[j, F.delay_steps] for j in delayed), default=0))
     return width, slots, len(delayed)
 
 
@@ -391,8 +402,8 @@ class SensorBank:
 
     def reset_readings(self, true_values: npt.ArrayLike) -> FloatArray:
         """The readings right after :func:`sensor_bank_reset` at ``true_values``: clip(x + bias)."""
-        x = np.asarray(true_values, dtype=np.float64) + self.cfg[:, F_BIAS]
-        lo, hi = self.cfg[:, F_LOW], self.cfg[:, F_HIGH]
+        x = np.asarray(true_values, dtype=np.float64) + self.cfg[:, F.bias]
+        lo, hi = self.cfg[:, F.low], self.cfg[:, F.high]
         return np.where(x < lo, lo, np.where(x > hi, hi, x))
 
 
@@ -416,22 +427,22 @@ def sensor_bank_reset(
     fields, ring = state.fields, state.ring
     for j in range(cfg.shape[0]):
         x = true_values[j]
-        b = cfg[j, F_BIAS]
-        o = int(cfg[j, F_O_LAG])
+        b = cfg[j, F.bias]
+        o = int(cfg[j, F.o_lag])
         if o >= 0:
             fields[i, o] = x
-        o = int(cfg[j, F_O_BIAS])
+        o = int(cfg[j, F.o_bias])
         if o >= 0:
             fields[i, o] = b
-        o = int(cfg[j, F_O_HOLD])
+        o = int(cfg[j, F.o_hold])
         if o >= 0:
-            fields[i, o + S_HELD] = x + b
-            fields[i, o + S_COUNT] = 0.0
-        o = int(cfg[j, F_O_LAST])
+            fields[i, o + SH.held] = x + b
+            fields[i, o + SH.count] = 0.0
+        o = int(cfg[j, F.o_last])
         if o >= 0:
-            fields[i, o + S_LAST] = clip_value(x + b, cfg[j, F_LOW], cfg[j, F_HIGH])
-            fields[i, o + S_STUCK] = 0.0
-        col = int(cfg[j, F_RING_COL])
+            fields[i, o + SL.last] = clip_value(x + b, cfg[j, F.low], cfg[j, F.high])
+            fields[i, o + SL.stuck] = 0.0
+        col = int(cfg[j, F.ring_col])
         if col >= 0:
             for slot in range(ring.shape[0]):
                 ring[slot, i, col] = x
@@ -479,13 +490,13 @@ def sensor_bank_step_block(
     equal those of a chain that stops.
     """
     n_sig = cfg.shape[0]
-    dt_ok = n_sig == 0 or abs(dt_s - cfg[0, F_DT]) <= 1e-9 * cfg[0, F_DT]
+    dt_ok = n_sig == 0 or abs(dt_s - cfg[0, F.dt]) <= 1e-9 * cfg[0, F.dt]
     fields, ring = state.fields, state.ring
     slots, head = ring.shape[0], state.head[0]
     for j in range(n_sig):
-        col = int(cfg[j, F_RING_COL])
+        col = int(cfg[j, F.ring_col])
         if col >= 0:  # transport delay: write this step's slot, read the one d steps back
-            d = int(cfg[j, F_DELAY_STEPS])
+            d = int(cfg[j, F.delay_steps])
             back = head - d if head >= d else head - d + slots
             y = values[j]
             for k in range(m):
@@ -495,9 +506,9 @@ def sensor_bank_step_block(
                 y[k] = x
     for j in range(n_sig):
         y = values[j]
-        o = int(cfg[j, F_O_LAG])
+        o = int(cfg[j, F.o_lag])
         if o >= 0:  # lag a < 1 only: y + (x - y) need not equal x bit for bit
-            a = cfg[j, F_LAG_A]
+            a = cfg[j, F.lag_a]
             for k in range(m):
                 i = idx[k]
                 v = fields[i, o] + a * (y[k] - fields[i, o])
@@ -506,13 +517,13 @@ def sensor_bank_step_block(
         # bias (constant or walking) and white noise, whose relative part scales |x| after the
         # delay and lag; then sample-and-hold and the instrument range (clipped in the same pass
         # when the signal has no sample-and-hold)
-        low, high = cfg[j, F_LOW], cfg[j, F_HIGH]
-        o_hold = int(cfg[j, F_O_HOLD])
+        low, high = cfg[j, F.low], cfg[j, F.high]
+        o_hold = int(cfg[j, F.o_hold])
         clip_now = o_hold < 0
-        c_white, c_walk = noise_cols[j, Z_WHITE], noise_cols[j, Z_BIAS_WALK]
-        std, rel, bias = cfg[j, F_NOISE_STD], cfg[j, F_NOISE_REL], cfg[j, F_BIAS]
+        c_white, c_walk = noise_cols[j, ZS.white], noise_cols[j, ZS.bias_walk]
+        std, rel, bias = cfg[j, F.noise_std], cfg[j, F.noise_rel], cfg[j, F.bias]
         if c_walk >= 0:
-            o, walk = int(cfg[j, F_O_BIAS]), cfg[j, F_BIAS_WALK_STD]
+            o, walk = int(cfg[j, F.o_bias]), cfg[j, F.bias_walk_std]
             for k in range(m):
                 i = idx[k]
                 b = fields[i, o] + walk * normal(noise[r0 + k, col0 + c_walk])
@@ -536,34 +547,34 @@ def sensor_bank_step_block(
             for k in range(m):
                 y[k] = clip_value(y[k], low, high)
         if not clip_now:  # refresh at steps n, 2n, … after reset, else hold; then clip
-            hold = cfg[j, F_HOLD_STEPS]
+            hold = cfg[j, F.hold_steps]
             for k in range(m):
                 i = idx[k]
-                count = fields[i, o_hold + S_COUNT] + 1.0
+                count = fields[i, o_hold + SH.count] + 1.0
                 if count >= hold:
                     count = 0.0
-                    fields[i, o_hold + S_HELD] = y[k]
-                fields[i, o_hold + S_COUNT] = count
-                y[k] = clip_value(fields[i, o_hold + S_HELD], low, high)
-        o = int(cfg[j, F_O_LAST])
+                    fields[i, o_hold + SH.held] = y[k]
+                fields[i, o_hold + SH.count] = count
+                y[k] = clip_value(fields[i, o_hold + SH.held], low, high)
+        o = int(cfg[j, F.o_last])
         if o >= 0:  # dropout and stuck repeat the last delivered (clipped) reading
-            c_drop, c_stuck = noise_cols[j, Z_DROPOUT], noise_cols[j, Z_STUCK]
-            p_drop, p_stuck = cfg[j, F_DROPOUT_P], cfg[j, F_STUCK_P]
-            drop_nan = cfg[j, F_DROPOUT_NAN] != 0.0
+            c_drop, c_stuck = noise_cols[j, ZS.dropout], noise_cols[j, ZS.stuck]
+            p_drop, p_stuck = cfg[j, F.dropout_p], cfg[j, F.stuck_p]
+            drop_nan = cfg[j, F.dropout_nan] != 0.0
             for k in range(m):
                 i, r = idx[k], r0 + k
-                if fields[i, o + S_STUCK] != 0.0:
-                    y[k] = fields[i, o + S_LAST]
+                if fields[i, o + SL.stuck] != 0.0:
+                    y[k] = fields[i, o + SL.last]
                     continue
                 c = col0 + c_drop
                 if c_drop >= 0 and uniform(noise[r, c], noise[r, c + 1]) < p_drop:
-                    y[k] = math.nan if drop_nan else fields[i, o + S_LAST]
+                    y[k] = math.nan if drop_nan else fields[i, o + SL.last]
                 else:
-                    fields[i, o + S_LAST] = y[k]
+                    fields[i, o + SL.last] = y[k]
                 c = col0 + c_stuck
                 if c_stuck >= 0 and uniform(noise[r, c], noise[r, c + 1]) < p_stuck:
-                    fields[i, o + S_STUCK] = 1.0  # freeze at the last delivered reading
-                    y[k] = fields[i, o + S_LAST]
+                    fields[i, o + SL.stuck] = 1.0  # freeze at the last delivered reading
+                    y[k] = fields[i, o + SL.last]
         if not dt_ok:
             for k in range(m):
                 y[k] = math.nan

@@ -6,21 +6,23 @@ batch of one and the vector env a batch of N; both are thin Python around it, wr
 
 | shell | Gymnasium class | what the process adds |
 | --- | --- | --- |
-| :class:`BatchEnv` | ``gym.Env`` | ``_truth``, ``_product_kpi``, ``_unit_kpi``, ``_snapshot``, ``render`` |
-| :class:`BatchVectorEnv` | ``gym.vector.VectorEnv`` | ``_unit_kpi_table`` (KPIs of ended units) |
+| :class:`BatchEnv` | ``gym.Env`` | ``_truth``, ``_product_kpi``, ``_unit_kpi``, ``render`` |
+| :class:`BatchVectorEnv` | ``gym.vector.VectorEnv`` | ``_unit_kpi_table`` |
 
 One vocabulary for every process. A *unit* is what a plant's KPIs summarise and what ends an
 episode (or a step of a campaign): a heat for the BOF, a production shift for the paint line. A
 *product* is one item made: a heat again for the BOF, a car body for the paint line. Infos:
 
-| key | single env | vector env |
+| key | single env | vector env (``_key`` masks) |
 | --- | --- | --- |
-| ``unit_end`` | bool, every step | ``unit_end`` / ``_unit_end`` masks, when a unit ended |
-| ``unit_kpi`` | dict of the ended unit's KPIs, when ``unit_end`` | ``unit_kpi/<name>`` + ``_unit_kpi/<name>`` masks |
-| ``product_kpi`` | dict of the product finished this step (BOF: at a heat end; paint: every body) | — |
-| ``truth`` | dict of true process values, never observed (plots, estimator checks) | — |
+| ``unit_end`` | bool, every step | when a unit ended |
+| ``unit_kpi`` | the ended unit's KPIs (dict), with ``unit_end`` | ``unit_kpi/<name>`` arrays |
+| ``product_kpi`` | KPIs of the product made this step (BOF: at a heat end; paint: each body) | — |
+| ``truth`` | true process values, never observed (plots, estimator checks) | — |
 
-Evaluation, reports and estimators read these keys and never the process name. Autoreset follows Gymnasium 1.x: ``next_step`` (default) resets a plant on
+Evaluation, reports and estimators read these keys and never the process name.
+
+Autoreset follows Gymnasium 1.x: ``next_step`` (default) resets a plant on
 the step after its episode ended (that step's action is ignored, reward 0, not done);
 ``same_step`` resets it in the step it ended and puts the final observation and info into
 ``info["final_obs"]`` / ``info["final_info"]`` (what the SB3 adapter uses). An episode ends by
