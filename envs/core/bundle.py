@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from envs.core.disturbances import DriftBank
-from envs.core.sensors import SensorBank
+from envs.core.sensors import SensorBank, SensorState
 
 __all__ = ["Plants", "StepOutput", "new_plants", "snapshot"]
 
@@ -57,7 +57,7 @@ class Plants(NamedTuple):
     units_done: np.ndarray
     sensor_cfg: np.ndarray
     sensor_cols: np.ndarray
-    sensor_state: np.ndarray
+    sensor_state: SensorState
     drift_cfg: np.ndarray
     drift_cols: np.ndarray
     drift_state: np.ndarray
@@ -151,7 +151,11 @@ def snapshot(plants: Plants, rows: np.ndarray | None = None, repeat: int = 1) ->
         unit_kpi=take(plants.unit_kpi),
         unit_acc=take(plants.unit_acc),
         units_done=take(plants.units_done),
-        sensor_state=take(plants.sensor_state),
+        sensor_state=SensorState(
+            take(plants.sensor_state.fields),
+            np.ascontiguousarray(plants.sensor_state.ring[:, idx]),
+            plants.sensor_state.head.copy(),
+        ),
         drift_state=take(plants.drift_state),
         drift_values=take(plants.drift_values),
     )

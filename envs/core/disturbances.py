@@ -37,7 +37,7 @@ from numba import njit
 from envs.core.jit import Index, hot_loop
 from envs.core.layout import Field, Layout
 from envs.core.noise import WORDS_PER_EVENT, normal, uniform
-from envs.core.sensors import check_field, clip_value, spec_from_dict
+from envs.core.specs import check_field, clip_value, spec_from_dict
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

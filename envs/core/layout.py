@@ -81,7 +81,8 @@ def field_indices(kind: str, names: Sequence[str], offsets: Sequence[int]) -> An
     """A NamedTuple instance ``{name: offset}`` (class named after ``kind``) — the constant
     indices a compiled core reads (numba freezes it as compile-time constants)."""
     cls_name = "".join(part.capitalize() for part in kind.replace("-", "_").split("_")) + "Index"
-    return namedtuple(cls_name, names)(*(int(o) for o in offsets))
+    index_type: Any = namedtuple(cls_name, names)  # type: ignore[misc]  # names known at run time
+    return index_type(*[int(o) for o in offsets])
 
 
 class Layout:
