@@ -27,10 +27,10 @@ from omegaconf import DictConfig, OmegaConf
 
 import envs
 from agents.evaluation import EpisodeResults, evaluate
-from experiments.metrics import drift_recovery, gap_closed
-from experiments.policies import describe, resolve_policy
-from experiments.scenarios import ScenarioSet, load_scenario_set
-from experiments.tracking import git_commit, setup_tracking
+from experiments.lib.policy_specs import describe, resolve_policy
+from experiments.lib.scenario_sets import ScenarioSet, load_scenario_set
+from experiments.lib.stats import drift_recovery, gap_closed
+from experiments.lib.tracking import git_commit, setup_tracking
 
 __all__ = ["evaluate_policy", "main"]
 

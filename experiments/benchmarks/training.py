@@ -1,7 +1,7 @@
 """Training benchmarks: PPO throughput, MLflow logging overhead, time-to-competence.
 
-    python -m experiments.benchmark_training            # full run, about 4 min on 2 cores
-    python -m experiments.benchmark_training --quick    # smoke run, about 1 min
+    python -m experiments.benchmarks.training            # full run, about 4 min on 2 cores
+    python -m experiments.benchmarks.training --quick    # smoke run, about 1 min
 
 Three measurements, in one process with one torch thread (the train job's ``torch_threads``):
 
@@ -13,7 +13,7 @@ Three measurements, in one process with one torch thread (the train job's ``torc
    profile of one vector step of 16 plants: native env, SB3 adapter, ``VecNormalize``, and the
    policy forward of a rollout step.
 2. MLflow overhead: the same BOF training with SB3's logger writing to
-   ``experiments.tracking.MLflowOutputFormat`` (active run, SQLite store in a temporary
+   ``experiments.lib.tracking.MLflowOutputFormat`` (active run, SQLite store in a temporary
    directory) against a logger without outputs; interleaved, best of several repeats, plus the
    time spent inside the writer itself.
 3. Time-to-competence: the train job's PPO (``conf/train.yaml`` defaults: BOF nominal 250 t
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 
-from experiments.machine import machine_info as shared_machine_info
+from experiments.lib.machine_info import machine_info as shared_machine_info
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core for the plant kernel (before numba)
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -63,9 +63,9 @@ from agents.builder import build_agent, make_train_env
 from agents.evaluation import EpisodeResults, evaluate, n_actions
 from agents.policy import SB3Policy
 from agents.vecenv import make_sb3_vec_env
-from experiments.tracking import MLflowOutputFormat, setup_tracking
+from experiments.lib.tracking import MLflowOutputFormat, setup_tracking
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 EVAL_SEEDS = range(100_000, 100_016)
 EVAL_EVERY = 16_384  # env-steps between evaluations (4 PPO rollouts of 16 x 256)
@@ -579,7 +579,7 @@ def render(info: dict[str, Any], r: dict[str, Any]) -> str:
     """The markdown report: header, summary table with targets, then the details."""
     c, tp, ml, tc = r["config"], r["throughput"], r["mlflow"], r["competence"]
     algo = c["agent"]["algo"]
-    cmd = "python -m experiments.benchmark_training" + (" --quick" if r["quick"] else "")
+    cmd = "python -m experiments.benchmarks.training" + (" --quick" if r["quick"] else "")
     head = [
         "# Training benchmarks",
         "",

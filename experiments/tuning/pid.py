@@ -1,8 +1,8 @@
 """Tune a PID baseline once, reproducibly, on the nominal plant; write the winner into its YAML.
 
-    python -m experiments.tune_pid --process bof          # ≈ 3 min of one core's CPU time
-    python -m experiments.tune_pid --process paint        # ≈ 2.5 min
-    python -m experiments.tune_pid --process bof --quick  # a smoke run in seconds (not stored)
+    python -m experiments.tuning.pid --process bof          # ≈ 3 min of one core's CPU time
+    python -m experiments.tuning.pid --process paint        # ≈ 2.5 min
+    python -m experiments.tuning.pid --process bof --quick  # a smoke run in seconds (not stored)
 
 Procedure (DESIGN.md: baselines "tuned once by a documented, reproducible procedure"):
 
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg["gains"] = gains
     cfg["tuned"] = {
         "date": datetime.date.today().isoformat(),
-        "command": " ".join(["python -m experiments.tune_pid", *(argv or sys.argv[1:])]),
+        "command": " ".join(["python -m experiments.tuning.pid", *(argv or sys.argv[1:])]),
         "commit": git_commit(),
         "seconds": round(time.perf_counter() - t0),
         "cpu_seconds": round(time.process_time() - cpu0),
