@@ -4,10 +4,10 @@
     python -m experiments.evaluate env=paint policy=baseline:mpc scenario_sets=[nominal]
     python -m experiments.evaluate policy=models:/plantrl-bof@candidate episodes=8
 
-Each scenario set (``conf/scenarios/<env>/<name>.yaml``) fixes its episode seeds, so every policy
-meets the same charges, body mixes, disturbances and sensor noise. One MLflow run per (policy,
-scenario set) in the experiment ``<env>-evaluation``: aggregates as metrics (return, domain KPIs,
-drift recovery), per-episode returns as ``episode/return`` steps, every episode's KPIs as
+Each scenario set (``envs/conf/scenarios/<env>/<name>.yaml``) fixes its episode seeds, so every
+policy meets the same charges, body mixes, disturbances and sensor noise. One MLflow run per
+(policy, scenario set) in the experiment ``<env>-evaluation``: aggregates as metrics (return, domain
+KPIs, drift recovery), per-episode returns as ``episode/return`` steps, every episode's KPIs as
 ``episodes.json``, and ``gap_closed`` against the latest PID and MPC-oracle runs of the same set.
 Tags name the policy (``policy``, ``policy_family``: operator/pid/mpc or the algorithm, and the
 training seed where known), env, plant, scenario set and git commit — what ``experiments.report``

@@ -11,7 +11,7 @@ Procedure (DESIGN.md: baselines "tuned once by a documented, reproducible proced
 2. Per stage, an Optuna TPE search with a fixed sampler seed. Objective: the mean episode return
    (the env's reward is money) of :func:`agents.evaluation.evaluate` on the nominal plant over
    fixed *tuning* seeds 500000… — disjoint from every evaluation seed set (100000… during
-   training, 200000… in ``conf/scenarios``), so the baselines are never tuned on the episodes
+   training, 200000… in ``envs/conf/scenarios``), so the baselines are never tuned on the episodes
    they are scored on. Every candidate meets the same episodes (common random numbers), and
    the gains a stage starts from are its first trial, so it never ends worse than it started.
    The BOF has two stages: the endpoint gains on single heats (scenario ``nominal``), then the
