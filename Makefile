@@ -41,11 +41,11 @@ lint: $(STAMP)  ## ruff lint + format check, mypy type check
 	$(BIN)/mypy envs agents experiments
 
 bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training}.md
-	$(BIN)/python -m experiments.benchmark_envs
-	$(BIN)/python -m experiments.benchmark_training
+	$(BIN)/python -m experiments.benchmarks.envs
+	$(BIN)/python -m experiments.benchmarks.training
 
 calibrate: $(STAMP)  ## refit the BOF operator's static model on the nominal plant
-	$(BIN)/python -m experiments.calibrate_bof
+	$(BIN)/python -m experiments.calibration.bof
 
 # The evaluation study (issue 5): PPO and SAC x 3 seeds trained on the nominal plant and evaluated
 # on every scenario set, the three baselines on the same sets, then the report. Long (≈ 1 h each).

@@ -2,7 +2,7 @@
 
 Every loader returns an object of the policy protocol (:mod:`agents.policy`), so evaluation
 treats a trained agent, a baseline and an exported file alike. Registry URIs and MLflow runs are
-resolved one layer up (``experiments.policies``: agents never import MLflow, DESIGN.md).
+resolved one layer up (``experiments.lib.policy_specs``: agents never import MLflow, DESIGN.md).
 
 | spec | loads |
 | --- | --- |

@@ -325,7 +325,7 @@ def make_sb3_vec_env(
         env: process name (``"bof"``) or registered id (``"plantrl/BOF-v1"``).
         n_envs: number of plants stepped together.
         seed: seed of the first ``reset()`` (``None``: unseeded).
-        plant: plant variant (name in ``conf/plant/``, YAML path, mapping or params).
+        plant: plant variant (name in ``envs/conf/plant/``, YAML path, mapping or params).
         **env_kwargs: further env arguments, e.g. ``action_mode="absolute"``.
     """
     import envs  # registers the plantrl/ ids

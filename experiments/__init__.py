@@ -1,13 +1,45 @@
-"""plantrl jobs: Hydra entry points, tracking, statistics, reports and benchmarks.
+"""plantrl jobs: entry points (``python -m experiments.<job>``) and the library they share.
 
-Importing the package registers the ``${plantrl_root:}`` OmegaConf resolver the configs use to
-build absolute paths (Hydra never changes the working directory).
+| entry point | job |
+| --- | --- |
+| ``experiments.train`` | train a policy, compare it with the operator, track, register (Hydra) |
+| ``experiments.evaluate`` | a policy or baseline on named scenario sets, tracked (Hydra) |
+| ``experiments.report`` | ``results/<process>/report.md`` + figures from MLflow (Hydra) |
+| ``experiments.demo_bof`` | 64 heats of the operator practice and their KPIs (no training) |
+| ``experiments.benchmarks.{envs,training}`` | ``make bench``: ``results/benchmarks/*.md`` |
+| ``experiments.calibration.{bof,paint}`` | fit a process's unsourced constants |
+| ``experiments.tuning.pid`` | tune a PID baseline once, write its gains into ``conf/baselines/`` |
+| ``experiments.studies.mpc_convergence`` | is the MPC oracle converged? ``results/<process>/`` |
+
+Shared code lives in :mod:`experiments.lib` (tracking, registry, statistics, tables, scenario
+sets, policy specs); library modules never import an entry point.
+
+Importing the package registers the OmegaConf resolvers the configs use: ``${plantrl_root:}``
+builds absolute paths (Hydra never changes the working directory), ``${plantrl_envs_groups:}``
+lists in ``--help`` the config groups that live in ``envs/conf`` (Hydra's help lists only those
+of ``conf/``, not those it finds on ``hydra.searchpath``).
 """
 
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+
+def _envs_groups() -> str:
+    """``plant: …`` and ``scenarios/<process>: …`` lines, as Hydra's help lists a group."""
+    from envs.core.config import PLANT_DIR, SCENARIO_DIR  # lazily: only ``--help`` asks
+
+    def options(folder: Path) -> str:
+        return ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+
+    lines = [f"plant: {options(PLANT_DIR)}"]
+    lines += [
+        f"scenarios/{d.name}: {options(d)}" for d in sorted(SCENARIO_DIR.iterdir()) if d.is_dir()
+    ]
+    return "\n".join(lines)
+
+
 OmegaConf.register_new_resolver(
     "plantrl_root", lambda: str(Path(__file__).resolve().parents[1]), replace=True
 )
+OmegaConf.register_new_resolver("plantrl_envs_groups", _envs_groups, replace=True)

@@ -77,7 +77,7 @@ def kpi_table(kpis: dict[str, np.ndarray], plant: str) -> Table:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plant", default="bof_250t", help="plant variant in conf/plant/")
+    parser.add_argument("--plant", default="bof_250t", help="plant variant in envs/conf/plant/")
     parser.add_argument("--heats", type=int, default=64, help="number of heats")
     parser.add_argument("--seed", type=int, default=0, help="seed of the heat set")
     args = parser.parse_args()

@@ -4,10 +4,10 @@
     python -m experiments.evaluate env=paint policy=baseline:mpc scenario_sets=[nominal]
     python -m experiments.evaluate policy=models:/plantrl-bof@candidate episodes=8
 
-Each scenario set (``conf/scenarios/<env>/<name>.yaml``) fixes its episode seeds, so every policy
-meets the same charges, body mixes, disturbances and sensor noise. One MLflow run per (policy,
-scenario set) in the experiment ``<env>-evaluation``: aggregates as metrics (return, domain KPIs,
-drift recovery), per-episode returns as ``episode/return`` steps, every episode's KPIs as
+Each scenario set (``envs/conf/scenarios/<env>/<name>.yaml``) fixes its episode seeds, so every
+policy meets the same charges, body mixes, disturbances and sensor noise. One MLflow run per
+(policy, scenario set) in the experiment ``<env>-evaluation``: aggregates as metrics (return, domain
+KPIs, drift recovery), per-episode returns as ``episode/return`` steps, every episode's KPIs as
 ``episodes.json``, and ``gap_closed`` against the latest PID and MPC-oracle runs of the same set.
 Tags name the policy (``policy``, ``policy_family``: operator/pid/mpc or the algorithm, and the
 training seed where known), env, plant, scenario set and git commit — what ``experiments.report``
@@ -27,10 +27,10 @@ from omegaconf import DictConfig, OmegaConf
 
 import envs
 from agents.evaluation import EpisodeResults, evaluate
-from experiments.metrics import drift_recovery, gap_closed
-from experiments.policies import describe, resolve_policy
-from experiments.scenarios import ScenarioSet, load_scenario_set
-from experiments.tracking import git_commit, setup_tracking
+from experiments.lib.policy_specs import describe, resolve_policy
+from experiments.lib.scenario_sets import ScenarioSet, load_scenario_set
+from experiments.lib.stats import drift_recovery, gap_closed
+from experiments.lib.tracking import git_commit, setup_tracking
 
 __all__ = ["evaluate_policy", "main"]
 

@@ -29,10 +29,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import envs
-from experiments.metrics import gap_closed, iqm_with_ci, probability_of_improvement
-from experiments.policies import resolve_policy
-from experiments.scenarios import load_scenario_set
-from experiments.tracking import git_commit, setup_tracking
+from experiments.lib.policy_specs import resolve_policy
+from experiments.lib.scenario_sets import load_scenario_set
+from experiments.lib.stats import gap_closed, iqm_with_ci, probability_of_improvement
+from experiments.lib.tracking import git_commit, setup_tracking
 
 __all__ = ["main", "write_report"]
 

@@ -33,17 +33,17 @@ from agents.baselines.operator import OperatorPolicy
 from agents.builder import algorithm_class, build_agent, make_train_env, save_policy
 from agents.evaluation import RecurrentSB3Policy, evaluate, n_actions
 from agents.policy import SB3Policy
-from experiments.callbacks import (
+from experiments.evaluate import evaluate_policy
+from experiments.lib.callbacks import (
     CheckpointCallback,
     EvalCallback,
     ProgressCallback,
     latest_checkpoint,
 )
-from experiments.checks import ConfigError, validate_train_config
-from experiments.evaluate import evaluate_policy
-from experiments.registry import log_and_register_policy
-from experiments.reporting import final_table, print_table
-from experiments.tracking import (
+from experiments.lib.config_checks import ConfigError, validate_train_config
+from experiments.lib.kpi_tables import final_table, print_table
+from experiments.lib.registry import log_and_register_policy
+from experiments.lib.tracking import (
     MLflowOutputFormat,
     flatten,
     git_commit,

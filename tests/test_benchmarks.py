@@ -30,7 +30,7 @@ def run_quick(module: str, out: Path) -> str:
 
 @pytest.mark.slow
 def test_env_benchmark_quick_run_writes_its_table(tmp_path: Path):
-    table = run_quick("experiments.benchmark_envs", tmp_path / "envs.md")
+    table = run_quick("experiments.benchmarks.envs", tmp_path / "envs.md")
     for row in ("Pendulum-v1", "Vector env, N = 4096", "(c2) timed alone", "around the kernel"):
         assert row in table
     assert table.count("First import+reset+step") == 3 and "failed" not in table
@@ -38,6 +38,6 @@ def test_env_benchmark_quick_run_writes_its_table(tmp_path: Path):
 
 @pytest.mark.slow
 def test_training_benchmark_quick_run_writes_its_table(tmp_path: Path):
-    table = run_quick("experiments.benchmark_training", tmp_path / "training.md")
+    table = run_quick("experiments.benchmarks.training", tmp_path / "training.md")
     for row in ("Ratio BOF / Pendulum", "MLflow writer", "Time-to-competence"):
         assert row in table

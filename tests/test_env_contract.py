@@ -25,7 +25,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
-from envs.core.config import CONF_DIR
+from envs.core.config import PLANT_DIR, SCENARIO_DIR
 from envs.paint import batch as paint_batch
 from envs.paint.paint_env import PaintEnv, PaintVectorEnv
 from envs.paint.params import PaintLineParams
@@ -49,11 +49,11 @@ class Process:
 
     @property
     def plants(self) -> list[str]:
-        return sorted(p.stem for p in (CONF_DIR / "plant").glob(f"{self.name}_*.yaml"))
+        return sorted(p.stem for p in PLANT_DIR.glob(f"{self.name}_*.yaml"))
 
     @property
     def scenarios(self) -> list[str]:
-        return sorted(p.stem for p in (CONF_DIR / "scenarios" / self.name).glob("*.yaml"))
+        return sorted(p.stem for p in (SCENARIO_DIR / self.name).glob("*.yaml"))
 
     @property
     def n_act(self) -> int:
@@ -337,14 +337,14 @@ def test_parameter_table_complete(proc: Process):
 
 @pytest.mark.parametrize(("proc", "plant"), PLANT_CASES, ids=_id)
 def test_plant_yaml_files_are_documented(proc: Process, plant: str):
-    text = (CONF_DIR / "plant" / f"{plant}.yaml").read_text()
+    text = (PLANT_DIR / f"{plant}.yaml").read_text()
     assert text.startswith("#"), f"{plant}.yaml needs a comment saying what it models"
     assert proc.env_cls(plant, **proc.short).variant.params.as_dict()
 
 
 @pytest.mark.parametrize(("proc", "scenario"), SCENARIO_CASES, ids=_id)
 def test_scenario_yaml_files_are_documented(proc: Process, scenario: str):
-    text = (CONF_DIR / "scenarios" / proc.name / f"{scenario}.yaml").read_text()
+    text = (SCENARIO_DIR / proc.name / f"{scenario}.yaml").read_text()
     assert text.startswith("#") and "description:" in text
 
 

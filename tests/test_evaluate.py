@@ -20,15 +20,15 @@ from agents.vecenv import make_sb3_vec_env
 from envs.paint.paint_env import PaintEnv
 from envs.steel.bof_env import BOFEnv
 from experiments.evaluate import evaluate_policy
-from experiments.metrics import (
+from experiments.lib.policy_specs import resolve_policy
+from experiments.lib.scenario_sets import load_scenario_set, scenario_names
+from experiments.lib.stats import (
     drift_recovery,
     episode_recovery,
     gap_closed,
     iqm_with_ci,
     probability_of_improvement,
 )
-from experiments.policies import resolve_policy
-from experiments.scenarios import load_scenario_set, scenario_names
 
 REPO = Path(__file__).resolve().parents[1]
 

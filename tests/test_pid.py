@@ -20,9 +20,9 @@ from agents.baselines.pid import PID, PIDGains
 from agents.estimators import PAINT_OBS, BOFBathEstimator, PaintFilmEstimator
 from agents.evaluation import evaluate
 from agents.policy import Policy
-from experiments import tune_pid
+from experiments.tuning import pid as tune_pid
 
-# evaluation seeds of the scenario sets (conf/scenarios/*: first_seed 200000), never tuned on
+# evaluation seeds of the scenario sets (envs/conf/scenarios/*: first_seed 200000), never tuned on
 EVAL_SEEDS = range(200_000, 200_008)
 
 

@@ -36,9 +36,9 @@ from agents.builder import algorithm_class, load_policy
 from agents.evaluation import RecurrentSB3Policy
 from agents.policy import SB3Policy
 from experiments import train as train_job
-from experiments.callbacks import CheckpointCallback
-from experiments.checks import ConfigError
-from experiments.tracking import TrackingError
+from experiments.lib.callbacks import CheckpointCallback
+from experiments.lib.config_checks import ConfigError
+from experiments.lib.tracking import TrackingError
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "plantrl-bof"

@@ -52,13 +52,12 @@ from agents.baselines.mpc import (
     SamplingMPCOracle,
     load_config,
 )
-from envs.core.config import CONF_DIR
 from envs.steel import core
 from envs.steel.batch import BOFBatch
 
 __all__ = ["CONFIG_PATH", "BOFMPCOracle", "practice_actuals", "rollout", "rollout_costs"]
 
-CONFIG_PATH = CONF_DIR / "baselines" / "bof_mpc.yaml"
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "conf" / "baselines" / "bof_mpc.yaml"
 ENDPOINT_NOISE = ("zero", "true")
 MODE_ADJUST = 0  # envs.core.actions: the kernels' code of action_mode="adjust"
 

@@ -70,7 +70,6 @@ from agents.baselines.mpc import (
     SamplingMPCOracle,
     load_config,
 )
-from envs.core.config import CONF_DIR
 from envs.core.noise import NORMAL_BITS, NORMAL_TABLE
 from envs.paint import core
 from envs.paint.batch import PaintBatch
@@ -86,7 +85,7 @@ __all__ = [
     "sampled_futures",
 ]
 
-CONFIG_PATH = CONF_DIR / "baselines" / "paint_mpc.yaml"
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "conf" / "baselines" / "paint_mpc.yaml"
 MODE_ADJUST = 0  # envs.core.actions: the kernels' code of action_mode="adjust"
 # the 16-bit word whose table normal is closest to 0 (the median of the scatter)
 MEDIAN_WORD = int(np.argmin(np.abs(NORMAL_TABLE))) << (16 - NORMAL_BITS)

@@ -1,8 +1,10 @@
 """Plant variants and scenario profiles by name: what ``gym.make(id, plant=…, scenario=…)`` accepts.
 
-Plant variants live in ``conf/plant/<process>_*.yaml`` and disturbance profiles in
-``conf/scenarios/<process>/*.yaml`` (the same files Hydra composes), so a Gymnasium user and a
-Hydra run name the same things. An unknown name fails with the list of valid ones.
+Plant variants live in ``envs/conf/plant/<process>_*.yaml`` and disturbance profiles in
+``envs/conf/scenarios/<process>/*.yaml``: package data of ``envs``, read relative to the package
+(never from the repository's ``conf/``), so a wheel install finds them. They are the same files
+the Hydra jobs compose (``pkg://envs.conf`` on their search path), so a Gymnasium user and a Hydra
+run name the same things. An unknown name fails with the list of valid ones.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import yaml
 
 from envs.core.params import PlantParams, PlantVariant, load_variant, variant_from_mapping
 
-__all__ = ["CONF_DIR", "resolve_scenario", "resolve_variant"]
+__all__ = ["CONF_DIR", "PLANT_DIR", "SCENARIO_DIR", "resolve_scenario", "resolve_variant"]
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+# envs/conf: package data declared in pyproject ([tool.setuptools.package-data])
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+PLANT_DIR = CONF_DIR / "plant"
+SCENARIO_DIR = CONF_DIR / "scenarios"
 
 
 def resolve_variant(
@@ -25,7 +30,7 @@ def resolve_variant(
     params_cls: type[PlantParams],
     default: str,
 ) -> PlantVariant:
-    """A plant variant from a name in ``conf/plant/``, a YAML path, a mapping or parameters.
+    """A plant variant from a name in ``envs/conf/plant/``, a YAML path, a mapping or parameters.
 
     Args:
         plant: ``None`` (the default variant), a variant name (``"bof_250t"``), a path to a plant
@@ -43,7 +48,7 @@ def resolve_variant(
     if isinstance(plant, Mapping):
         return variant_from_mapping(plant, params_cls, str(plant.get("name", "custom")))
     if isinstance(plant, str):
-        plant_dir = CONF_DIR / "plant"
+        plant_dir = PLANT_DIR
         is_path = plant.endswith((".yaml", ".yml"))
         path = Path(plant) if is_path else plant_dir / f"{plant}.yaml"
         if not path.is_file():
@@ -61,7 +66,7 @@ def resolve_variant(
 def resolve_scenario(
     scenario: str | Mapping[str, Any] | None, process: str, keys: tuple[str, ...]
 ) -> dict[str, Any]:
-    """A disturbance profile: a name in ``conf/scenarios/<process>/``, a YAML path or a mapping.
+    """A disturbance profile: a name in ``envs/conf/scenarios/<process>/``, a path or a mapping.
 
     Args:
         scenario: ``None`` (no profile), a name, a path or a mapping.
@@ -74,7 +79,7 @@ def resolve_scenario(
     if scenario is None:
         return {}
     if isinstance(scenario, str):
-        scenario_dir = CONF_DIR / "scenarios" / process
+        scenario_dir = SCENARIO_DIR / process
         is_path = scenario.endswith((".yaml", ".yml"))
         path = Path(scenario) if is_path else scenario_dir / f"{scenario}.yaml"
         if not path.is_file():
@@ -85,7 +90,7 @@ def resolve_scenario(
             )
         scenario = yaml.safe_load(path.read_text()) or {}
     # "description" documents the file and "eval" holds the scenario set's episodes (read by
-    # experiments.scenarios); neither is an env argument
+    # experiments.lib.scenario_sets); neither is an env argument
     profile = {k: v for k, v in dict(scenario).items() if k not in ("description", "eval")}
     unknown = sorted(set(profile) - set(keys))
     if unknown:

@@ -178,7 +178,7 @@ class PlantVariant:
 def load_variant(
     path: str | Path, params_cls: type[PlantParams], name: str | None = None
 ) -> PlantVariant:
-    """Load a plant variant from a YAML file of the ``conf/plant/`` layout.
+    """Load a plant variant from a YAML file of the ``envs/conf/plant/`` layout.
 
     The file holds ``params:`` (overrides of the dataclass defaults), optional ``randomize:``
     (``field: [low, high]``) and ``description:``. Other top-level keys are rejected so that a

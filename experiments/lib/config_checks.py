@@ -80,5 +80,5 @@ def validate_train_config(cfg: Mapping[str, Any]) -> None:
     if plant_process is not None and env_name is not None and plant_process != env_name:
         raise ConfigError(
             f"plant.process = {plant_process!r} does not match env.name = {env_name!r}: pick a "
-            f"{env_name} plant (conf/plant/{env_name}_*.yaml), e.g. plant=<{env_name}_...>"
+            f"{env_name} plant (envs/conf/plant/{env_name}_*.yaml), e.g. plant=<{env_name}_...>"
         )

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 __all__ = ["log_and_register_policy"]
 
-POLICY_CODE = Path(__file__).with_name("policy_model.py")
+POLICY_CODE = Path(__file__).with_name("pyfunc_model.py")
 
 
 def log_and_register_policy(

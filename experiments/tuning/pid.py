@@ -1,8 +1,8 @@
 """Tune a PID baseline once, reproducibly, on the nominal plant; write the winner into its YAML.
 
-    python -m experiments.tune_pid --process bof          # ≈ 3 min of one core's CPU time
-    python -m experiments.tune_pid --process paint        # ≈ 2.5 min
-    python -m experiments.tune_pid --process bof --quick  # a smoke run in seconds (not stored)
+    python -m experiments.tuning.pid --process bof          # ≈ 3 min of one core's CPU time
+    python -m experiments.tuning.pid --process paint        # ≈ 2.5 min
+    python -m experiments.tuning.pid --process bof --quick  # a smoke run in seconds (not stored)
 
 Procedure (DESIGN.md: baselines "tuned once by a documented, reproducible procedure"):
 
@@ -11,7 +11,7 @@ Procedure (DESIGN.md: baselines "tuned once by a documented, reproducible proced
 2. Per stage, an Optuna TPE search with a fixed sampler seed. Objective: the mean episode return
    (the env's reward is money) of :func:`agents.evaluation.evaluate` on the nominal plant over
    fixed *tuning* seeds 500000… — disjoint from every evaluation seed set (100000… during
-   training, 200000… in ``conf/scenarios``), so the baselines are never tuned on the episodes
+   training, 200000… in ``envs/conf/scenarios``), so the baselines are never tuned on the episodes
    they are scored on. Every candidate meets the same episodes (common random numbers), and
    the gains a stage starts from are its first trial, so it never ends worse than it started.
    The BOF has two stages: the endpoint gains on single heats (scenario ``nominal``), then the
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg["gains"] = gains
     cfg["tuned"] = {
         "date": datetime.date.today().isoformat(),
-        "command": " ".join(["python -m experiments.tune_pid", *(argv or sys.argv[1:])]),
+        "command": " ".join(["python -m experiments.tuning.pid", *(argv or sys.argv[1:])]),
         "commit": git_commit(),
         "seconds": round(time.perf_counter() - t0),
         "cpu_seconds": round(time.process_time() - cpu0),

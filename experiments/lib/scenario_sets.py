@@ -1,10 +1,10 @@
 """Named scenario sets: the fixed episodes every policy and baseline is evaluated on.
 
-A scenario set is a disturbance profile of ``conf/scenarios/<process>/<name>.yaml`` (what the env
-reads: campaign length, drifts and scheduled events, sensor faults) plus its ``eval`` section:
-the episode seeds (``first_seed`` … ``first_seed + episodes − 1``) and, for drift scenarios,
-where the drift starts and how recovery is judged. Seeds fix an episode's charge or body mix,
-disturbances and sensor noise, so every policy meets exactly the same episodes.
+A scenario set is a disturbance profile of ``envs/conf/scenarios/<process>/<name>.yaml`` (what the
+env reads: campaign length, drifts and scheduled events, sensor faults) plus its ``eval`` section:
+the episode seeds (``first_seed`` … ``first_seed + episodes − 1``) and, for drift scenarios, where
+the drift starts and how recovery is judged. Seeds fix an episode's charge or body mix, disturbances
+and sensor noise, so every policy meets exactly the same episodes.
 
 >>> s = load_scenario_set("bof", "drift")
 >>> s.seeds[:2], s.drift_start
@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from envs.core.config import CONF_DIR
+from envs.core.config import SCENARIO_DIR
 
 __all__ = ["ScenarioSet", "load_scenario_set", "scenario_names"]
 
@@ -67,13 +67,13 @@ class ScenarioSet:
 
 
 def scenario_names(process: str) -> list[str]:
-    """Scenario sets of a process (files in ``conf/scenarios/<process>/``)."""
-    return sorted(p.stem for p in (CONF_DIR / "scenarios" / process).glob("*.yaml"))
+    """Scenario sets of a process (files in ``envs/conf/scenarios/<process>/``)."""
+    return sorted(p.stem for p in (SCENARIO_DIR / process).glob("*.yaml"))
 
 
 def load_scenario_set(process: str, name: str) -> ScenarioSet:
-    """Read ``conf/scenarios/<process>/<name>.yaml``; unknown names list the valid ones."""
-    path = CONF_DIR / "scenarios" / process / f"{name}.yaml"
+    """Read ``envs/conf/scenarios/<process>/<name>.yaml``; unknown names list the valid ones."""
+    path = SCENARIO_DIR / process / f"{name}.yaml"
     if not path.is_file():
         raise ValueError(
             f"unknown scenario set {name!r} for {process!r}; valid: {scenario_names(process)}"

@@ -6,7 +6,7 @@ heat (exact analyses, no disturbance) ends at the carbon and temperature aims. P
 ``practice_*`` values (paste them into ``envs/steel/params.py`` or a plant YAML) and the
 rule-of-thumb sensitivities PHYSICS.md asks for.
 
-    python -m experiments.calibrate_bof [--plant conf/plant/bof_250t.yaml]
+    python -m experiments.calibration.bof [--plant envs/conf/plant/bof_250t.yaml]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Throughput of every plantrl environment on one core, with a profile of the vector step.
 
-    python -m experiments.benchmark_envs            # full run, about 4 min
-    python -m experiments.benchmark_envs --quick    # smoke run, < 1 min
+    python -m experiments.benchmarks.envs            # full run, about 4 min
+    python -m experiments.benchmarks.envs --quick    # smoke run, < 1 min
 
 For each process (BOF blow, paint line) it measures single-env steps/s (raw and through
 ``gym.make``) against Gymnasium's ``Pendulum-v1``, native vector-env env-steps/s at N = 1, 64,
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from experiments.machine import machine_info as shared_machine_info
+from experiments.lib.machine_info import machine_info as shared_machine_info
 
 os.environ["NUMBA_NUM_THREADS"] = "1"  # one core; must be set before numba is imported
 
@@ -47,7 +47,7 @@ from envs.steel import core as bof_core
 from envs.steel.batch import BOFBatch
 from envs.steel.bof_env import BOFEnv
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VECTOR_SIZES = (1, 64, 1024, 4096)
 PROFILE_N = 4096
 # steps per timing block of the vector env at N ≥ 1024: a block must hold a round of autoresets
@@ -413,7 +413,7 @@ def render(info: dict, r: dict) -> str:
             text = f"First import+reset+step of `{label}`, empty numba cache (compile)"
             rows.append(row(text, cold, "import_cold", cold_x))
         rows.append(row(f"… same, warm cache ({name})", f"{one['warm']:.1f} s"))
-    cmd = "python -m experiments.benchmark_envs" + (" --quick" if r["quick"] else "")
+    cmd = "python -m experiments.benchmarks.envs" + (" --quick" if r["quick"] else "")
     head = (
         f"# Environment benchmarks\n\n- {info['date']}, git `{info['git']}`, {info['cpu']}, one "
         f"core (`NUMBA_NUM_THREADS=1`), load average {info['load']}\n- Python {info['python']}, "

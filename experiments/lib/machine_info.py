@@ -11,7 +11,7 @@ from pathlib import Path
 
 __all__ = ["machine_info"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _git(*args: str) -> str:

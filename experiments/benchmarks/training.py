@@ -1,7 +1,7 @@
 """Training benchmarks: PPO throughput, MLflow logging overhead, time-to-competence.
 
-    python -m experiments.benchmark_training            # full run, about 4 min on 2 cores
-    python -m experiments.benchmark_training --quick    # smoke run, about 1 min
+    python -m experiments.benchmarks.training            # full run, about 4 min on 2 cores
+    python -m experiments.benchmarks.training --quick    # smoke run, about 1 min
 
 Three measurements, in one process with one torch thread (the train job's ``torch_threads``):
 
@@ -12,10 +12,10 @@ Three measurements, in one process with one torch thread (the train job's ``torc
    block. Blocks of the two run in turn (order alternating), best of several repeats. Also a
    profile of one vector step of 16 plants: native env, SB3 adapter, ``VecNormalize``, and the
    policy forward of a rollout step.
-2. MLflow overhead: the same BOF training with SB3's logger writing to
-   ``experiments.tracking.MLflowOutputFormat`` (active run, SQLite store in a temporary
-   directory) against a logger without outputs; interleaved, best of several repeats, plus the
-   time spent inside the writer itself.
+2. MLflow overhead: the same BOF training with SB3's logger writing to the train job's own
+   writer, ``experiments.lib.tracking.MLflowOutputFormat`` (wrapped only to time it; active
+   run, SQLite store in a temporary directory) against a logger without outputs; interleaved,
+   best of several repeats, plus the time spent inside the writer itself.
 3. Time-to-competence: the train job's PPO (``conf/train.yaml`` defaults: BOF nominal 250 t
    plant, PPO + ``conf/hparams/bof_ppo.yaml``, 16 envs, seed 0) evaluated every 16,384 steps on
    16 fixed seeded episodes (``scenario="nominal"``) until it beats the operator practice on the
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 
-from experiments.machine import machine_info as shared_machine_info
+from experiments.lib.machine_info import machine_info as shared_machine_info
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # one core for the plant kernel (before numba)
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -48,12 +48,11 @@ import mlflow
 import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
-from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.logger import KVWriter, Logger
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
@@ -63,9 +62,9 @@ from agents.builder import build_agent, make_train_env
 from agents.evaluation import EpisodeResults, evaluate, n_actions
 from agents.policy import SB3Policy
 from agents.vecenv import make_sb3_vec_env
-from experiments.tracking import MLflowOutputFormat, setup_tracking
+from experiments.lib.tracking import MLflowOutputFormat, setup_tracking
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 EVAL_SEEDS = range(100_000, 100_016)
 EVAL_EVERY = 16_384  # env-steps between evaluations (4 PPO rollouts of 16 x 256)
@@ -253,7 +252,9 @@ def step_profile(
 
 # --- 2. MLflow overhead ------------------------------------------------------------------------
 class TimedMLflowOutput(MLflowOutputFormat):
-    """``MLflowOutputFormat`` (the train job's writer) that also counts calls, values, seconds."""
+    """The train job's writer (``MLflowOutputFormat``, buffered ``log_batch`` every
+    ``flush_every`` dumps) that also counts its calls and values and the seconds spent inside
+    it: every ``write`` (including the flushes it triggers) and the final ``close``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -268,49 +269,14 @@ class TimedMLflowOutput(MLflowOutputFormat):
         self.calls += 1
         self.values += len(key_values)
 
-
-class BatchedMLflowOutput(KVWriter):
-    """Candidate fix, measured alongside: buffer the dumps, one ``log_batch`` per ``every``.
-
-    Same metric selection as ``MLflowOutputFormat``; ``close()`` (or ``flush()``) writes the rest.
-    """
-
-    def __init__(self, run_id: str, every: int = 10) -> None:
-        self.client, self.run_id, self.every = MlflowClient(), run_id, int(every)
-        self.buffer: list[Metric] = []
-        self.calls, self.seconds = 0, 0.0
-
-    def write(
-        self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0
-    ) -> None:
-        t0 = time.perf_counter()
-        ms = int(time.time() * 1000)
-        for key, value in key_values.items():
-            excluded = key_excluded.get(key)
-            if excluded is not None and "mlflow" in excluded:
-                continue
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                self.buffer.append(Metric(key, float(value), ms, int(step)))
-            elif hasattr(value, "item") and getattr(value, "size", 2) == 1:
-                self.buffer.append(Metric(key, float(value.item()), ms, int(step)))
-        self.calls += 1
-        if self.calls % self.every == 0:
-            self.flush()
-        self.seconds += time.perf_counter() - t0
-
-    def flush(self) -> None:
-        for i in range(0, len(self.buffer), 1000):  # MLflow's limit per batch
-            self.client.log_batch(self.run_id, metrics=self.buffer[i : i + 1000])
-        self.buffer = []
-
     def close(self) -> None:
         t0 = time.perf_counter()
-        self.flush()
+        super().close()
         self.seconds += time.perf_counter() - t0
 
 
 def mlflow_overhead(c: dict[str, Any], steps: int, rounds: int) -> dict[str, Any]:
-    """BOF PPO learning: logger without outputs vs the MLflow writer vs a batched writer."""
+    """BOF PPO learning: logger without outputs vs the train job's MLflow writer."""
     with tempfile.TemporaryDirectory(prefix="plantrl-bench-mlflow-") as tmp:
         experiment_id = setup_tracking(
             {
@@ -319,46 +285,34 @@ def mlflow_overhead(c: dict[str, Any], steps: int, rounds: int) -> dict[str, Any
                 "artifact_location": f"{tmp}/artifacts",
             }
         )
-        client = MlflowClient()
         with mlflow.start_run(experiment_id=experiment_id, run_name="overhead") as run:
-            batched_run = client.create_run(experiment_id, run_name="overhead-batched")
-            writer, batched = TimedMLflowOutput(), BatchedMLflowOutput(batched_run.info.run_id)
+            writer = TimedMLflowOutput()
             models = {
                 "none": quiet_logger(build_agent(c["agent"], bof_train_env(c, 0), 0)),
                 "mlflow": quiet_logger(build_agent(c["agent"], bof_train_env(c, 0), 0), [writer]),
-                "batched": quiet_logger(build_agent(c["agent"], bof_train_env(c, 0), 0), [batched]),
             }
             for m in models.values():  # warm-up, including the first writes to the store
                 m.learn(steps)
-            batched.close()
+            writer.flush()
             writer.calls, writer.values, writer.seconds = 0, 0, 0.0
-            batched.calls, batched.seconds = 0, 0.0
             times = interleaved({k: _learner(m, steps) for k, m in models.items()}, rounds)
-            batched.close()
-            client.set_terminated(batched_run.info.run_id)
-            key = "time/total_timesteps"
-            dumps = {
-                "mlflow": len(client.get_metric_history(run.info.run_id, key)),
-                "batched": len(client.get_metric_history(batched_run.info.run_id, key)),
-            }
+            writer.close()  # the last buffered dumps, counted as time inside the writer
+            history = MlflowClient().get_metric_history(run.info.run_id, "time/total_timesteps")
     best = {k: min(v) for k, v in times.items()}
     median = {k: statistics.median(v) for k, v in times.items()}
     return {
         "steps": steps,
         "rounds": rounds,
         "times": times,
+        "flush_every": writer.flush_every,
         "writes_per_block": writer.calls / rounds,
         "values_per_write": writer.values / max(writer.calls, 1),
         "ms_per_write": 1e3 * writer.seconds / max(writer.calls, 1),
         "writer_share": writer.seconds / sum(times["mlflow"]),
-        "batched_ms_per_write": 1e3 * batched.seconds / max(batched.calls, 1),
-        "batched_share": batched.seconds / sum(times["batched"]),
-        "batched_every": batched.every,
         "wall_overhead": best["mlflow"] / best["none"] - 1.0,
         "wall_overhead_median": median["mlflow"] / median["none"] - 1.0,
-        "wall_overhead_batched": best["batched"] / best["none"] - 1.0,
         "noise_none": median["none"] / best["none"] - 1.0,
-        "logged_dumps": dumps,
+        "logged_dumps": len(history),
     }
 
 
@@ -484,7 +438,8 @@ def summary_table(r: dict[str, Any]) -> list[str]:
             tp["ratio"],
         ),
         (
-            "MLflow writer (`MLflowOutputFormat`, SQLite): time inside it / training wall time",
+            f"MLflow writer (`MLflowOutputFormat`, SQLite, one `log_batch` per "
+            f"{ml['flush_every']} dumps): time inside it / training wall time",
             f"{100 * ml['writer_share']:.2f} %",
             "mlflow",
             ml["writer_share"],
@@ -492,11 +447,6 @@ def summary_table(r: dict[str, Any]) -> list[str]:
         (
             "MLflow: difference of wall times vs no output, best (median)",
             f"{100 * ml['wall_overhead']:+.1f} % ({100 * ml['wall_overhead_median']:+.1f} %)",
-        ),
-        (
-            "MLflow, cross-check: a separate buffered writer, one `log_batch` per "
-            f"{ml['batched_every']} dumps (time inside it / training)",
-            f"{100 * ml['batched_share']:.2f} %",
         ),
         (
             "Time-to-competence: PPO mean return first above the operator's (16 nominal seeds)",
@@ -579,7 +529,7 @@ def render(info: dict[str, Any], r: dict[str, Any]) -> str:
     """The markdown report: header, summary table with targets, then the details."""
     c, tp, ml, tc = r["config"], r["throughput"], r["mlflow"], r["competence"]
     algo = c["agent"]["algo"]
-    cmd = "python -m experiments.benchmark_training" + (" --quick" if r["quick"] else "")
+    cmd = "python -m experiments.benchmarks.training" + (" --quick" if r["quick"] else "")
     head = [
         "# Training benchmarks",
         "",
@@ -601,18 +551,15 @@ def render(info: dict[str, Any], r: dict[str, Any]) -> str:
         "SB3 logger without outputs unless stated.",
         "",
     ]
-    dumps = ml["logged_dumps"]
     notes_ml = (
         f"MLflow: {ml['writes_per_block']:.0f} writes per block (SB3 dumps once per rollout), "
-        f"{ml['values_per_write']:.0f} values each, {ml['ms_per_write']:.1f} ms per write "
-        "(SQLite store in a temporary directory; dumps found in the runs: "
-        f"{dumps['mlflow']}, and {dumps['batched']} from the buffered writer). The target is "
+        f"{ml['values_per_write']:.0f} values each, {ml['ms_per_write']:.1f} ms per write on "
+        f"average (buffered: one `log_batch` every {ml['flush_every']} writes; SQLite store in a "
+        f"temporary directory; dumps found in the run: {ml['logged_dumps']}). The target is "
         "judged on the time measured inside the writer, the only difference between the two "
         "configurations. The difference of wall times is shown for comparison; its noise on "
         "this shared machine shows in the spread of the no-output blocks (median vs best: "
-        f"{100 * ml['noise_none']:+.1f} %). Buffered writer: "
-        f"{ml['batched_ms_per_write']:.1f} ms per dump on average (wall difference "
-        f"{100 * ml['wall_overhead_batched']:+.1f} %)."
+        f"{100 * ml['noise_none']:+.1f} %)."
     )
     first = tc["first_beat"]
     first_txt = (

@@ -8,7 +8,7 @@ practice (the zero action). Every configuration meets the same episodes, so diff
 paired. The chosen configuration should sit where doubling samples or horizon moves the mean
 return by only a few percent of the operator → oracle gap.
 
-    python -m experiments.mpc_convergence --process bof|paint [--quick] [--out PATH]
+    python -m experiments.studies.mpc_convergence --process bof|paint [--quick] [--out PATH]
 
 A full run writes ``results/<process>/mpc_convergence.md``; ``--quick`` (a small grid on two
 short episodes: a smoke test) prints the report unless ``--out`` is given.
@@ -31,8 +31,8 @@ from agents.baselines import bof_mpc, paint_mpc
 from agents.baselines.mpc import load_config
 from agents.baselines.operator import OperatorPolicy
 from agents.evaluation import EpisodeResults, evaluate
-from experiments.machine import ROOT, machine_info
-from experiments.reporting import final_table
+from experiments.lib.kpi_tables import final_table
+from experiments.lib.machine_info import ROOT, machine_info
 
 SEED0 = 200000  # evaluation seeds of the oracle studies (training and tuning use others)
 
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     study = STUDIES[args.process].quick() if args.quick else STUDIES[args.process]
     seeds = list(range(SEED0, SEED0 + study.episodes))
     chosen = load_config(study.config_path, {})
-    cmd = "python -m experiments.mpc_convergence " + " ".join(
+    cmd = "python -m experiments.studies.mpc_convergence " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
     text = report(study, args.process, cmd, chosen, seeds)

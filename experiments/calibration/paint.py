@@ -10,7 +10,7 @@ into ``envs/paint/params.py`` or a plant YAML; the envelope checks follow. What 
 | defect thresholds | nominal body (sedan, recipe, climate at set-point): per-layer risk targets |
 | ``<layer>_te_scatter_rel`` | pooled Cpk 1.15 on 8 plants × 2000 bodies (drifts and lots on) |
 
-    python -m experiments.calibrate_paint [--plant conf/plant/paint_50jph.yaml] [--fit]
+    python -m experiments.calibration.paint [--plant envs/conf/plant/paint_50jph.yaml] [--fit]
 """
 
 from __future__ import annotations
