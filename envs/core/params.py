@@ -103,7 +103,7 @@ class PlantParams:
 
     @classmethod
     def indices(cls) -> Any:
-        """Column of every field in :meth:`to_array` rows, as a NamedTuple (``P.heat_size_t``):
+        """Column of every field in :meth:`to_array` rows, as an IntEnum (``P.heat_size_t``):
         the parameter layout the compiled cores read by name (:mod:`envs.core.layout`)."""
         cached = cls.__dict__.get("_indices")
         if cached is None:
