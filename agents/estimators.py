@@ -33,9 +33,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from envs.paint.core import OBS_TABLE as PAINT_OBS_TABLE
-from envs.paint.params import LAYERS, STYLES, PaintLineParams
-from envs.paint.practice import recipe_setpoints
+from envs.paint import LAYERS, STYLES, PaintLineParams, recipe_setpoints
+from envs.paint import layout as paint_layout
 from envs.steel.batch import OBS_TABLE as BOF_OBS_TABLE
 from envs.steel.params import BOFParams
 
@@ -55,7 +54,7 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 BOF_OBS = {name: j for j, (name, *_) in enumerate(BOF_OBS_TABLE)}
-PAINT_OBS = {name: j for j, (name, *_) in enumerate(PAINT_OBS_TABLE)}
+PAINT_OBS: dict[str, int] = paint_layout.OBSERVATION.index_map()
 ORE_O2_NM3_KG = 0.21  # Nm3 O2 per kg ore (Fe2O3, PHYSICS.md §1 coolants)
 # stage III is declared when the off-gas rate falls below this share of its stage-II plateau:
 # the analyser's 4 % noise makes a false alarm a ~4σ event

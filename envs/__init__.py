@@ -34,8 +34,8 @@ if "plantrl/BOF-v1" not in gym.registry:
 if "plantrl/PaintLine-v0" not in gym.registry:
     gym.register(
         id="plantrl/PaintLine-v0",
-        entry_point="envs.paint.paint_env:PaintEnv",
-        vector_entry_point="envs.paint.paint_env:PaintVectorEnv",
+        entry_point="envs.paint.env:PaintEnv",
+        vector_entry_point="envs.paint.env:PaintVectorEnv",
         # the env truncates at the end of its shift itself (shift_bodies), so no TimeLimit
         max_episode_steps=None,
     )

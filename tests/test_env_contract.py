@@ -26,8 +26,9 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
 from envs.core.config import PLANT_DIR, SCENARIO_DIR
-from envs.paint import batch as paint_batch
-from envs.paint.paint_env import PaintEnv, PaintVectorEnv
+from envs.paint import actuator_specs as paint_actuator_specs
+from envs.paint import layout as paint_layout
+from envs.paint.env import PaintEnv, PaintVectorEnv
 from envs.paint.params import PaintLineParams
 from envs.steel import batch as bof_batch
 from envs.steel.bof_env import BOFEnv, BOFVectorEnv
@@ -77,8 +78,8 @@ PROCESSES = {
         PaintEnv,
         PaintVectorEnv,
         PaintLineParams,
-        paint_batch.core.OBS_TABLE,
-        lambda: paint_batch.actuator_specs(PaintLineParams()),
+        tuple(paint_layout.OBSERVATION.table()),
+        lambda: paint_actuator_specs(PaintLineParams()),
         {"shift_bodies": 60},
     ),
 }

@@ -17,7 +17,7 @@ from agents.builder import save_policy
 from agents.evaluation import evaluate
 from agents.loading import ONNXPolicy, check_policy_shapes
 from agents.vecenv import make_sb3_vec_env
-from envs.paint.paint_env import PaintEnv
+from envs.paint.env import PaintEnv
 from envs.steel.bof_env import BOFEnv
 from experiments.evaluate import evaluate_policy
 from experiments.lib.policy_specs import resolve_policy

@@ -23,7 +23,8 @@ from agents.baselines.operator import OperatorPolicy
 from agents.baselines.paint_mpc import PaintMPCOracle
 from agents.evaluation import evaluate
 from envs.core.noise import draw_bits, normal, uniform
-from envs.paint import core as paint_core
+from envs.paint import layout as paint_layout
+from envs.paint import rollout as paint_rollout
 from envs.steel import core as steel_core
 
 SEEDS = [200000, 200001, 200002]
@@ -131,32 +132,32 @@ def test_bof_kernel_reproduces_the_env_rewards_exactly() -> None:
 def test_paint_kernel_reproduces_the_env_rewards_exactly() -> None:
     # drifts held still (σ = 0, no trend), so the env's drift bank changes nothing the kernel
     # does not know; the process words are the env's own, drawn from a copy of its generator
-    still = {name: {"ou_sigma": 0.0, "trend_per_step": 0.0} for name in paint_core.DRIFT_NAMES}
+    still = {name: {"ou_sigma": 0.0, "trend_per_step": 0.0} for name in paint_layout.DRIFTS.names}
     env = make_paint(drifts=still)
     env.reset(seed=SEEDS[0])
     b = env.unwrapped.batch
     rng = copy.deepcopy(env.unwrapped.np_random)
     words = np.stack([draw_bits(rng, 1, b.n_words)[0] for _ in range(PAINT_BODIES)])
-    x = b.state[0].copy()
     costs = np.empty(PAINT_BODIES)
-    seq, block = np.zeros((1, paint_core.N_ACT)), np.zeros(PAINT_BODIES, dtype=np.int64)
-    scratch = (np.empty(paint_core.N_ACT), np.empty(paint_core.N_KPI))
-    paint_mpc.rollout(
-        b.params[0], b.derived[0], x, 0, seq, block, words, PAINT_BODIES, *scratch, costs
-    )
-    rewards = [env.step(np.zeros(paint_core.N_ACT, np.float32))[1] for _ in range(PAINT_BODIES)]
-    assert np.array_equal(-costs / paint_core.REWARD_SCALE_EUR, np.array(rewards))
+    plan = paint_rollout.new_plan([b.plants], PAINT_BODIES, np.zeros(PAINT_BODIES, np.int64))
+    seq = np.zeros((1, paint_layout.N_ACT))
+    paint_rollout.rollout_one(plan, 0, seq, words, costs)
+    rewards = [env.step(np.zeros(paint_layout.N_ACT, np.float32))[1] for _ in range(PAINT_BODIES)]
+    assert np.array_equal(-costs / 100.0, np.array(rewards))  # reward = −cost/100, exact
 
 
 def test_paint_horizon_words_follow_the_module_table() -> None:
-    words = paint_mpc.horizon_words(np.array([0.05, 0.5, 0.97]))
-    assert abs(normal(int(paint_mpc.MEDIAN_WORD))) < 1e-3
+    words = paint_rollout.horizon_words(np.array([0.05, 0.5, 0.97]))
+    median = paint_rollout.MEDIAN_WORD
+    assert abs(normal(int(median))) < 1e-3
+    W, WL = paint_layout.W, paint_layout.WL  # noqa: N806
     for w in words:
-        for layer in range(paint_core.N_LAYERS):
-            assert normal(int(w[paint_core.W_FLOW + layer])) == normal(paint_mpc.MEDIAN_WORD)
-            lot = paint_core.W_LOT + 4 * layer
-            assert uniform(int(w[lot]), int(w[lot + 1])) > 1.0 - 1e-9  # no lot change
-    u = [uniform(int(w[paint_core.W_STYLE_HI]), int(w[paint_core.W_STYLE_LO])) for w in words]
+        for layer in range(paint_layout.N_LAYERS):
+            assert normal(int(w[W.flow + layer])) == normal(median)
+            lot = W.lots + layer * paint_layout.LOT_WORDS_STRIDE
+            event = uniform(int(w[lot + WL.event_hi]), int(w[lot + WL.event_lo]))
+            assert event > 1.0 - 1e-9  # no lot change
+    u = [uniform(int(w[W.style_hi]), int(w[W.style_lo])) for w in words]
     np.testing.assert_allclose(u, [0.05, 0.5, 0.97], atol=1e-9)
 
 

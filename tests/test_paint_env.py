@@ -14,12 +14,12 @@ from agents.baselines.operator import OperatorPolicy
 from agents.evaluation import evaluate
 from agents.policy import RandomPolicy
 from agents.vecenv import make_sb3_vec_env
-from envs.paint import core
-from envs.paint.batch import SHIFT_KPI_NAMES
-from envs.paint.paint_env import PaintEnv, PaintVectorEnv
+from envs.paint import layout
+from envs.paint.derive import practice_setpoints
+from envs.paint.env import PaintEnv, PaintVectorEnv
 from envs.paint.params import PaintLineParams
 
-ZERO = np.zeros(core.N_ACT, np.float32)
+ZERO = np.zeros(layout.N_ACT, np.float32)
 
 
 def run_shift(env: PaintEnv, seed: int, action: np.ndarray = ZERO) -> tuple[list, list, dict]:
@@ -37,14 +37,14 @@ def run_shift(env: PaintEnv, seed: int, action: np.ndarray = ZERO) -> tuple[list
 def test_zero_adjust_action_is_the_recipe_of_the_body_style():
     env = PaintEnv(shift_bodies=30)
     env.reset(seed=3)
-    recipe = np.empty(core.N_ACT)
+    recipe = np.empty(layout.N_ACT)
     styles = set()
     for _ in range(30):
         obs, *_, info = env.step(ZERO)
         style = int(info["product_kpi"]["body_style"])
         styles.add(style)
-        core.practice_setpoints(env.batch.params[0], env.batch.derived[0], style, recipe)
-        actuals = env.batch.state[0, core.X_ACT : core.X_ACT + core.N_ACT]
+        practice_setpoints(env.batch.params[0], env.batch.derived[0], style, recipe)
+        actuals = env.batch.state[0, layout.X.act : layout.X.act + layout.N_ACT]
         np.testing.assert_array_equal(actuals, recipe)  # bit for bit
         np.testing.assert_allclose(obs[17:25], recipe[:8], rtol=1e-6)  # shown as float32
     assert len(styles) > 1  # a mixed-model line: the recipe changed with the style
@@ -68,7 +68,7 @@ def test_shift_summary_matches_the_bodies():
     _, bodies, info = run_shift(env, seed=2)
     assert info["unit_end"] and len(bodies) == 120
     summary, p = info["unit_kpi"], env.params
-    assert list(summary) == list(SHIFT_KPI_NAMES)
+    assert list(summary) == list(layout.SHIFT_KPI_NAMES)
     for layer in ("base", "clear"):
         dft = np.array([b[f"dft_{layer}_um"] for b in bodies])
         target = getattr(p, f"{layer}_dft_target_um")
@@ -88,7 +88,7 @@ def test_vector_env_reports_shift_kpis_at_truncation():
     venv = PaintVectorEnv(3, shift_bodies=20)
     venv.reset(seed=0)
     for _ in range(20):
-        _, _, term, trunc, info = venv.step(np.zeros((3, core.N_ACT), np.float32))
+        _, _, term, trunc, info = venv.step(np.zeros((3, layout.N_ACT), np.float32))
         assert not term.any()
     assert trunc.all() and info["unit_end"].all()
     assert np.all(info["unit_kpi/bodies"] == 20) and np.isfinite(info["unit_kpi/cpk_base"]).all()
@@ -130,8 +130,8 @@ def test_inline_wet_film_gauge_is_a_plant_option():
 def test_operator_recipe_beats_random_adjustments():
     make = lambda: PaintEnv(shift_bodies=60)  # noqa: E731
     seeds = range(3)
-    operator = evaluate(OperatorPolicy(core.N_ACT), make, seeds)
-    rand = evaluate(RandomPolicy(core.N_ACT, seed=0), make, seeds)
+    operator = evaluate(OperatorPolicy(layout.N_ACT), make, seeds)
+    rand = evaluate(RandomPolicy(layout.N_ACT, seed=0), make, seeds)
     assert operator.returns.mean() > rand.returns.mean()
     assert operator.kpi_means()["in_spec_clear_rate"] > rand.kpi_means()["in_spec_clear_rate"]
 
@@ -140,7 +140,7 @@ def test_sb3_adapter_trains_ppo_on_the_paint_line():
     from stable_baselines3 import PPO
 
     venv = make_sb3_vec_env("paint", n_envs=4, seed=0, shift_bodies=32)
-    assert venv.reset().shape == (4, core.N_OBS)
+    assert venv.reset().shape == (4, layout.N_OBS)
     model = PPO("MlpPolicy", venv, n_steps=32, batch_size=64, n_epochs=1, seed=0, device="cpu")
     model.learn(256)
     assert len(model.ep_info_buffer) >= 4  # shifts ended and were counted

@@ -13,8 +13,10 @@ import math
 import numpy as np
 import pytest
 
+from envs.core.bundle import StepOutput
 from envs.core.noise import draw_bits
-from envs.paint import core
+from envs.paint import core, derive, layout, new_paint_plants, oven, physics
+from envs.paint.layout import AS, PK, XL, A, D, O, P, X
 from envs.paint.params import STYLES, PaintLineParams
 from envs.paint.practice import build_banks, recipe_setpoints, run_production
 
@@ -24,16 +26,16 @@ QUIET = {"dft_base": {"noise_std": 0.0}, "dft_clear": {"noise_std": 0.0}}
 
 def _derived(params: PaintLineParams = NOMINAL) -> tuple[np.ndarray, np.ndarray]:
     p = params.to_array()
-    d = np.zeros(core.N_DERIVED)
-    core.derive(p, d)
+    d = np.zeros(layout.N_DERIVED)
+    derive.derive(p, d)
     return p, d
 
 
 def _action(**offsets: float) -> np.ndarray:
-    """A constant adjust-mode action with the named entries set (``core.A_*`` names)."""
-    a = np.zeros(core.N_ACT)
+    """A constant adjust-mode action with the named actuators set (``layout.ACTUATORS``)."""
+    a = np.zeros(layout.N_ACT)
     for name, value in offsets.items():
-        a[getattr(core, name)] = value
+        a[getattr(A, name)] = value
     return a
 
 
@@ -56,39 +58,33 @@ def test_film_build_is_an_exact_mass_balance():
     identity). Checked body by body, with flow scatter, lots and random actions."""
     p, _ = _derived()
     n, rng = 4, np.random.default_rng(3)
-    params, derived = np.tile(p, (n, 1)), np.zeros((n, core.N_DERIVED))
-    state = np.zeros((n, core.N_STATE))
     drifts, sensors = build_banks(NOMINAL)
-    dstate, sstate = drifts.new_state(n), sensors.new_state(n)
-    obs = np.zeros((n, core.N_OBS), np.float32)
-    z = rng.standard_normal((n, core.N_RESET_NOISE))
-    dt = NOMINAL.cycle_time_s
-    lo, hi = core.OBS_LOW, core.OBS_HIGH
-    core.reset_batch(params, derived, state, np.arange(n), True, z, drifts.cfg, dstate,
-                     sensors.cfg, sstate, dt, lo, hi, obs)  # fmt: skip
-    reward, kpi, active = np.zeros(n), np.zeros((n, core.N_KPI)), np.ones(n, np.bool_)
-    acc, bodies, shift_end = np.zeros((n, core.N_ACC)), np.zeros(n, np.int64), np.zeros(n, bool)
-    n_words = core.N_PROCESS_WORDS + drifts.n_noise + sensors.n_noise
+    plants = new_paint_plants(
+        NOMINAL, n, sensors=sensors, drifts=drifts, mode=0, shift_bodies=10**9
+    )
+    state, kpi = plants.state, plants.step_kpi
+    z = rng.standard_normal((n, layout.N_RESET_NOISE))
+    core.reset_batch(plants, np.arange(n), z, True)
+    out = StepOutput(plants.obs, np.zeros(n), np.zeros(n, bool))
+    active = np.ones(n, np.bool_)
+    n_words = layout.N_PROCESS_WORDS + drifts.n_noise + sensors.n_noise
     for _ in range(200):
-        actions = rng.uniform(-1.2, 1.2, (n, core.N_ACT))
+        actions = rng.uniform(-1.2, 1.2, (n, layout.N_ACT))
         bits = draw_bits(rng, n, n_words)
-        core.step_batch(params, derived, state, actions, 0, bits, drifts.n_noise, drifts.cfg,
-                        drifts.noise_cols, dstate, sensors.cfg, sensors.noise_cols, sstate, dt,
-                        lo, hi, obs, obs, reward, kpi, active, acc, bodies, 10**9,
-                        shift_end, core.step_scratch(n, drifts.n_drifts))  # fmt: skip
+        core.step_batch(plants, actions, bits, active, out)
         for i in range(n):
-            x, style = state[i], int(state[i, core.X_STYLE])
-            area = p[core.P_AREA + style]
+            x, style = state[i], int(state[i, X.style])
+            area = p[P.area_sedan_m2 + style]
             for layer in range(2):
-                s = core.X_L0 + layer * core.XL_STRIDE
-                solids = x[s + core.XL_SOLIDS_ML]
-                assert solids == pytest.approx(x[s + core.XL_DFT] * area, rel=1e-13)
-                deposited = x[s + core.XL_TE] * x[s + core.XL_VS] * x[s + core.XL_PAINT_ML]
+                s = X.layers + layer * layout.LAYER_STRIDE
+                solids = x[s + XL.solids_ml]
+                assert solids == pytest.approx(x[s + XL.dft] * area, rel=1e-13)
+                deposited = x[s + XL.te] * x[s + XL.vs] * x[s + XL.paint_ml]
                 assert solids == pytest.approx(deposited, rel=1e-13)
-                paint_l = kpi[i, core.K_PAINT_B + layer]
-                assert paint_l * 1000.0 == pytest.approx(x[s + core.XL_PAINT_ML], rel=1e-13)
-            both = kpi[i, core.K_PAINT_B] + kpi[i, core.K_PAINT_C]
-            assert kpi[i, core.K_PAINT] == both
+                paint_l = kpi[i, PK.paint_base_l + layer]
+                assert paint_l * 1000.0 == pytest.approx(x[s + XL.paint_ml], rel=1e-13)
+            both = kpi[i, PK.paint_base_l] + kpi[i, PK.paint_clear_l]
+            assert kpi[i, PK.paint_total_l] == both
 
 
 def test_recipe_hits_the_targets_at_nominal_conditions():
@@ -153,12 +149,12 @@ def test_nominal_defects_and_cure(long_run):
 # ------------------------------------------------------------------------------ directions
 def _d32(params: PaintLineParams, layer: int, t_paint: float, **kw: float) -> float:
     p, d = _derived(params)
-    b = layer * core.LAYER_STRIDE
-    speed = kw.get("speed", p[core.P_REC_N + b])
+    b = layer * layout.P_LAYER_STRIDE
+    speed = kw.get("speed", p[P.base_recipe_speed_krpm + b])
     flow = kw.get("flow", 300.0)
-    kv = kw.get("kv", p[core.P_REC_U + b])
-    ln_mu = core.ln_visc_rel(d, layer, t_paint, math.log(kw.get("visc_mult", 1.0)))
-    return core.droplet_d32(p, d, layer, speed, flow, ln_mu, kv, 1.0)
+    kv = kw.get("kv", p[P.base_recipe_voltage_kv + b])
+    ln_mu = physics.ln_visc_rel(d, layer, t_paint, math.log(kw.get("visc_mult", 1.0)))
+    return physics.droplet_d32(p, d, layer, speed, flow, ln_mu, kv, 1.0)
 
 
 def test_warmer_paint_gives_smaller_droplets():
@@ -186,7 +182,7 @@ def test_droplet_size_directions():
 def _te(params: PaintLineParams, kv: float = 80.0, sa: float = 300.0, d32: float = 25.0,
         rh: float = 70.0) -> float:  # fmt: skip
     p, d = _derived(params)
-    return core.transfer_efficiency(p, d, 1, 1.0, kv, sa, d32, rh)
+    return physics.transfer_efficiency(p, d, 1, 1.0, kv, sa, d32, rh)
 
 
 def test_transfer_efficiency_directions():
@@ -204,14 +200,14 @@ def test_voltage_and_speed_in_the_line():
     """Through the whole step: +1 on the clear voltage raises TE (thicker clear at the same
     flow) and shrinks d32; +1 on the clear bell speed shrinks d32 and raises dry-spray risk."""
     base = run_production(NOMINAL, 200, seed=5, process_noise=False)
-    a = np.zeros(core.N_ACT)
-    a[4 + core.A_U] = 1.0
+    a = np.zeros(layout.N_ACT)
+    a[4 + AS.voltage] = 1.0
     volt = run_production(NOMINAL, 200, seed=5, process_noise=False, action=a)
     assert volt.mean("te_clear") > base.mean("te_clear")
     assert volt.mean("dft_clear_um") > base.mean("dft_clear_um")
     assert volt.mean("d32_clear_um") < base.mean("d32_clear_um")
-    a = np.zeros(core.N_ACT)
-    a[4 + core.A_N] = 1.0
+    a = np.zeros(layout.N_ACT)
+    a[4 + AS.bell_speed] = 1.0
     fast = run_production(NOMINAL, 200, seed=5, process_noise=False, action=a)
     assert fast.mean("d32_clear_um") < 0.95 * base.mean("d32_clear_um")
     assert fast.mean("dry_spray_risk") > base.mean("dry_spray_risk")
@@ -223,9 +219,9 @@ def rh_runs():
     """Booth RH set-point 40 / 70 / 90 % (recipe otherwise), last 300 of 400 bodies."""
     out = {}
     for rh in (40.0, 55.0, 70.0, 80.0, 90.0):
-        a = _action(A_RH_OFF=(rh - NOMINAL.booth_rh_pct) / 35.0)
+        a = _action(booth_rh_offset=(rh - NOMINAL.booth_rh_pct) / 35.0)
         run = run_production(NOMINAL, 400, n_plants=4, seed=2, action=a)
-        tail = {k: run[k][:, 100:].mean() for k in core.KPI_NAMES}
+        tail = {k: run[k][:, 100:].mean() for k in layout.PRODUCT_KPI.names}
         tail["quality"] = _quality_eur(run)[:, 100:].mean()
         out[rh] = tail
     return out
@@ -256,8 +252,8 @@ def test_ambient_evaporation_rate():
     """ṁ'' = k_m M_w/(RT) (p_sat − RH p_sat) ≈ 1 µm of water per minute at 23 °C / 65 % RH with
     k_m 2–5·10⁻³ m/s [B4] (worked number; Magnus p_sat)."""
     _, d = _derived()
-    ps = core.p_sat_kpa(23.0)
-    rate = d[core.D_KM_RATE] * (ps - 0.65 * ps) / (23.0 + core.KELVIN)
+    ps = physics.p_sat_kpa(23.0)
+    rate = d[D.km_rate] * (ps - 0.65 * ps) / (23.0 + physics.KELVIN)
     assert 0.7 <= rate <= 1.6
 
 
@@ -266,20 +262,20 @@ def test_skinned_film_ignores_humidity():
     [Kiil06] (Huisman 2023 via paint_sources §B4)."""
     h_star = 15.0 * (1.0 / 0.74 - 1.0)
     wet, dry = (
-        core.dry_stage(4.0, h_star, 0.3, 5.0, 2.0),
-        core.dry_stage(4.0, h_star, 3.0, 5.0, 2.0),
+        physics.dry_stage(4.0, h_star, 0.3, 5.0, 2.0),
+        physics.dry_stage(4.0, h_star, 3.0, 5.0, 2.0),
     )
     assert wet == dry
-    assert core.dry_stage(40.0, h_star, 0.3, 5.0, 2.0) > core.dry_stage(40.0, h_star, 3.0, 5.0, 2.0)
+    assert physics.dry_stage(40.0, h_star, 0.3, 5.0, 2.0) > physics.dry_stage(40.0, h_star, 3.0, 5.0, 2.0)
 
 
 def test_tables():
     """The tabulated Magnus formula matches it to 1e-5 (relative) over −30…90 °C, the tabulated
     logistic the exact one to 4e-5 (relative, tails included)."""
     for t in np.linspace(-30.0, 90.0, 997):
-        assert core.p_sat_kpa(t) == pytest.approx(core.magnus_kpa(t), rel=1e-5)
+        assert physics.p_sat_kpa(t) == pytest.approx(physics.magnus_kpa(t), rel=1e-5)
     for z in np.linspace(-15.9, 15.9, 2003):
-        assert core.logistic(z) == pytest.approx(core.logistic_exact(z), rel=4e-5)
+        assert physics.logistic(z) == pytest.approx(physics.logistic_exact(z), rel=4e-5)
 
 
 # ------------------------------------------------------------------------------ oven
@@ -287,23 +283,23 @@ def test_cure_quadrature_and_fit():
     """Five-point Gauss–Legendre on the closed-form heat-up matches a 4000-step trapezoid; the
     per-plant Chebyshev fit used in the step matches the quadrature (α to 2e-4)."""
     p, d = _derived()
-    dwell, tau = d[core.D_DWELL_MIN], NOMINAL.tau_obj_heavy_min
-    e_r = NOMINAL.cure_ea_kj_mol * 1000.0 / core.R_GAS
+    dwell, tau = d[D.dwell_min], NOMINAL.tau_obj_heavy_min
+    e_r = NOMINAL.cure_ea_kj_mol * 1000.0 / physics.R_GAS
     k_ref = -math.log(1.0 - NOMINAL.cure_alpha_ref) / NOMINAL.cure_ref_min
     t = np.linspace(0.0, dwell, 4001)
     for t_air in (140.0, 157.7, 175.0):
-        t_obj = t_air - (t_air - 23.0) * np.exp(-t / tau) + core.KELVIN
-        rate = np.exp(-e_r * (1.0 / t_obj - 1.0 / (NOMINAL.cure_ref_c + core.KELVIN)))
+        t_obj = t_air - (t_air - 23.0) * np.exp(-t / tau) + physics.KELVIN
+        rate = np.exp(-e_r * (1.0 / t_obj - 1.0 / (NOMINAL.cure_ref_c + physics.KELVIN)))
         dose = k_ref * np.sum(0.5 * (rate[1:] + rate[:-1]) * np.diff(t))
-        alpha = core.cure_alpha(p, dwell, t_air, 23.0)
+        alpha = oven.cure_alpha(p, dwell, t_air, 23.0)
         assert alpha == pytest.approx(-math.expm1(-dose), abs=1e-4)
-    x = np.zeros(core.N_STATE)
+    x = np.zeros(layout.N_STATE)
     for t_air in np.linspace(118.0, 182.0, 33):
         for t_in in (19.0, 23.0, 27.0):
-            x[core.X_OVEN_T], x[core.X_T_BOOTH] = t_air, t_in
-            core._oven(p, d, x)
-            direct = core.cure_alpha(p, dwell, t_air, t_in)
-            assert x[core.X_ALPHA] == pytest.approx(direct, abs=2e-4)
+            x[X.oven_t], x[X.t_booth] = t_air, t_in
+            oven.oven_cure(p, d, x)
+            direct = oven.cure_alpha(p, dwell, t_air, t_in)
+            assert x[X.alpha] == pytest.approx(direct, abs=2e-4)
 
 
 def test_oven_window():
@@ -311,8 +307,8 @@ def test_oven_window():
     sills, 15 K hotter over-bakes the thin panels (time above 160 °C), and a hotter oven costs
     energy ∝ (T_set − T_outdoor)."""
     base = run_production(NOMINAL, 80, seed=4)
-    cold = run_production(NOMINAL, 80, seed=4, action=_action(A_OVEN=-0.75))
-    hot = run_production(NOMINAL, 80, seed=4, action=_action(A_OVEN=0.75))
+    cold = run_production(NOMINAL, 80, seed=4, action=_action(oven_setpoint=-0.75))
+    hot = run_production(NOMINAL, 80, seed=4, action=_action(oven_setpoint=0.75))
     tail = slice(40, None)
     assert base["cure_ok"][:, tail].min() == 1.0
     assert cold["cure_ok"][:, tail].max() == 0.0
@@ -330,8 +326,8 @@ def test_booth_climate_delay_and_lag():
     """A booth set-point step acts after one body of transport delay and then as a first-order
     lag τ = booth_tau_min (est.; PHYSICS.md 0.5–2 min delay, τ 3–10 min)."""
     params = NOMINAL.replace(outdoor_temp_amp_k=0.0, hvac_leak_temp=0.0)
-    a = np.zeros((60, core.N_ACT))
-    a[10:, core.A_T_OFF] = 1.0 / 3.0  # +1 K, inside the 0.5 K/body rate limit after 2 bodies
+    a = np.zeros((60, layout.N_ACT))
+    a[10:, A.booth_temp_offset] = 1.0 / 3.0  # +1 K, inside the 0.5 K/body rate limit after 2 bodies
     run = run_production(params, 60, drifts=False, sensors=False, action=a)
     t = run["booth_temp_c"][0] - params.booth_temp_c
     assert np.all(t[:11] == 0.0)  # body 10 gets the new set-point, seen from body 11 on
@@ -364,14 +360,14 @@ def test_dft_reading_is_delayed_exactly(jph: float, delay: float):
     params = NOMINAL.replace(jph=jph, dft_delay_bodies=delay)
     run = run_production(params, 150, n_plants=2, seed=9, sensors=QUIET)
     lag = int(delay)
-    for layer, j in (("base", core.O_DFT), ("clear", core.O_DFT + 1)):
+    for layer, j in (("base", O.dft_base_measured), ("clear", O.dft_base_measured + 1)):
         true = run[f"dft_{layer}_um"].astype(np.float32)
         seen = run.obs[:, :, j]
         np.testing.assert_array_equal(seen[:, lag:], true[:, :-lag])
         target = getattr(params, f"{layer}_dft_target_um")
         np.testing.assert_array_equal(seen[:, : lag - 1], np.float32(target))
     styles = run["body_style"].astype(np.float32)
-    np.testing.assert_array_equal(run.obs[:, lag:, core.O_DFT + 2], styles[:, :-lag])
+    np.testing.assert_array_equal(run.obs[:, lag:, O.dft_base_measured + 2], styles[:, :-lag])
 
 
 def test_inline_wet_film_sensor_is_an_option():
@@ -381,20 +377,20 @@ def test_inline_wet_film_sensor_is_an_option():
     on = run_production(NOMINAL.replace(inline_wft=1.0), 50, seed=3, sensors=quiet)
     off = run_production(NOMINAL, 50, seed=3, sensors=quiet)
     assert on.obs.shape == off.obs.shape
-    assert np.all(on.obs[..., core.O_INLINE] == 1.0) and np.all(off.obs[..., core.O_INLINE] == 0)
-    assert np.all(off.obs[..., core.O_WFT : core.O_WFT + 2] == 0.0)
+    assert np.all(on.obs[..., O.inline_wft_available] == 1.0) and np.all(off.obs[..., O.inline_wft_available] == 0)
+    assert np.all(off.obs[..., O.wft_base_inline : O.wft_base_inline + 2] == 0.0)
     x = on.state[0]
     for layer in range(2):
-        wft = x[core.X_L0 + layer * core.XL_STRIDE + core.XL_WFT]
-        assert on.obs[0, -1, core.O_WFT + layer] == np.float32(wft)
+        wft = x[X.layers + layer * layout.LAYER_STRIDE + XL.wft]
+        assert on.obs[0, -1, O.wft_base_inline + layer] == np.float32(wft)
         assert wft > on["dft_base_um" if layer == 0 else "dft_clear_um"][0, -1]
 
 
 def test_observation_is_finite_and_inside_its_table(long_run):
-    assert long_run.obs.shape[-1] == core.N_OBS == len(core.OBS_TABLE)
+    assert long_run.obs.shape[-1] == layout.N_OBS == len(layout.OBSERVATION.names)
     assert np.all(np.isfinite(long_run.obs))
-    assert np.all(long_run.obs >= core.OBS_LOW.astype(np.float32))
-    assert np.all(long_run.obs <= core.OBS_HIGH.astype(np.float32))
+    assert np.all(long_run.obs >= layout.OBS_LOW.astype(np.float32))
+    assert np.all(long_run.obs <= layout.OBS_HIGH.astype(np.float32))
 
 
 # ------------------------------------------------------------------------------ line, actions
@@ -404,14 +400,14 @@ def test_style_mix_and_next_style(long_run):
     shares = [float(np.mean(styles == s)) for s in range(3)]
     expected = [NOMINAL.style_p_sedan, NOMINAL.style_p_suv, NOMINAL.style_p_hatch]
     assert shares == pytest.approx(expected, abs=0.02)
-    announced = np.argmax(long_run.obs[:, :-1, core.O_STYLE : core.O_STYLE + 3], axis=-1)
+    announced = np.argmax(long_run.obs[:, :-1, O.next_style_sedan : O.next_style_sedan + 3], axis=-1)
     np.testing.assert_array_equal(announced, styles[:, 1:])
 
 
 def test_paint_lots_change_every_few_hundred_bodies(long_run):
     """A lot change resets the kitchen's bodies-since-lot counter; the mean lot length is
     batch_interval_bodies [B4] (est.)."""
-    since = long_run.obs[..., core.O_LOT : core.O_LOT + 2]
+    since = long_run.obs[..., O.bodies_since_lot_base : O.bodies_since_lot_base + 2]
     changes = int(np.sum(since == 1.0))
     expected = 2 * since.shape[0] * since.shape[1] / NOMINAL.batch_interval_bodies
     assert 0.6 * expected <= changes <= 1.4 * expected
@@ -421,19 +417,19 @@ def test_actions_map_to_actuators():
     """Adjust mode: zero is the recipe, ±1 the span, out-of-range finite actions are clipped;
     bell speed is rate-limited per body; absolute mode maps [-1, 1] onto the limits."""
     p, d = _derived()
-    x = np.zeros(core.N_STATE)
-    practice = np.zeros(core.N_ACT)
-    core.practice_setpoints(p, d, 1, x[core.X_ACT : core.X_ACT + core.N_ACT])
-    core._setpoints(p, d, x, 0, np.zeros(core.N_ACT), 1, practice)
-    np.testing.assert_array_equal(x[core.X_ACT : core.X_ACT + core.N_ACT], practice)
-    big = np.full(core.N_ACT, 5.0)
+    x = np.zeros(layout.N_STATE)
+    practice = np.zeros(layout.N_ACT)
+    derive.practice_setpoints(p, d, 1, x[X.act : X.act + layout.N_ACT])
+    core._setpoints(p, d, x, 0, np.zeros(layout.N_ACT), 1, practice)
+    np.testing.assert_array_equal(x[X.act : X.act + layout.N_ACT], practice)
+    big = np.full(layout.N_ACT, 5.0)
     core._setpoints(p, d, x, 0, big, 1, practice)
-    act = x[core.X_ACT : core.X_ACT + core.N_ACT]
-    lo, hi, span, rate = (np.empty(core.N_ACT) for _ in range(4))
-    core.actuator_limits(p, lo, hi, span, rate)
-    assert act[core.A_Q] == pytest.approx(practice[core.A_Q] + span[core.A_Q])
-    assert act[core.A_N] == pytest.approx(practice[core.A_N] + rate[core.A_N])  # rate-limited
+    act = x[X.act : X.act + layout.N_ACT]
+    lo, hi, span, rate = (np.empty(layout.N_ACT) for _ in range(4))
+    derive.actuator_limits(p, lo, hi, span, rate)
+    assert act[AS.flow] == pytest.approx(practice[AS.flow] + span[AS.flow])
+    assert act[AS.bell_speed] == pytest.approx(practice[AS.bell_speed] + rate[AS.bell_speed])  # rate-limited
     x[:] = 0.0
-    core._setpoints(p, d, x, 1, np.full(core.N_ACT, -1.0), 1, practice)
+    core._setpoints(p, d, x, 1, np.full(layout.N_ACT, -1.0), 1, practice)
     free = np.isinf(rate)
-    np.testing.assert_array_equal(x[core.X_ACT : core.X_ACT + 11][free], lo[free])
+    np.testing.assert_array_equal(x[X.act : X.act + 11][free], lo[free])

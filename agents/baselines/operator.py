@@ -6,7 +6,7 @@ clipped to the actuator limits and rate-limited, exactly as any action). For the
 fixed oxygen flow, the three-step lance pattern, ore and lime in proportion to the blown oxygen,
 and ending the blow at the statically planned oxygen (``envs/steel/core.py``,
 ``practice_setpoints``); for the paint line the fixed recipe per body style
-(``envs/paint/core.py``, ``practice_setpoints``). The zero action therefore reproduces standard
+(``envs/paint/derive.py``, ``practice_setpoints``). The zero action therefore reproduces standard
 practice bit for bit, and the operator policy is simply the zero action. It ignores the
 observation on purpose: practice reacts to the charge analysis (BOF) or the body style (paint)
 through the plan, not to in-process signals.

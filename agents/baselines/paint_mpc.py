@@ -4,8 +4,8 @@ The upper reference of DESIGN.md's evaluation protocol for the paint line: it re
 state and parameters of each attached line (``env.unwrapped.batch``: the paint lots' viscosity
 and solids, the paint temperatures, the booth and outdoor climate, bell wear, the oven air) and
 plans a receding horizon of ``horizon`` bodies by rolling candidate action sequences through
-:func:`envs.paint.core.plant_step` — the kernel the env steps — from copies of the true state. The
-physics is never re-implemented. Per-body cost is ``plant_step``'s (paint, energy, DFT misses,
+:mod:`envs.paint.rollout` — the compiled step the env runs — from copies of the true state. The
+physics is never re-implemented. Per-body cost is the step's (paint, energy, DFT misses,
 expected rework, cure failures); a candidate's cost is their sum over the horizon, cut at the end
 of the shift (bodies after it do not count).
 
@@ -58,7 +58,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from agents.baselines.mpc import (
     BlockLayout,
@@ -70,147 +69,12 @@ from agents.baselines.mpc import (
     SamplingMPCOracle,
     load_config,
 )
-from envs.core.noise import NORMAL_BITS, NORMAL_TABLE
-from envs.paint import core
-from envs.paint.batch import PaintBatch
+from envs.core.actions import MODE_ADJUST
+from envs.paint import PaintBatch, layout, rollout
 
-__all__ = [
-    "CONFIG_PATH",
-    "MEDIAN_WORD",
-    "PaintMPCOracle",
-    "horizon_words",
-    "mirror",
-    "rollout",
-    "rollout_costs",
-    "sampled_futures",
-]
+__all__ = ["CONFIG_PATH", "PaintMPCOracle"]
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "conf" / "baselines" / "paint_mpc.yaml"
-MODE_ADJUST = 0  # envs.core.actions: the kernels' code of action_mode="adjust"
-# the 16-bit word whose table normal is closest to 0 (the median of the scatter)
-MEDIAN_WORD = int(np.argmin(np.abs(NORMAL_TABLE))) << (16 - NORMAL_BITS)
-NO_EVENT_WORD = 0xFFFF  # uniform(0xFFFF, 0xFFFF) = 1 − 1.2e-10: an event of p < 1 never fires
-
-
-@njit(cache=True, error_model="numpy")
-def rollout(
-    p: np.ndarray,
-    d: np.ndarray,
-    x: np.ndarray,
-    mode: int,
-    seq: np.ndarray,
-    step_block: np.ndarray,
-    words: np.ndarray,
-    n_steps: int,
-    practice: np.ndarray,
-    kpi: np.ndarray,
-    step_costs: np.ndarray,
-) -> float:
-    """Paint ``n_steps`` bodies from line state ``x`` (changed in place) with block actions ``seq``.
-
-    Body h plays block ``step_block[h]`` of ``seq`` (n_blocks, 11) with process words
-    ``words[h]``. Returns the summed cost (EUR); per-body costs go to ``step_costs`` if not empty.
-    """
-    record = step_costs.shape[0] > 0
-    total = 0.0
-    for h in range(n_steps):
-        cost = core.plant_step(p, d, x, mode, seq[step_block[h]], words[h], practice, kpi)
-        if record:
-            step_costs[h] = cost
-        total += cost
-    return total
-
-
-@njit(cache=True, error_model="numpy")
-def rollout_costs(
-    params: np.ndarray,
-    derived: np.ndarray,
-    states: np.ndarray,
-    mode: int,
-    words: np.ndarray,
-    n_steps: np.ndarray,
-    candidates: np.ndarray,
-    step_block: np.ndarray,
-    active: np.ndarray,
-    costs: np.ndarray,
-) -> None:
-    """Mean cost (EUR) over the scenarios and the horizon of every candidate of every episode.
-
-    ``candidates`` is ``(n_ep, K, n_blocks, 11)``; ``words`` ``(n_ep, n_scenarios, horizon,
-    N_PROCESS_WORDS)`` (uint16), the same futures for every candidate; ``n_steps`` the bodies
-    each episode plans (the horizon, cut at the shift's end); ``states`` are the true state rows
-    (copied, never changed). One call per optimiser iteration.
-    """
-    practice, kpi, none = np.empty(core.N_ACT), np.empty(core.N_KPI), np.empty(0)
-    x = np.empty(states.shape[1])
-    n_sc = words.shape[1]
-    for i in range(states.shape[0]):
-        if not active[i]:
-            continue
-        for k in range(candidates.shape[1]):
-            total = 0.0
-            for sc in range(n_sc):
-                x[:] = states[i]
-                total += rollout(
-                    params[i],
-                    derived[i],
-                    x,
-                    mode,
-                    candidates[i, k],
-                    step_block,
-                    words[i, sc],
-                    n_steps[i],
-                    practice,
-                    kpi,
-                    none,
-                )
-            costs[i, k] = total / n_sc
-
-
-def horizon_words(style_u: np.ndarray, scatter: np.ndarray | None = None) -> np.ndarray:
-    """Process words ``(horizon, N_PROCESS_WORDS)`` of one planned future (see the module table).
-
-    ``style_u`` are uniforms in (0, 1), one per body: the words of body h make ``plant_step``
-    draw the style of body h + 1 from the plant's own style mix with that uniform. ``scatter``
-    (``(horizon, 4)`` uint16: flow base, flow clear, TE base, TE clear) are the scatter words;
-    ``None`` puts every scatter at its median.
-    """
-    words = np.full((style_u.shape[0], core.N_PROCESS_WORDS), MEDIAN_WORD, dtype=np.uint16)
-    if scatter is not None:
-        words[:, core.W_FLOW : core.W_FLOW + core.N_LAYERS] = scatter[:, : core.N_LAYERS]
-        words[:, core.W_SCATTER : core.W_SCATTER + core.N_LAYERS] = scatter[:, core.N_LAYERS :]
-    for layer in range(core.N_LAYERS):
-        w = core.W_LOT + 4 * layer
-        words[:, w : w + 2] = NO_EVENT_WORD
-    k = np.minimum((style_u * 4294967296.0).astype(np.uint64), np.uint64(0xFFFFFFFF))
-    words[:, core.W_STYLE_HI] = (k >> np.uint64(16)).astype(np.uint16)
-    words[:, core.W_STYLE_LO] = (k & np.uint64(0xFFFF)).astype(np.uint16)
-    return words
-
-
-def mirror(words: np.ndarray) -> np.ndarray:
-    """The antithetic words: table normal −z where ``words`` give z (the table is symmetric)."""
-    levels = (1 << NORMAL_BITS) - 1
-    shift = 16 - NORMAL_BITS
-    return ((levels - (words >> shift)) << shift).astype(np.uint16)
-
-
-def sampled_futures(rng: np.random.Generator, horizon: int, scenarios: int) -> np.ndarray:
-    """Words ``(scenarios, horizon, N_PROCESS_WORDS)`` of the futures one plan averages over.
-
-    One scenario: a style sample and the median scatter. More (an even number): sampled styles
-    and scatter words, each pair sharing its styles with mirrored scatter (antithetic variates).
-    """
-    if scenarios == 1:
-        return horizon_words(rng.random(horizon))[None]
-    out = np.empty((scenarios, horizon, core.N_PROCESS_WORDS), dtype=np.uint16)
-    n_scatter = 2 * core.N_LAYERS
-    for pair in range(scenarios // 2):
-        style_u = rng.random(horizon)
-        scatter = rng.integers(0, 1 << 16, (horizon, n_scatter), dtype=np.uint16)
-        out[2 * pair] = horizon_words(style_u, scatter)
-        out[2 * pair + 1] = horizon_words(style_u, mirror(scatter))
-    return out
 
 
 class PaintMPCOracle(SamplingMPCOracle):
@@ -238,7 +102,7 @@ class PaintMPCOracle(SamplingMPCOracle):
             certainty-equivalent future with the scatter at its median (see the module doc).
     """
 
-    n_act = core.N_ACT
+    n_act = layout.N_ACT
 
     def __init__(
         self,
@@ -301,26 +165,18 @@ class PaintMPCOracle(SamplingMPCOracle):
         return None if bodies >= batch.shift_bodies else (0, bodies)
 
     def _cost_fn(self, batches: list[Any], active: BoolArray) -> CostFn:
-        params = np.stack([b.params[0] for b in batches])
-        derived = np.stack([b.derived[0] for b in batches])
-        states = np.stack([b.state[0] for b in batches])
         horizon = self.layout.horizon
-        n_steps = np.array(
-            [min(horizon, b.shift_bodies - int(b.bodies[0])) for b in batches], dtype=np.int64
-        )
-        shape = (len(batches), self.scenarios, horizon, core.N_PROCESS_WORDS)
+        plan = rollout.new_plan([b.plants for b in batches], horizon, self._step_block)
+        shape = (len(batches), self.scenarios, horizon, layout.N_PROCESS_WORDS)
         words = np.zeros(shape, dtype=np.uint16)
-        step_block, mode = self._step_block, self.mode
 
         def cost(candidates: FloatArray, act: BoolArray) -> FloatArray:
             # fresh futures at every iteration, common to its candidates: the elites are chosen
             # on new draws each time, so iterating does not overfit one small sample
             for i in np.flatnonzero(act):
-                words[i] = sampled_futures(self._future_rngs[i], horizon, self.scenarios)
+                words[i] = rollout.future_words(self._future_rngs[i], horizon, self.scenarios)
             out = np.zeros(candidates.shape[:2])
-            rollout_costs(
-                params, derived, states, mode, words, n_steps, candidates, step_block, act, out
-            )
+            rollout.rollout_costs(plan, candidates, words, act, out)
             return out
 
         return cost
@@ -330,10 +186,8 @@ class PaintMPCOracle(SamplingMPCOracle):
         prior = np.zeros((len(batches), self.layout.n_blocks, self.n_act))
         if self.mode == MODE_ADJUST:
             return prior
-        recipe = np.empty(core.N_ACT)
+        low, high = layout.ACTUATORS.low, layout.ACTUATORS.high
         for i in rows:
-            b = batches[i]
-            style = int(b.state[0, core.X_NEXT_STYLE])
-            core.practice_setpoints(b.params[0], b.derived[0], style, recipe)
-            prior[i] = 2.0 * (recipe - core.ACT_LO) / (core.ACT_HI - core.ACT_LO) - 1.0
+            recipe = rollout.next_recipe(batches[i].plants)[0]
+            prior[i] = 2.0 * (recipe - low) / (high - low) - 1.0
         return prior

@@ -44,15 +44,14 @@ import yaml
 
 from agents.baselines.pid import PID, FloatArray, PIDGains
 from agents.estimators import PAINT_OBS, PaintFilmEstimator
-from envs.paint.batch import actuator_specs
-from envs.paint.paint_env import resolve_paint_variant
-from envs.paint.params import LAYERS, PaintLineParams
+from envs.paint import LAYERS, PaintLineParams, actuator_specs, layout, resolve_paint_variant
 
 __all__ = ["DEFAULT_CONFIG", "PaintPID", "PaintPIDGains"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "baselines" / "paint_pid.yaml"
-N_ACT = 11
-A_FLOW, A_SPEED = (0, 4), (1, 5)  # base, clear
+N_ACT = layout.N_ACT
+A_FLOW = tuple(layout.ACTUATORS.index(f"{layer}_flow") for layer in LAYERS)
+A_SPEED = tuple(layout.ACTUATORS.index(f"{layer}_bell_speed") for layer in LAYERS)
 ZAHN4_C = 5.0  # s: Zahn #4 cup, ν[cSt] = 14.8 (t − 5) (Patton 1979, as the env's sensor)
 ZAHN4_K = 14.8
 LOG_FLOW_LIMIT = 0.25  # the PI's correction range, log flow (≈ ±25 %, the flows' adjust span)

@@ -1,102 +1,105 @@
 """N paint lines stepped in one call of the compiled core: the engine behind the env shells.
 
-``PaintBatch`` owns the per-plant arrays (parameters, state, drift and sensor states), draws the
-random inputs of a step as one array of 16-bit words (:mod:`envs.core.noise`; process words,
-then the drift bank's, then the sensor bank's, the layout of :func:`envs.paint.core.step_batch`)
-and a few normals per shift start, and calls :mod:`envs.paint.core`. The single env is a batch of
-one and the vector env a batch of N, so both run the same code with the same draws.
+``PaintBatch`` owns a bundle of plants (:class:`envs.core.bundle.Plants`, built by
+:func:`new_paint_plants`), binds the kernels of :mod:`envs.paint.core` to it once
+(:func:`envs.core.jit.bound_entry`), and draws every random input: the words of a step as one
+array of 16-bit words (:mod:`envs.core.noise`; process words, then the drift bank's, then the
+sensor bank's) and a few normals per shift start. The single env is a batch of one and the
+vector env a batch of N, so both run the same code with the same draws.
 
 The unit a paint line's KPIs describe is the **shift**: every step paints one body (its KPIs in
-:attr:`PaintBatch.body_kpi`), and when a shift ends the batch summarises it per plant
-(:data:`SHIFT_KPI_NAMES`: mean and sd of the true DFT per layer, Cpk against the tolerance band,
-in-spec share, paint, energy and cost per body, defect and cure rates), from sums the compiled
-:func:`envs.paint.core.accumulate_body` keeps while the shift runs.
+:attr:`PaintBatch.body_kpi`, the bundle's ``step_kpi``), and when a shift ends the batch
+summarises it per plant (``UNIT_KPI`` of :mod:`envs.paint.layout`: mean and sd of the true DFT
+per layer, Cpk against the tolerance band, in-spec share, paint, energy and cost per body,
+defect and cure rates) with :func:`envs.paint.core.shift_kpis`, from the sums the compiled step
+keeps while the shift runs.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from envs.core.actions import ActionScaler, ActuatorSpec
+from envs.core.bundle import Plants, StepOutput, new_plants
 from envs.core.disturbances import DriftBank, DriftSpec
-from envs.core.noise import draw_bits
+from envs.core.jit import bound_entry
+from envs.core.noise import BITS_DTYPE, draw_bits
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.core.shell import StepResult
 from envs.paint import core
+from envs.paint.derive import actuator_limits
+from envs.paint.layout import (
+    ACTUATORS,
+    N_ACC,
+    N_ACT,
+    N_DERIVED,
+    N_PROCESS_WORDS,
+    N_PRODUCT_KPI,
+    N_RESET_NOISE,
+    N_STATE,
+    N_UNIT_KPI,
+    OBS_HIGH,
+    OBS_LOW,
+    X,
+    default_drifts,
+    default_sensors,
+)
 from envs.paint.params import PaintLineParams
 
-__all__ = ["SHIFT_KPI_NAMES", "PaintBatch", "actuator_specs", "shift_summary"]
+__all__ = ["PaintBatch", "actuator_specs", "new_paint_plants"]
 
 # parameters that size the sensor bank and the takt: fixed per variant, never randomised
 FIXED_PER_VARIANT = ("jph", "dft_delay_bodies", "inline_wft")
 
-# per-body KPIs averaged over a shift: name in the summary (the sums are kept by the compiled step,
-# :func:`envs.paint.core.accumulate_body`)
-_MEAN_NAMES: tuple[str, ...] = tuple(
-    f"{name}_per_body" if name.endswith(("_l", "_kwh", "_eur")) else f"{name}_rate"
-    for name in core.SHIFT_MEAN_KPIS
-)
-
-SHIFT_KPI_NAMES: tuple[str, ...] = (
-    "bodies",
-    *(name.replace("_risk_rate", "_risk") for name in _MEAN_NAMES),
-    "te_base",
-    "te_clear",
-    "dft_base_mean_um",
-    "dft_base_sd_um",
-    "cpk_base",
-    "dft_clear_mean_um",
-    "dft_clear_sd_um",
-    "cpk_clear",
-)
-N_SHIFT_KPI = len(SHIFT_KPI_NAMES)
-
-
-def shift_summary(acc: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """Shift KPIs (rows of :data:`SHIFT_KPI_NAMES`) from accumulator rows and parameter rows.
-
-    Cpk = min(USL − mean, mean − LSL) / (3 sd) of the true DFT over the shift's bodies, with
-    the layer's target ± tolerance as the specification limits (AIAG PPAP practice; PHYSICS.md).
-    """
-    acc = np.atleast_2d(acc)
-    params = np.atleast_2d(params)
-    n = np.maximum(acc[:, core.A_BODIES], 1.0)
-    out = np.empty((acc.shape[0], N_SHIFT_KPI))
-    out[:, 0] = acc[:, core.A_BODIES]
-    k = 1 + len(_MEAN_NAMES)
-    out[:, 1:k] = acc[:, core.A_MEANS : core.A_MEANS + len(_MEAN_NAMES)] / n[:, None]
-    out[:, k : k + 2] = acc[:, core.A_TE : core.A_TE + 2] / n[:, None]
-    k += 2
-    for layer, prefix in enumerate(("base", "clear")):
-        s, s2 = acc[:, core.A_DFT + 2 * layer], acc[:, core.A_DFT + 2 * layer + 1]
-        mean = s / n
-        var = np.maximum(s2 / n - mean**2, 0.0) * n / np.maximum(n - 1.0, 1.0)
-        sd = np.sqrt(var)
-        target = params[:, PaintLineParams.index(f"{prefix}_dft_target_um")]
-        tol = params[:, PaintLineParams.index(f"{prefix}_dft_tol_um")]
-        margin = np.minimum(target + tol - mean, mean - target + tol)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cpk = np.where(sd > 0, margin / (3.0 * sd), np.inf)
-        out[:, k : k + 3] = np.stack([mean, sd, cpk], axis=1)
-        k += 3
-    return out
-
 
 def actuator_specs(params: PaintLineParams) -> list[ActuatorSpec]:
-    """The eleven actuators with limits from the compiled core (single source)."""
-    lo, hi, span, rate = (np.empty(core.N_ACT) for _ in range(4))
-    core.actuator_limits(params.to_array(), lo, hi, span, rate)
+    """The eleven actuators: limits and rate limits of the layout, the plant's adjust spans."""
+    lo, hi, span, rate = (np.empty(N_ACT) for _ in range(4))
+    actuator_limits(params.to_array(), lo, hi, span, rate)
     return [
-        ActuatorSpec(n, u, float(a), float(b), rate_limit=float(r), adjust_span=float(s))
-        for n, u, a, b, r, s in zip(
-            core.ACTUATOR_NAMES, core.ACTUATOR_UNITS, lo, hi, rate, span, strict=True
-        )
+        ActuatorSpec(f.name, f.unit, float(a), float(b), rate_limit=float(r), adjust_span=float(s))
+        for f, a, b, r, s in zip(ACTUATORS.fields, lo, hi, rate, span, strict=True)
     ]
+
+
+def new_paint_plants(
+    params: PaintLineParams,
+    n: int,
+    *,
+    sensors: SensorBank,
+    drifts: DriftBank,
+    mode: int,
+    shift_bodies: int,
+) -> Plants:
+    """A bundle of ``n`` paint lines with parameters ``params``, derived, not yet reset.
+
+    ``sensors`` and ``drifts`` have the ``SIGNALS`` and ``DRIFTS`` rows of the layout (or none);
+    ``mode`` is the action-mode code; a shift ends after ``shift_bodies`` bodies.
+    """
+    plants = new_plants(
+        n,
+        params.to_array(),
+        n_derived=N_DERIVED,
+        n_state=N_STATE,
+        obs_low=OBS_LOW,
+        obs_high=OBS_HIGH,
+        n_step_kpi=N_PRODUCT_KPI,
+        n_unit_kpi=N_UNIT_KPI,
+        sensors=sensors,
+        drifts=drifts,
+        scratch=core.step_scratch(n, drifts.n_drifts, drifts.n_noise),
+        mode=mode,
+        dt_s=params.cycle_time_s,
+        max_steps=shift_bodies,
+        n_acc=N_ACC,
+    )
+    plants.unit_kpi[:] = np.nan  # no shift has ended yet
+    core.derive_batch(plants)
+    return plants
 
 
 class PaintBatch:
@@ -111,6 +114,11 @@ class PaintBatch:
         sensors: overrides of the default sensor specs, ``{signal: {field: value}}``.
         drifts: overrides of the default drift specs, ``{drift: {field: value}}``; ``{}``
             keeps the defaults, ``None`` too.
+
+    Attributes:
+        plants: the bundle the kernels step; ``params``, ``state``, ``derived``, ``obs``,
+            ``body_kpi`` (its ``step_kpi``), ``shift_kpi`` (its ``unit_kpi``) are its arrays,
+            and ``bodies`` the bodies painted this shift (a view of the state).
     """
 
     def __init__(
@@ -138,7 +146,7 @@ class PaintBatch:
             )
         params: PaintLineParams = variant.params
         self.variant, self.n = variant, int(n_plants)
-        self.randomize = variant.draws_parameters(bool(randomize))
+        self.randomize = bool(variant.draws_parameters(bool(randomize)))
         self.dt_s = params.cycle_time_s
         if shift_bodies is None:
             shift_bodies = round(8.0 * params.jph)  # one 8-hour shift
@@ -147,55 +155,43 @@ class PaintBatch:
         self.shift_bodies = int(shift_bodies)
         self.scaler = ActionScaler(actuator_specs(params), action_mode)
         self.sensors = SensorBank(
-            merge_specs(core.default_sensors(params), sensors, SensorSpec, "sensor"), self.dt_s
+            merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), self.dt_s
         )
-        self.drifts = DriftBank(
-            merge_specs(core.default_drifts(params), drifts, DriftSpec, "drift")
+        self.drifts = DriftBank(merge_specs(default_drifts(params), drifts, DriftSpec, "drift"))
+        self.n_words = N_PROCESS_WORDS + self.drifts.n_noise + self.sensors.n_noise
+        self.plants = plants = new_paint_plants(
+            params,
+            self.n,
+            sensors=self.sensors,
+            drifts=self.drifts,
+            mode=self.scaler.mode_code,
+            shift_bodies=self.shift_bodies,
         )
-        self.n_words = core.N_PROCESS_WORDS + self.drifts.n_noise + self.sensors.n_noise
-        self.base_params = np.tile(params.to_array(), (self.n, 1))
+        self.params, self.base_params = plants.params, plants.base_params
+        self.derived, self.state, self.obs = plants.derived, plants.state, plants.obs
+        self.body_kpi, self.shift_kpi = plants.step_kpi, plants.unit_kpi
+        self.bodies = plants.state[:, X.body]  # a view: bodies painted this shift
         self._rand_lo, self._rand_hi = variant.randomization_arrays()
-        self.params = self.base_params.copy()
-        self.derived = np.zeros((self.n, core.N_DERIVED))
-        core.derive_batch(self.params, self.derived)
-        self.state = np.zeros((self.n, core.N_STATE))
-        self.sensor_state = self.sensors.new_state(self.n)
-        self.drift_state = self.drifts.new_state(self.n)
-        self.obs = np.zeros((self.n, core.N_OBS), dtype=np.float32)
-        self.body_kpi = np.zeros((self.n, core.N_KPI))
-        self.shift_kpi = np.full((self.n, N_SHIFT_KPI), math.nan)
-        self.acc = np.zeros((self.n, core.N_ACC))
-        self.bodies = np.zeros(self.n, dtype=np.int64)
-        self._actions = np.zeros((self.n, core.N_ACT))  # checked actions of the step, float64
-        self._scratch = core.step_scratch(self.n, self.drifts.n_drifts)
+        self._actions = np.zeros((self.n, N_ACT))  # checked actions of the step, float64
         self._all_active = np.ones(self.n, dtype=np.bool_)
+        # the kernels' compiled entries for the exact types every call passes (no dispatch)
+        noise = np.zeros((self.n, self.n_words), dtype=BITS_DTYPE)
+        out = StepOutput(self.obs, np.empty(self.n), np.empty(self.n, dtype=np.bool_))
+        self._step = bound_entry(
+            core.step_batch, plants, self._actions, noise, self._all_active, out
+        )
+        z, idx = np.zeros((1, N_RESET_NOISE)), np.zeros(1, dtype=np.int64)
+        self._reset = bound_entry(core.reset_batch, plants, idx, z, self.randomize)
 
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start a new shift for plants ``idx``."""
-        idx = np.asarray(idx, dtype=np.int64)
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
         if self.randomize:
             u = rng.random((idx.size, self.base_params.shape[1]))
             self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
             self.params[idx] = self.base_params[idx]
-        self.acc[idx] = 0.0
-        self.bodies[idx] = 0
-        z = rng.standard_normal((idx.size, core.N_RESET_NOISE))
-        core.reset_batch(
-            self.params,
-            self.derived,
-            self.state,
-            idx,
-            self.randomize,
-            z,
-            self.drifts.cfg,
-            self.drift_state,
-            self.sensors.cfg,
-            self.sensor_state,
-            self.dt_s,
-            core.OBS_LOW,
-            core.OBS_HIGH,
-            self.obs,
-        )
+        z = rng.standard_normal((idx.size, N_RESET_NOISE))
+        self._reset(self.plants, idx, z, self.randomize)
 
     def check_actions(self, actions: Any) -> np.ndarray:
         """Actions as float64 (n, 11); ValueError for a wrong shape or NaN/inf (names the plant).
@@ -220,23 +216,20 @@ class PaintBatch:
             shift never terminates early), with the shift's summary in ``kpi``. The bodies' own
             KPIs are in :attr:`body_kpi`.
         """
+        if actions is not self._actions:  # the bound entry takes exactly the checked buffer
+            actions = self.check_actions(actions)
         if active is None:
             active, n_active = self._all_active, self.n
         else:
+            active = np.ascontiguousarray(active, dtype=np.bool_)
             n_active = int(active.sum())
-        bits = draw_bits(rng, n_active, self.n_words)
+        noise = draw_bits(rng, n_active, self.n_words)
         # the step writes every line's reward and shift-end flag: new arrays, returned as they are
         reward, ended = np.empty(self.n), np.empty(self.n, dtype=np.bool_)
-        n_ended = core.step_batch(
-            self.params, self.derived, self.state, actions, self.scaler.mode_code, bits,
-            self.drifts.n_noise, self.drifts.cfg, self.drifts.noise_cols, self.drift_state,
-            self.sensors.cfg, self.sensors.noise_cols, self.sensor_state, self.dt_s,
-            core.OBS_LOW, core.OBS_HIGH, self.obs, self.obs if obs_out is None else obs_out,
-            reward, self.body_kpi, active, self.acc, self.bodies, self.shift_bodies, ended,
-            self._scratch,
-        )  # fmt: skip
+        out = StepOutput(self.obs if obs_out is None else obs_out, reward, ended)
+        n_ended = self._step(self.plants, actions, noise, active, out)
         if n_ended:
             rows = np.flatnonzero(ended)
-            self.shift_kpi[rows] = shift_summary(self.acc[rows], self.params[rows])
+            self.shift_kpi[rows] = core.shift_kpis(self.plants.unit_acc[rows], self.params[rows])
         never = np.zeros(self.n, dtype=np.bool_)  # a shift is never terminated early
         return StepResult(reward, ended, never, ended, self.shift_kpi, n_ended)

@@ -1,10 +1,12 @@
 """The operator's fixed recipe and production runs of the paint line without the Gymnasium shell.
 
 Used by the physics tests, the calibration script and the docs. The recipe itself lives in the
-compiled core (:func:`core.recipe_flow`, :func:`core.practice_setpoints`), so the env's zero
-adjust action and :func:`run_production` with ``action=None`` paint the same bodies. A run goes
-through :func:`core.step_batch` exactly as an env does (same drift and sensor banks, same bit
-layout), several plants side by side, seeded by ``seed``.
+compiled code (:func:`envs.paint.derive.recipe_flow`, :func:`envs.paint.derive.practice_setpoints`),
+so the env's zero adjust action and :func:`run_production` with ``action=None`` paint the same
+bodies. A run builds the bundle a :class:`envs.paint.batch.PaintBatch` builds
+(:func:`envs.paint.batch.new_paint_plants`) and steps it with :func:`envs.paint.core.step_batch`
+exactly as an env does (same drift and sensor banks, same noise layout), several plants side by
+side, seeded by ``seed``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,27 @@ from typing import Any
 
 import numpy as np
 
+from envs.core.actions import ACTION_MODES
+from envs.core.bundle import StepOutput
 from envs.core.disturbances import DriftBank, DriftSpec
 from envs.core.noise import draw_bits
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.paint import core
+from envs.paint.batch import new_paint_plants
+from envs.paint.derive import derive, practice_setpoints
+from envs.paint.layout import (
+    ACTUATORS,
+    N_ACT,
+    N_DERIVED,
+    N_OBS,
+    N_PROCESS_WORDS,
+    N_PRODUCT_KPI,
+    N_RESET_NOISE,
+    PRODUCT_KPI,
+    W,
+    default_drifts,
+    default_sensors,
+)
 from envs.paint.params import STYLES, PaintLineParams
 
 __all__ = [
@@ -33,15 +52,15 @@ NEUTRAL_WORD = 1 << 15  # a word whose table normal is ≈ 0 (the median level)
 
 
 def recipe_setpoints(params: PaintLineParams | None = None) -> dict[str, dict[str, float]]:
-    """The operator's recipe in engineering units, per body style (``ACTUATOR_NAMES`` keys)."""
+    """The operator's recipe in engineering units, per body style (``ACTUATORS`` keys)."""
     p = (params or PaintLineParams()).to_array()
-    d = np.zeros(core.N_DERIVED)
-    core.derive(p, d)
-    out = np.zeros(core.N_ACT)
+    d = np.zeros(N_DERIVED)
+    derive(p, d)
+    out = np.zeros(N_ACT)
     table = {}
     for s, style in enumerate(STYLES):
-        core.practice_setpoints(p, d, s, out)
-        table[style] = dict(zip(core.ACTUATOR_NAMES, out.tolist(), strict=True))
+        practice_setpoints(p, d, s, out)
+        table[style] = dict(zip(ACTUATORS.names, out.tolist(), strict=True))
     return table
 
 
@@ -54,7 +73,7 @@ def cpk(values: np.ndarray, target: float, tol: float) -> float:
 @dataclasses.dataclass
 class ProductionRun:
     """KPIs, observations and rewards of a run: arrays (n_plants, n_bodies, …); the final state
-    and derived rows of the core, (n_plants, …), for internals (``core.X_*``, ``core.D_*``)."""
+    and derived rows, (n_plants, …), for internals (``X``, ``D`` of :mod:`envs.paint.layout`)."""
 
     kpi: np.ndarray
     obs: np.ndarray
@@ -65,7 +84,7 @@ class ProductionRun:
 
     def __getitem__(self, name: str) -> np.ndarray:
         """KPI ``name`` of every plant and body, (n_plants, n_bodies)."""
-        return self.kpi[..., core.KPI_NAMES.index(name)]
+        return self.kpi[..., PRODUCT_KPI.index(name)]
 
     def mean(self, name: str) -> float:
         return float(self[name].mean())
@@ -92,17 +111,13 @@ def build_banks(
     sensor_bank: SensorBank | None = None
     if drifts is not False:
         d_over = None if drifts is True else drifts
-        d_specs = merge_specs(core.default_drifts(params), d_over, DriftSpec, "drift")
+        d_specs = merge_specs(default_drifts(params), d_over, DriftSpec, "drift")
         drift_bank = DriftBank(d_specs)
     if sensors is not False:
         s_over = None if sensors is True else sensors
-        s_specs = merge_specs(core.default_sensors(params), s_over, SensorSpec, "sensor")
+        s_specs = merge_specs(default_sensors(params), s_over, SensorSpec, "sensor")
         sensor_bank = SensorBank(s_specs, params.cycle_time_s)
     return drift_bank, sensor_bank
-
-
-def _bank_arrays(bank: DriftBank | SensorBank, n: int) -> tuple:
-    return bank.cfg, bank.noise_cols, bank.new_state(n), bank.n_noise
 
 
 def run_production(
@@ -136,52 +151,37 @@ def run_production(
     rng = np.random.default_rng(seed)
     drift_bank, sensor_bank = build_banks(params, drifts, sensors)
     # a missing bank is an empty one: no drifts, exact readings
-    dcfg, dcols, dstate, n_drift = _bank_arrays(drift_bank or DriftBank({}), n)
-    scfg, scols, sstate, n_sens = _bank_arrays(
-        sensor_bank or SensorBank({}, params.cycle_time_s), n
+    plants = new_paint_plants(
+        params,
+        n,
+        sensors=sensor_bank or SensorBank({}, params.cycle_time_s),
+        drifts=drift_bank or DriftBank({}),
+        mode=ACTION_MODES.index(mode),
+        shift_bodies=n_bodies,
     )
-    p = np.tile(params.to_array(), (n, 1))
-    d, x = np.zeros((n, core.N_DERIVED)), np.zeros((n, core.N_STATE))
-    obs = np.zeros((n, core.N_OBS), dtype=np.float32)
-    dt = params.cycle_time_s
-    z = rng.standard_normal((n, core.N_RESET_NOISE))
-    core.reset_batch(
-        p,
-        d,
-        x,
-        np.arange(n),
-        True,
-        z,
-        dcfg,
-        dstate,
-        scfg,
-        sstate,
-        dt,
-        core.OBS_LOW,
-        core.OBS_HIGH,
-        obs,
-    )
-    acts = np.zeros((n_bodies, core.N_ACT)) if action is None else np.asarray(action, float)
-    acts = np.broadcast_to(acts, (n_bodies, core.N_ACT))
-    mode_code = ("adjust", "absolute").index(mode)
-    n_words = core.N_PROCESS_WORDS + n_drift + n_sens
-    kpi_all = np.zeros((n, n_bodies, core.N_KPI))
-    obs_all = np.zeros((n, n_bodies, core.N_OBS), dtype=np.float32)
+    z = rng.standard_normal((n, N_RESET_NOISE))
+    core.reset_batch(plants, np.arange(n, dtype=np.int64), z, True)
+    acts = np.zeros((n_bodies, N_ACT)) if action is None else np.asarray(action, float)
+    acts = np.broadcast_to(acts, (n_bodies, N_ACT))
+    # process words, the drift bank's, the sensor bank's (the step's noise layout)
+    n_words = plants.scratch.sensor_word0 + (sensor_bank.n_noise if sensor_bank else 0)
+    kpi_all = np.zeros((n, n_bodies, N_PRODUCT_KPI))
+    obs_all = np.zeros((n, n_bodies, N_OBS), dtype=np.float32)
     rew_all = np.zeros((n, n_bodies))
-    reward, kpi, active = np.zeros(n), np.zeros((n, core.N_KPI)), np.ones(n, dtype=np.bool_)
-    acc, bodies, shift_end = np.zeros((n, core.N_ACC)), np.zeros(n, np.int64), np.zeros(n, bool)
-    scratch = core.step_scratch(n, dcfg.shape[0])
+    active = np.ones(n, dtype=np.bool_)
+    out = StepOutput(plants.obs, np.zeros(n), np.zeros(n, dtype=np.bool_))
     for k in range(n_bodies):
         bits = draw_bits(rng, n, n_words)
         if not process_noise:
-            bits[:, core.W_FLOW : core.N_PROCESS_WORDS] = NEUTRAL_WORD
-        a = np.ascontiguousarray(np.broadcast_to(acts[k], (n, core.N_ACT)))
-        core.step_batch(
-            p, d, x, a, mode_code, bits, n_drift, dcfg, dcols, dstate, scfg, scols, sstate,
-            dt, core.OBS_LOW, core.OBS_HIGH, obs, obs, reward, kpi, active, acc, bodies, n_bodies,
-            shift_end, scratch,
-        )  # fmt: skip
-        kpi_all[:, k], obs_all[:, k], rew_all[:, k] = kpi, obs, reward
+            bits[:, W.flow : N_PROCESS_WORDS] = NEUTRAL_WORD
+        a = np.ascontiguousarray(np.broadcast_to(acts[k], (n, N_ACT)))
+        core.step_batch(plants, a, bits, active, out)
+        kpi_all[:, k], obs_all[:, k], rew_all[:, k] = plants.step_kpi, plants.obs, out.reward
     return ProductionRun(
-        kpi=kpi_all, obs=obs_all, reward=rew_all, params=params, state=x, derived=d
+        kpi=kpi_all,
+        obs=obs_all,
+        reward=rew_all,
+        params=params,
+        state=plants.state,
+        derived=plants.derived,
     )

@@ -35,14 +35,12 @@ import gymnasium as gym
 import numpy as np
 
 import envs  # registers the plantrl/ ids
-from envs.core.disturbances import drift_bank_step_batch, drift_bank_step_block
 from envs.core.jit import hot_loop, whole_block
 from envs.core.noise import draw_bits
 from envs.core.sensors import sensor_bank_advance, sensor_bank_step_block
 from envs.core.shell import BatchVectorEnv
-from envs.paint import core as paint_core
-from envs.paint.batch import PaintBatch
-from envs.paint.paint_env import PaintEnv
+from envs.paint import PaintBatch, PaintEnv
+from envs.paint import profile as paint_profile
 from envs.steel import core as bof_core
 from envs.steel.batch import BOFBatch
 from envs.steel.bof_env import BOFEnv
@@ -145,8 +143,8 @@ def native(venv: gym.vector.VectorEnv) -> BatchVectorEnv:
 
 
 def core_of(venv: gym.vector.VectorEnv) -> Any:
-    """The compiled core module the vector env's batch calls."""
-    return bof_core if isinstance(native(venv).batch, BOFBatch) else paint_core
+    """The compiled core module the vector env's batch calls (the BOF's; paint: its profile)."""
+    return bof_core
 
 
 def vector_rate(
@@ -203,30 +201,7 @@ def plant_blocks(venv: gym.vector.VectorEnv, state: np.ndarray, steps: int) -> d
             "plant": replayer(core.plant_step_batch, plant, steps),
             "physics": replayer(core.physics_batch, physics, steps),
         }
-    # the paint kernel takes its process words (body style, lots, flow and deposit scatter) and
-    # the drift values of the body (the plant's disturbance inputs), as its step gives them
-    rng = np.random.default_rng(1)
-    words = draw_bits(rng, n, core.N_PROCESS_WORDS)
-    drifts = native(venv).batch.drifts
-    values = np.empty((n, drifts.n_drifts))
-    drift_state = batch.drift_state.copy()
-    drift_bank_step_batch(
-        drifts.cfg, drifts.noise_cols, drift_state, draw_bits(rng, n, drifts.n_noise), values
-    )
-    paint = (batch.params, batch.derived, state, actions, batch.scaler.mode_code, words)
-    dv = np.ascontiguousarray(values.T)
-    scratch = core.step_scratch(n, drifts.n_drifts)
-    return {"plant": replayer(core.plant_step_batch, (*paint, dv, batch.body_kpi, scratch), steps)}
-
-
-@hot_loop
-def drift_bank_pass(cfg, noise_cols, state, noise, col0, block, idx, values):  # type: ignore[no-untyped-def]
-    """The drift bank alone over every plant, in blocks of ``block`` plants as the step runs it."""
-    n, r0 = state.shape[0], np.int64(0)
-    for lo in range(0, n, block):
-        m = whole_block(lo, min(lo + block, n), idx)
-        drift_bank_step_block(cfg, noise_cols, state, idx, m, noise, r0, col0, values)
-        r0 += m
+    raise TypeError(f"no plant kernels for {type(batch).__name__}")
 
 
 @hot_loop
@@ -242,8 +217,8 @@ def sensor_bank_pass(cfg, noise_cols, state, noise, col0, block, idx, dt_s, valu
 
 
 def part_blocks(venv: gym.vector.VectorEnv, steps: int) -> dict[str, Any]:
-    """Timing blocks of the env-core parts alone: the sensor bank and (paint) the drift bank,
-    with the batch's own banks, states and noise layout, over the blocks of the step."""
+    """Timing blocks of the env-core parts alone (BOF): the sensor bank, with the batch's own
+    bank, state and noise layout, over the blocks of the step."""
     core, batch = core_of(venv), native(venv).batch
     n, block = venv.num_envs, np.int64(min(core.BLOCK, venv.num_envs))
     rng = np.random.default_rng(2)
@@ -252,21 +227,27 @@ def part_blocks(venv: gym.vector.VectorEnv, steps: int) -> dict[str, Any]:
     for k in range(block):  # the signals of real plants, so clipping and noise act as in a step
         core.true_signals(batch.params[k], batch.state[k], true_values[:, k])
     sensors = batch.sensors
-    blocks = {}
-    if isinstance(batch, PaintBatch):  # words: process, then drift bank, then sensor bank
-        drifts = batch.drifts
-        noise, s_col = draw_bits(rng, n, batch.n_words), core.N_PROCESS_WORDS + drifts.n_noise
-        values = np.empty((drifts.n_drifts, block))
-        d_args = (drifts.cfg, drifts.noise_cols, clone(batch.drift_state), noise)
-        blocks["drift_bank"] = replayer(
-            drift_bank_pass, (*d_args, np.int64(core.N_PROCESS_WORDS), block, idx, values), steps
-        )
-    else:  # the BOF's drifts act per heat of a campaign (in the resets), not per step
-        noise, s_col = draw_bits(rng, n, sensors.n_noise), 0
-    s_args = (sensors.cfg, sensors.noise_cols, clone(batch.sensor_state), noise, np.int64(s_col))
-    blocks["sensor_bank"] = replayer(
+    noise = draw_bits(rng, n, sensors.n_noise)
+    s_args = (sensors.cfg, sensors.noise_cols, clone(batch.sensor_state), noise, np.int64(0))
+    sensor = replayer(
         sensor_bank_pass, (*s_args, block, idx, float(batch.dt_s), true_values), steps
     )
+    return {"sensor_bank": sensor}
+
+
+def paint_blocks(batch: PaintBatch, steps: int) -> dict[str, Any]:
+    """Timing blocks of the paint line's parts, from its bundle (:mod:`envs.paint.profile`):
+    the whole compiled step, the bare plant phase, the drift and sensor banks alone."""
+    rng = np.random.default_rng(1)
+    kernel, args = paint_profile.step_call(batch, rng)
+    blocks = {
+        "kernel": replayer(kernel, args, steps),
+        "plant": replayer(
+            paint_profile.plant_step_batch, paint_profile.plant_inputs(batch, rng), steps
+        ),
+    }
+    for part, part_args in paint_profile.bank_inputs(batch, rng).items():
+        blocks[part] = replayer(getattr(paint_profile, f"{part}_pass"), part_args, steps)
     return blocks
 
 
@@ -280,16 +261,18 @@ def profile_vector_step(
     step is timed over ``total_steps`` (a round of autoresets), the parts over ``steps``.
     """
     n, batch = venv.num_envs, native(venv).batch
-    args, ix_state = capture_kernel_call(venv)
     rng = np.random.default_rng(0)
-    n_words = batch.n_words if isinstance(batch, PaintBatch) else batch.sensors.n_noise
-    blocks = {
-        "total": replayer(venv.step, (zero_actions(venv),), total_steps),
-        **plant_blocks(venv, args[ix_state], steps),
-        "kernel": replayer(core_of(venv).step_batch, args, steps),
-        "draws": replayer(draw_bits, (rng, n, n_words), steps),  # as the batch draws them
-        **part_blocks(venv, steps),
-    }
+    blocks = {"total": replayer(venv.step, (zero_actions(venv),), total_steps)}
+    if isinstance(batch, PaintBatch):  # the bundle and the profile kernels of the process
+        blocks.update(paint_blocks(batch, steps))
+        n_words = batch.n_words
+    else:
+        args, ix_state = capture_kernel_call(venv)
+        blocks.update(plant_blocks(venv, args[ix_state], steps))
+        blocks["kernel"] = replayer(core_of(venv).step_batch, args, steps)
+        blocks.update(part_blocks(venv, steps))
+        n_words = batch.sensors.n_noise
+    blocks["draws"] = replayer(draw_bits, (rng, n, n_words), steps)  # as the batch draws them
     t = {k: v / steps * 1e9 / n for k, v in best_interleaved(blocks, rounds).items()}
     t["total"] *= steps / total_steps
     return {

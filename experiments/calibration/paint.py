@@ -21,9 +21,17 @@ import math
 import numpy as np
 
 from envs.core.params import load_variant
-from envs.paint import core
-from envs.paint.params import LAYERS, PaintLineParams
-from envs.paint.practice import ProductionRun, run_production
+from envs.paint import (
+    KELVIN,
+    LAYERS,
+    R_GAS,
+    PaintLineParams,
+    ProductionRun,
+    cure_alpha,
+    layout,
+    run_production,
+)
+from envs.paint.layout import LAYER_STRIDE, P_LAYER_STRIDE, XL, P, X
 
 # nominal per-layer risks of the nominal body (est.): a few % rework in all, as paint shops see
 RISK_TARGETS = {"sag": 0.003, "orange_peel": 0.005, "dry_spray": 0.003, "solvent_pop": 0.005}
@@ -64,8 +72,8 @@ def nominal_body(params: PaintLineParams) -> ProductionRun:
 
 def fit_clear_viscosity(params: PaintLineParams, target_pct_k: float = -1.0) -> float:
     """E_a (kJ/mol) giving d ln d32/dT = target at the paint temperature: c · E_a/(R T²)."""
-    t = params.paint_temp_c + core.KELVIN
-    return -target_pct_k / 100.0 / params.d32_visc_exp * core.R_GAS * t * t / 1000.0
+    t = params.paint_temp_c + KELVIN
+    return -target_pct_k / 100.0 / params.d32_visc_exp * R_GAS * t * t / 1000.0
 
 
 def fit_recipe_oven(params: PaintLineParams) -> float:
@@ -73,7 +81,7 @@ def fit_recipe_oven(params: PaintLineParams) -> float:
     p = params.to_array()
     dwell = params.oven_pitches * params.cycle_time_s / 60.0
     return bisect(
-        lambda t: core.cure_alpha(p, dwell, t, params.booth_temp_c) - params.cure_alpha_ref,
+        lambda t: cure_alpha(p, dwell, t, params.booth_temp_c) - params.cure_alpha_ref,
         120,
         200,
     )
@@ -85,22 +93,22 @@ def fit_thresholds(params: PaintLineParams) -> dict[str, float]:
     x = run.state[0]
     fits: dict[str, float] = {}
     for layer, name in enumerate(LAYERS):
-        s, b = core.X_L0 + layer * core.XL_STRIDE, layer * core.LAYER_STRIDE
+        s, b = X.layers + layer * LAYER_STRIDE, layer * P_LAYER_STRIDE
         p = params.to_array()
-        ln_mu_imp = x[s + core.XL_LN_MU_REL] + p[core.P_VISC_EVAP] * (
-            x[s + core.XL_EVAP] - p[core.P_EVAP + b]
+        ln_mu_imp = x[s + XL.ln_mu_rel] + p[P.visc_evap_k] * (
+            x[s + XL.evap] - p[P.base_evap_inflight + b]
         )
         crit_scale = max(1.0 + params.sag_visc_k * ln_mu_imp, 0.2)
         z = logit(RISK_TARGETS["sag"])
-        fits[f"{name}_sag_crit_wet_um"] = x[s + core.XL_WFT] / (1 + params.sag_width_rel * z)
+        fits[f"{name}_sag_crit_wet_um"] = x[s + XL.wft] / (1 + params.sag_width_rel * z)
         fits[f"{name}_sag_crit_wet_um"] /= crit_scale
         z = logit(RISK_TARGETS["orange_peel"])
         rel = params.orange_peel_width * z - params.orange_peel_visc_k * ln_mu_imp
-        fits[f"{name}_orange_peel_d_um"] = x[s + core.XL_D32] / (1.0 + rel)
+        fits[f"{name}_orange_peel_d_um"] = x[s + XL.d32] / (1.0 + rel)
         z = logit(RISK_TARGETS["dry_spray"])
-        fits[f"{name}_dry_spray_e_crit"] = x[s + core.XL_EVAP] - params.dry_spray_width * z
+        fits[f"{name}_dry_spray_e_crit"] = x[s + XL.evap] - params.dry_spray_width * z
     z = logit(RISK_TARGETS["solvent_pop"])
-    fits["pop_water_crit"] = x[core.X_WATER_RES] - params.pop_width * z
+    fits["pop_water_crit"] = x[X.water_res] - params.pop_width * z
     return {k: round(v, 4) for k, v in fits.items()}
 
 
@@ -154,8 +162,8 @@ def rh_sweep(params: PaintLineParams) -> None:
     """Quality cost vs booth RH set-point (recipe otherwise): the broad optimum of PHYSICS.md."""
     print("\n# booth RH sweep (quality cost = DFT misses + rework + cure, EUR/body)")
     for rh in RH_SWEEP:
-        a = np.zeros(core.N_ACT)
-        a[core.A_RH_OFF] = (rh - params.booth_rh_pct) / 35.0
+        a = np.zeros(layout.N_ACT)
+        a[layout.A.booth_rh_offset] = (rh - params.booth_rh_pct) / 35.0
         run = run_production(params, 400, n_plants=4, seed=2, action=a)
         tail = slice(100, None)
         paint = (

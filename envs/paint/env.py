@@ -1,6 +1,7 @@
 """Gymnasium environments of an automotive paint line (basecoat + clearcoat): single and vector.
 
-Physics, sources and calibration: :mod:`envs.paint.core`, :mod:`envs.paint.params`.
+Physics, sources and calibration: :mod:`envs.paint.physics`, :mod:`envs.paint.oven`,
+:mod:`envs.paint.params`; the step: :mod:`envs.paint.core`; every row: :mod:`envs.paint.layout`.
 """
 
 from __future__ import annotations
@@ -13,16 +14,15 @@ import numpy as np
 from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
 from envs.core.params import PlantParams, PlantVariant
 from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult
-from envs.paint import core
-from envs.paint.batch import SHIFT_KPI_NAMES, PaintBatch
+from envs.paint.batch import PaintBatch
+from envs.paint.layout import ACTUATORS, N_ACT, OBS_HIGH, OBS_LOW, PRODUCT_KPI, UNIT_KPI, X
 from envs.paint.params import PaintLineParams
 
 __all__ = ["PaintEnv", "PaintVectorEnv", "resolve_paint_scenario", "resolve_paint_variant"]
 
 PLANT_DIR = CONF_DIR / "plant"
 SCENARIO_KEYS = ("shift_bodies", "sensors", "drifts", "randomize")
-OBS_LOW = core.OBS_LOW.astype(np.float32)
-OBS_HIGH = core.OBS_HIGH.astype(np.float32)
+BOX_LOW, BOX_HIGH = OBS_LOW.astype(np.float32), OBS_HIGH.astype(np.float32)
 
 
 def resolve_paint_variant(
@@ -51,13 +51,13 @@ def _batch(n: int, plant: Any, scenario: Any, action_mode: str, **explicit: Any)
 
 
 def body_kpi_dict(row: np.ndarray) -> dict[str, float]:
-    """Named KPIs of one painted body (``core.KPI_NAMES``)."""
-    return dict(zip(core.KPI_NAMES, row.tolist(), strict=True))  # tolist: Python floats, fast
+    """Named KPIs of one painted body (``PRODUCT_KPI`` of :mod:`envs.paint.layout`)."""
+    return dict(zip(PRODUCT_KPI.names, row.tolist(), strict=True))  # tolist: Python floats, fast
 
 
 def shift_kpi_dict(row: np.ndarray) -> dict[str, float]:
-    """Named KPIs of one shift (:data:`envs.paint.batch.SHIFT_KPI_NAMES`)."""
-    return dict(zip(SHIFT_KPI_NAMES, row.tolist(), strict=True))
+    """Named KPIs of one shift (``UNIT_KPI`` of :mod:`envs.paint.layout`)."""
+    return dict(zip(UNIT_KPI.names, row.tolist(), strict=True))
 
 
 class PaintEnv(BatchEnv[PaintBatch]):
@@ -167,9 +167,9 @@ class PaintEnv(BatchEnv[PaintBatch]):
     ## Info
     The vocabulary every plantrl env shares (:mod:`envs.core.shell`). Every step:
     ``product_kpi`` (the painted body's true DFT per layer, in-spec flags, TE, paint, energy,
-    defect risks, cure; :data:`envs.paint.core.KPI_NAMES`), ``truth`` (``body``: bodies painted
-    this shift) and ``unit_end``. At the end of a shift: ``unit_end`` True and ``unit_kpi``
-    (:data:`envs.paint.batch.SHIFT_KPI_NAMES`, Cpk per layer among them).
+    defect risks, cure; ``PRODUCT_KPI`` of :mod:`envs.paint.layout`), ``truth`` (``body``:
+    bodies painted this shift) and ``unit_end``. At the end of a shift: ``unit_end`` True and
+    ``unit_kpi`` (``UNIT_KPI`` of :mod:`envs.paint.layout`, Cpk per layer among them).
 
     The body's 0/1 flags are the in-spec flag per layer and ``cure_ok``. Defects (sag, orange
     peel, dry spray, solvent pop) are reported as the model's per-body probabilities
@@ -190,7 +190,7 @@ class PaintEnv(BatchEnv[PaintBatch]):
     - ``randomize``: draw plant parameters from the variant's ranges per shift (default off).
     - ``sensors``: sensor overrides, e.g. ``{"dft_base": {"dropout_prob": 0.2}}``.
     - ``drifts``: drift overrides, e.g. ``{"visc_base": {"event_start": 100,
-      "event_magnitude": 0.15}}`` (see :func:`envs.paint.core.default_drifts`).
+      "event_magnitude": 0.15}}`` (see :func:`envs.paint.layout.default_drifts`).
     - ``render_mode``: ``"rgb_array"`` plots DFT per body against the bands, climate and actions.
 
     >>> import gymnasium as gym, envs
@@ -226,7 +226,7 @@ class PaintEnv(BatchEnv[PaintBatch]):
             drifts=drifts,
         )
         self.variant = batch.variant
-        super().__init__(batch, OBS_LOW, OBS_HIGH, core.N_ACT, render_mode)
+        super().__init__(batch, BOX_LOW, BOX_HIGH, N_ACT, render_mode)
 
     @property
     def params(self) -> PaintLineParams:
@@ -247,12 +247,12 @@ class PaintEnv(BatchEnv[PaintBatch]):
         """Body KPIs and actuals for the plot (the reset snapshot has actuals only)."""
         snap = body_kpi_dict(self.batch.body_kpi[0]) if self.batch.bodies[0] else {}
         snap["body"] = float(self.batch.bodies[0])
-        names = core.ACTUATOR_NAMES
+        names = ACTUATORS.names
         snap.update({f"act/{n}": float(v) for n, v in zip(names, self._actuals(), strict=True)})
         return snap
 
     def _actuals(self) -> np.ndarray:
-        return self.batch.state[0, core.X_ACT : core.X_ACT + core.N_ACT].copy()
+        return self.batch.state[0, X.act : X.act + N_ACT].copy()
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
@@ -269,7 +269,7 @@ class PaintVectorEnv(BatchVectorEnv[PaintBatch]):
     in :mod:`envs.core.shell` (``next_step`` default, ``same_step`` for SB3). Per-body KPIs stay in
     the batch (:attr:`PaintBatch.body_kpi`): building them into infos for thousands of plants at
     every step would cost more than the physics. When a shift ends its summary appears as
-    ``unit_kpi/<name>`` (:data:`envs.paint.batch.SHIFT_KPI_NAMES`) with ``unit_end`` masks.
+    ``unit_kpi/<name>`` (``UNIT_KPI`` of :mod:`envs.paint.layout`) with ``unit_end`` masks.
     """
 
     def __init__(
@@ -297,10 +297,10 @@ class PaintVectorEnv(BatchVectorEnv[PaintBatch]):
             drifts=drifts,
         )
         self.variant = batch.variant
-        super().__init__(batch, OBS_LOW, OBS_HIGH, core.N_ACT, autoreset_mode, render_mode)
+        super().__init__(batch, BOX_LOW, BOX_HIGH, N_ACT, autoreset_mode, render_mode)
 
     def _unit_kpi_table(
         self, result: StepResult, mask: np.ndarray
     ) -> tuple[tuple[str, ...], np.ndarray]:
         """Summaries of the shifts that ended (NaN elsewhere)."""
-        return SHIFT_KPI_NAMES, np.where(mask, result.kpi.T, np.nan)
+        return UNIT_KPI.names, np.where(mask, result.kpi.T, np.nan)

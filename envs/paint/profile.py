@@ -1,0 +1,134 @@
+"""Benchmark-only kernels of the paint line: the parts of a step timed alone, on a batch's bundle.
+
+``experiments/benchmark_envs.py`` splits the time of one vector step into the bare plant phase,
+the random draws, the drift and sensor banks and the Python shell. These kernels run those parts
+with the batch's own bundle (:attr:`envs.paint.batch.PaintBatch.plants`), noise layout and
+blocks of plants, so what is timed is the code the step runs:
+
+| kernel | what it runs |
+| --- | --- |
+| :func:`plant_step_batch` | ``core.plant_phase`` over every plant (drift values, physics, KPIs) |
+| :func:`drift_bank_pass` | the drift bank alone (``drift_bank_step_block``) |
+| :func:`sensor_bank_pass` | the sensor bank alone (``sensor_bank_step_block``) |
+
+:func:`step_call` gives the batch's own bound step kernel with the arguments of one real step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from envs.core.bundle import Plants, StepOutput
+from envs.core.disturbances import drift_bank_step_batch, drift_bank_step_block
+from envs.core.jit import hot_loop, whole_block
+from envs.core.noise import draw_bits
+from envs.core.sensors import sensor_bank_advance, sensor_bank_step_block
+from envs.paint import core
+from envs.paint.batch import PaintBatch
+from envs.paint.layout import N_ACT, N_PROCESS_WORDS, N_SIGNALS
+
+__all__ = [
+    "bank_inputs",
+    "drift_bank_pass",
+    "plant_inputs",
+    "plant_step_batch",
+    "sensor_bank_pass",
+    "step_call",
+]
+
+
+@hot_loop
+def plant_step_batch(plants, actions, words):  # type: ignore[no-untyped-def]
+    """Bare kernel: :func:`envs.paint.core.plant_phase` over every plant in the blocks of the
+    step, with the drift values of ``plants.scratch.dv`` (drifts × plants, see
+    :func:`plant_inputs`) and process words ``words`` (a row per plant); no drift bank,
+    sensors or observation."""
+    idx = plants.scratch.idx
+    n, block = plants.state.shape[0], idx.shape[0]
+    for lo in range(0, n, block):
+        m = whole_block(lo, min(lo + block, n), idx)
+        core.plant_phase(plants, actions, words, lo, lo, m)
+
+
+@hot_loop
+def drift_bank_pass(plants, noise, values):  # type: ignore[no-untyped-def]
+    """The drift bank alone over every plant, in the step's blocks, reading the drift words of
+    ``noise`` rows (the step's layout) and writing one block's drift values to ``values``."""
+    idx = plants.scratch.idx
+    n, block, r0 = plants.state.shape[0], idx.shape[0], np.int64(0)
+    col0 = np.int64(N_PROCESS_WORDS)
+    for lo in range(0, n, block):
+        m = whole_block(lo, min(lo + block, n), idx)
+        drift_bank_step_block(
+            plants.drift_cfg, plants.drift_cols, plants.drift_state, idx, m, noise, r0, col0, values
+        )
+        r0 += m
+
+
+@hot_loop
+def sensor_bank_pass(plants, noise, values):  # type: ignore[no-untyped-def]
+    """The sensor bank alone over every plant, in the step's blocks (``values``: the true
+    signals of one block, turned into readings in place)."""
+    idx = plants.scratch.idx
+    n, block, r0 = plants.state.shape[0], idx.shape[0], np.int64(0)
+    col0 = np.int64(plants.scratch.sensor_word0)
+    for lo in range(0, n, block):
+        m = whole_block(lo, min(lo + block, n), idx)
+        sensor_bank_step_block(
+            plants.sensor_cfg,
+            plants.sensor_cols,
+            plants.sensor_state,
+            idx,
+            m,
+            noise,
+            r0,
+            col0,
+            plants.dt_s,
+            values,
+        )
+        r0 += m
+    sensor_bank_advance(plants.sensor_state)
+
+
+def plant_inputs(batch: PaintBatch, rng: np.random.Generator) -> tuple[Plants, np.ndarray, Any]:
+    """The bundle, zero actions and process words :func:`plant_step_batch` takes: the plant's
+    disturbance inputs as its step gives them (process words of every plant, the drift values
+    of one body, drifts × plants, in the bundle's scratch)."""
+    plants, n = batch.plants, batch.n
+    words = draw_bits(rng, n, N_PROCESS_WORDS)
+    values = np.empty((n, batch.drifts.n_drifts))
+    drift_words = draw_bits(rng, n, batch.drifts.n_noise)
+    drift_state = plants.drift_state.copy()
+    drift_bank_step_batch(plants.drift_cfg, plants.drift_cols, drift_state, drift_words, values)
+    scratch = core.step_scratch(n, batch.drifts.n_drifts, batch.drifts.n_noise)
+    scratch = scratch._replace(dv=np.ascontiguousarray(values.T))
+    return plants._replace(scratch=scratch), np.zeros((n, N_ACT)), words
+
+
+def bank_inputs(batch: PaintBatch, rng: np.random.Generator) -> dict[str, tuple]:
+    """Arguments of :func:`drift_bank_pass` and :func:`sensor_bank_pass`: the batch's bundle,
+    noise rows in the step's layout, and (sensors) the true signals of real plants for one
+    block, so clipping and noise act as in a step."""
+    plants = batch.plants
+    block = plants.scratch.idx.shape[0]
+    noise = draw_bits(rng, batch.n, batch.n_words)
+    true_values = np.empty((N_SIGNALS, block))
+    for k in range(block):
+        core.true_signals(plants.params[k], plants.state[k], true_values[:, k])
+    drift_values = np.empty((batch.drifts.n_drifts, block))
+    return {
+        "drift_bank": (plants, noise, drift_values),
+        "sensor_bank": (plants, noise, true_values),
+    }
+
+
+def step_call(batch: PaintBatch, rng: np.random.Generator) -> tuple[Callable[..., Any], tuple]:
+    """The batch's bound step kernel and the arguments of one real step of every plant (zero
+    actions, fresh noise, new output arrays)."""
+    n = batch.n
+    noise = draw_bits(rng, n, batch.n_words)
+    out = StepOutput(np.empty_like(batch.obs), np.empty(n), np.empty(n, dtype=np.bool_))
+    return batch._step, (batch.plants, np.zeros((n, N_ACT)), noise, np.ones(n, np.bool_), out)
