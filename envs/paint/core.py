@@ -401,8 +401,7 @@ def reset_batch(plants: Plants, idx: np.ndarray, z: np.ndarray, rederive: bool) 
             apply_drifts(x, dv, 0)
         init_plant(p, d, x, z[k])
         true_signals(p, x, true_sig)
-        sensor_state = plants.sensor_state  # a SensorState (the bundle types it loosely)
-        sensor_bank_reset(plants.sensor_cfg, sensor_state, i, true_sig)  # type: ignore[arg-type]
+        sensor_bank_reset(plants.sensor_cfg, plants.sensor_state, i, true_sig)
         observe(plants, i, true_sig)
         plants.unit_acc[i, :] = 0.0
         plants.units_done[i] = 0

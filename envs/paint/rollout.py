@@ -21,13 +21,14 @@ values over the horizon: the plan's state rows carry them, and no drift bank is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 
 from envs.core.bundle import Plants, snapshot
 from envs.core.noise import NORMAL_BITS, NORMAL_TABLE
+from envs.core.sensors import SensorState
 from envs.paint import core
 from envs.paint.derive import practice_setpoints
 from envs.paint.layout import (
@@ -82,13 +83,17 @@ class Plan(NamedTuple):
 def new_plan(sources: Sequence[Plants], horizon: int, step_block: np.ndarray) -> Plan:
     """A plan over every plant of the bundles ``sources`` (e.g. one per attached env), stacked
     in order; ``step_block[h]`` is the block of a candidate's actions body h plays."""
-    # the sensors are not stepped while planning: their state is left out of the copy
-    rows = [snapshot(p._replace(sensor_state=np.empty((p.state.shape[0], 0)))) for p in sources]
-    stacked = {name: np.concatenate([getattr(r, name) for r in rows]) for name in _PER_PLANT}
+    rows = [snapshot(p) for p in sources]
+    stacked: dict[str, Any] = {
+        name: np.concatenate([getattr(r, name) for r in rows]) for name in _PER_PLANT
+    }
     n = stacked["state"].shape[0]
     scratch = core.step_scratch(n, 0, 0)
-    stacked["sensor_state"] = np.empty((n, 0))
-    plants = rows[0]._replace(**stacked, scratch=scratch)  # type: ignore[arg-type]
+    # the sensors are not stepped while planning: the plan carries an empty sensor state
+    stacked["sensor_state"] = SensorState(
+        np.empty((n, 0)), np.empty((0, n, 0)), np.zeros(1, dtype=np.int64)
+    )
+    plants = rows[0]._replace(**stacked, scratch=scratch)
     left = np.concatenate([r.max_steps - r.state[:, X.body] for r in rows])
     n_steps = np.minimum(horizon, left).astype(np.int64)
     start = plants.state.copy()
