@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from envs.core.disturbances import DriftBank
-from envs.core.sensors import SensorBank
+from envs.core.sensors import SensorBank, SensorState
 
 __all__ = ["Plants", "StepOutput", "new_plants", "snapshot"]
 
@@ -57,7 +57,7 @@ class Plants(NamedTuple):
     units_done: np.ndarray
     sensor_cfg: np.ndarray
     sensor_cols: np.ndarray
-    sensor_state: np.ndarray
+    sensor_state: SensorState
     drift_cfg: np.ndarray
     drift_cols: np.ndarray
     drift_state: np.ndarray
@@ -141,6 +141,12 @@ def snapshot(plants: Plants, rows: np.ndarray | None = None, repeat: int = 1) ->
     def take(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a[idx])
 
+    # the sensor state is a bundle of its own: per-plant fields, the delay ring (plants on its
+    # second axis) and the ring head every plant shares
+    sensors = plants.sensor_state
+    sensor_state = type(sensors)(
+        take(sensors.fields), np.ascontiguousarray(sensors.ring[:, idx]), sensors.head.copy()
+    )
     return plants._replace(
         params=take(plants.params),
         base_params=take(plants.base_params),
@@ -151,7 +157,7 @@ def snapshot(plants: Plants, rows: np.ndarray | None = None, repeat: int = 1) ->
         unit_kpi=take(plants.unit_kpi),
         unit_acc=take(plants.unit_acc),
         units_done=take(plants.units_done),
-        sensor_state=take(plants.sensor_state),
+        sensor_state=sensor_state,
         drift_state=take(plants.drift_state),
         drift_values=take(plants.drift_values),
     )

@@ -1,0 +1,297 @@
+"""Gymnasium environments of the basic-oxygen-furnace blow: single plant and native vector env.
+
+Physics, sources and calibration: :mod:`envs.steel.physics`, :mod:`envs.steel.params`; the array
+layouts the tables below document: :mod:`envs.steel.layout`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
+from envs.core.params import PlantParams, PlantVariant
+from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult
+from envs.steel.batch import BOFBatch
+from envs.steel.core import heat_kpi_table, kpi_dict
+from envs.steel.layout import ACTUATORS, HIT_FLAG_NAMES, OBSERVATION, TRUTH, UNIT_KPI, X
+from envs.steel.params import BOFParams
+
+__all__ = ["BOFEnv", "BOFVectorEnv", "resolve_bof_scenario", "resolve_bof_variant"]
+
+PLANT_DIR = CONF_DIR / "plant"
+SCENARIO_KEYS = ("campaign_heats", "sensors", "drifts", "randomize")
+
+OBS_LOW = OBSERVATION.low.astype(np.float32)
+OBS_HIGH = OBSERVATION.high.astype(np.float32)
+
+
+def resolve_bof_variant(
+    plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None,
+) -> PlantVariant:
+    """A plant variant from a name in ``conf/plant/``, a YAML path, a mapping or parameters."""
+    return resolve_variant(plant, BOFParams, default="bof_250t")
+
+
+def resolve_bof_scenario(scenario: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """Disturbance profile: a name in ``conf/scenarios/bof/``, a YAML path or a mapping.
+
+    A profile sets any of ``campaign_heats``, ``sensors`` (sensor faults), ``drifts`` (campaign
+    drifts and scheduled events) and ``randomize``; explicit env arguments override it.
+    """
+    return resolve_scenario(scenario, "bof", SCENARIO_KEYS)
+
+
+def _env_options(scenario: Any, **explicit: Any) -> dict[str, Any]:
+    """Scenario profile overridden by the arguments the caller set explicitly (not None)."""
+    options = {"campaign_heats": 1, "sensors": None, "drifts": None, "randomize": False}
+    options.update(resolve_bof_scenario(scenario))
+    options.update({k: v for k, v in explicit.items() if v is not None})
+    return options
+
+
+class BOFEnv(BatchEnv[BOFBatch]):
+    """Basic-oxygen-furnace (LD converter) main blow, one control step every ``dt_s`` seconds.
+
+    ## Description
+    A heat of hot metal and scrap is blown with oxygen through a top lance. Carbon, silicon,
+    manganese and phosphorus oxidise, iron is lost to the slag when the blow goes on too long, and
+    the bath heats from ≈ 1350 to ≈ 1650 °C. The agent adjusts oxygen flow, lance height, ore
+    (coolant) and lime feed, and decides when the blow ends (through the end-oxygen target), to
+    tap at the carbon and temperature aims with phosphorus in spec, little iron lost and no
+    slopping. It sees only what a melt shop sees: delayed, noisy off-gas analysis, the charge
+    analysis, and one in-blow sub-lance measurement shortly before the end.
+
+    ## Observation Space
+    ``Box(26,)`` float32, engineering units (per-tonne quantities so that layouts and scales are
+    the same for every plant variant):
+
+    | idx | name | unit | min | max |
+    |-----|------|------|-----|-----|
+    | 0 | blow_time | min | 0 | 40 |
+    | 1 | oxygen_blown | Nm3/t | 0 | 120 |
+    | 2 | oxygen_flow | Nm3/(t min) | 0 | 6 |
+    | 3 | lance_height | m | 0 | 4 |
+    | 4 | offgas_decarb_rate | kg C/(t min) | 0 | 10 |
+    | 5 | offgas_pcr | - | 0 | 1 |
+    | 6 | slag_foam_index | - | 0 | 5 |
+    | 7 | ore_added | kg/t | 0 | 400 |
+    | 8 | lime_added | kg/t | 0 | 500 |
+    | 9 | hm_c | wt% | 0 | 6 |
+    | 10 | hm_si | wt% | 0 | 3 |
+    | 11 | hm_mn | wt% | 0 | 2 |
+    | 12 | hm_p | wt% | 0 | 1 |
+    | 13 | hm_temp | degC | 1000 | 1600 |
+    | 14 | hot_metal_ratio | - | 0 | 1 |
+    | 15 | heat_size | t | 0 | 400 |
+    | 16 | oxygen_planned | Nm3/t | 0 | 120 |
+    | 17 | oxygen_end_target | Nm3/t | 0 | 120 |
+    | 18 | sublance_taken | - | 0 | 1 |
+    | 19 | sublance_c | wt% | 0 | 6 |
+    | 20 | sublance_temp | degC | 0 | 2000 |
+    | 21 | last_tap_valid | - | 0 | 1 |
+    | 22 | last_tap_c | wt% | 0 | 6 |
+    | 23 | last_tap_temp | degC | 0 | 2000 |
+    | 24 | last_tap_p | wt% | 0 | 1 |
+    | 25 | heat_in_campaign | - | 0 | 10000 |
+
+    Off-gas signals (4, 5) are delayed by ``offgas_delay_s`` and noisy; 2, 3 are the actual
+    actuator values; 9–13 the hot-metal analysis at charge with its errors; 19–20 are 0 until the
+    sub-lance is taken at ``sublance_o2_frac`` of the planned oxygen (σ_C ≈ 0.017 wt% [S18]);
+    21–25 carry the last heat's tapping analysis in campaign mode (0 before the first tap). No
+    hidden state is observed: bath C, T and slag FeO must be inferred.
+
+    ## Action Space
+    ``Box(-1, 1, (5,))`` float32. With ``action_mode="adjust"`` (default) an action moves each
+    set-point by ``action × span`` around the operator's standard practice, so the zero action
+    reproduces standard practice exactly; with ``"absolute"`` [-1, 1] maps linearly to the limits.
+    Limits for the nominal 250 t plant (they scale with heat size):
+
+    | idx | name | unit | min | max | adjust span | rate limit per 10 s |
+    |-----|------|------|-----|-----|-------------|---------------------|
+    | 0 | oxygen_flow | Nm3/min | 480 | 1040 | ±200 | 120 |
+    | 1 | lance_height | m | 1.2 | 3.2 | ±0.6 | 1.0 |
+    | 2 | ore_feed | kg/min | 0 | 1500 | ±750 | — |
+    | 3 | lime_feed | kg/min | 0 | 5000 | ±2500 | — |
+    | 4 | end_oxygen | Nm3 | 0 | 18750 | ±15 % of plan | — |
+
+    The blow ends when the blown oxygen reaches the end target (the end-of-blow decision, as a
+    shop's dynamic stage corrects the oxygen volume after the sub-lance; a target can be moved
+    every step). Rule for bad actions: NaN or ±inf raise ``ValueError`` naming the actuator;
+    finite values outside [-1, 1] are clipped; a wrong shape raises ``ValueError``.
+
+    ## Reward
+    ``reward = −cost / 1000`` (kEUR) per step, with cost = oxygen + ore + lime (prices in the
+    plant parameters) + value of iron oxidised into the slag (net of reduction) + safety terms
+    (slag foam above ``foam_limit``: slopping; bath above ``temp_limit_c``), and at the end of a
+    heat ``miss_cost × [huber(ΔC/0.02) + huber(ΔT/15) + max(0, P − spec)/0.005]`` with C and T
+    from the end-of-blow measurement and P from the bath (its lab analysis comes later).
+    Horizon-aware rule: a blow ended with carbon above 0.4 wt% (abandoned, not tapped) also pays
+    the worst possible running cost of every step the blow could still have run (to the forced
+    end at minimum flow), so ending early never pays (tested).
+
+    ## Starting State
+    Hot-metal C, Si, Mn, P, temperature and the scrap weight vary heat to heat (normal, sd in the
+    plant parameters); the static charge balance plans oxygen, ore and lime from the *measured*
+    analysis. ``reset(seed=…)`` determines the whole episode, campaign drifts included.
+
+    ## Episode End
+    - termination: the blow ends (end target reached), or is forced to end at 1.5× the planned
+      oxygen or 35 min; in campaign mode only after the last of ``campaign_heats`` heats.
+    - truncation: never (every blow ends by itself within 210 steps of 10 s).
+
+    ## Info
+    The vocabulary every plantrl env shares (:mod:`envs.core.shell`). Every step: ``truth``
+    (true bath C, T, slag FeO and P, the heat's running cost and the heats done; never observed)
+    and ``unit_end``. When a heat ends (the unit and the product of a BOF): ``unit_end`` True,
+    ``unit_kpi`` and ``product_kpi`` (:data:`envs.steel.layout.UNIT_KPI` plus hit flags at the
+    PHYSICS.md bands, :data:`envs.steel.layout.HIT_FLAG_NAMES`).
+
+    ## Plant Parameters
+    :class:`envs.steel.params.BOFParams`, one frozen dataclass with unit, range and source per
+    field (``BOFParams.doc_table()``); variants in ``conf/plant/bof_*.yaml``.
+
+    ## Arguments
+    - ``plant``: variant name in ``conf/plant/`` (default ``"bof_250t"``), YAML path, mapping or
+      ``BOFParams``.
+    - ``scenario``: disturbance profile in ``conf/scenarios/bof/`` (``"nominal"``, ``"drift"``:
+      20-heat campaign with a lance-wear event at heat 5, ``"sensor_faults"``), a YAML path or a
+      mapping; explicit arguments below override it.
+    - ``action_mode``: ``"adjust"`` or ``"absolute"``.
+    - ``dt_s``: control step in s (default 10).
+    - ``campaign_heats``: heats per episode (default 1, or the scenario's).
+    - ``randomize``: draw plant parameters from the variant's ranges per episode (default off).
+    - ``sensors``: sensor overrides, e.g. ``{"offgas_decarb_rate": {"dropout_prob": 0.1}}``.
+    - ``drifts``: campaign drift specs (see :func:`envs.steel.layout.default_drifts`).
+    - ``render_mode``: ``"rgb_array"`` plots the blow.
+
+    >>> import gymnasium as gym, envs
+    >>> env = gym.make("plantrl/BOF-v1", plant="bof_250t", scenario="nominal")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape
+    (26,)
+
+    ## Version History
+    - v1: sensor noise and campaign-drift innovations come from 16-bit table normals
+      (:mod:`envs.core.noise`, 7–9× cheaper draws); physics, reward and layouts unchanged, the
+      noise of a given seed differs from v0.
+    - v0: first release.
+    """
+
+    def __init__(
+        self,
+        plant: Any = None,
+        *,
+        scenario: Any = None,
+        action_mode: str = "adjust",
+        dt_s: float = 10.0,
+        campaign_heats: int | None = None,
+        randomize: bool | None = None,
+        sensors: Mapping[str, Mapping[str, Any]] | None = None,
+        drifts: Mapping[str, Mapping[str, Any]] | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        self.variant = resolve_bof_variant(plant)
+        options = _env_options(
+            scenario,
+            campaign_heats=campaign_heats,
+            randomize=randomize,
+            sensors=sensors,
+            drifts=drifts,
+        )
+        batch = BOFBatch(self.variant, 1, action_mode=action_mode, dt_s=dt_s, **options)
+        super().__init__(batch, OBS_LOW, OBS_HIGH, len(ACTUATORS), render_mode)
+
+    @property
+    def params(self) -> BOFParams:
+        """Parameters of the heat being blown (after randomisation and drifts)."""
+        return BOFParams.from_dict(
+            dict(zip(BOFParams.field_names(), self.batch.params[0], strict=True))
+        )
+
+    def _truth(self) -> dict[str, float]:
+        """True state of the heat now in the vessel, for KPIs and plots (never observed)."""
+        out = TRUTH.dict_of(self.batch.truth[0])
+        out["heat_cost_eur"] = float(self.batch.state[0, X.cost])
+        out["heat"] = float(self.batch.heats_done[0])
+        return out
+
+    def _unit_kpi(self, row: np.ndarray) -> dict[str, float]:
+        return kpi_dict(row, self.batch.params[0])
+
+    def _product_kpi(self, unit_end: bool) -> dict[str, float] | None:
+        # a heat is both the product and the unit: its KPIs, once it is tapped
+        return kpi_dict(self.batch.kpi[0], self.batch.params[0]) if unit_end else None
+
+    def _snapshot(self) -> dict[str, float]:
+        x = self.batch.state[0]
+        snap = self._truth()
+        snap.update(
+            time_min=x[X.time],
+            o2_flow=x[X.o2_flow],
+            lance=x[X.lance],
+            ore_kg=x[X.ore],
+            lime_kg=x[X.lime],
+            o2_blown=x[X.o2_blown],
+            o2_end_target=x[X.o2_end],
+        )
+        return snap
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        from envs.steel.render import render_blow
+
+        return render_blow(self._history, self.params)
+
+
+class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
+    """``num_envs`` BOF plants stepped in one call of the compiled core (Gymnasium ``VectorEnv``).
+
+    Same arguments, spaces, reward and episode rules as :class:`BOFEnv`. Autoreset follows
+    Gymnasium 1.x: ``autoreset_mode="next_step"`` (default) resets a plant on the step *after* its
+    episode ended (that step's action is ignored, reward 0, ``terminated`` False);
+    ``"same_step"`` resets it in the step it ended and puts the final observation into
+    ``info["final_obs"]`` (object array) and the final info into ``info["final_info"]`` (dict of
+    arrays with ``_key`` masks, Gymnasium's layout; what SB3's adapter uses). Randomness comes
+    from one generator seeded by ``reset(seed=…)``; with ``num_envs=1`` a seeded run is identical
+    to :class:`BOFEnv` with the same seed. Infos are dicts of arrays with ``_key`` masks; heat
+    KPIs appear under ``unit_kpi/<name>`` with ``unit_end`` when a heat ends.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        plant: Any = None,
+        *,
+        scenario: Any = None,
+        action_mode: str = "adjust",
+        dt_s: float = 10.0,
+        campaign_heats: int | None = None,
+        randomize: bool | None = None,
+        sensors: Mapping[str, Mapping[str, Any]] | None = None,
+        drifts: Mapping[str, Mapping[str, Any]] | None = None,
+        autoreset_mode: str = "next_step",
+        render_mode: str | None = None,
+    ) -> None:
+        self.variant = resolve_bof_variant(plant)
+        options = _env_options(
+            scenario,
+            campaign_heats=campaign_heats,
+            randomize=randomize,
+            sensors=sensors,
+            drifts=drifts,
+        )
+        batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s, **options)
+        super().__init__(
+            batch, OBS_LOW, OBS_HIGH, len(ACTUATORS), autoreset_mode, render_mode
+        )
+
+    def _unit_kpi_table(
+        self, result: StepResult, mask: np.ndarray
+    ) -> tuple[tuple[str, ...], np.ndarray]:
+        """KPIs of the heats that ended (NaN elsewhere), the names of BOFEnv's ``unit_kpi``."""
+        values = heat_kpi_table(result.kpi, self.batch.params, np.flatnonzero(mask))
+        return (*UNIT_KPI.names, *HIT_FLAG_NAMES), values
