@@ -43,9 +43,8 @@ from envs.core.shell import BatchVectorEnv
 from envs.paint import core as paint_core
 from envs.paint.batch import PaintBatch
 from envs.paint.paint_env import PaintEnv
-from envs.steel import core as bof_core
-from envs.steel.batch import BOFBatch
-from envs.steel.bof_env import BOFEnv
+from envs.steel import BOFBatch, BOFEnv
+from envs.steel import profile as bof_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTOR_SIZES = (1, 64, 1024, 4096)
@@ -145,8 +144,8 @@ def native(venv: gym.vector.VectorEnv) -> BatchVectorEnv:
 
 
 def core_of(venv: gym.vector.VectorEnv) -> Any:
-    """The compiled core module the vector env's batch calls."""
-    return bof_core if isinstance(native(venv).batch, BOFBatch) else paint_core
+    """The compiled core module the vector env's batch calls (paint)."""
+    return paint_core
 
 
 def vector_rate(
@@ -188,21 +187,10 @@ def capture_kernel_call(venv: gym.vector.VectorEnv) -> tuple[tuple, int]:
 
 
 def plant_blocks(venv: gym.vector.VectorEnv, state: np.ndarray, steps: int) -> dict[str, Any]:
-    """Timing blocks of the bare plant kernel (and, for the BOF, of the physics alone)."""
+    """Timing blocks of the paint line's bare plant kernel."""
     core, batch = core_of(venv), native(venv).batch
     n = venv.num_envs
     actions = np.zeros((n, core.N_ACT))
-    if isinstance(batch, BOFBatch):
-        setpoints = np.empty((n, core.N_ACT))
-        for i in range(n):  # standard-practice set-points of every plant, computed once
-            core.practice_setpoints(batch.params[i], state[i], batch.dt_s, setpoints[i])
-        plant: tuple = (batch.params, batch.derived, state, actions, batch.scaler.mode_code)
-        plant += (batch.dt_s, batch.max_steps, batch.kpi, core.step_scratch(n))
-        physics = (batch.params, batch.derived, state, setpoints, batch.dt_s)
-        return {
-            "plant": replayer(core.plant_step_batch, plant, steps),
-            "physics": replayer(core.physics_batch, physics, steps),
-        }
     # the paint kernel takes its process words (body style, lots, flow and deposit scatter) and
     # the drift values of the body (the plant's disturbance inputs), as its step gives them
     rng = np.random.default_rng(1)
@@ -242,7 +230,7 @@ def sensor_bank_pass(cfg, noise_cols, state, noise, col0, block, idx, dt_s, valu
 
 
 def part_blocks(venv: gym.vector.VectorEnv, steps: int) -> dict[str, Any]:
-    """Timing blocks of the env-core parts alone: the sensor bank and (paint) the drift bank,
+    """Timing blocks of the paint line's env-core parts alone: the drift and sensor banks,
     with the batch's own banks, states and noise layout, over the blocks of the step."""
     core, batch = core_of(venv), native(venv).batch
     n, block = venv.num_envs, np.int64(min(core.BLOCK, venv.num_envs))
@@ -261,8 +249,8 @@ def part_blocks(venv: gym.vector.VectorEnv, steps: int) -> dict[str, Any]:
         blocks["drift_bank"] = replayer(
             drift_bank_pass, (*d_args, np.int64(core.N_PROCESS_WORDS), block, idx, values), steps
         )
-    else:  # the BOF's drifts act per heat of a campaign (in the resets), not per step
-        noise, s_col = draw_bits(rng, n, sensors.n_noise), 0
+    else:
+        raise TypeError(f"no part timings for {type(batch).__name__}")
     s_args = (sensors.cfg, sensors.noise_cols, clone(batch.sensor_state), noise, np.int64(s_col))
     blocks["sensor_bank"] = replayer(
         sensor_bank_pass, (*s_args, block, idx, float(batch.dt_s), true_values), steps
@@ -280,16 +268,24 @@ def profile_vector_step(
     step is timed over ``total_steps`` (a round of autoresets), the parts over ``steps``.
     """
     n, batch = venv.num_envs, native(venv).batch
-    args, ix_state = capture_kernel_call(venv)
     rng = np.random.default_rng(0)
     n_words = batch.n_words if isinstance(batch, PaintBatch) else batch.sensors.n_noise
     blocks = {
         "total": replayer(venv.step, (zero_actions(venv),), total_steps),
-        **plant_blocks(venv, args[ix_state], steps),
-        "kernel": replayer(core_of(venv).step_batch, args, steps),
         "draws": replayer(draw_bits, (rng, n, n_words), steps),  # as the batch draws them
-        **part_blocks(venv, steps),
     }
+    if isinstance(batch, BOFBatch):  # the parts of the batch's own bundle (envs.steel.profile)
+        cases = bof_profile.timing_cases(batch, np.random.default_rng(2))
+        blocks.update({k: replayer(f, args, steps) for k, (f, args) in cases.items()})
+    else:
+        args, ix_state = capture_kernel_call(venv)
+        blocks.update(
+            {
+                **plant_blocks(venv, args[ix_state], steps),
+                "kernel": replayer(core_of(venv).step_batch, args, steps),
+                **part_blocks(venv, steps),
+            }
+        )
     t = {k: v / steps * 1e9 / n for k, v in best_interleaved(blocks, rounds).items()}
     t["total"] *= steps / total_steps
     return {
@@ -372,8 +368,8 @@ def process_rows(name: str, r: dict) -> list[str]:
         target = key if key in TARGETS else None
         rows.append(row(f"Vector env, N = {n}", f"{x:,.0f} env-steps/s", target, x))
     parts = [
-        ("plant", "(a) plant kernel `core.plant_step_batch`: actuators, physics, cost, KPIs"),
-        ("physics", "(a′) of which bare physics `core.physics_batch`"),
+        ("plant", "(a) plant kernel `plant_step_batch`: actuators, physics, cost, KPIs"),
+        ("physics", "(a′) of which bare physics `physics_batch`"),
         ("draws", "(b) random draws `draw_bits(rng, N, n_words)` (16-bit words)"),
         (
             "kernel_rest",

@@ -285,9 +285,7 @@ class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
             drifts=drifts,
         )
         batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s, **options)
-        super().__init__(
-            batch, OBS_LOW, OBS_HIGH, len(ACTUATORS), autoreset_mode, render_mode
-        )
+        super().__init__(batch, OBS_LOW, OBS_HIGH, len(ACTUATORS), autoreset_mode, render_mode)
 
     def _unit_kpi_table(
         self, result: StepResult, mask: np.ndarray
