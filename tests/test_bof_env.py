@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 
-from envs.steel import physics
+from envs.steel import core, physics
 from envs.steel.env import PLANT_DIR, BOFEnv, BOFVectorEnv
 from envs.steel.layout import ACTUATORS, OBSERVATION, A, D, P, X
 from envs.steel.params import BOFParams
@@ -90,11 +90,9 @@ def test_ending_a_blow_early_never_pays():
             r_cont += r
         if info["truth"]["true_c_pct"] > 0.08:  # a real early end, not the planned tap
             assert earned + r_stop < earned + r_cont, f"stopping at step {k} paid"
-        if info["truth"]["true_c_pct"] > physics.ABANDON_C_PCT:  # and the guarantee behind it
+        if info["truth"]["true_c_pct"] > core.ABANDON_C_PCT:  # and the guarantee behind it
             x, p, d = stop.batch.state[0], stop.batch.params[0], stop.batch.derived[0]
-            bound = (
-                physics.steps_left(p, d, x, stop.batch.max_steps) * d[D.worst_step_cost] / 1000.0
-            )
+            bound = core.steps_left(p, d, x, stop.batch.max_steps) * d[D.worst_step_cost] / 1000.0
             assert -r_stop >= bound
         _, r, term, _, _ = env.step(_absolute_practice_action(env))
         earned += r

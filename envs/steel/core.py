@@ -7,6 +7,7 @@ at a time, with the actuator mapping of :mod:`envs.core.actions` and the sensor 
 
 | kernel | does |
 | --- | --- |
+| :func:`step_cost`, :func:`endpoint_cost`, :func:`heat_kpis` | reward terms; a heat's KPIs |
 | :func:`plant_step` | one plant: actuators, physics, running cost, end of blow and its scoring |
 | :func:`step_batch` | one control step of every active plant: plant, sensors, observation, reward |
 | :func:`reset_batch` | charge a new heat into some plants (drift reset, parameters, observation) |
@@ -20,6 +21,7 @@ with its ``np.random.Generator`` and passes them in (DESIGN.md, "Process core").
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -46,18 +48,18 @@ from envs.steel.layout import (
 from envs.steel.physics import (
     END_SPAN_SHARE,
     KELVIN,
+    M_FE,
+    M_FEO,
     MAX_BLOW_MIN,
     MAX_O2_FACTOR,
     N_ACT,
     bath_mass,
     derive,
-    endpoint_cost,
-    heat_kpis,
     init_heat,
+    iron_in_slag,
     physics_step,
     practice_setpoints,
-    step_cost,
-    steps_left,
+    slag_mass,
     truth,
 )
 
@@ -80,6 +82,7 @@ __all__ = [
 
 N_SIGNALS = len(SIGNALS)
 BLOCK = 128  # plants per block of the step: their rows stay in cache from the plant to the sensors
+ABANDON_C_PCT = 0.4  # wt%: a blow ended above this carbon was abandoned, not tapped
 
 
 # ---------------------------------------------------------------- sensors and observation
@@ -148,6 +151,108 @@ def observe(
     _put(obs, O.heat_size, heat, lo, hi)
     _put(obs, O.oxygen_planned, x[X.o2_plan] / heat, lo, hi)
     _put(obs, O.heat_in_campaign, x[X.heat_idx], lo, hi)
+
+
+# ---------------------------------------------------------------- reward and heat KPIs
+@njit(cache=True, error_model="numpy", inline="always")
+def step_cost(
+    p: np.ndarray, x: np.ndarray, dv: float, d_ore: float, d_lime: float, dt_s: float
+) -> float:
+    """Running cost of one step (EUR): materials, iron oxidised, slopping and over-temperature.
+
+    Safety terms are priced per minute of violation at the miss cost, bounded (foam 1 unit
+    above the limit, 50 K over temperature saturate) so ``worst_step_cost`` is a true bound.
+    """
+    fe_now = iron_in_slag(x)
+    fe_cost = (fe_now - x[X.fe_loss_prev]) * p[P.price_fe_eur_kg]
+    x[X.fe_loss_prev] = fe_now
+    slop = min(max(x[X.foam] - p[P.foam_limit], 0.0), 1.0)
+    overt = min(max(x[X.temp] - KELVIN - p[P.temp_limit_c], 0.0) / 50.0, 1.0)
+    if slop > 0.0:
+        x[X.slopped] = 1.0
+    if overt > 0.0:
+        x[X.over_temp] = 1.0
+    return (
+        dv * p[P.price_o2_eur_nm3]
+        + d_ore * p[P.price_ore_eur_kg]
+        + d_lime * p[P.price_lime_eur_kg]
+        + fe_cost
+        + (slop + overt) * p[P.miss_cost_eur] * dt_s / 60.0
+    )
+
+
+@njit(cache=True, error_model="numpy")
+def steps_left(p: np.ndarray, d: np.ndarray, x: np.ndarray, max_steps: float) -> float:
+    """Most steps the blow could still run: to the 1.5x-plan oxygen at *minimum* flow, or 35 min."""
+    q_min_per_step = d[D.lo + A.oxygen_flow] * d[D.dt] / 60.0
+    by_oxygen = math.ceil(max(MAX_O2_FACTOR * x[X.o2_plan] - x[X.o2_blown], 0.0) / q_min_per_step)
+    return min(max_steps - x[X.step], by_oxygen)
+
+
+@njit(cache=True, error_model="numpy")
+def huber(z: float) -> float:
+    a = abs(z)
+    return 0.5 * z * z if a <= 1.0 else a - 0.5
+
+
+@njit(cache=True, error_model="numpy")
+def endpoint_cost(
+    p: np.ndarray,
+    x: np.ndarray,
+    c_meas: float,
+    t_meas_c: float,
+    steps_left: float,
+    worst_step: float,
+) -> float:
+    """Terminal cost (EUR) scored on the end-of-blow measurement.
+
+    Huber in units of the ±0.02 wt% C and ±15 K bands (quadratic inside, linear outside), P
+    above spec, and a horizon-aware term: a blow ended with carbon still above
+    ``ABANDON_C_PCT`` (stage-II carbon: clearly no tap) is an abandoned blow, charged at least the
+    worst running cost of every step the blow could still have run (``steps_left``, to the
+    earlier of the forced ends), so that ending early can never pay (DESIGN.md, reward design
+    caution). Below that, a carbon miss costs its Huber term like any miss (a re-blow).
+    """
+    w = bath_mass(x)
+    p_pct = 100.0 * x[X.p] / w
+    cost = p[P.miss_cost_eur] * (
+        huber((c_meas - p[P.aim_c_pct]) / 0.02)
+        + huber((t_meas_c - p[P.aim_temp_c]) / 15.0)
+        + max(p_pct - p[P.p_spec_pct], 0.0) / 0.005
+    )
+    if 100.0 * x[X.c] / w > ABANDON_C_PCT:
+        cost += steps_left * worst_step
+    return cost
+
+
+@njit(cache=True, error_model="numpy")
+def heat_kpis(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas: float, out: np.ndarray) -> None:
+    w, s, heat = bath_mass(x), slag_mass(x), p[P.heat_size_t]
+    out[K.endpoint_c_pct], out[K.endpoint_temp_c], out[K.endpoint_p_pct] = (
+        100 * x[X.c] / w,
+        x[X.temp] - KELVIN,
+        100 * x[X.p] / w,
+    )
+    out[K.slag_feo_pct], out[K.measured_c_pct], out[K.measured_temp_c] = (
+        100 * x[X.feo] / s,
+        c_meas,
+        t_meas,
+    )
+    out[K.blow_time_min], out[K.oxygen_nm3_t], out[K.ore_kg_t] = (
+        x[X.time],
+        x[X.o2_blown] / heat,
+        x[X.ore] / heat,
+    )
+    out[K.lime_kg_t], out[K.iron_loss_kg_t] = (
+        x[X.lime] / heat,
+        (iron_in_slag(x) - x[X.feo0] * M_FE / M_FEO) / heat,
+    )
+    out[K.heat_cost_eur], out[K.slopping], out[K.over_temperature] = (
+        x[X.cost],
+        x[X.slopped],
+        x[X.over_temp],
+    )
+    out[K.endpoint_mn_pct], out[K.unmelted_scrap_t] = 100 * x[X.mn] / w, x[X.scrap] / 1000.0
 
 
 # ---------------------------------------------------------------- the plant's own step

@@ -52,7 +52,7 @@ import math
 import numpy as np
 from numba import njit
 
-from envs.steel.layout import ACTUATORS, TR, A, D, K, P, X, Z
+from envs.steel.layout import ACTUATORS, TR, A, D, P, X, Z
 
 N_ACT = len(ACTUATORS)
 
@@ -69,7 +69,6 @@ C_DEMAND_SAT, C_DEMAND_HALF = 4.0, 0.05  # wt%: carbon's oxygen demand ~ 4 at an
 LN10 = math.log(10.0)
 MAX_BLOW_MIN = 35.0  # forced end: no shop blows this long; keeps episodes bounded
 MAX_O2_FACTOR = 1.5  # forced end at 1.5 x the planned oxygen
-ABANDON_C_PCT = 0.4  # wt%: a blow ended above this carbon was abandoned, not tapped
 # adjust span of the end-oxygen target: ±15 % of the static plan, set per heat (the action's
 # span column holds no fixed value for it)
 END_SPAN_SHARE = 0.15
@@ -533,104 +532,3 @@ def worst_step_cost(p: np.ndarray, dt_s: float) -> float:
 @njit(cache=True, error_model="numpy")
 def iron_in_slag(x: np.ndarray) -> float:
     return x[X.feo] * M_FE / M_FEO
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def step_cost(
-    p: np.ndarray, x: np.ndarray, dv: float, d_ore: float, d_lime: float, dt_s: float
-) -> float:
-    """Running cost of one step (EUR): materials, iron oxidised, slopping and over-temperature.
-
-    Safety terms are priced per minute of violation at the miss cost, bounded (foam 1 unit
-    above the limit, 50 K over temperature saturate) so ``worst_step_cost`` is a true bound.
-    """
-    fe_now = iron_in_slag(x)
-    fe_cost = (fe_now - x[X.fe_loss_prev]) * p[P.price_fe_eur_kg]
-    x[X.fe_loss_prev] = fe_now
-    slop = min(max(x[X.foam] - p[P.foam_limit], 0.0), 1.0)
-    overt = min(max(x[X.temp] - KELVIN - p[P.temp_limit_c], 0.0) / 50.0, 1.0)
-    if slop > 0.0:
-        x[X.slopped] = 1.0
-    if overt > 0.0:
-        x[X.over_temp] = 1.0
-    return (
-        dv * p[P.price_o2_eur_nm3]
-        + d_ore * p[P.price_ore_eur_kg]
-        + d_lime * p[P.price_lime_eur_kg]
-        + fe_cost
-        + (slop + overt) * p[P.miss_cost_eur] * dt_s / 60.0
-    )
-
-
-@njit(cache=True, error_model="numpy")
-def steps_left(p: np.ndarray, d: np.ndarray, x: np.ndarray, max_steps: float) -> float:
-    """Most steps the blow could still run: to the 1.5x-plan oxygen at *minimum* flow, or 35 min."""
-    q_min_per_step = d[D.lo + A.oxygen_flow] * d[D.dt] / 60.0
-    by_oxygen = math.ceil(max(MAX_O2_FACTOR * x[X.o2_plan] - x[X.o2_blown], 0.0) / q_min_per_step)
-    return min(max_steps - x[X.step], by_oxygen)
-
-
-@njit(cache=True, error_model="numpy")
-def huber(z: float) -> float:
-    a = abs(z)
-    return 0.5 * z * z if a <= 1.0 else a - 0.5
-
-
-@njit(cache=True, error_model="numpy")
-def endpoint_cost(
-    p: np.ndarray,
-    x: np.ndarray,
-    c_meas: float,
-    t_meas_c: float,
-    steps_left: float,
-    worst_step: float,
-) -> float:
-    """Terminal cost (EUR) scored on the end-of-blow measurement.
-
-    Huber in units of the ±0.02 wt% C and ±15 K bands (quadratic inside, linear outside), P
-    above spec, and a horizon-aware term: a blow ended with carbon still above
-    ``ABANDON_C_PCT`` (stage-II carbon: clearly no tap) is an abandoned blow, charged at least the
-    worst running cost of every step the blow could still have run (``steps_left``, to the
-    earlier of the forced ends), so that ending early can never pay (DESIGN.md, reward design
-    caution). Below that, a carbon miss costs its Huber term like any miss (a re-blow).
-    """
-    w = bath_mass(x)
-    p_pct = 100.0 * x[X.p] / w
-    cost = p[P.miss_cost_eur] * (
-        huber((c_meas - p[P.aim_c_pct]) / 0.02)
-        + huber((t_meas_c - p[P.aim_temp_c]) / 15.0)
-        + max(p_pct - p[P.p_spec_pct], 0.0) / 0.005
-    )
-    if 100.0 * x[X.c] / w > ABANDON_C_PCT:
-        cost += steps_left * worst_step
-    return cost
-
-
-@njit(cache=True, error_model="numpy")
-def heat_kpis(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas: float, out: np.ndarray) -> None:
-    w, s, heat = bath_mass(x), slag_mass(x), p[P.heat_size_t]
-    out[K.endpoint_c_pct], out[K.endpoint_temp_c], out[K.endpoint_p_pct] = (
-        100 * x[X.c] / w,
-        x[X.temp] - KELVIN,
-        100 * x[X.p] / w,
-    )
-    out[K.slag_feo_pct], out[K.measured_c_pct], out[K.measured_temp_c] = (
-        100 * x[X.feo] / s,
-        c_meas,
-        t_meas,
-    )
-    out[K.blow_time_min], out[K.oxygen_nm3_t], out[K.ore_kg_t] = (
-        x[X.time],
-        x[X.o2_blown] / heat,
-        x[X.ore] / heat,
-    )
-    out[K.lime_kg_t], out[K.iron_loss_kg_t] = (
-        x[X.lime] / heat,
-        (iron_in_slag(x) - x[X.feo0] * M_FE / M_FEO) / heat,
-    )
-    out[K.heat_cost_eur], out[K.slopping], out[K.over_temperature] = (
-        x[X.cost],
-        x[X.slopped],
-        x[X.over_temp],
-    )
-    out[K.endpoint_mn_pct], out[K.unmelted_scrap_t] = 100 * x[X.mn] / w, x[X.scrap] / 1000.0
