@@ -168,7 +168,7 @@ class BOFBatch:
         idx = np.zeros(1, dtype=np.int64)
         z_heat = np.zeros((1, len(HEAT_NOISE)))
         self._derive = bound_entry(core.derive_batch, plants)
-        self._truth = bound_entry(core.truth_batch, plants, self.truth)
+        self._truth = bound_entry(core.truth_batch, plants.state, self.truth)
         self._reset = bound_entry(core.reset_batch, plants, idx, z_heat, True, True, self.truth)
         words = draw_bits(np.random.default_rng(0), 1, self.drifts.n_noise)
         self._advance_drifts = bound_entry(core.advance_drifts, plants, idx, words)
@@ -225,8 +225,11 @@ class BOFBatch:
             n_active = self.n
         else:
             n_active = int(active.sum())
-        # the bound entry reads the arrays as it was bound for: float64, C-contiguous
-        if actions.dtype != np.float64 or not actions.flags.c_contiguous:
+        # the bound entry reads the arrays as it was bound for: float64, C-contiguous (the
+        # checked actions of check_actions are; other callers' arrays are made so)
+        if actions is not self._actions and (
+            actions.dtype != np.float64 or not actions.flags.c_contiguous
+        ):
             actions = np.ascontiguousarray(actions, dtype=np.float64)
         noise = draw_bits(rng, n_active, self.sensors.n_noise)  # table normals in the kernel
         # the step writes every plant's reward and end flag: new arrays, returned as they are
@@ -234,7 +237,7 @@ class BOFBatch:
         out = StepOutput(self.obs if obs_out is None else obs_out, reward, heat_end)
         n_ended = self._step(self.plants, actions, noise, active, out)
         if self.want_truth:  # the single env reports the true state in its info
-            self._truth(self.plants, self.truth)
+            self._truth(self.state, self.truth)
         never = np.zeros(self.n, dtype=np.bool_)  # a blow is never truncated
         if n_ended == 0 or self.campaign_heats == 1:  # no heat ended, or each ends its episode
             if n_ended:
