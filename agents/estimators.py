@@ -35,8 +35,8 @@ import numpy.typing as npt
 
 from envs.paint import LAYERS, STYLES, PaintLineParams, recipe_setpoints
 from envs.paint import layout as paint_layout
-from envs.steel.batch import OBS_TABLE as BOF_OBS_TABLE
-from envs.steel.params import BOFParams
+from envs.steel import BOFParams
+from envs.steel.layout import OBSERVATION as BOF_OBSERVATION
 
 __all__ = [
     "BOF_OBS",
@@ -53,7 +53,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-BOF_OBS = {name: j for j, (name, *_) in enumerate(BOF_OBS_TABLE)}
+BOF_OBS: dict[str, int] = BOF_OBSERVATION.index_map()
 PAINT_OBS: dict[str, int] = paint_layout.OBSERVATION.index_map()
 ORE_O2_NM3_KG = 0.21  # Nm3 O2 per kg ore (Fe2O3, PHYSICS.md §1 coolants)
 # stage III is declared when the off-gas rate falls below this share of its stage-II plateau:

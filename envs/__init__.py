@@ -26,8 +26,8 @@ ENV_IDS = {
 if "plantrl/BOF-v1" not in gym.registry:
     gym.register(
         id="plantrl/BOF-v1",
-        entry_point="envs.steel.bof_env:BOFEnv",
-        vector_entry_point="envs.steel.bof_env:BOFVectorEnv",
+        entry_point="envs.steel.env:BOFEnv",
+        vector_entry_point="envs.steel.env:BOFVectorEnv",
         # every blow ends by itself (forced end at 35 min), so no TimeLimit wrapper is needed
         max_episode_steps=None,
     )

@@ -18,9 +18,8 @@ from rich.table import Table
 
 import envs  # noqa: F401  (registers plantrl/BOF-v1)
 from envs.core.shell import UNIT_KPI_PREFIX
-from envs.steel import core
-from envs.steel.bof_env import HIT_BANDS_C, HIT_BANDS_T, BOFVectorEnv
-from envs.steel.params import BOFParams
+from envs.steel import BOFParams, BOFVectorEnv
+from envs.steel.layout import ACTUATORS, HIT_BANDS_C, HIT_BANDS_T
 
 
 def blow_heats(plant: str, n_heats: int, seed: int) -> dict[str, np.ndarray]:
@@ -31,7 +30,7 @@ def blow_heats(plant: str, n_heats: int, seed: int) -> dict[str, np.ndarray]:
     done = np.zeros(n_heats, dtype=bool)
     returns = np.zeros(n_heats)
     while not done.all():
-        _, reward, terminated, _, info = venv.step(np.zeros((n_heats, core.N_ACT), np.float32))
+        _, reward, terminated, _, info = venv.step(np.zeros((n_heats, len(ACTUATORS)), np.float32))
         returns += np.where(done, 0.0, reward)
         if "unit_end" in info:
             new = info["unit_end"] & ~done

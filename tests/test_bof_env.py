@@ -7,8 +7,9 @@ import copy
 import numpy as np
 import pytest
 
-from envs.steel import core
-from envs.steel.bof_env import PLANT_DIR, BOFEnv, BOFVectorEnv
+from envs.steel import core, physics
+from envs.steel.env import PLANT_DIR, BOFEnv, BOFVectorEnv
+from envs.steel.layout import ACTUATORS, OBSERVATION, A, D, P, X
 from envs.steel.params import BOFParams
 
 PLANTS = sorted(p.stem for p in PLANT_DIR.glob("bof*.yaml"))
@@ -21,7 +22,7 @@ def test_same_step_autoreset_reports_final_observation():
         obs, _rew, term, _trunc, info = venv.step(np.zeros((2, 5), np.float32))
         if term.any():
             i = int(np.flatnonzero(term)[0])
-            assert info["_final_obs"][i] and info["final_obs"][i].shape == (core.N_OBS,)
+            assert info["_final_obs"][i] and info["final_obs"][i].shape == (len(OBSERVATION),)
             assert obs[i][0] == 0.0  # the new heat starts at blow time 0
             assert np.isfinite(info["final_info"]["unit_kpi/endpoint_c_pct"][i])
             assert info["final_info"]["_unit_kpi/hit_c_0.02"][i]
@@ -66,8 +67,8 @@ def test_campaign_mode_carries_tapping_analysis():
 def _absolute_practice_action(env: BOFEnv) -> np.ndarray:
     """The absolute-mode action that reproduces the practice set-points."""
     x, p = env.batch.state[0], env.batch.params[0]
-    sp = np.empty(core.N_ACT)
-    core.practice_setpoints(p, x, env.batch.dt_s, sp)
+    sp = np.empty(len(ACTUATORS))
+    physics.practice_setpoints(p, x, env.batch.dt_s, sp)
     lo, hi = env.batch.scaler.low, env.batch.scaler.high
     return np.clip(2.0 * (sp - lo) / (hi - lo) - 1.0, -1, 1).astype(np.float32)
 
@@ -80,7 +81,7 @@ def test_ending_a_blow_early_never_pays():
     for k in range(200):
         stop = copy.deepcopy(env)
         a = _absolute_practice_action(stop)
-        a[core.A_END] = -1.0  # end target 0 Nm3: the blow ends now
+        a[A.end_oxygen] = -1.0  # end target 0 Nm3: the blow ends now
         _, r_stop, term_stop, _, info = stop.step(a)
         assert term_stop
         cont, r_cont, done = copy.deepcopy(env), 0.0, False
@@ -91,7 +92,7 @@ def test_ending_a_blow_early_never_pays():
             assert earned + r_stop < earned + r_cont, f"stopping at step {k} paid"
         if info["truth"]["true_c_pct"] > core.ABANDON_C_PCT:  # and the guarantee behind it
             x, p, d = stop.batch.state[0], stop.batch.params[0], stop.batch.derived[0]
-            bound = core.steps_left(p, d, x, stop.batch.max_steps) * d[core.D_WORST] / 1000.0
+            bound = core.steps_left(p, d, x, stop.batch.max_steps) * d[D.worst_step_cost] / 1000.0
             assert -r_stop >= bound
         _, r, term, _, _ = env.step(_absolute_practice_action(env))
         earned += r
@@ -132,7 +133,7 @@ def test_zero_action_delivers_the_planned_additions(plant):
         done = False
         while not done:
             _, _, done, _, _ = env.step(np.zeros(5))
-        x, heat = env.batch.state[0], env.batch.params[0, core.P_HEAT]
+        x, heat = env.batch.state[0], env.batch.params[0, P.heat_size_t]
         # windows of the planned oxygen are hit to within one 10-s step of feed (≤ 3.5 %)
-        assert x[core.X_LIME] == pytest.approx(x[core.X_LIME_PLAN], rel=0.035)
-        assert x[core.X_ORE] == pytest.approx(x[core.X_ORE_PLAN], rel=0.035, abs=0.2 * heat)
+        assert x[X.lime] == pytest.approx(x[X.lime_plan], rel=0.035)
+        assert x[X.ore] == pytest.approx(x[X.ore_plan], rel=0.035, abs=0.2 * heat)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.steel import core
+from envs.steel import physics
+from envs.steel.layout import ACTUATORS, DERIVED, HEAT_NOISE, STATE, A, P, X, Z
 from envs.steel.params import BOFParams
 from envs.steel.practice import run_practice_heat
 
@@ -103,8 +104,8 @@ def test_scrap_rule_of_thumb():
 def test_silicon_rule_of_thumb():
     """+0.1 % hot-metal Si: +13…+22 K (rule +13…+15; derived +13…+21 plus silicate heat)."""
     p = BOFParams()
-    z = np.zeros(core.N_HEAT_NOISE)
-    z[1] = 0.1 / p.hm_si_sd_pct
+    z = np.zeros(len(HEAT_NOISE))
+    z[Z.hm_si] = 0.1 / p.hm_si_sd_pct
     delta = _end_temp(p, z) - _end_temp(p)
     assert 13.0 <= delta <= 22.0
 
@@ -112,22 +113,22 @@ def test_silicon_rule_of_thumb():
 def test_mass_balances_close(nominal):
     """C, Fe and O are conserved: inventories + off-gas equal what was charged and blown."""
     x, p = nominal.state, nominal.params
-    c_scrap = p[core.P_SCRAP_C] / 100.0
-    carbon = x[core.X_C] + x[core.X_SCRAP] * c_scrap + x[core.X_CGAS]
-    assert carbon == pytest.approx(x[core.X_C0], rel=1e-10)
-    fe_feo = core.M_FE / core.M_FEO
-    iron = x[core.X_FE] + x[core.X_SCRAP] * (1 - c_scrap) + x[core.X_FEO] * fe_feo
-    iron_in = x[core.X_FE0] + x[core.X_FEO0] * fe_feo + x[core.X_FE_ORE]
+    c_scrap = p[P.scrap_c_pct] / 100.0
+    carbon = x[X.c] + x[X.scrap] * c_scrap + x[X.c_gas]
+    assert carbon == pytest.approx(x[X.c0], rel=1e-10)
+    fe_feo = physics.M_FE / physics.M_FEO
+    iron = x[X.fe] + x[X.scrap] * (1 - c_scrap) + x[X.feo] * fe_feo
+    iron_in = x[X.fe0] + x[X.feo0] * fe_feo + x[X.fe_ore]
     assert iron == pytest.approx(iron_in, rel=1e-10)
     o_slag = (
-        (x[core.X_FEO] - x[core.X_FEO0]) / core.M_FEO
-        + 2 * x[core.X_SIO2] / core.M_SIO2
-        + x[core.X_MNO] / core.M_MNO
-        + 5 * x[core.X_P2O5] / core.M_P2O5
+        (x[X.feo] - x[X.feo0]) / physics.M_FEO
+        + 2 * x[X.sio2] / physics.M_SIO2
+        + x[X.mno] / physics.M_MNO
+        + 5 * x[X.p2o5] / physics.M_P2O5
     )
-    assert o_slag * core.M_O + x[core.X_OGAS] == pytest.approx(x[core.X_OIN], rel=1e-10)
-    blown = 2 * x[core.X_VO2] / core.NM3_PER_KMOL * core.M_O
-    assert x[core.X_OIN] - 3 * x[core.X_ORE] / core.M_FE2O3 * core.M_O + x[core.X_OLOST] == (
+    assert o_slag * physics.M_O + x[X.o_gas] == pytest.approx(x[X.o_in], rel=1e-10)
+    blown = 2 * x[X.o2_blown] / physics.NM3_PER_KMOL * physics.M_O
+    assert x[X.o_in] - 3 * x[X.ore] / physics.M_FE2O3 * physics.M_O + x[X.o_lost] == (
         pytest.approx(blown, rel=1e-10)
     )
 
@@ -135,20 +136,20 @@ def test_mass_balances_close(nominal):
 def test_heat_balance_closes(nominal):
     """Reaction heat booked equals the formation enthalpy of the final oxide inventories."""
     x, p = nominal.state, nominal.params
-    n_co2 = x[core.X_NCO2]
-    n_co = x[core.X_CGAS] / core.M_C - n_co2
-    expected = p[core.P_ETA_H] * (
-        (x[core.X_FEO] - x[core.X_FEO0]) / core.M_FEO * core.H_FEO
-        + x[core.X_SIO2] / core.M_SIO2 * core.H_SIO2
-        + x[core.X_MNO] / core.M_MNO * core.H_MNO
-        + x[core.X_P2O5] / core.M_P2O5 * core.H_P2O5
-        + n_co * core.H_CO
-        + n_co2 * (core.H_CO + p[core.P_ETA_PC] * (core.H_CO2 - core.H_CO))
-        - x[core.X_ORE] / core.M_FE2O3 * core.H_FE2O3
+    n_co2 = x[X.n_co2]
+    n_co = x[X.c_gas] / physics.M_C - n_co2
+    expected = p[P.heat_efficiency] * (
+        (x[X.feo] - x[X.feo0]) / physics.M_FEO * physics.H_FEO
+        + x[X.sio2] / physics.M_SIO2 * physics.H_SIO2
+        + x[X.mno] / physics.M_MNO * physics.H_MNO
+        + x[X.p2o5] / physics.M_P2O5 * physics.H_P2O5
+        + n_co * physics.H_CO
+        + n_co2 * (physics.H_CO + p[P.post_combustion_share] * (physics.H_CO2 - physics.H_CO))
+        - x[X.ore] / physics.M_FE2O3 * physics.H_FE2O3
     )
-    assert x[core.X_QCHEM] == pytest.approx(expected, rel=1e-9)
-    melted = x[core.X_SCRAP_KG] - x[core.X_SCRAP]
-    assert x[core.X_QSCRAP] == pytest.approx(melted * x[core.X_SCRAP_H], rel=1e-9)
+    assert x[X.q_chem] == pytest.approx(expected, rel=1e-9)
+    melted = x[X.scrap_kg] - x[X.scrap]
+    assert x[X.q_scrap] == pytest.approx(melted * x[X.scrap_melt_heat], rel=1e-9)
 
 
 def test_enthalpy_balance_closes_step_by_step():
@@ -158,22 +159,22 @@ def test_enthalpy_balance_closes_step_by_step():
     step (C_th of the step's end state: the masses the update used); a term left out of the
     booking or of the update (say half the losses) breaks the equality far beyond rounding.
     """
-    p, x, d = BOFParams().to_array(), np.zeros(core.N_STATE), np.zeros(core.N_DERIVED)
+    p, x, d = BOFParams().to_array(), np.zeros(len(STATE)), np.zeros(len(DERIVED))
     dt_s = 10.0
-    core.derive(p, dt_s, d)
-    core.init_heat(p, x, np.zeros(core.N_HEAT_NOISE))
-    sp = np.zeros(core.N_ACT)
+    physics.derive(p, dt_s, d)
+    physics.init_heat(p, x, np.zeros(len(HEAT_NOISE)))
+    sp = np.zeros(len(ACTUATORS))
     enthalpy, steps = 0.0, 0
-    while x[core.X_VO2] < x[core.X_VPLAN]:
-        t0 = x[core.X_TEMP]
-        core.practice_setpoints(p, x, dt_s, sp)
-        core.physics_step(
-            p, d, x, sp[core.A_O2], sp[core.A_LANCE], sp[core.A_ORE], sp[core.A_LIME], dt_s
+    while x[X.o2_blown] < x[X.o2_plan]:
+        t0 = x[X.temp]
+        physics.practice_setpoints(p, x, dt_s, sp)
+        physics.physics_step(
+            p, d, x, sp[A.oxygen_flow], sp[A.lance_height], sp[A.ore_feed], sp[A.lime_feed], dt_s
         )
-        enthalpy += core.heat_capacity_mj_k(p, x) * (x[core.X_TEMP] - t0)
+        enthalpy += physics.heat_capacity_mj_k(p, x) * (x[X.temp] - t0)
         steps += 1
-    booked = x[core.X_QCHEM] - x[core.X_QLOSS] - x[core.X_QSCRAP] - x[core.X_QADD]
-    assert steps > 50 and x[core.X_QLOSS] > 0.0 and x[core.X_QADD] > 0.0
+    booked = x[X.q_chem] - x[X.q_loss] - x[X.q_scrap] - x[X.q_add]
+    assert steps > 50 and x[X.q_loss] > 0.0 and x[X.q_add] > 0.0
     assert enthalpy == pytest.approx(booked, rel=1e-9)
 
 
@@ -192,9 +193,9 @@ def test_one_update_per_control_step_matches_one_second_substeps():
 def test_manganese_exchange_is_reversible():
     """Mn in the bath moves toward (%MnO)/K(T)(%FeO): with a reducing slag it reverts."""
     p = BOFParams().to_array()
-    x = np.zeros(core.N_STATE)
-    core.init_heat(p, x, np.zeros(core.N_HEAT_NOISE))
-    x[core.X_MNO], x[core.X_FEO], x[core.X_CAO] = 2000.0, 100.0, 10000.0
-    mn0 = x[core.X_MN]
-    core._mn_exchange(p, x, core.bath_mass(x), 0.5)
-    assert x[core.X_MN] > mn0
+    x = np.zeros(len(STATE))
+    physics.init_heat(p, x, np.zeros(len(HEAT_NOISE)))
+    x[X.mno], x[X.feo], x[X.cao] = 2000.0, 100.0, 10000.0
+    mn0 = x[X.mn]
+    physics._mn_exchange(p, x, physics.bath_mass(x), 0.5)
+    assert x[X.mn] > mn0

@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["envs", "envs.steel.bof_env", "envs.core.sensors", "envs.core.actions", "agents.policy"]
+MODULES = [
+    "envs",
+    "envs.steel",
+    "envs.steel.env",
+    "envs.core.sensors",
+    "envs.core.actions",
+    "agents.policy",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

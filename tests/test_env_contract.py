@@ -30,9 +30,9 @@ from envs.paint import actuator_specs as paint_actuator_specs
 from envs.paint import layout as paint_layout
 from envs.paint.env import PaintEnv, PaintVectorEnv
 from envs.paint.params import PaintLineParams
-from envs.steel import batch as bof_batch
-from envs.steel.bof_env import BOFEnv, BOFVectorEnv
-from envs.steel.params import BOFParams
+from envs.steel import BOFEnv, BOFParams, BOFVectorEnv
+from envs.steel import actuator_specs as bof_actuator_specs
+from envs.steel import layout as bof_layout
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,8 +68,8 @@ PROCESSES = {
         BOFEnv,
         BOFVectorEnv,
         BOFParams,
-        bof_batch.OBS_TABLE,
-        lambda: bof_batch.actuator_specs(BOFParams(), 10.0),
+        tuple(bof_layout.OBSERVATION.table()),
+        lambda: bof_actuator_specs(BOFParams(), 10.0),
         {},
     ),
     "paint": Process(

@@ -18,7 +18,7 @@ from agents.evaluation import evaluate
 from agents.loading import ONNXPolicy, check_policy_shapes
 from agents.vecenv import make_sb3_vec_env
 from envs.paint.env import PaintEnv
-from envs.steel.bof_env import BOFEnv
+from envs.steel import BOFEnv
 from experiments.evaluate import evaluate_policy
 from experiments.lib.policy_specs import resolve_policy
 from experiments.lib.scenario_sets import load_scenario_set, scenario_names

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.baselines.operator import OperatorPolicy
 import envs
-from envs.steel.bof_env import BOFEnv
+from agents.baselines.operator import OperatorPolicy
+from envs.steel import BOFEnv
 
 DATA = Path(__file__).with_name("data")
 GOLDEN = DATA / "bof_v1_operator_seed0.npz"
@@ -28,7 +28,11 @@ PAINT_GOLDEN = DATA / "paint_v0_recipe_drift_seed0.npz"
 def operator_rollout(seed: int = 0) -> dict[str, np.ndarray]:
     env, policy = BOFEnv(), OperatorPolicy()
     obs, info = env.reset(seed=seed)
-    observations, rewards, truth = [obs], [], [[info["truth"]["true_c_pct"], info["truth"]["true_temp_c"]]]
+    observations, rewards, truth = (
+        [obs],
+        [],
+        [[info["truth"]["true_c_pct"], info["truth"]["true_temp_c"]]],
+    )
     done = False
     while not done:
         obs, reward, done, _, info = env.step(policy.act(obs))

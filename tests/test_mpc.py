@@ -25,7 +25,8 @@ from agents.evaluation import evaluate
 from envs.core.noise import draw_bits, normal, uniform
 from envs.paint import layout as paint_layout
 from envs.paint import rollout as paint_rollout
-from envs.steel import core as steel_core
+from envs.steel import layout as steel_layout
+from envs.steel import rollout as steel_rollout
 
 SEEDS = [200000, 200001, 200002]
 PAINT_BODIES = 24  # a short shift keeps the paint tests fast; the oracle plans a few bodies
@@ -111,17 +112,15 @@ def test_bof_kernel_reproduces_the_env_rewards_exactly() -> None:
     env = make_bof()
     env.reset(seed=SEEDS[0])
     b = env.unwrapped.batch
-    x = b.state[0].copy()
+    plants = steel_rollout.planning_copy(b.plants, endpoint_errors=True)
     costs = np.full(b.max_steps + 1, np.nan)
-    seq, block = np.zeros((1, steel_core.N_ACT)), np.zeros(1, dtype=np.int64)
-    scratch = (np.empty(steel_core.N_ACT), np.empty(steel_core.N_ACT), np.empty(steel_core.N_KPI))
-    total, n = bof_mpc.rollout(
-        b.params[0], b.derived[0], x, 0, b.dt_s, float(b.max_steps), seq, block, *scratch, costs
-    )
+    n_act = len(steel_layout.ACTUATORS)
+    seq, block = np.zeros((1, n_act)), np.zeros(1, dtype=np.int64)
+    total, n = steel_rollout.rollout(plants, 0, seq, block, costs)
     rewards: list[float] = []
     done = False
     while not done:
-        _, r, term, trunc, _ = env.step(np.zeros(steel_core.N_ACT, dtype=np.float32))
+        _, r, term, trunc, _ = env.step(np.zeros(n_act, dtype=np.float32))
         rewards.append(float(r))
         done = term or trunc
     assert n == len(rewards)

@@ -9,7 +9,9 @@ import pytest
 import envs
 from agents.baselines.operator import OperatorPolicy
 from agents.policy import Policy, RandomPolicy
-from envs.steel import core
+from envs.steel import layout
+
+N_ACT = len(layout.ACTUATORS)
 
 
 def rollout(action_fn, seed: int, max_steps: int = 500) -> tuple[np.ndarray, np.ndarray]:
@@ -31,10 +33,10 @@ def test_operator_is_the_zero_action():
     assert isinstance(policy, Policy)
     obs = np.random.default_rng(0).uniform(0, 100, (7, 26)).astype(np.float32)
     actions = policy.act(obs)
-    assert actions.shape == (7, core.N_ACT) and actions.dtype == np.float32
+    assert actions.shape == (7, N_ACT) and actions.dtype == np.float32
     assert not actions.any()
     single = policy.act(obs[0])
-    assert single.shape == (core.N_ACT,) and not single.any()
+    assert single.shape == (N_ACT,) and not single.any()
 
 
 def test_operator_refuses_absolute_mode():
@@ -48,7 +50,7 @@ def test_operator_refuses_absolute_mode():
 def test_operator_rollout_equals_zero_action_rollout(seed):
     policy = OperatorPolicy()
     obs_op, rew_op = rollout(lambda o: policy.act(o[None])[0], seed)
-    obs_zero, rew_zero = rollout(lambda o: np.zeros(core.N_ACT, dtype=np.float32), seed)
+    obs_zero, rew_zero = rollout(lambda o: np.zeros(N_ACT, dtype=np.float32), seed)
     np.testing.assert_array_equal(rew_op, rew_zero)
     np.testing.assert_array_equal(obs_op, obs_zero)
 
@@ -57,7 +59,7 @@ def test_operator_on_vector_env_equals_zero_action():
     n = 4
     policy = OperatorPolicy()
     results = []
-    for act in (policy.act, lambda o: np.zeros((len(o), core.N_ACT), dtype=np.float32)):
+    for act in (policy.act, lambda o: np.zeros((len(o), N_ACT), dtype=np.float32)):
         venv = envs.make_vec("bof", num_envs=n, autoreset_mode="same_step")
         obs, _ = venv.reset(seed=9)
         rewards = []
@@ -70,7 +72,7 @@ def test_operator_on_vector_env_equals_zero_action():
 
 def test_operator_beats_random_adjustments():
     """Sanity of the baseline: practice is far better than random adjustments around it."""
-    policy, rand = OperatorPolicy(), RandomPolicy(core.N_ACT, seed=0)
+    policy, rand = OperatorPolicy(), RandomPolicy(N_ACT, seed=0)
     seeds = range(4)
     op = np.mean([rollout(lambda o: policy.act(o[None])[0], s)[1].sum() for s in seeds])
     rn = np.mean([rollout(lambda o: rand.act(o[None])[0], s)[1].sum() for s in seeds])

@@ -266,7 +266,9 @@ def test_skinned_film_ignores_humidity():
         physics.dry_stage(4.0, h_star, 3.0, 5.0, 2.0),
     )
     assert wet == dry
-    assert physics.dry_stage(40.0, h_star, 0.3, 5.0, 2.0) > physics.dry_stage(40.0, h_star, 3.0, 5.0, 2.0)
+    assert physics.dry_stage(40.0, h_star, 0.3, 5.0, 2.0) > physics.dry_stage(
+        40.0, h_star, 3.0, 5.0, 2.0
+    )
 
 
 def test_tables():
@@ -377,7 +379,9 @@ def test_inline_wet_film_sensor_is_an_option():
     on = run_production(NOMINAL.replace(inline_wft=1.0), 50, seed=3, sensors=quiet)
     off = run_production(NOMINAL, 50, seed=3, sensors=quiet)
     assert on.obs.shape == off.obs.shape
-    assert np.all(on.obs[..., O.inline_wft_available] == 1.0) and np.all(off.obs[..., O.inline_wft_available] == 0)
+    assert np.all(on.obs[..., O.inline_wft_available] == 1.0) and np.all(
+        off.obs[..., O.inline_wft_available] == 0
+    )
     assert np.all(off.obs[..., O.wft_base_inline : O.wft_base_inline + 2] == 0.0)
     x = on.state[0]
     for layer in range(2):
@@ -400,7 +404,9 @@ def test_style_mix_and_next_style(long_run):
     shares = [float(np.mean(styles == s)) for s in range(3)]
     expected = [NOMINAL.style_p_sedan, NOMINAL.style_p_suv, NOMINAL.style_p_hatch]
     assert shares == pytest.approx(expected, abs=0.02)
-    announced = np.argmax(long_run.obs[:, :-1, O.next_style_sedan : O.next_style_sedan + 3], axis=-1)
+    announced = np.argmax(
+        long_run.obs[:, :-1, O.next_style_sedan : O.next_style_sedan + 3], axis=-1
+    )
     np.testing.assert_array_equal(announced, styles[:, 1:])
 
 
@@ -428,7 +434,9 @@ def test_actions_map_to_actuators():
     lo, hi, span, rate = (np.empty(layout.N_ACT) for _ in range(4))
     derive.actuator_limits(p, lo, hi, span, rate)
     assert act[AS.flow] == pytest.approx(practice[AS.flow] + span[AS.flow])
-    assert act[AS.bell_speed] == pytest.approx(practice[AS.bell_speed] + rate[AS.bell_speed])  # rate-limited
+    assert act[AS.bell_speed] == pytest.approx(
+        practice[AS.bell_speed] + rate[AS.bell_speed]
+    )  # rate-limited
     x[:] = 0.0
     core._setpoints(p, d, x, 1, np.full(layout.N_ACT, -1.0), 1, practice)
     free = np.isinf(rate)

@@ -17,14 +17,15 @@ from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 import envs
 from agents.policy import Policy, RandomPolicy, SB3Policy
 from agents.vecenv import NativeVecEnvAdapter, make_sb3_vec_env
-from envs.steel import core
+from envs.steel import layout
 
 N_ENVS = 8
+N_ACT = len(layout.ACTUATORS)
 EVAL_SEEDS = list(range(1000, 1008))
 
 
 def random_actions(rng: np.random.Generator, n: int = N_ENVS) -> np.ndarray:
-    return rng.uniform(-1.0, 1.0, (n, core.N_ACT)).astype(np.float32)
+    return rng.uniform(-1.0, 1.0, (n, N_ACT)).astype(np.float32)
 
 
 def run_until_done(venv: VecEnv, rng: np.random.Generator, max_steps: int = 500):
@@ -64,7 +65,7 @@ def test_reset_shapes_and_spaces():
     assert isinstance(venv, VecEnv)
     assert venv.num_envs == N_ENVS
     assert venv.observation_space.shape == (26,)
-    assert venv.action_space.shape == (core.N_ACT,)
+    assert venv.action_space.shape == (N_ACT,)
     obs = venv.reset()
     assert obs.shape == (N_ENVS, 26) and obs.dtype == np.float32
     assert all(venv.observation_space.contains(o) for o in obs)
@@ -75,7 +76,7 @@ def test_reset_shapes_and_spaces():
 def test_step_returns_sb3_format():
     venv = make_sb3_vec_env("bof", n_envs=N_ENVS, seed=0)
     venv.reset()
-    obs, rewards, dones, infos = venv.step(np.zeros((N_ENVS, core.N_ACT), dtype=np.float32))
+    obs, rewards, dones, infos = venv.step(np.zeros((N_ENVS, N_ACT), dtype=np.float32))
     assert obs.shape == (N_ENVS, 26) and obs.dtype == np.float32
     assert rewards.shape == (N_ENVS,) and rewards.dtype == np.float32
     assert dones.shape == (N_ENVS,) and dones.dtype == np.bool_
@@ -99,7 +100,9 @@ def test_done_env_info_has_terminal_observation_episode_and_kpis():
         assert ep["l"] == len(log)  # every env started together, this is its first episode
         assert ep["r"] == pytest.approx(float(log[:, i].astype(np.float64).sum()), rel=1e-5)
         assert ep["t"] >= 0.0
-        assert set(core.KPI_NAMES) < set(info["unit_kpi"])  # plus hit flags at the named bands
+        assert set(layout.UNIT_KPI.names) < set(
+            info["unit_kpi"]
+        )  # plus hit flags at the named bands
         assert {"hit_c_0.02", "hit_t_15", "double_hit_0.02_15"} < set(info["unit_kpi"])
         assert all(isinstance(v, float) for v in info["unit_kpi"].values())
     for i in np.flatnonzero(~dones):
@@ -125,7 +128,7 @@ def test_episode_counters_restart_after_done():
 def test_campaign_heat_end_reports_kpis_without_done():
     venv = make_sb3_vec_env("bof", n_envs=2, seed=0, campaign_heats=2)
     venv.reset()
-    zeros = np.zeros((2, core.N_ACT), dtype=np.float32)
+    zeros = np.zeros((2, N_ACT), dtype=np.float32)
     for _ in range(400):
         _, _, dones, infos = venv.step(zeros)
         if any("unit_kpi" in i for i in infos):
@@ -195,7 +198,9 @@ def test_gymnasium_sync_vector_env_layout():
     for i in np.flatnonzero(dones):
         info = infos[i]
         assert info["unit_end"] is True and info["terminal_observation"].shape == (26,)
-        assert set(info["unit_kpi"]) >= set(core.KPI_NAMES) | {"p_in_spec"}  # BOFEnv's KPI dict
+        assert set(info["unit_kpi"]) >= set(layout.UNIT_KPI.names) | {
+            "p_in_spec"
+        }  # BOFEnv's KPI dict
         assert info["episode"]["l"] == len(log)
 
 
@@ -250,7 +255,7 @@ def test_sb3_policy_uses_vecnormalize_obs_stats():
     venv = VecNormalize(make_sb3_vec_env("bof", n_envs=4, seed=0), norm_obs=True)
     obs = venv.reset()
     for _ in range(5):
-        venv.step(np.zeros((4, core.N_ACT), dtype=np.float32))
+        venv.step(np.zeros((4, N_ACT), dtype=np.float32))
     model = PPO(
         "MlpPolicy",
         venv,
@@ -266,7 +271,7 @@ def test_sb3_policy_uses_vecnormalize_obs_stats():
     raw = venv.get_original_obs()
     expected, _ = model.predict(venv.normalize_obs(raw), deterministic=True)
     np.testing.assert_allclose(policy.act(raw), np.clip(expected, -1, 1))
-    assert policy.act(raw[0]).shape == (core.N_ACT,)
+    assert policy.act(raw[0]).shape == (N_ACT,)
     assert obs.shape == raw.shape
 
 
@@ -347,7 +352,7 @@ def test_ppo_beats_random_in_absolute_mode(tmp_path):
     ppo = episode_returns(
         SB3Policy(model, venv, deterministic=True), EVAL_SEEDS, action_mode="absolute"
     )
-    rand = episode_returns(RandomPolicy(core.N_ACT, seed=0), EVAL_SEEDS, action_mode="absolute")
+    rand = episode_returns(RandomPolicy(N_ACT, seed=0), EVAL_SEEDS, action_mode="absolute")
     assert ppo.mean() > rand.mean() + 100.0, (ppo.mean(), rand.mean())
     # and it learned something beyond the untrained actor's constant mid-range action
     assert ppo.mean() > midrange + 50.0, (ppo.mean(), midrange)

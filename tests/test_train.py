@@ -472,7 +472,7 @@ def test_off_policy_agent_that_would_never_train_is_refused(root: Path) -> None:
 
 
 def test_vector_env_step_before_reset_is_refused() -> None:
-    from envs.steel.bof_env import BOFVectorEnv
+    from envs.steel import BOFVectorEnv
 
     with pytest.raises(RuntimeError, match="reset"):
         BOFVectorEnv(2).step(np.zeros((2, 5)))

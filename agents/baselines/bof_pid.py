@@ -42,15 +42,13 @@ import yaml
 
 from agents.baselines.pid import PID, FloatArray, PIDGains
 from agents.estimators import BOF_OBS, BOFBathEstimator
-from envs.steel.batch import actuator_specs
-from envs.steel.bof_env import resolve_bof_variant
-from envs.steel.params import BOFParams
+from envs.steel import BOFParams, actuator_specs, layout, resolve_variant
 
 __all__ = ["BOFPID", "DEFAULT_CONFIG", "BOFPIDGains"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "baselines" / "bof_pid.yaml"
-N_ACT = 5
-A_ORE, A_END = 2, 4
+N_ACT = len(layout.ACTUATORS)
+A_ORE, A_END = layout.A.ore_feed, layout.A.end_oxygen
 END_SPAN_SHARE = 0.15  # adjust span of the end-oxygen target: ±15 % of the plan (BOFEnv table)
 HORIZON_STEPS = 30  # stop candidates looked at (5 min at 10 s: the rest of any blow)
 C_BAND, T_BAND = 0.02, 15.0  # the reward's endpoint scales, wt% and K (BOFEnv "Reward")
@@ -150,7 +148,7 @@ class BOFPID:
         if not isinstance(gains, BOFPIDGains):
             gains = BOFPIDGains.from_dict(gains)
         self.gains = gains
-        params = resolve_bof_variant(plant).params
+        params = resolve_variant(plant).params
         assert isinstance(params, BOFParams)
         self.params = params
         self.dt_s, self.dt_min = float(dt_s), float(dt_s) / 60.0

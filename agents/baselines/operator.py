@@ -4,7 +4,7 @@ Standard practice is computed inside the plant cores, because in ``action_mode="
 defines every action as an adjustment *around* it: ``set-point = practice + action × span`` (then
 clipped to the actuator limits and rate-limited, exactly as any action). For the BOF it is a
 fixed oxygen flow, the three-step lance pattern, ore and lime in proportion to the blown oxygen,
-and ending the blow at the statically planned oxygen (``envs/steel/core.py``,
+and ending the blow at the statically planned oxygen (``envs/steel/physics.py``,
 ``practice_setpoints``); for the paint line the fixed recipe per body style
 (``envs/paint/derive.py``, ``practice_setpoints``). The zero action therefore reproduces standard
 practice bit for bit, and the operator policy is simply the zero action. It ignores the

@@ -1,6 +1,6 @@
 """Benchmark-only kernels of the paint line: the parts of a step timed alone, on a batch's bundle.
 
-``experiments/benchmark_envs.py`` splits the time of one vector step into the bare plant phase,
+``experiments/benchmarks/envs.py`` splits the time of one vector step into the bare plant phase,
 the random draws, the drift and sensor banks and the Python shell. These kernels run those parts
 with the batch's own bundle (:attr:`envs.paint.batch.PaintBatch.plants`), noise layout and
 blocks of plants, so what is timed is the code the step runs:
@@ -11,7 +11,8 @@ blocks of plants, so what is timed is the code the step runs:
 | :func:`drift_bank_pass` | the drift bank alone (``drift_bank_step_block``) |
 | :func:`sensor_bank_pass` | the sensor bank alone (``sensor_bank_step_block``) |
 
-:func:`step_call` gives the batch's own bound step kernel with the arguments of one real step.
+:func:`timing_cases` gives each, and the whole compiled step, as a compiled entry with the
+arguments of one call (the same contract as :func:`envs.steel.profile.timing_cases`).
 """
 
 from __future__ import annotations
@@ -21,30 +22,23 @@ from typing import Any
 
 import numpy as np
 
-from envs.core.bundle import Plants, StepOutput
+from envs.core.bundle import StepOutput
 from envs.core.disturbances import drift_bank_step_batch, drift_bank_step_block
-from envs.core.jit import hot_loop, whole_block
+from envs.core.jit import bound_entry, hot_loop, whole_block
 from envs.core.noise import draw_bits
 from envs.core.sensors import sensor_bank_advance, sensor_bank_step_block
 from envs.paint import core
 from envs.paint.batch import PaintBatch
 from envs.paint.layout import N_ACT, N_PROCESS_WORDS, N_SIGNALS
 
-__all__ = [
-    "bank_inputs",
-    "drift_bank_pass",
-    "plant_inputs",
-    "plant_step_batch",
-    "sensor_bank_pass",
-    "step_call",
-]
+__all__ = ["drift_bank_pass", "plant_step_batch", "sensor_bank_pass", "timing_cases"]
 
 
 @hot_loop
 def plant_step_batch(plants, actions, words):  # type: ignore[no-untyped-def]
     """Bare kernel: :func:`envs.paint.core.plant_phase` over every plant in the blocks of the
     step, with the drift values of ``plants.scratch.dv`` (drifts × plants, see
-    :func:`plant_inputs`) and process words ``words`` (a row per plant); no drift bank,
+    :func:`timing_cases`) and process words ``words`` (a row per plant); no drift bank,
     sensors or observation."""
     idx = plants.scratch.idx
     n, block = plants.state.shape[0], idx.shape[0]
@@ -93,42 +87,42 @@ def sensor_bank_pass(plants, noise, values):  # type: ignore[no-untyped-def]
     sensor_bank_advance(plants.sensor_state)
 
 
-def plant_inputs(batch: PaintBatch, rng: np.random.Generator) -> tuple[Plants, np.ndarray, Any]:
-    """The bundle, zero actions and process words :func:`plant_step_batch` takes: the plant's
-    disturbance inputs as its step gives them (process words of every plant, the drift values
-    of one body, drifts × plants, in the bundle's scratch)."""
+def timing_cases(
+    batch: PaintBatch, rng: np.random.Generator
+) -> dict[str, tuple[Callable[..., Any], tuple[Any, ...]]]:
+    """``{part: (compiled entry, arguments)}`` of one call of each part of the vector step, on
+    the batch's bundle as it is now (zero actions, every plant active):
+
+    - ``kernel``: the whole compiled step (the batch's bound :func:`envs.paint.core.step_batch`);
+    - ``plant``: :func:`plant_step_batch` with the plant's disturbance inputs as its step gives
+      them (process words of every plant, the drift values of one body);
+    - ``drift_bank``, ``sensor_bank``: the banks alone, noise in the step's layout, the sensors
+      fed the true signals of real plants (so clipping and noise act as in a step).
+
+    A caller replays a call from fresh copies of its arguments (the kernels change them).
+    """
     plants, n = batch.plants, batch.n
+    actions = np.zeros((n, N_ACT))
+    # the plant's inputs: process words of every plant, the drift values of one body
     words = draw_bits(rng, n, N_PROCESS_WORDS)
     values = np.empty((n, batch.drifts.n_drifts))
     drift_words = draw_bits(rng, n, batch.drifts.n_noise)
     drift_state = plants.drift_state.copy()
     drift_bank_step_batch(plants.drift_cfg, plants.drift_cols, drift_state, drift_words, values)
     scratch = core.step_scratch(n, batch.drifts.n_drifts, batch.drifts.n_noise)
-    scratch = scratch._replace(dv=np.ascontiguousarray(values.T))
-    return plants._replace(scratch=scratch), np.zeros((n, N_ACT)), words
-
-
-def bank_inputs(batch: PaintBatch, rng: np.random.Generator) -> dict[str, tuple]:
-    """Arguments of :func:`drift_bank_pass` and :func:`sensor_bank_pass`: the batch's bundle,
-    noise rows in the step's layout, and (sensors) the true signals of real plants for one
-    block, so clipping and noise act as in a step."""
-    plants = batch.plants
+    plant_plants = plants._replace(scratch=scratch._replace(dv=np.ascontiguousarray(values.T)))
+    # the banks: noise rows in the step's layout, true signals of real plants for one block
     block = plants.scratch.idx.shape[0]
-    noise = draw_bits(rng, batch.n, batch.n_words)
+    noise = draw_bits(rng, n, batch.n_words)
     true_values = np.empty((N_SIGNALS, block))
     for k in range(block):
         core.true_signals(plants.params[k], plants.state[k], true_values[:, k])
     drift_values = np.empty((batch.drifts.n_drifts, block))
-    return {
-        "drift_bank": (plants, noise, drift_values),
-        "sensor_bank": (plants, noise, true_values),
+    out = StepOutput(np.empty_like(plants.obs), np.empty(n), np.empty(n, dtype=np.bool_))
+    cases: dict[str, tuple[Any, ...]] = {
+        "kernel": (core.step_batch, plants, actions, noise, np.ones(n, np.bool_), out),
+        "plant": (plant_step_batch, plant_plants, actions, words),
+        "drift_bank": (drift_bank_pass, plants, noise, drift_values),
+        "sensor_bank": (sensor_bank_pass, plants, noise, true_values),
     }
-
-
-def step_call(batch: PaintBatch, rng: np.random.Generator) -> tuple[Callable[..., Any], tuple]:
-    """The batch's bound step kernel and the arguments of one real step of every plant (zero
-    actions, fresh noise, new output arrays)."""
-    n = batch.n
-    noise = draw_bits(rng, n, batch.n_words)
-    out = StepOutput(np.empty_like(batch.obs), np.empty(n), np.empty(n, dtype=np.bool_))
-    return batch._step, (batch.plants, np.zeros((n, N_ACT)), noise, np.ones(n, np.bool_), out)
+    return {name: (bound_entry(k, *args), tuple(args)) for name, (k, *args) in cases.items()}

@@ -1,0 +1,42 @@
+"""The basic-oxygen-furnace (BOF) blow: the process's public API.
+
+What ``agents/`` and ``experiments/`` may use; they never import the compiled step
+(:mod:`envs.steel.core`) or the physics (:mod:`envs.steel.physics`). Files, in order of
+dependency: ``params`` (the parameter dataclass) → ``layout`` (every array row declared once) →
+``physics`` (per-plant functions) → ``core`` (the step and the batch kernels) → ``batch``
+(``BOFBatch``) → ``env`` (the Gymnasium envs), with ``practice`` (operator practice runs),
+``render`` (the plot), ``rollout`` (the planning entry of the MPC oracle) and ``profile``
+(benchmark-only kernels).
+
+>>> from envs.steel import BOFEnv, layout
+>>> BOFEnv().observation_space.shape == (len(layout.OBSERVATION),)
+True
+"""
+
+from __future__ import annotations
+
+from envs.steel import layout
+from envs.steel.batch import BOFBatch, actuator_specs
+from envs.steel.core import hit_flags, kpi_dict
+from envs.steel.env import BOFEnv, BOFVectorEnv, resolve_bof_scenario, resolve_bof_variant
+from envs.steel.params import BOFParams
+from envs.steel.practice import HeatTrajectory, run_practice_heat
+
+# the process's names for the shared resolvers: ``envs.steel.resolve_variant("bof_250t")``
+resolve_variant = resolve_bof_variant
+resolve_scenario = resolve_bof_scenario
+
+__all__ = [
+    "BOFBatch",
+    "BOFEnv",
+    "BOFParams",
+    "BOFVectorEnv",
+    "HeatTrajectory",
+    "actuator_specs",
+    "hit_flags",
+    "kpi_dict",
+    "layout",
+    "resolve_scenario",
+    "resolve_variant",
+    "run_practice_heat",
+]

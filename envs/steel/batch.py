@@ -1,17 +1,18 @@
 """N BOF plants stepped in one call of the compiled core: the engine behind the env shells.
 
-``BOFBatch`` owns the per-plant arrays (parameters, state, sensor and drift states), draws every
-random number with one ``np.random.Generator`` (one vectorised call per step for the sensor
-noise words, see :mod:`envs.core.noise`; one per group of heat starts), and calls
-:mod:`envs.steel.core`. The single env is a batch of one and the vector env a batch of N, so
-both run the same code with the same draws: a single env reset with seed ``s`` and a vector env
-of one plant reset with seed ``s`` give identical trajectories (tested, also with
-``NUMBA_DISABLE_JIT=1``).
+``BOFBatch`` builds the bundle of its plants (:func:`envs.core.bundle.new_plants`: parameters,
+derived constants, state, observation, KPIs, sensor and drift states), binds the kernels of
+:mod:`envs.steel.core` to it once (:func:`envs.core.jit.bound_entry`), and draws every random
+number with one ``np.random.Generator`` (one vectorised call per step for the sensor noise words,
+see :mod:`envs.core.noise`; one per group of heat starts). The single env is a batch of one and
+the vector env a batch of N, so both run the same code with the same draws: a single env reset
+with seed ``s`` and a vector env of one plant reset with seed ``s`` give identical trajectories
+(tested, also with ``NUMBA_DISABLE_JIT=1``).
 
 Campaign mode: one episode is ``campaign_heats`` consecutive heats. Slow drifts (lance wear,
-refractory wear, scrap quality; :data:`DEFAULT_CAMPAIGN_DRIFTS`) move multipliers of plant
-parameters from heat to heat, and the observation carries the last heat's tapping analysis, so a
-drift that starts in one heat can be seen and corrected in the next ones.
+refractory wear, scrap quality; :func:`envs.steel.layout.default_drifts`) move multipliers of
+plant parameters from heat to heat, and the observation carries the last heat's tapping
+analysis, so a drift that starts in one heat can be seen and corrected in the next ones.
 """
 
 from __future__ import annotations
@@ -23,109 +24,43 @@ from typing import Any
 import numpy as np
 
 from envs.core.actions import ActionScaler, ActuatorSpec
-from envs.core.disturbances import DriftBank, DriftSpec, drift_bank_reset, drift_bank_step
+from envs.core.bundle import Plants, StepOutput, new_plants
+from envs.core.disturbances import DriftBank, DriftSpec
+from envs.core.jit import bound_entry
 from envs.core.noise import draw_bits
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.core.shell import StepResult
 from envs.steel import core
-from envs.steel.params import BOFParams
-
-__all__ = [
-    "DEFAULT_CAMPAIGN_DRIFTS",
-    "OBS_TABLE",
-    "BOFBatch",
-    "actuator_specs",
-    "default_sensors",
-]
-
-# drift name -> the BOFParams field it multiplies (campaign mode)
-DRIFT_TARGETS = {
-    "lance_wear_kc": "kc_per_min",
-    "lance_wear_fe": "affinity_fe",
-    "refractory_heat_loss": "heat_loss_k_min",
-    "scrap_quality": "scrap_melt_mj_kg",
-    "hot_metal_si": "hm_si_pct",
-}
-# per-heat drifts over a campaign; magnitudes est.: refractory heat loss +30–50 % over a
-# campaign of a few thousand heats (PHYSICS.md variants), here compressed into an episode
-DEFAULT_CAMPAIGN_DRIFTS: dict[str, dict[str, float]] = {
-    "lance_wear_kc": {
-        "ou_theta": 0.05,
-        "ou_sigma": 0.01,
-        "trend_per_step": -0.002,
-        "low": 0.5,
-        "high": 1.5,
-    },
-    "lance_wear_fe": {
-        "ou_theta": 0.05,
-        "ou_sigma": 0.01,
-        "trend_per_step": 0.003,
-        "low": 0.5,
-        "high": 2.0,
-    },
-    "refractory_heat_loss": {"trend_per_step": 0.01, "low": 0.5, "high": 2.0},
-    "scrap_quality": {"ou_theta": 0.1, "ou_sigma": 0.02, "low": 0.7, "high": 1.3},
-    "hot_metal_si": {"ou_theta": 0.1, "ou_sigma": 0.04, "low": 0.3, "high": 2.0},
-}
-
-
-# name, unit, low, high — the observation layout of core.observe (documented in BOFEnv)
-OBS_TABLE: tuple[tuple[str, str, float, float], ...] = (
-    ("blow_time", "min", 0.0, 40.0),
-    ("oxygen_blown", "Nm3/t", 0.0, 120.0),
-    ("oxygen_flow", "Nm3/(t min)", 0.0, 6.0),
-    ("lance_height", "m", 0.0, 4.0),
-    ("offgas_decarb_rate", "kg C/(t min)", 0.0, 10.0),
-    ("offgas_pcr", "-", 0.0, 1.0),
-    ("slag_foam_index", "-", 0.0, 5.0),
-    ("ore_added", "kg/t", 0.0, 400.0),
-    ("lime_added", "kg/t", 0.0, 500.0),
-    ("hm_c", "wt%", 0.0, 6.0),
-    ("hm_si", "wt%", 0.0, 3.0),
-    ("hm_mn", "wt%", 0.0, 2.0),
-    ("hm_p", "wt%", 0.0, 1.0),
-    ("hm_temp", "degC", 1000.0, 1600.0),
-    ("hot_metal_ratio", "-", 0.0, 1.0),
-    ("heat_size", "t", 0.0, 400.0),
-    ("oxygen_planned", "Nm3/t", 0.0, 120.0),
-    ("oxygen_end_target", "Nm3/t", 0.0, 120.0),
-    ("sublance_taken", "-", 0.0, 1.0),
-    ("sublance_c", "wt%", 0.0, 6.0),
-    ("sublance_temp", "degC", 0.0, 2000.0),
-    ("last_tap_valid", "-", 0.0, 1.0),
-    ("last_tap_c", "wt%", 0.0, 6.0),
-    ("last_tap_temp", "degC", 0.0, 2000.0),
-    ("last_tap_p", "wt%", 0.0, 1.0),
-    ("heat_in_campaign", "-", 0.0, 10000.0),
+from envs.steel.layout import (
+    ACTUATORS,
+    DERIVED,
+    DRIFT_TARGETS,
+    HEAT_NOISE,
+    OBSERVATION,
+    STATE,
+    TRUTH,
+    UNIT_KPI,
+    A,
+    default_drifts,
+    default_sensors,
 )
-OBS_LOW = np.array([r[2] for r in OBS_TABLE], dtype=np.float64)
-OBS_HIGH = np.array([r[3] for r in OBS_TABLE], dtype=np.float64)
+from envs.steel.params import BOFParams
+from envs.steel.physics import MAX_BLOW_MIN, N_ACT, actuator_limits
 
-
-def default_sensors(params: BOFParams) -> dict[str, SensorSpec]:
-    """Per-step signals and their sensor models (order = ``core.SIGNAL_NAMES``)."""
-    return {
-        "oxygen_flow": SensorSpec(noise_rel=0.0, low=0.0, high=6.0),
-        "lance_height": SensorSpec(low=0.0, high=4.0),
-        "offgas_decarb_rate": SensorSpec(
-            noise_rel=params.offgas_noise_rel, delay_s=params.offgas_delay_s, low=0.0, high=10.0
-        ),
-        "offgas_pcr": SensorSpec(noise_std=0.01, delay_s=params.offgas_delay_s, low=0.0, high=1.0),
-        "slag_foam": SensorSpec(noise_std=0.1, low=0.0, high=5.0),
-    }
+__all__ = ["BOFBatch", "actuator_specs"]
 
 
 def actuator_specs(params: BOFParams, dt_s: float) -> list[ActuatorSpec]:
-    """The five actuators of one plant with limits from the compiled core (single source)."""
-    lo, hi, span, rate = (np.empty(core.N_ACT) for _ in range(4))
-    core.actuator_limits(params.to_array(), lo, hi, span, rate, dt_s)
-    names = ("oxygen_flow", "lance_height", "ore_feed", "lime_feed", "end_oxygen")
-    units = ("Nm3/min", "m", "kg/min", "kg/min", "Nm3")
-    span[core.A_END] = 1.0  # adjust span of the end target is ±15 % of the plan, set per heat
+    """The five actuators of one plant with limits from the compiled physics (single source)."""
+    lo, hi, span, rate = (np.empty(N_ACT) for _ in range(4))
+    actuator_limits(params.to_array(), lo, hi, span, rate, dt_s)
+    span[A.end_oxygen] = 1.0  # adjust span of the end target is ±15 % of the plan, set per heat
     return [
         ActuatorSpec(n, u, float(a), float(b), rate_limit=float(r), adjust_span=float(s))
-        for n, u, a, b, r, s in zip(names, units, lo, hi, rate, span, strict=True)
+        for n, u, a, b, r, s in zip(
+            ACTUATORS.names, ACTUATORS.units, lo, hi, rate, span, strict=True
+        )
     ]
 
 
@@ -141,6 +76,12 @@ class BOFBatch:
         randomize: draw plant parameters from the variant's ranges at each episode start.
         sensors: overrides of the default sensor specs, ``{signal: {field: value}}``.
         drifts: campaign drift specs ``{drift: {field: value}}`` (default: built-in set).
+
+    Attributes:
+        plants: the bundle the kernels take (:class:`envs.core.bundle.Plants`); ``params``,
+            ``derived``, ``state``, ``obs``, ``kpi`` (its ``unit_kpi``), ``heats_done`` (its
+            ``units_done``) and the other per-plant arrays below are its arrays.
+        truth: (n, len(TRUTH)) true values of each plant's heat, for infos (never observed).
     """
 
     def __init__(
@@ -174,84 +115,86 @@ class BOFBatch:
         self.sensors = SensorBank(
             merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), dt_s
         )
-        drift_specs = DEFAULT_CAMPAIGN_DRIFTS if drifts is None else drifts
+        # 16-bit noise words of one plant-step: the sensor bank's (drifts move per heat)
+        self.n_words = self.sensors.n_noise
+        drift_specs = default_drifts() if drifts is None else drifts
         unknown = sorted(set(drift_specs) - set(DRIFT_TARGETS))
         if unknown:
             raise ValueError(f"unknown drift(s) {unknown}; valid drifts: {sorted(DRIFT_TARGETS)}")
         self.drifts = DriftBank({k: DriftSpec.from_dict(v) for k, v in drift_specs.items()})
-        self._drift_param_idx = np.array(
-            [BOFParams.index(DRIFT_TARGETS[k]) for k in self.drifts.names], dtype=np.int64
+        # drifts act only across the heats of a campaign: outside one they multiply nothing
+        campaign = self.campaign_heats > 1
+        targets = [BOFParams.index(DRIFT_TARGETS[k]) for k in self.drifts.names] if campaign else []
+        self.max_steps = math.ceil(MAX_BLOW_MIN * 60.0 / dt_s)
+        self.plants: Plants = new_plants(
+            self.n,
+            params.to_array(),
+            n_derived=len(DERIVED),
+            n_state=len(STATE),
+            obs_low=OBSERVATION.low,
+            obs_high=OBSERVATION.high,
+            n_step_kpi=0,
+            n_unit_kpi=len(UNIT_KPI),
+            sensors=self.sensors,
+            drifts=self.drifts,
+            scratch=core.step_scratch(self.n),
+            mode=self.scaler.mode_code,
+            dt_s=self.dt_s,
+            max_steps=self.max_steps,
+            drift_targets=np.array(targets, dtype=np.int64),
         )
-        self._no_drift_cols = np.zeros(0, dtype=np.int64)
-        self.max_steps = math.ceil(core.MAX_BLOW_MIN * 60.0 / dt_s)
-        self.base_params = np.tile(params.to_array(), (self.n, 1))
+        plants = self.plants
+        self.params, self.base_params, self.derived = (
+            plants.params,
+            plants.base_params,
+            plants.derived,
+        )
+        self.state, self.obs, self.kpi = plants.state, plants.obs, plants.unit_kpi
+        self.heats_done = plants.units_done
+        self.sensor_state, self.drift_state = plants.sensor_state, plants.drift_state
+        self.drift_values = plants.drift_values
         self._rand_lo, self._rand_hi = variant.randomization_arrays()
-        self.params = self.base_params.copy()
-        self.derived = np.zeros((self.n, core.N_DERIVED))
-        core.derive_batch(self.params, self.dt_s, self.derived)
         # parameters change only by randomisation (per episode) or campaign drifts (per heat)
-        self._params_vary = self.randomize or self.campaign_heats > 1
-        self.state = np.zeros((self.n, core.N_STATE))
-        self.sensor_state = self.sensors.new_state(self.n)
-        self.drift_state = self.drifts.new_state(self.n)
-        self.drift_values = np.ones((self.n, self.drifts.n_drifts))
-        self.obs = np.zeros((self.n, core.N_OBS), dtype=np.float32)
-        self.truth = np.zeros((self.n, core.N_TRUTH))
-        self.heats_done = np.zeros(self.n, dtype=np.int64)
-        self.kpi = np.zeros((self.n, core.N_KPI))
-        self._actions = np.zeros((self.n, core.N_ACT))  # checked actions of the step, float64
-        self._scratch = core.step_scratch(self.n)
+        self._params_vary = self.randomize or campaign
+        self.truth = np.zeros((self.n, len(TRUTH)))
+        self._actions = np.zeros((self.n, N_ACT))  # checked actions of the step, float64
         self._all_active = np.ones(self.n, dtype=np.bool_)
         self.want_truth = self.n == 1  # the single env reports the true state in its info
+        self._bind_kernels()
+        self._derive(plants)
+
+    def _bind_kernels(self) -> None:
+        """The compiled entries of the kernels for this bundle's types (no per-call dispatch;
+        every call passes arrays of exactly these types: int64 indices, C-contiguous float64)."""
+        plants, n = self.plants, self.n
+        idx = np.zeros(1, dtype=np.int64)
+        z_heat = np.zeros((1, len(HEAT_NOISE)))
+        self._derive = bound_entry(core.derive_batch, plants)
+        self._truth = bound_entry(core.truth_batch, plants.state, self.truth)
+        self._reset = bound_entry(core.reset_batch, plants, idx, z_heat, True, True, self.truth)
+        if self.campaign_heats > 1:  # drifts move only across a campaign (spares its compile)
+            words = draw_bits(np.random.default_rng(0), 1, self.drifts.n_noise)
+            self._advance_drifts = bound_entry(core.advance_drifts, plants, idx, words)
+        out = StepOutput(plants.obs, np.empty(n), np.empty(n, dtype=np.bool_))
+        noise = draw_bits(np.random.default_rng(0), n, self.n_words)
+        self._step = bound_entry(
+            core.step_batch, plants, self._actions, noise, self._all_active, out
+        )
 
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start a new episode (campaign) for plants ``idx``."""
-        idx = np.asarray(idx, dtype=np.int64)
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
         if self.randomize:
             u = rng.random((idx.size, self.base_params.shape[1]))
             self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
-        if self.campaign_heats > 1:  # drifts act only across the heats of a campaign
-            for i in idx:
-                drift_bank_reset(self.drifts.cfg, self.drift_state[i], self.drift_values[i])
         self._start_heats(idx, rng, new_episode=True)
-
-    def _advance_drifts(self, idx: np.ndarray, rng: np.random.Generator) -> None:
-        z = draw_bits(rng, idx.size, self.drifts.n_noise)
-        for k, i in enumerate(idx):
-            drift_bank_step(
-                self.drifts.cfg,
-                self.drifts.noise_cols,
-                self.drift_state[i],
-                z[k],
-                self.drift_values[i],
-            )
 
     def _start_heats(self, idx: np.ndarray, rng: np.random.Generator, new_episode: bool) -> None:
         """Charge the next heat (the first of a campaign with ``new_episode``) into ``idx``."""
-        campaign = self.campaign_heats > 1
-        if campaign and not new_episode:
-            self._advance_drifts(idx, rng)
-        z_heat = rng.standard_normal((idx.size, core.N_HEAT_NOISE))
-        core.reset_batch(
-            self.base_params,
-            self.params,
-            self.derived,
-            self.state,
-            self.heats_done,
-            idx,
-            new_episode,
-            self._params_vary,
-            self._drift_param_idx if campaign else self._no_drift_cols,
-            self.drift_values,
-            z_heat,
-            self.sensors.cfg,
-            self.sensor_state,
-            self.dt_s,
-            OBS_LOW,
-            OBS_HIGH,
-            self.obs,
-            self.truth,
-        )
+        if self.campaign_heats > 1 and not new_episode:
+            self._advance_drifts(self.plants, idx, draw_bits(rng, idx.size, self.drifts.n_noise))
+        z_heat = rng.standard_normal((idx.size, len(HEAT_NOISE)))
+        self._reset(self.plants, idx, z_heat, new_episode, self._params_vary, self.truth)
 
     def check_actions(self, actions: Any) -> np.ndarray:
         """Actions as float64 (n, 5); ValueError for a wrong shape or NaN/inf (names the plant).
@@ -285,33 +228,19 @@ class BOFBatch:
             n_active = self.n
         else:
             n_active = int(active.sum())
-        noise = draw_bits(rng, n_active, self.sensors.n_noise)  # table normals in the kernel
+        # the bound entry reads the arrays as it was bound for: float64, C-contiguous (the
+        # checked actions of check_actions are; other callers' arrays are made so)
+        if actions is not self._actions and (
+            actions.dtype != np.float64 or not actions.flags.c_contiguous
+        ):
+            actions = np.ascontiguousarray(actions, dtype=np.float64)
+        noise = draw_bits(rng, n_active, self.n_words)  # table normals in the kernel
         # the step writes every plant's reward and end flag: new arrays, returned as they are
         reward, heat_end = np.empty(self.n), np.empty(self.n, dtype=np.bool_)
-        n_ended = core.step_batch(
-            self.params,
-            self.derived,
-            self.state,
-            actions,
-            self.scaler.mode_code,
-            self.sensors.cfg,
-            self.sensors.noise_cols,
-            self.sensor_state,
-            noise,
-            self.dt_s,
-            OBS_LOW,
-            OBS_HIGH,
-            self.obs,
-            self.obs if obs_out is None else obs_out,
-            reward,
-            heat_end,
-            self.kpi,
-            self.max_steps,
-            active,
-            self._scratch,
-        )
+        out = StepOutput(self.obs if obs_out is None else obs_out, reward, heat_end)
+        n_ended = self._step(self.plants, actions, noise, active, out)
         if self.want_truth:  # the single env reports the true state in its info
-            core.truth_batch(self.state, self.truth)
+            self._truth(self.state, self.truth)
         never = np.zeros(self.n, dtype=np.bool_)  # a blow is never truncated
         if n_ended == 0 or self.campaign_heats == 1:  # no heat ended, or each ends its episode
             if n_ended:

@@ -1,8 +1,9 @@
 """Open-loop rollouts of one heat under the operator's standard practice (no sensors, no reward).
 
 Used by the physics tests, the calibration script and the docs: the practice itself (static
-charge balance + fixed blowing pattern) lives in the compiled core, :func:`core.static_plan` and
-:func:`core.practice_setpoints`, so the env's zero adjust action and these rollouts agree exactly.
+charge balance + fixed blowing pattern) lives in the compiled physics,
+:func:`envs.steel.physics.static_plan` and :func:`envs.steel.physics.practice_setpoints`, so the
+env's zero adjust action and these rollouts agree exactly.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import dataclasses
 
 import numpy as np
 
-from envs.steel import core
+from envs.steel import physics
+from envs.steel.layout import ACTUATORS, DERIVED, HEAT_NOISE, STATE, A, P, X
 from envs.steel.params import BOFParams
 
 __all__ = ["HeatTrajectory", "run_practice_heat"]
@@ -51,22 +53,22 @@ class HeatTrajectory:
 
 
 def _record(p: np.ndarray, x: np.ndarray) -> tuple[float, ...]:
-    w, s, heat = core.bath_mass(x), core.slag_mass(x), p[core.P_HEAT]
+    w, s, heat = physics.bath_mass(x), physics.slag_mass(x), p[P.heat_size_t]
     return (
-        x[core.X_TIME],
-        100 * x[core.X_C] / w,
-        100 * x[core.X_SI] / w,
-        100 * x[core.X_MN] / w,
-        100 * x[core.X_P] / w,
-        x[core.X_TEMP] - core.KELVIN,
-        100 * x[core.X_FEO] / s,
-        x[core.X_RC],
-        x[core.X_VO2] / heat,
-        x[core.X_FOAM],
+        x[X.time],
+        100 * x[X.c] / w,
+        100 * x[X.si] / w,
+        100 * x[X.mn] / w,
+        100 * x[X.p] / w,
+        x[X.temp] - physics.KELVIN,
+        100 * x[X.feo] / s,
+        x[X.decarb_rate],
+        x[X.o2_blown] / heat,
+        x[X.foam],
         s / heat,
-        x[core.X_SCRAP] / 1000.0,
-        x[core.X_H],
-        x[core.X_Q],
+        x[X.scrap] / 1000.0,
+        x[X.lance],
+        x[X.o2_flow],
     )
 
 
@@ -85,7 +87,7 @@ def run_practice_heat(
 
     Args:
         params: plant parameters (nominal if None).
-        heat_noise: the ``core.N_HEAT_NOISE`` heat-level standard normals (zeros: nominal heat
+        heat_noise: the heat-level standard normals (``HEAT_NOISE`` layout) (zeros: nominal heat
             with exact analyses).
         dt_s: control step, s.
         o2_factor: multiplies the practice oxygen flow.
@@ -98,35 +100,35 @@ def run_practice_heat(
     """
     params = params or BOFParams()
     p = params.to_array()
-    x = np.zeros(core.N_STATE)
-    z = np.zeros(core.N_HEAT_NOISE) if heat_noise is None else np.asarray(heat_noise, float)
-    d = np.zeros(core.N_DERIVED)
-    core.derive(p, dt_s, d)
-    core.init_heat(p, x, z)
+    x = np.zeros(len(STATE))
+    z = np.zeros(len(HEAT_NOISE)) if heat_noise is None else np.asarray(heat_noise, float)
+    d = np.zeros(len(DERIVED))
+    physics.derive(p, dt_s, d)
+    physics.init_heat(p, x, z)
     if ore_kg is not None:  # the static balance credits ore oxygen: keep the plan consistent
-        x[core.X_VPLAN] += 0.21 * (x[core.X_ORE_PLAN] - ore_kg)
-        x[core.X_VEND] = x[core.X_VPLAN]
-        x[core.X_ORE_PLAN] = ore_kg
-    sp = np.zeros(core.N_ACT)
+        x[X.o2_plan] += 0.21 * (x[X.ore_plan] - ore_kg)
+        x[X.o2_end] = x[X.o2_plan]
+        x[X.ore_plan] = ore_kg
+    sp = np.zeros(len(ACTUATORS))
     rows = [_record(p, x)]
 
     def going_on() -> bool:
-        if x[core.X_TIME] >= core.MAX_BLOW_MIN:
+        if x[X.time] >= physics.MAX_BLOW_MIN:
             return False
         if end_c_pct is not None:
-            return 100.0 * x[core.X_C] / core.bath_mass(x) > end_c_pct
-        return x[core.X_VO2] < end_o2_factor * x[core.X_VPLAN]
+            return 100.0 * x[X.c] / physics.bath_mass(x) > end_c_pct
+        return x[X.o2_blown] < end_o2_factor * x[X.o2_plan]
 
     while going_on():
-        core.practice_setpoints(p, x, dt_s, sp)
-        core.physics_step(
+        physics.practice_setpoints(p, x, dt_s, sp)
+        physics.physics_step(
             p,
             d,
             x,
-            sp[core.A_O2] * o2_factor,
-            sp[core.A_LANCE] + lance_offset_m,
-            sp[core.A_ORE],
-            sp[core.A_LIME],
+            sp[A.oxygen_flow] * o2_factor,
+            sp[A.lance_height] + lance_offset_m,
+            sp[A.ore_feed],
+            sp[A.lime_feed],
             dt_s,
         )
         rows.append(_record(p, x))

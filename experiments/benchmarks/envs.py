@@ -35,15 +35,12 @@ import gymnasium as gym
 import numpy as np
 
 import envs  # registers the plantrl/ ids
-from envs.core.jit import hot_loop, whole_block
 from envs.core.noise import draw_bits
-from envs.core.sensors import sensor_bank_advance, sensor_bank_step_block
 from envs.core.shell import BatchVectorEnv
-from envs.paint import PaintBatch, PaintEnv
+from envs.paint import PaintEnv
 from envs.paint import profile as paint_profile
-from envs.steel import core as bof_core
-from envs.steel.batch import BOFBatch
-from envs.steel.bof_env import BOFEnv
+from envs.steel import BOFEnv
+from envs.steel import profile as bof_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTOR_SIZES = (1, 64, 1024, 4096)
@@ -53,6 +50,8 @@ PROFILE_N = 4096
 # lines of a batch end their 400-body shifts in the same step)
 CYCLE_STEPS = {"bof": 50, "paint": 400}
 SINGLE_ENVS = {"bof": BOFEnv, "paint": PaintEnv}
+# each process's benchmark-only kernels: timing_cases(batch, rng) -> {part: (entry, args)}
+PROFILES = {"bof": bof_profile, "paint": paint_profile}
 IMPORT_SNIPPET = (
     "import envs, gymnasium as gym\n"
     "for i in {ids}:\n"
@@ -142,11 +141,6 @@ def native(venv: gym.vector.VectorEnv) -> BatchVectorEnv:
     return env
 
 
-def core_of(venv: gym.vector.VectorEnv) -> Any:
-    """The compiled core module the vector env's batch calls (the BOF's; paint: its profile)."""
-    return bof_core
-
-
 def vector_rate(
     env_id: str, n: int, steps: int, warmup: int, repeats: int
 ) -> tuple[float, gym.vector.VectorEnv]:
@@ -159,100 +153,8 @@ def vector_rate(
     return n * steps / min(block() for _ in range(repeats)), venv
 
 
-def capture_kernel_call(venv: gym.vector.VectorEnv) -> tuple[tuple, int]:
-    """Copies of the arguments of one real ``core.step_batch`` call and the position of ``state``.
-
-    Replaying the captured call keeps the profile independent of the kernel's signature.
-    """
-    core = core_of(venv)
-    batch, real, seen = native(venv).batch, core.step_batch, {}
-
-    def spy(*args):
-        seen["args"] = tuple(clone(a) for a in args)
-        seen["state"] = next(i for i, a in enumerate(args) if a is batch.state)
-        return real(*args)
-
-    # batch.py looks the kernel up as core.step_batch at call time; the spy (a plain function)
-    # stands in for the numba dispatcher, through a module handle typed Any
-    patched: Any = core
-    patched.step_batch = spy
-    try:
-        venv.step(zero_actions(venv))
-    finally:
-        patched.step_batch = real
-    if "args" not in seen:
-        raise RuntimeError("the vector step did not call core.step_batch; update the benchmark")
-    return seen["args"], seen["state"]
-
-
-def plant_blocks(venv: gym.vector.VectorEnv, state: np.ndarray, steps: int) -> dict[str, Any]:
-    """Timing blocks of the bare plant kernel (and, for the BOF, of the physics alone)."""
-    core, batch = core_of(venv), native(venv).batch
-    n = venv.num_envs
-    actions = np.zeros((n, core.N_ACT))
-    if isinstance(batch, BOFBatch):
-        setpoints = np.empty((n, core.N_ACT))
-        for i in range(n):  # standard-practice set-points of every plant, computed once
-            core.practice_setpoints(batch.params[i], state[i], batch.dt_s, setpoints[i])
-        plant: tuple = (batch.params, batch.derived, state, actions, batch.scaler.mode_code)
-        plant += (batch.dt_s, batch.max_steps, batch.kpi, core.step_scratch(n))
-        physics = (batch.params, batch.derived, state, setpoints, batch.dt_s)
-        return {
-            "plant": replayer(core.plant_step_batch, plant, steps),
-            "physics": replayer(core.physics_batch, physics, steps),
-        }
-    raise TypeError(f"no plant kernels for {type(batch).__name__}")
-
-
-@hot_loop
-def sensor_bank_pass(cfg, noise_cols, state, noise, col0, block, idx, dt_s, values):  # type: ignore[no-untyped-def]
-    """The sensor bank alone over every plant, in blocks of ``block`` plants as the step runs it
-    (``values``: the true signals of one block, turned into readings in place)."""
-    n, r0 = state.fields.shape[0], np.int64(0)
-    for lo in range(0, n, block):
-        m = whole_block(lo, min(lo + block, n), idx)
-        sensor_bank_step_block(cfg, noise_cols, state, idx, m, noise, r0, col0, dt_s, values)
-        r0 += m
-    sensor_bank_advance(state)
-
-
-def part_blocks(venv: gym.vector.VectorEnv, steps: int) -> dict[str, Any]:
-    """Timing blocks of the env-core parts alone (BOF): the sensor bank, with the batch's own
-    bank, state and noise layout, over the blocks of the step."""
-    core, batch = core_of(venv), native(venv).batch
-    n, block = venv.num_envs, np.int64(min(core.BLOCK, venv.num_envs))
-    rng = np.random.default_rng(2)
-    idx = np.empty(block, dtype=np.int64)
-    true_values = np.empty((core.N_SIGNALS, block))
-    for k in range(block):  # the signals of real plants, so clipping and noise act as in a step
-        core.true_signals(batch.params[k], batch.state[k], true_values[:, k])
-    sensors = batch.sensors
-    noise = draw_bits(rng, n, sensors.n_noise)
-    s_args = (sensors.cfg, sensors.noise_cols, clone(batch.sensor_state), noise, np.int64(0))
-    sensor = replayer(
-        sensor_bank_pass, (*s_args, block, idx, float(batch.dt_s), true_values), steps
-    )
-    return {"sensor_bank": sensor}
-
-
-def paint_blocks(batch: PaintBatch, steps: int) -> dict[str, Any]:
-    """Timing blocks of the paint line's parts, from its bundle (:mod:`envs.paint.profile`):
-    the whole compiled step, the bare plant phase, the drift and sensor banks alone."""
-    rng = np.random.default_rng(1)
-    kernel, args = paint_profile.step_call(batch, rng)
-    blocks = {
-        "kernel": replayer(kernel, args, steps),
-        "plant": replayer(
-            paint_profile.plant_step_batch, paint_profile.plant_inputs(batch, rng), steps
-        ),
-    }
-    for part, part_args in paint_profile.bank_inputs(batch, rng).items():
-        blocks[part] = replayer(getattr(paint_profile, f"{part}_pass"), part_args, steps)
-    return blocks
-
-
 def profile_vector_step(
-    venv: gym.vector.VectorEnv, steps: int, total_steps: int, rounds: int
+    process: str, venv: gym.vector.VectorEnv, steps: int, total_steps: int, rounds: int
 ) -> dict[str, float]:
     """Split one vector step (ns per env-step) into plant kernel, draws, the rest, and shell.
 
@@ -262,17 +164,12 @@ def profile_vector_step(
     """
     n, batch = venv.num_envs, native(venv).batch
     rng = np.random.default_rng(0)
-    blocks = {"total": replayer(venv.step, (zero_actions(venv),), total_steps)}
-    if isinstance(batch, PaintBatch):  # the bundle and the profile kernels of the process
-        blocks.update(paint_blocks(batch, steps))
-        n_words = batch.n_words
-    else:
-        args, ix_state = capture_kernel_call(venv)
-        blocks.update(plant_blocks(venv, args[ix_state], steps))
-        blocks["kernel"] = replayer(core_of(venv).step_batch, args, steps)
-        blocks.update(part_blocks(venv, steps))
-        n_words = batch.sensors.n_noise
-    blocks["draws"] = replayer(draw_bits, (rng, n, n_words), steps)  # as the batch draws them
+    blocks = {
+        "total": replayer(venv.step, (zero_actions(venv),), total_steps),
+        "draws": replayer(draw_bits, (rng, n, batch.n_words), steps),  # as the batch draws them
+    }
+    cases = PROFILES[process].timing_cases(batch, np.random.default_rng(2))
+    blocks.update({part: replayer(entry, args, steps) for part, (entry, args) in cases.items()})
     t = {k: v / steps * 1e9 / n for k, v in best_interleaved(blocks, rounds).items()}
     t["total"] *= steps / total_steps
     return {
@@ -355,8 +252,8 @@ def process_rows(name: str, r: dict) -> list[str]:
         target = key if key in TARGETS else None
         rows.append(row(f"Vector env, N = {n}", f"{x:,.0f} env-steps/s", target, x))
     parts = [
-        ("plant", "(a) plant kernel `core.plant_step_batch`: actuators, physics, cost, KPIs"),
-        ("physics", "(a′) of which bare physics `core.physics_batch`"),
+        ("plant", "(a) plant kernel `profile.plant_step_batch`: actuators, physics, cost, KPIs"),
+        ("physics", "(a′) of which bare physics `profile.physics_batch`"),
         ("draws", "(b) random draws `draw_bits(rng, N, n_words)` (16-bit words)"),
         (
             "kernel_rest",
@@ -444,7 +341,7 @@ def main() -> None:
             steps, warm = max(vec_steps[n], cycle if n >= 1024 else 0), 20 if q else 150
             res[f"vector_{n}"], venv = vector_rate(envs.ENV_IDS[name], n, steps, warm, repeats)
             if n == PROFILE_N:
-                res["profile"] = profile_vector_step(venv, 5 if q else 10, cycle, r["rounds"])
+                res["profile"] = profile_vector_step(name, venv, 5 if q else 10, cycle, r["rounds"])
         r[name] = res
     r["import"] = import_times(1 if q else 2)
     text = render(info, r)

@@ -16,9 +16,8 @@ import argparse
 import numpy as np
 
 from envs.core.params import load_variant
-from envs.steel import core
-from envs.steel.params import BOFParams
-from envs.steel.practice import run_practice_heat
+from envs.steel import BOFParams, run_practice_heat
+from envs.steel.layout import HEAT_NOISE, Z
 
 
 def end_c_t(params: BOFParams, z: np.ndarray | None = None, **kw: float) -> tuple[float, float]:
@@ -64,16 +63,17 @@ def sensitivities(params: BOFParams) -> dict[str, float]:
     """End-temperature response per unit change, ore held at the nominal plan (rules of thumb)."""
     ore = params.practice_ore_base_kg_t * params.heat_size_t
     base = end_c_t(params, ore_kg=ore)[1]
-    z = np.zeros(core.N_HEAT_NOISE)
+    z = np.zeros(len(HEAT_NOISE))
     out = {}
-    for name, idx, sd, step in (
-        ("t_per_si", 1, params.hm_si_sd_pct, 0.1),
-        ("t_per_c", 0, params.hm_c_sd_pct, 0.1),
-        ("t_per_hm_temp", 4, params.hm_temp_sd_c, 10.0),
+    # each rule moves the true hot-metal value and keeps its analysis exact (no analysis error)
+    for name, true_z, analysis_z, sd, step in (
+        ("t_per_si", Z.hm_si, Z.analysis_si, params.hm_si_sd_pct, 0.1),
+        ("t_per_c", Z.hm_c, Z.analysis_c, params.hm_c_sd_pct, 0.1),
+        ("t_per_hm_temp", Z.hm_temp, Z.analysis_temp, params.hm_temp_sd_c, 10.0),
     ):
         zz = z.copy()
-        zz[idx] = step / sd
-        zz[{1: 8, 0: 7, 4: 9}[idx]] = 0.0
+        zz[true_z] = step / sd
+        zz[analysis_z] = 0.0
         out[name] = (end_c_t(params, zz, ore_kg=ore)[1] - base) / step
     charge = params.hot_metal_t + params.scrap_t
     more_scrap = params.replace(

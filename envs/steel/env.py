@@ -1,6 +1,7 @@
 """Gymnasium environments of the basic-oxygen-furnace blow: single plant and native vector env.
 
-Physics, sources and calibration: :mod:`envs.steel.core`, :mod:`envs.steel.params`.
+Physics, sources and calibration: :mod:`envs.steel.physics`, :mod:`envs.steel.params`; the array
+layouts the tables below document: :mod:`envs.steel.layout`.
 """
 
 from __future__ import annotations
@@ -9,24 +10,22 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
 from envs.core.params import PlantParams, PlantVariant
 from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult
-from envs.steel import core
-from envs.steel.batch import OBS_TABLE, BOFBatch
+from envs.steel.batch import BOFBatch
+from envs.steel.core import heat_kpi_table, kpi_dict
+from envs.steel.layout import ACTUATORS, HIT_FLAG_NAMES, OBSERVATION, TRUTH, UNIT_KPI, X
 from envs.steel.params import BOFParams
 
-__all__ = ["OBS_TABLE", "BOFEnv", "BOFVectorEnv", "resolve_bof_variant"]
+__all__ = ["BOFEnv", "BOFVectorEnv", "resolve_bof_scenario", "resolve_bof_variant"]
 
 PLANT_DIR = CONF_DIR / "plant"
 SCENARIO_KEYS = ("campaign_heats", "sensors", "drifts", "randomize")
 
-OBS_LOW = np.array([r[2] for r in OBS_TABLE], dtype=np.float32)
-OBS_HIGH = np.array([r[3] for r in OBS_TABLE], dtype=np.float32)
-HIT_BANDS_C = (0.01, 0.02)  # wt%, PHYSICS.md: score at ±0.01 and ±0.02 wt% C
-HIT_BANDS_T = (10.0, 15.0)  # K, and ±10 and ±15 K
+OBS_LOW = OBSERVATION.low.astype(np.float32)
+OBS_HIGH = OBSERVATION.high.astype(np.float32)
 
 
 def resolve_bof_variant(
@@ -51,62 +50,6 @@ def _env_options(scenario: Any, **explicit: Any) -> dict[str, Any]:
     options.update(resolve_bof_scenario(scenario))
     options.update({k: v for k, v in explicit.items() if v is not None})
     return options
-
-
-HIT_FLAG_NAMES: tuple[str, ...] = (
-    *(f"hit_c_{bc}" for bc in HIT_BANDS_C),
-    *(f"hit_t_{bt:g}" for bt in HIT_BANDS_T),
-    *(f"double_hit_{bc}_{bt:g}" for bc, bt in zip(HIT_BANDS_C, HIT_BANDS_T, strict=True)),
-    "p_in_spec",
-)
-_BANDS_C = np.array(HIT_BANDS_C)
-_BANDS_T = np.array(HIT_BANDS_T)
-
-
-@njit(cache=True)
-def heat_kpi_columns(kpi, params, rows, bands_c, bands_t, out):  # type: ignore[no-untyped-def]
-    """KPIs and hit flags (order: ``core.KPI_NAMES``, then :data:`HIT_FLAG_NAMES`) of the heats
-    in ``rows`` into the columns ``rows`` of ``out`` (one row per name)."""
-    n_kpi, n_c, n_t = kpi.shape[1], bands_c.shape[0], bands_t.shape[0]
-    for i in rows:
-        for j in range(n_kpi):
-            out[j, i] = kpi[i, j]
-        dc = abs(kpi[i, core.K_C_MEAS] - params[i, core.P_AIM_C])
-        dt = abs(kpi[i, core.K_T_MEAS] - params[i, core.P_AIM_T])
-        for b in range(n_c):
-            out[n_kpi + b, i] = 1.0 if dc <= bands_c[b] else 0.0
-        for b in range(n_t):
-            out[n_kpi + n_c + b, i] = 1.0 if dt <= bands_t[b] else 0.0
-        for b in range(n_c):
-            both = dc <= bands_c[b] and dt <= bands_t[b]
-            out[n_kpi + n_c + n_t + b, i] = 1.0 if both else 0.0
-        out[n_kpi + 2 * n_c + n_t, i] = 1.0 if kpi[i, core.K_P] <= params[i, core.P_P_SPEC] else 0.0
-
-
-def heat_kpi_table(kpi: np.ndarray, params: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(N_KPI + flags, n) table: the KPIs and hit flags of the heats in ``rows``, NaN elsewhere."""
-    out = np.full((core.N_KPI + len(HIT_FLAG_NAMES), kpi.shape[0]), np.nan)
-    heat_kpi_columns(kpi, params, np.asarray(rows, dtype=np.int64), _BANDS_C, _BANDS_T, out)
-    return out
-
-
-def hit_flags(kpi: np.ndarray, params: np.ndarray) -> dict[str, np.ndarray]:
-    """Hit flags at the PHYSICS.md bands on the end-of-blow measurement, per row.
-
-    ``kpi`` rows are ``core.KPI_NAMES`` values, ``params`` rows the plants' parameter arrays
-    (aims and P spec are per plant).
-    """
-    kpi, params = np.atleast_2d(kpi), np.atleast_2d(params)
-    table = heat_kpi_table(kpi, params, np.arange(kpi.shape[0]))
-    return dict(zip(HIT_FLAG_NAMES, table[core.N_KPI :], strict=True))
-
-
-def kpi_dict(row: np.ndarray, params: np.ndarray) -> dict[str, float]:
-    """Named KPIs of one ended heat, with hit flags at the PHYSICS.md bands."""
-    out = {name: float(v) for name, v in zip(core.KPI_NAMES, row, strict=True)}
-    flags = hit_flags(row[None, :], params[None, :])
-    out.update({k: float(v[0]) for k, v in flags.items()})
-    return out
 
 
 class BOFEnv(BatchEnv[BOFBatch]):
@@ -203,8 +146,8 @@ class BOFEnv(BatchEnv[BOFBatch]):
     The vocabulary every plantrl env shares (:mod:`envs.core.shell`). Every step: ``truth``
     (true bath C, T, slag FeO and P, the heat's running cost and the heats done; never observed)
     and ``unit_end``. When a heat ends (the unit and the product of a BOF): ``unit_end`` True,
-    ``unit_kpi`` and ``product_kpi`` (:data:`envs.steel.core.KPI_NAMES` plus hit flags at the
-    PHYSICS.md bands).
+    ``unit_kpi`` and ``product_kpi`` (:data:`envs.steel.layout.UNIT_KPI` plus hit flags at the
+    PHYSICS.md bands, :data:`envs.steel.layout.HIT_FLAG_NAMES`).
 
     ## Plant Parameters
     :class:`envs.steel.params.BOFParams`, one frozen dataclass with unit, range and source per
@@ -221,7 +164,7 @@ class BOFEnv(BatchEnv[BOFBatch]):
     - ``campaign_heats``: heats per episode (default 1, or the scenario's).
     - ``randomize``: draw plant parameters from the variant's ranges per episode (default off).
     - ``sensors``: sensor overrides, e.g. ``{"offgas_decarb_rate": {"dropout_prob": 0.1}}``.
-    - ``drifts``: campaign drift specs (see :mod:`envs.steel.batch`).
+    - ``drifts``: campaign drift specs (see :func:`envs.steel.layout.default_drifts`).
     - ``render_mode``: ``"rgb_array"`` plots the blow.
 
     >>> import gymnasium as gym, envs
@@ -259,7 +202,7 @@ class BOFEnv(BatchEnv[BOFBatch]):
             drifts=drifts,
         )
         batch = BOFBatch(self.variant, 1, action_mode=action_mode, dt_s=dt_s, **options)
-        super().__init__(batch, OBS_LOW, OBS_HIGH, core.N_ACT, render_mode)
+        super().__init__(batch, OBS_LOW, OBS_HIGH, len(ACTUATORS), render_mode)
 
     @property
     def params(self) -> BOFParams:
@@ -270,15 +213,10 @@ class BOFEnv(BatchEnv[BOFBatch]):
 
     def _truth(self) -> dict[str, float]:
         """True state of the heat now in the vessel, for KPIs and plots (never observed)."""
-        c, t, feo, p = self.batch.truth[0].tolist()
-        return {
-            "true_c_pct": c,
-            "true_temp_c": t,
-            "true_feo_pct": feo,
-            "true_p_pct": p,
-            "heat_cost_eur": float(self.batch.state[0, core.X_COST]),
-            "heat": float(self.batch.heats_done[0]),
-        }
+        out = TRUTH.dict_of(self.batch.truth[0])
+        out["heat_cost_eur"] = float(self.batch.state[0, X.cost])
+        out["heat"] = float(self.batch.heats_done[0])
+        return out
 
     def _unit_kpi(self, row: np.ndarray) -> dict[str, float]:
         return kpi_dict(row, self.batch.params[0])
@@ -291,13 +229,13 @@ class BOFEnv(BatchEnv[BOFBatch]):
         x = self.batch.state[0]
         snap = self._truth()
         snap.update(
-            time_min=x[core.X_TIME],
-            o2_flow=x[core.X_Q],
-            lance=x[core.X_H],
-            ore_kg=x[core.X_ORE],
-            lime_kg=x[core.X_LIME],
-            o2_blown=x[core.X_VO2],
-            o2_end_target=x[core.X_VEND],
+            time_min=x[X.time],
+            o2_flow=x[X.o2_flow],
+            lance=x[X.lance],
+            ore_kg=x[X.ore],
+            lime_kg=x[X.lime],
+            o2_blown=x[X.o2_blown],
+            o2_end_target=x[X.o2_end],
         )
         return snap
 
@@ -347,11 +285,11 @@ class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
             drifts=drifts,
         )
         batch = BOFBatch(self.variant, num_envs, action_mode=action_mode, dt_s=dt_s, **options)
-        super().__init__(batch, OBS_LOW, OBS_HIGH, core.N_ACT, autoreset_mode, render_mode)
+        super().__init__(batch, OBS_LOW, OBS_HIGH, len(ACTUATORS), autoreset_mode, render_mode)
 
     def _unit_kpi_table(
         self, result: StepResult, mask: np.ndarray
     ) -> tuple[tuple[str, ...], np.ndarray]:
         """KPIs of the heats that ended (NaN elsewhere), the names of BOFEnv's ``unit_kpi``."""
         values = heat_kpi_table(result.kpi, self.batch.params, np.flatnonzero(mask))
-        return (*core.KPI_NAMES, *HIT_FLAG_NAMES), values
+        return (*UNIT_KPI.names, *HIT_FLAG_NAMES), values
