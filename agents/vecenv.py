@@ -18,7 +18,7 @@ Per-plant info dicts (all other plants get an empty dict):
 | ``terminal_observation`` | episode ended | the final observation (before the reset) |
 | ``TimeLimit.truncated`` | episode ended | ``truncated and not terminated`` (BOF: always False) |
 | ``episode`` | episode ended | ``{"r": return, "l": length, "t": s since the adapter was built}`` |
-| ``unit_kpi`` | unit ended | ``{name: float}`` from ``unit_kpi/<name>`` entries (or a ``unit_kpi`` dict) |
+| ``unit_kpi`` | unit ended | ``{name: float}`` from ``unit_kpi/<name>`` (or a ``unit_kpi`` dict) |
 | other env keys | when the env sets them | e.g. ``unit_end`` |
 
 A done env's dict is built from ``info["final_info"]`` (the ended step's info), in either
@@ -330,12 +330,7 @@ def make_sb3_vec_env(
     """
     import envs  # registers the plantrl/ ids
 
-    env_id = envs.ENV_IDS.get(env, env)
-    if env_id not in gym.registry:
-        raise ValueError(
-            f"unknown env {env!r}; valid: {sorted(envs.ENV_IDS)} or ids "
-            f"{sorted(envs.ENV_IDS.values())}"
-        )
+    env_id = envs.process(env).env_id  # ValueError naming the valid processes and ids
     if "autoreset_mode" in env_kwargs and env_kwargs["autoreset_mode"] != "same_step":
         raise ValueError(
             "make_sb3_vec_env always uses autoreset_mode='same_step' (SB3's "

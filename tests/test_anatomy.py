@@ -27,12 +27,8 @@ TOY = REPO / "tests" / "tank"
 # by hand): state X_, derived D_, parameters P_, actuators A_, KPIs K_, observation O_, noise
 # words W_/Z_, signals SIG_, sensor fields F_/S_, layer blocks XL_, and counts N_
 INDEX_NAME = re.compile(r"^(X|D|P|A|K|O|W|Z|F|S|SIG|XL|XD|DC|ZD|ZS)_[A-Z0-9_]+$|^N_[A-Z0-9_]+$")
-# counts that are model choices, not layouts (each says why it is a number)
-MODEL_CHOICES = {
-    "N_GL",  # Gauss–Legendre points of the cure quadrature (GL_X has that many)
-    "N_CHEB",  # terms of the cure-dose Chebyshev fit (a fit degree)
-    "N_CHEB_SLOPE",
-}
+# counts that are model choices, not layouts (each would say why it is a number); none today
+MODEL_CHOICES: set[str] = set()
 MAX_LINES = 600
 LONG_DECLARATIONS = {  # one declaration that would lose clarity if split
     "envs/paint/params.py": "one frozen dataclass: ~200 sourced parameters with units and ranges",

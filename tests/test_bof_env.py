@@ -7,8 +7,9 @@ import copy
 import numpy as np
 import pytest
 
+from envs.core.config import PLANT_DIR
 from envs.steel import core, physics
-from envs.steel.env import PLANT_DIR, BOFEnv, BOFVectorEnv
+from envs.steel.env import BOFEnv, BOFVectorEnv
 from envs.steel.layout import ACTUATORS, OBSERVATION, A, D, P, X
 from envs.steel.params import BOFParams
 

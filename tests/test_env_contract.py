@@ -21,68 +21,78 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import tank
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
-from envs.core.config import PLANT_DIR, SCENARIO_DIR
-from envs.paint import actuator_specs as paint_actuator_specs
-from envs.paint import layout as paint_layout
-from envs.paint.env import PaintEnv, PaintVectorEnv
-from envs.paint.params import PaintLineParams
-from envs.steel import BOFEnv, BOFParams, BOFVectorEnv
-from envs.steel import actuator_specs as bof_actuator_specs
-from envs.steel import layout as bof_layout
+from envs.core.registry import ProcessSpec
 
 REPO = Path(__file__).resolve().parents[1]
+tank.register()  # the recipe's toy process (also done by conftest; here for subprocesses too)
 
 
 @dataclass(frozen=True)
 class Process:
-    name: str
-    env_id: str
-    env_cls: type
-    venv_cls: type
-    params_cls: type
-    obs_table: tuple
-    actuators: Any  # () -> list[ActuatorSpec] of the default plant
-    short: dict  # kwargs that keep episodes short in tests
+    """A registered process as the contract suite sees it (built from its ProcessSpec)."""
+
+    spec: ProcessSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def env_id(self) -> str:
+        return self.spec.env_id
+
+    @property
+    def env_cls(self) -> Any:
+        return self.spec.env_cls
+
+    @property
+    def venv_cls(self) -> Any:
+        return self.spec.vector_env_cls
+
+    @property
+    def params_cls(self) -> Any:
+        return self.spec.params_cls
+
+    @property
+    def short(self) -> dict[str, Any]:
+        """Env arguments that keep episodes short in tests."""
+        return dict(self.spec.test_kwargs)
+
+    @property
+    def obs_table(self) -> tuple:
+        return tuple(self.spec.layout_module.OBSERVATION.table())
+
+    def actuators(self) -> tuple:
+        """The actuators of the default plant (limits, spans, rate limits)."""
+        return self.env_cls(**self.short).batch.scaler.specs
 
     @property
     def plants(self) -> list[str]:
-        return sorted(p.stem for p in PLANT_DIR.glob(f"{self.name}_*.yaml"))
+        return self.spec.plants
 
     @property
     def scenarios(self) -> list[str]:
-        return sorted(p.stem for p in (SCENARIO_DIR / self.name).glob("*.yaml"))
+        return self.spec.scenarios
+
+    @property
+    def plant_dir(self) -> Path:
+        return self.spec.conf_dir / "plant"
+
+    @property
+    def scenario_dir(self) -> Path:
+        return self.spec.conf_dir / "scenarios" / self.name
 
     @property
     def n_act(self) -> int:
-        return len(self.actuators())
+        return len(self.spec.layout_module.ACTUATORS)
 
 
-PROCESSES = {
-    "bof": Process(
-        "bof",
-        "plantrl/BOF-v1",
-        BOFEnv,
-        BOFVectorEnv,
-        BOFParams,
-        tuple(bof_layout.OBSERVATION.table()),
-        lambda: bof_actuator_specs(BOFParams(), 10.0),
-        {},
-    ),
-    "paint": Process(
-        "paint",
-        "plantrl/PaintLine-v0",
-        PaintEnv,
-        PaintVectorEnv,
-        PaintLineParams,
-        tuple(paint_layout.OBSERVATION.table()),
-        lambda: paint_actuator_specs(PaintLineParams()),
-        {"shift_bodies": 60},
-    ),
-}
+PROCESSES = {name: Process(spec) for name, spec in envs.processes().items()}
 PROCS = list(PROCESSES.values())
 PLANT_CASES = [(p, plant) for p in PROCS for plant in p.plants]
 SCENARIO_CASES = [(p, s) for p in PROCS for s in p.scenarios]
@@ -129,6 +139,7 @@ def test_package_resolves_inside_repository():
 
 
 def test_every_process_is_registered_with_a_vector_entry_point():
+    assert {"bof", "paint", "tank"} <= set(PROCESSES)
     assert sorted(envs.ENV_IDS) == sorted(PROCESSES)
     for proc in PROCS:
         spec = gym.spec(proc.env_id)
@@ -221,7 +232,7 @@ def test_single_env_equals_vector_env_of_one(proc: Process):
 _NOJIT_SCRIPT = """
 import sys, numpy as np
 sys.path.insert(0, {tests!r})
-from test_env_contract import PROCESSES, many_plant_rollout, rollout
+from test_env_contract import PROCESSES, many_plant_rollout, rollout  # registers the toy tank
 proc = PROCESSES[{name!r}]
 obs, rew = rollout(proc.env_cls(**proc.short), proc.n_act, seed=5, n_steps=150)
 many = many_plant_rollout(proc.venv_cls(5, **proc.short), proc.n_act, n_steps=130)
@@ -338,14 +349,14 @@ def test_parameter_table_complete(proc: Process):
 
 @pytest.mark.parametrize(("proc", "plant"), PLANT_CASES, ids=_id)
 def test_plant_yaml_files_are_documented(proc: Process, plant: str):
-    text = (PLANT_DIR / f"{plant}.yaml").read_text()
+    text = (proc.plant_dir / f"{plant}.yaml").read_text()
     assert text.startswith("#"), f"{plant}.yaml needs a comment saying what it models"
     assert proc.env_cls(plant, **proc.short).variant.params.as_dict()
 
 
 @pytest.mark.parametrize(("proc", "scenario"), SCENARIO_CASES, ids=_id)
 def test_scenario_yaml_files_are_documented(proc: Process, scenario: str):
-    text = (SCENARIO_DIR / proc.name / f"{scenario}.yaml").read_text()
+    text = (proc.scenario_dir / f"{scenario}.yaml").read_text()
     assert text.startswith("#") and "description:" in text
 
 
@@ -359,7 +370,7 @@ def test_unknown_plant_parameter_lists_valid_names(proc: Process):
 
 @pytest.mark.parametrize("proc", PROCS, ids=_id)
 def test_out_of_range_parameter_names_field(proc: Process):
-    name, _, _, high, _, _ = proc.params_cls.doc_table()[0]
+    name, _, _, _, high, _ = proc.params_cls.doc_table()[0]  # name, unit, default, low, high
     with pytest.raises(ValueError, match=rf"{name} = .* is outside"):
         proc.env_cls({"params": {name: float(high) * 10 + 10}})
 

@@ -149,7 +149,7 @@ def test_paint_horizon_words_follow_the_module_table() -> None:
     words = paint_rollout.horizon_words(np.array([0.05, 0.5, 0.97]))
     median = paint_rollout.MEDIAN_WORD
     assert abs(normal(int(median))) < 1e-3
-    W, WL = paint_layout.W, paint_layout.WL  # noqa: N806
+    W, WL = paint_layout.W, paint_layout.WL
     for w in words:
         for layer in range(paint_layout.N_LAYERS):
             assert normal(int(w[W.flow + layer])) == normal(median)

@@ -44,7 +44,7 @@ import yaml
 
 from agents.baselines.pid import PID, FloatArray, PIDGains
 from agents.estimators import PAINT_OBS, PaintFilmEstimator
-from envs.paint import LAYERS, PaintLineParams, actuator_specs, layout, resolve_paint_variant
+from envs.paint import LAYERS, PaintLineParams, actuator_specs, layout, resolve_variant
 
 __all__ = ["DEFAULT_CONFIG", "PaintPID", "PaintPIDGains"]
 
@@ -129,7 +129,7 @@ class PaintPID:
         if not isinstance(gains, PaintPIDGains):
             gains = PaintPIDGains.from_dict(gains)
         self.gains = gains
-        params = resolve_paint_variant(plant).params
+        params = resolve_variant(plant).params
         assert isinstance(params, PaintLineParams)
         self.params = params
         self.estimator = PaintFilmEstimator(self.params)

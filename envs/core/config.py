@@ -17,7 +17,14 @@ import yaml
 
 from envs.core.params import PlantParams, PlantVariant, load_variant, variant_from_mapping
 
-__all__ = ["CONF_DIR", "PLANT_DIR", "SCENARIO_DIR", "resolve_scenario", "resolve_variant"]
+__all__ = [
+    "CONF_DIR",
+    "PLANT_DIR",
+    "SCENARIO_DIR",
+    "env_options",
+    "resolve_scenario",
+    "resolve_variant",
+]
 
 # envs/conf: package data declared in pyproject ([tool.setuptools.package-data])
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -29,6 +36,7 @@ def resolve_variant(
     plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None,
     params_cls: type[PlantParams],
     default: str,
+    conf_dir: Path = CONF_DIR,
 ) -> PlantVariant:
     """A plant variant from a name in ``envs/conf/plant/``, a YAML path, a mapping or parameters.
 
@@ -37,6 +45,8 @@ def resolve_variant(
             YAML, a mapping in the plant-YAML layout, a ``PlantVariant`` or a parameter set.
         params_cls: The process's parameter class; its ``process`` names the YAML prefix.
         default: Variant name used for ``None``.
+        conf_dir: Folder whose ``plant/`` holds the named variants (a process defined outside
+            the ``envs`` package brings its own).
     """
     process = params_cls.process
     if plant is None:
@@ -48,7 +58,7 @@ def resolve_variant(
     if isinstance(plant, Mapping):
         return variant_from_mapping(plant, params_cls, str(plant.get("name", "custom")))
     if isinstance(plant, str):
-        plant_dir = PLANT_DIR
+        plant_dir = conf_dir / "plant"
         is_path = plant.endswith((".yaml", ".yml"))
         path = Path(plant) if is_path else plant_dir / f"{plant}.yaml"
         if not path.is_file():
@@ -64,7 +74,10 @@ def resolve_variant(
 
 
 def resolve_scenario(
-    scenario: str | Mapping[str, Any] | None, process: str, keys: tuple[str, ...]
+    scenario: str | Mapping[str, Any] | None,
+    process: str,
+    keys: tuple[str, ...],
+    conf_dir: Path = CONF_DIR,
 ) -> dict[str, Any]:
     """A disturbance profile: a name in ``envs/conf/scenarios/<process>/``, a path or a mapping.
 
@@ -72,6 +85,7 @@ def resolve_scenario(
         scenario: ``None`` (no profile), a name, a path or a mapping.
         process: ``"bof"``, ``"paint"``.
         keys: The env arguments a profile may set; any other key fails listing these.
+        conf_dir: Folder whose ``scenarios/<process>/`` holds the named profiles.
 
     Returns:
         The profile without its ``description`` and ``eval`` entries.
@@ -79,7 +93,7 @@ def resolve_scenario(
     if scenario is None:
         return {}
     if isinstance(scenario, str):
-        scenario_dir = SCENARIO_DIR / process
+        scenario_dir = conf_dir / "scenarios" / process
         is_path = scenario.endswith((".yaml", ".yml"))
         path = Path(scenario) if is_path else scenario_dir / f"{scenario}.yaml"
         if not path.is_file():
@@ -96,3 +110,19 @@ def resolve_scenario(
     if unknown:
         raise ValueError(f"unknown scenario key(s) {unknown}; valid keys: {list(keys)}")
     return profile
+
+
+def env_options(
+    scenario: str | Mapping[str, Any] | None,
+    process: str,
+    defaults: Mapping[str, Any],
+    conf_dir: Path = CONF_DIR,
+    **explicit: Any,
+) -> dict[str, Any]:
+    """The options a process's batch is built with: ``defaults``, overridden by the scenario
+    profile (whose keys must be among the defaults'), overridden by the arguments the caller
+    set explicitly (those not ``None``)."""
+    options = dict(defaults)
+    options.update(resolve_scenario(scenario, process, tuple(defaults), conf_dir))
+    options.update({k: v for k, v in explicit.items() if v is not None})
+    return options

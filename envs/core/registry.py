@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import gymnasium as gym
 
-__all__ = ["ProcessSpec", "process", "processes", "register_process"]
+from envs.core.config import CONF_DIR
+
+__all__ = ["ENV_IDS", "ProcessSpec", "process", "processes", "register_process"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class ProcessSpec:
         layout: Module path of the process's ``layout`` (its declared array rows).
         params: ``"module:Class"`` of the parameter dataclass.
         test_kwargs: Env arguments that keep the contract suite's episodes short.
+        conf_dir: Folder holding ``plant/<name>_*.yaml`` and ``scenarios/<name>/*.yaml``
+            (default: the ``envs`` package's own ``envs/conf``).
     """
 
     name: str
@@ -40,6 +45,17 @@ class ProcessSpec:
     layout: str
     params: str
     test_kwargs: dict[str, Any] = field(default_factory=dict)
+    conf_dir: Path = CONF_DIR
+
+    @property
+    def plants(self) -> list[str]:
+        """Names of the plant variants of this process."""
+        return sorted(p.stem for p in (self.conf_dir / "plant").glob(f"{self.name}_*.yaml"))
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Names of the scenario profiles of this process."""
+        return sorted(p.stem for p in (self.conf_dir / "scenarios" / self.name).glob("*.yaml"))
 
     def load(self, path: str) -> Any:
         """The object at ``"module:attr"`` (or the module for a plain module path)."""
@@ -69,6 +85,8 @@ class ProcessSpec:
 
 
 _PROCESSES: dict[str, ProcessSpec] = {}
+# process name -> env id of every registered process (kept in step by register_process)
+ENV_IDS: dict[str, str] = {}
 
 
 def register_process(spec: ProcessSpec) -> ProcessSpec:
@@ -84,6 +102,7 @@ def register_process(spec: ProcessSpec) -> ProcessSpec:
     if taken.get(spec.env_id, spec.name) != spec.name:
         raise ValueError(f"env id {spec.env_id!r} is already taken by {taken[spec.env_id]!r}")
     _PROCESSES[spec.name] = spec
+    ENV_IDS[spec.name] = spec.env_id
     if spec.env_id not in gym.registry:
         # every plantrl env ends its episodes itself (a blow ends, a shift is cut), so no
         # TimeLimit wrapper is needed

@@ -25,6 +25,10 @@ from envs.paint.params import LAYERS, STYLES, PaintLineParams
 from envs.paint.physics import KELVIN, R_GAS
 from envs.paint.practice import ProductionRun, build_banks, cpk, recipe_setpoints, run_production
 
+# the process's names for the shared resolvers: ``envs.paint.resolve_variant("paint_50jph")``
+resolve_variant = resolve_paint_variant
+resolve_scenario = resolve_paint_scenario
+
 __all__ = [
     "KELVIN",
     "LAYERS",
@@ -45,6 +49,8 @@ __all__ = [
     "recipe_setpoints",
     "resolve_paint_scenario",
     "resolve_paint_variant",
+    "resolve_scenario",
+    "resolve_variant",
     "run_production",
     "shift_kpi_dict",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
+from envs.core.config import env_options, resolve_scenario, resolve_variant
 from envs.core.params import PlantParams, PlantVariant
 from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult
 from envs.paint.batch import PaintBatch
@@ -20,33 +20,30 @@ from envs.paint.params import PaintLineParams
 
 __all__ = ["PaintEnv", "PaintVectorEnv", "resolve_paint_scenario", "resolve_paint_variant"]
 
-PLANT_DIR = CONF_DIR / "plant"
-SCENARIO_KEYS = ("shift_bodies", "sensors", "drifts", "randomize")
+# what a scenario profile may set, and its value when neither profile nor caller sets it
+SCENARIO_DEFAULTS = {"shift_bodies": None, "sensors": None, "drifts": None, "randomize": False}
 BOX_LOW, BOX_HIGH = OBS_LOW.astype(np.float32), OBS_HIGH.astype(np.float32)
 
 
 def resolve_paint_variant(
     plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None,
 ) -> PlantVariant:
-    """A plant variant from a name in ``conf/plant/``, a YAML path, a mapping or parameters."""
+    """A plant variant from a name in ``envs/conf/plant/``, a YAML path, a mapping or parameters."""
     return resolve_variant(plant, PaintLineParams, default="paint_50jph")
 
 
 def resolve_paint_scenario(scenario: str | Mapping[str, Any] | None) -> dict[str, Any]:
-    """Disturbance profile: a name in ``conf/scenarios/paint/``, a YAML path or a mapping.
+    """Disturbance profile: a name in ``envs/conf/scenarios/paint/``, a YAML path or a mapping.
 
     A profile sets any of ``shift_bodies``, ``sensors`` (sensor faults), ``drifts`` (climate,
     paint-lot and wear drifts with scheduled events) and ``randomize``; explicit env arguments
     override it.
     """
-    return resolve_scenario(scenario, "paint", SCENARIO_KEYS)
+    return resolve_scenario(scenario, "paint", tuple(SCENARIO_DEFAULTS))
 
 
 def _batch(n: int, plant: Any, scenario: Any, action_mode: str, **explicit: Any) -> PaintBatch:
-    options: dict[str, Any] = {"shift_bodies": None, "sensors": None, "drifts": None}
-    options["randomize"] = False
-    options.update(resolve_paint_scenario(scenario))
-    options.update({k: v for k, v in explicit.items() if v is not None})
+    options = env_options(scenario, "paint", SCENARIO_DEFAULTS, **explicit)
     return PaintBatch(resolve_paint_variant(plant), n, action_mode=action_mode, **options)
 
 
@@ -179,12 +176,13 @@ class PaintEnv(BatchEnv[PaintBatch]):
 
     ## Plant Parameters
     :class:`envs.paint.params.PaintLineParams`, one frozen dataclass with unit, range and source
-    per field; variants in ``conf/plant/paint_*.yaml``.
+    per field; variants in ``envs/conf/plant/paint_*.yaml``.
 
     ## Arguments
     - ``plant``: variant name (default ``"paint_50jph"``), YAML path, mapping or parameters.
-    - ``scenario``: disturbance profile in ``conf/scenarios/paint/`` (``"nominal"``, ``"drift"``,
-      ``"sensor_faults"``), a YAML path or a mapping; explicit arguments below override it.
+    - ``scenario``: disturbance profile in ``envs/conf/scenarios/paint/`` (``"nominal"``,
+      ``"drift"``, ``"sensor_faults"``), a YAML path or a mapping; explicit arguments below
+      override it.
     - ``action_mode``: ``"adjust"`` or ``"absolute"``.
     - ``shift_bodies``: bodies per episode.
     - ``randomize``: draw plant parameters from the variant's ranges per shift (default off).

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.core.config import CONF_DIR, resolve_scenario, resolve_variant
+from envs.core.config import env_options, resolve_scenario, resolve_variant
 from envs.core.params import PlantParams, PlantVariant
 from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult
 from envs.steel.batch import BOFBatch
@@ -21,8 +21,8 @@ from envs.steel.params import BOFParams
 
 __all__ = ["BOFEnv", "BOFVectorEnv", "resolve_bof_scenario", "resolve_bof_variant"]
 
-PLANT_DIR = CONF_DIR / "plant"
-SCENARIO_KEYS = ("campaign_heats", "sensors", "drifts", "randomize")
+# what a scenario profile may set, and its value when neither profile nor caller sets it
+SCENARIO_DEFAULTS = {"campaign_heats": 1, "sensors": None, "drifts": None, "randomize": False}
 
 OBS_LOW = OBSERVATION.low.astype(np.float32)
 OBS_HIGH = OBSERVATION.high.astype(np.float32)
@@ -31,25 +31,22 @@ OBS_HIGH = OBSERVATION.high.astype(np.float32)
 def resolve_bof_variant(
     plant: str | Mapping[str, Any] | PlantVariant | PlantParams | None,
 ) -> PlantVariant:
-    """A plant variant from a name in ``conf/plant/``, a YAML path, a mapping or parameters."""
+    """A plant variant from a name in ``envs/conf/plant/``, a YAML path, a mapping or parameters."""
     return resolve_variant(plant, BOFParams, default="bof_250t")
 
 
 def resolve_bof_scenario(scenario: str | Mapping[str, Any] | None) -> dict[str, Any]:
-    """Disturbance profile: a name in ``conf/scenarios/bof/``, a YAML path or a mapping.
+    """Disturbance profile: a name in ``envs/conf/scenarios/bof/``, a YAML path or a mapping.
 
     A profile sets any of ``campaign_heats``, ``sensors`` (sensor faults), ``drifts`` (campaign
     drifts and scheduled events) and ``randomize``; explicit env arguments override it.
     """
-    return resolve_scenario(scenario, "bof", SCENARIO_KEYS)
+    return resolve_scenario(scenario, "bof", tuple(SCENARIO_DEFAULTS))
 
 
 def _env_options(scenario: Any, **explicit: Any) -> dict[str, Any]:
     """Scenario profile overridden by the arguments the caller set explicitly (not None)."""
-    options = {"campaign_heats": 1, "sensors": None, "drifts": None, "randomize": False}
-    options.update(resolve_bof_scenario(scenario))
-    options.update({k: v for k, v in explicit.items() if v is not None})
-    return options
+    return env_options(scenario, "bof", SCENARIO_DEFAULTS, **explicit)
 
 
 class BOFEnv(BatchEnv[BOFBatch]):
@@ -151,12 +148,12 @@ class BOFEnv(BatchEnv[BOFBatch]):
 
     ## Plant Parameters
     :class:`envs.steel.params.BOFParams`, one frozen dataclass with unit, range and source per
-    field (``BOFParams.doc_table()``); variants in ``conf/plant/bof_*.yaml``.
+    field (``BOFParams.doc_table()``); variants in ``envs/conf/plant/bof_*.yaml``.
 
     ## Arguments
-    - ``plant``: variant name in ``conf/plant/`` (default ``"bof_250t"``), YAML path, mapping or
-      ``BOFParams``.
-    - ``scenario``: disturbance profile in ``conf/scenarios/bof/`` (``"nominal"``, ``"drift"``:
+    - ``plant``: variant name in ``envs/conf/plant/`` (default ``"bof_250t"``), YAML path,
+      mapping or ``BOFParams``.
+    - ``scenario``: disturbance profile in ``envs/conf/scenarios/bof/`` (``"nominal"``, ``"drift"``:
       20-heat campaign with a lance-wear event at heat 5, ``"sensor_faults"``), a YAML path or a
       mapping; explicit arguments below override it.
     - ``action_mode``: ``"adjust"`` or ``"absolute"``.

@@ -55,6 +55,8 @@ class TankBatch:
     ) -> None:
         if not isinstance(variant.params, TankParams):
             raise TypeError(f"tanks need TankParams, got {type(variant.params).__name__}")
+        if n_plants < 1 or int(n_plants) != n_plants:
+            raise ValueError(f"n_plants must be a positive integer, got {n_plants!r}")
         params: TankParams = variant.params
         self.variant, self.n, self.dt_s = variant, int(n_plants), float(dt_s)
         self.randomize = variant.draws_parameters(bool(randomize))
@@ -62,13 +64,7 @@ class TankBatch:
         self.sensors = SensorBank(
             merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), dt_s
         )
-        drift_specs = default_drifts(params) if drifts is None else drifts
-        self.drifts = DriftBank(
-            {
-                k: DriftSpec.from_dict(dict(v)) if isinstance(v, Mapping) else v
-                for k, v in drift_specs.items()
-            }
-        )
+        self.drifts = DriftBank(merge_specs(default_drifts(params), drifts, DriftSpec, "drift"))
         self.plants = new_plants(
             self.n,
             params.to_array(),
