@@ -199,6 +199,7 @@ def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> d
     if hasattr(policy, "attach"):
         policy.attach([env])
     obs, info = env.reset(seed=seed)
+    controlled = envs.process(env_id).layout_module.CONTROLLED  # what the plant is steered to
     rec: dict[str, list] = {"cv": [], "act": []}
     done = False
     while not done:
@@ -206,11 +207,7 @@ def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> d
         obs, _, term, trunc, info = env.step(action)
         done = term or trunc
         rec["act"].append(action)
-        if process == "bof":
-            rec["cv"].append((info["truth"]["true_c_pct"], info["truth"]["true_temp_c"]))
-        else:
-            kpi = info["product_kpi"]
-            rec["cv"].append((kpi["dft_base_um"], kpi["dft_clear_um"]))
+        rec["cv"].append(tuple(info[cv.info][cv.key] for cv in controlled))
     plant_env: Any = env.unwrapped
     rec["params"] = plant_env.params
     return rec
@@ -218,6 +215,7 @@ def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> d
 
 def trajectory_figure(process: str, recs: dict[str, dict[str, Any]], out: Path) -> Path:
     """Controlled variables vs targets and bands, and actions vs their limits, per policy."""
+    layout = envs.process(process).layout_module
     fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
     for k, (name, rec) in enumerate(recs.items()):
         cv, act = np.array(rec["cv"]), np.array(rec["act"])
@@ -226,20 +224,14 @@ def trajectory_figure(process: str, recs: dict[str, dict[str, Any]], out: Path) 
         axes[1].plot(x, cv[:, 1], color=f"C{k}")
         axes[2].plot(x, np.abs(act).mean(axis=1), color=f"C{k}")
     p = next(iter(recs.values()))["params"]
-    if process == "bof":
-        bands = [(p.aim_c_pct, 0.02, "bath C [wt%]"), (p.aim_temp_c, 15.0, "bath T [°C]")]
-        axes[0].set_yscale("log")
-        xlabel = "control step (10 s)"
-    else:
-        bands = [
-            (p.base_dft_target_um, p.base_dft_tol_um, "base DFT [µm]"),
-            (p.clear_dft_target_um, p.clear_dft_tol_um, "clear DFT [µm]"),
-        ]
-        xlabel = "body"
-    for ax, (aim, tol, label) in zip(axes[:2], bands, strict=True):
+    for ax, cv in zip(axes[:2], layout.CONTROLLED, strict=True):
+        aim, tol = cv.aim_and_band(p)
         ax.axhspan(aim - tol, aim + tol, color="green", alpha=0.12, label="target ± band")
         ax.axhline(aim, color="green", lw=0.8)
-        ax.set_ylabel(label)
+        ax.set_ylabel(cv.label)
+        if cv.log_scale:
+            ax.set_yscale("log")
+    xlabel = layout.STEP_LABEL
     axes[2].axhline(1.0, color="red", lw=0.8, ls="--", label="action limit")
     axes[2].set(ylabel="mean |action| (1 = limit)", xlabel=xlabel, ylim=(0, 1.05))
     axes[0].legend(fontsize=8)

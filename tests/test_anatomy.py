@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import envs
+
 REPO = Path(__file__).resolve().parents[1]
 ENVS = REPO / "envs"
 PROCESS_DIRS = sorted(p for p in ENVS.iterdir() if p.is_dir() and p.name not in {"core", "data"})
@@ -177,3 +179,14 @@ def test_every_process_has_the_same_files(proc: Path):
     required = {"__init__.py", "params.py", "layout.py", "core.py", "batch.py", "env.py"}
     missing = sorted(required - {p.name for p in proc.glob("*.py")})
     assert not missing, f"envs/{proc.name} lacks {missing} (docs/adding_a_process.md)"
+
+
+@pytest.mark.parametrize("name", sorted(envs.processes()))
+def test_every_layout_declares_what_reports_need(name: str):
+    """Reports draw any process from its layout: observation, actuators, controlled variables."""
+    layout = envs.process(name).layout_module
+    assert len(layout.OBSERVATION) and len(layout.ACTUATORS) and isinstance(layout.STEP_LABEL, str)
+    params = envs.process(name).params_cls()
+    for cv in layout.CONTROLLED:
+        aim, band = cv.aim_and_band(params)
+        assert cv.info in {"truth", "product_kpi"} and band > 0 and aim == aim

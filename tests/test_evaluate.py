@@ -12,6 +12,7 @@ import pytest
 import yaml
 from onnx import TensorProto, helper
 
+import envs
 from agents.baselines.operator import OperatorPolicy
 from agents.builder import save_policy
 from agents.evaluation import evaluate
@@ -180,3 +181,15 @@ def test_evaluate_rejects_unknown_scenario_set_before_running(tmp_path: Path):
     with pytest.raises(ValueError, match="unknown scenario set 'storm'"):
         evaluate_policy(_config(tmp_path, "baseline:operator", ["nominal", "storm"]), "bof_250t")
     assert mlflow.search_runs(experiment_names=["bof-evaluation"]).empty
+
+
+@pytest.mark.parametrize("process", ["bof", "paint"])
+def test_report_trajectory_figure_reads_the_declared_controlled_variables(process, tmp_path):
+    """The report draws any process from its layout (no branch on the process name)."""
+    from experiments.report import trajectory, trajectory_figure
+
+    env_id = envs.process(process).env_id
+    rec = trajectory(process, env_id, None, "baseline:operator", seed=0)
+    n_cv = len(envs.process(process).layout_module.CONTROLLED)
+    assert np.asarray(rec["cv"]).shape[1] == n_cv and np.isfinite(rec["cv"]).all()
+    assert trajectory_figure(process, {"operator": rec}, tmp_path).stat().st_size > 10_000

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Field", "Layout", "field_indices"]
+__all__ = ["ControlledVariable", "Field", "Layout", "field_indices"]
 
 
 @dataclass(frozen=True)
@@ -180,3 +180,33 @@ class Layout:
         for name, value in values.items():
             row[self.index(name)] = value
         return row
+
+
+@dataclass(frozen=True)
+class ControlledVariable:
+    """A quantity the plant is controlled to, as reports plot it against its aim and band.
+
+    A process's layout declares its ``CONTROLLED`` variables (and ``STEP_LABEL``, what one step
+    is), so reports draw every process without knowing which one it is.
+
+    Attributes:
+        info: The info dict that holds it each step (``"truth"`` or ``"product_kpi"``).
+        key: Its name in that dict.
+        aim: The parameter holding its aim.
+        band: Half-width of the acceptance band around the aim: a number in the variable's
+            unit, or the name of the parameter holding it.
+        label: Axis label with the unit.
+        log_scale: Plot on a logarithmic axis.
+    """
+
+    info: str
+    key: str
+    aim: str
+    band: float | str
+    label: str
+    log_scale: bool = False
+
+    def aim_and_band(self, params: Any) -> tuple[float, float]:
+        """The aim and band half-width for a plant's parameter set."""
+        band = getattr(params, self.band) if isinstance(self.band, str) else self.band
+        return float(getattr(params, self.aim)), float(band)

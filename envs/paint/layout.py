@@ -32,12 +32,13 @@ import math
 import numpy as np
 
 from envs.core.disturbances import DriftSpec
-from envs.core.layout import Field, Layout
+from envs.core.layout import ControlledVariable, Field, Layout
 from envs.core.sensors import SensorSpec
 from envs.paint.params import LAYERS, STYLES, PaintLineParams
 
 __all__ = [
     "ACTUATORS",
+    "CONTROLLED",
     "DERIVED",
     "DRIFTS",
     "LAYER_STATE",
@@ -49,6 +50,7 @@ __all__ = [
     "SIGNALS",
     "STATE",
     "STATION",
+    "STEP_LABEL",
     "UNIT_ACC",
     "UNIT_KPI",
     "default_drifts",
@@ -500,3 +502,16 @@ UNIT_KPI = Layout(
 UK = UNIT_KPI.at
 N_UNIT_KPI = len(UNIT_KPI)
 SHIFT_KPI_NAMES = UNIT_KPI.names
+
+# what the line is controlled to: each layer's true DFT on every body, against target ± tolerance
+CONTROLLED = tuple(
+    ControlledVariable(
+        "product_kpi",
+        f"dft_{layer}_um",
+        f"{layer}_dft_target_um",
+        f"{layer}_dft_tol_um",
+        f"{layer} DFT [µm]",
+    )
+    for layer in LAYERS
+)
+STEP_LABEL = "body"

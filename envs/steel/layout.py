@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.core.layout import Field, Layout
+from envs.core.layout import ControlledVariable, Field, Layout
 from envs.core.sensors import SensorSpec
 from envs.steel.params import BOFParams
 
 __all__ = [
     "ACTUATORS",
+    "CONTROLLED",
     "DERIVED",
     "DRIFTS",
     "DRIFT_TARGETS",
@@ -40,6 +41,7 @@ __all__ = [
     "OBSERVATION",
     "SIGNALS",
     "STATE",
+    "STEP_LABEL",
     "TR",
     "TRUTH",
     "UNIT_KPI",
@@ -308,6 +310,13 @@ TRUTH = Layout(
     ],
 )
 TR = TRUTH.at
+
+# what the blow is controlled to: bath C and T at the end, against the aims and the hit bands
+CONTROLLED = (
+    ControlledVariable("truth", "true_c_pct", "aim_c_pct", 0.02, "bath C [wt%]", log_scale=True),
+    ControlledVariable("truth", "true_temp_c", "aim_temp_c", 15.0, "bath T [°C]"),
+)
+STEP_LABEL = "control step (10 s)"
 
 # ---------------------------------------------------------------- campaign drifts
 # each drift multiplies one BOFParams field from heat to heat of a campaign

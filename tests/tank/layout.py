@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envs.core.disturbances import DriftSpec
-from envs.core.layout import Field, Layout
+from envs.core.layout import ControlledVariable, Field, Layout
 from envs.core.sensors import SensorSpec
 from tank.params import TankParams
 
@@ -76,3 +76,8 @@ def default_sensors(params: TankParams) -> dict[str, SensorSpec]:
 def default_drifts(params: TankParams) -> dict[str, DriftSpec]:
     """Drain fouling as a slow random walk (order = :data:`DRIFTS`)."""
     return {"drain_fouling": DriftSpec(ou_theta=0.01, ou_sigma=0.01, low=0.5, high=1.5)}
+
+
+# what the tank is controlled to (reports plot it against its aim and band)
+CONTROLLED = (ControlledVariable("truth", "level_m", "level_aim_m", 0.1, "level [m]"),)
+STEP_LABEL = "control step (10 s)"
