@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from envs.core.actions import ActionScaler, ActuatorSpec
-from envs.core.bundle import Plants, StepOutput, new_plants
+from envs.core.batch import PlantBatchBase, positive_int
+from envs.core.bundle import Plants, new_plants
 from envs.core.disturbances import DriftBank, DriftSpec
 from envs.core.jit import bound_entry
-from envs.core.noise import BITS_DTYPE, draw_bits
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.core.shell import StepResult
@@ -102,7 +102,7 @@ def new_paint_plants(
     return plants
 
 
-class PaintBatch:
+class PaintBatch(PlantBatchBase):
     """State and stepping of ``n_plants`` paint lines.
 
     Args:
@@ -136,8 +136,7 @@ class PaintBatch:
             raise TypeError(
                 f"paint lines need PaintLineParams, got {type(variant.params).__name__}"
             )
-        if n_plants < 1 or int(n_plants) != n_plants:
-            raise ValueError(f"n_plants must be a positive integer, got {n_plants!r}")
+        n_plants = positive_int(n_plants, "n_plants")
         fixed = sorted(set(variant.randomize) & set(FIXED_PER_VARIANT))
         if fixed:
             raise ValueError(
@@ -150,36 +149,25 @@ class PaintBatch:
         self.dt_s = params.cycle_time_s
         if shift_bodies is None:
             shift_bodies = round(8.0 * params.jph)  # one 8-hour shift
-        if shift_bodies < 1 or int(shift_bodies) != shift_bodies:
-            raise ValueError(f"shift_bodies must be a positive integer, got {shift_bodies!r}")
-        self.shift_bodies = int(shift_bodies)
-        self.scaler = ActionScaler(actuator_specs(params), action_mode)
+        self.shift_bodies = positive_int(shift_bodies, "shift_bodies")
+        scaler = ActionScaler(actuator_specs(params), action_mode)
         self.sensors = SensorBank(
             merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), self.dt_s
         )
         self.drifts = DriftBank(merge_specs(default_drifts(params), drifts, DriftSpec, "drift"))
-        self.n_words = N_PROCESS_WORDS + self.drifts.n_noise + self.sensors.n_noise
-        self.plants = plants = new_paint_plants(
+        plants = new_paint_plants(
             params,
             self.n,
             sensors=self.sensors,
             drifts=self.drifts,
-            mode=self.scaler.mode_code,
+            mode=scaler.mode_code,
             shift_bodies=self.shift_bodies,
         )
-        self.params, self.base_params = plants.params, plants.base_params
-        self.derived, self.state, self.obs = plants.derived, plants.state, plants.obs
+        # noise words of one body: process words, then the drift bank's, then the sensor bank's
+        self._adopt(plants, scaler, N_PROCESS_WORDS + self.drifts.n_noise + self.sensors.n_noise)
         self.body_kpi, self.shift_kpi = plants.step_kpi, plants.unit_kpi
         self.bodies = plants.state[:, X.body]  # a view: bodies painted this shift
-        self._rand_lo, self._rand_hi = variant.randomization_arrays()
-        self._actions = np.zeros((self.n, N_ACT))  # checked actions of the step, float64
-        self._all_active = np.ones(self.n, dtype=np.bool_)
-        # the kernels' compiled entries for the exact types every call passes (no dispatch)
-        noise = np.zeros((self.n, self.n_words), dtype=BITS_DTYPE)
-        out = StepOutput(self.obs, np.empty(self.n), np.empty(self.n, dtype=np.bool_))
-        self._step = bound_entry(
-            core.step_batch, plants, self._actions, noise, self._all_active, out
-        )
+        self._bind_step(core.step_batch)
         z, idx = np.zeros((1, N_RESET_NOISE)), np.zeros(1, dtype=np.int64)
         self._reset = bound_entry(core.reset_batch, plants, idx, z, self.randomize)
 
@@ -187,18 +175,9 @@ class PaintBatch:
         """Start a new shift for plants ``idx``."""
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         if self.randomize:
-            u = rng.random((idx.size, self.base_params.shape[1]))
-            self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
-            self.params[idx] = self.base_params[idx]
+            self._draw_parameters(idx, rng)
         z = rng.standard_normal((idx.size, N_RESET_NOISE))
         self._reset(self.plants, idx, z, self.randomize)
-
-    def check_actions(self, actions: Any) -> np.ndarray:
-        """Actions as float64 (n, 11); ValueError for a wrong shape or NaN/inf (names the plant).
-
-        Finite values outside [-1, 1] are clipped inside the compiled step (documented rule).
-        """
-        return self.scaler.validate_batch(actions, self.n, self._actions)
 
     def step(
         self,
@@ -216,18 +195,8 @@ class PaintBatch:
             shift never terminates early), with the shift's summary in ``kpi``. The bodies' own
             KPIs are in :attr:`body_kpi`.
         """
-        if actions is not self._actions:  # the bound entry takes exactly the checked buffer
-            actions = self.check_actions(actions)
-        if active is None:
-            active, n_active = self._all_active, self.n
-        else:
-            active = np.ascontiguousarray(active, dtype=np.bool_)
-            n_active = int(active.sum())
-        noise = draw_bits(rng, n_active, self.n_words)
-        # the step writes every line's reward and shift-end flag: new arrays, returned as they are
-        reward, ended = np.empty(self.n), np.empty(self.n, dtype=np.bool_)
-        out = StepOutput(self.obs if obs_out is None else obs_out, reward, ended)
-        n_ended = self._step(self.plants, actions, noise, active, out)
+        out, n_ended = self._run_step(actions, rng, active, obs_out)
+        reward, ended = out.reward, out.unit_end
         if n_ended:
             rows = np.flatnonzero(ended)
             self.shift_kpi[rows] = core.shift_kpis(self.plants.unit_acc[rows], self.params[rows])

@@ -48,10 +48,11 @@ from numba import njit
 
 from envs.core.actions import rate_limited, setpoint
 from envs.core.bundle import Plants
-from envs.core.disturbances import drift_bank_reset, drift_bank_step_block
+from envs.core.disturbances import drift_bank_reset
 from envs.core.jit import active_block, copy_row, hot_loop
 from envs.core.noise import uniform
-from envs.core.sensors import sensor_bank_advance, sensor_bank_reset, sensor_bank_step_block
+from envs.core.sensors import sensor_bank_advance, sensor_bank_reset
+from envs.core.steps import drifts_of_block, sensors_of_block
 from envs.paint.derive import derive, practice_setpoints
 from envs.paint.layout import (
     AC,
@@ -475,25 +476,12 @@ def step_batch(plants, actions, noise, active, out):  # type: ignore[no-untyped-
     for lo in range(0, n, BLOCK):
         hi = min(lo + BLOCK, n)
         m = active_block(active, lo, hi, idx, reward, obs, out.obs)
-        drift_bank_step_block(
-            plants.drift_cfg, plants.drift_cols, plants.drift_state, idx, m, noise, r0, s0, dv
-        )
+        drifts_of_block(plants, idx, m, noise, r0, s0, dv)
         plant_phase(plants, actions, noise, r0, zero, m)
         for k in range(m):
             i = idx[k]
             true_signals(plants.params[i], state[i], values[:, k])
-        sensor_bank_step_block(
-            plants.sensor_cfg,
-            plants.sensor_cols,
-            plants.sensor_state,
-            idx,
-            m,
-            noise,
-            r0,
-            s1,
-            plants.dt_s,
-            values,
-        )
+        sensors_of_block(plants, idx, m, noise, r0, s1, values)
         for k in range(m):
             i = idx[k]
             observe(plants, i, values[:, k])

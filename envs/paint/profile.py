@@ -8,8 +8,8 @@ blocks of plants, so what is timed is the code the step runs:
 | kernel | what it runs |
 | --- | --- |
 | :func:`plant_step_batch` | ``core.plant_phase`` over every plant (drift values, physics, KPIs) |
-| :func:`drift_bank_pass` | the drift bank alone (``drift_bank_step_block``) |
-| :func:`sensor_bank_pass` | the sensor bank alone (``sensor_bank_step_block``) |
+| :func:`envs.core.steps.drift_bank_pass` | the drift bank alone |
+| :func:`envs.core.steps.sensor_bank_pass` | the sensor bank alone |
 
 :func:`timing_cases` gives each, and the whole compiled step, as a compiled entry with the
 arguments of one call (the same contract as :func:`envs.steel.profile.timing_cases`).
@@ -23,15 +23,15 @@ from typing import Any
 import numpy as np
 
 from envs.core.bundle import StepOutput
-from envs.core.disturbances import drift_bank_step_batch, drift_bank_step_block
+from envs.core.disturbances import drift_bank_step_batch
 from envs.core.jit import bound_entry, hot_loop, whole_block
 from envs.core.noise import draw_bits
-from envs.core.sensors import sensor_bank_advance, sensor_bank_step_block
+from envs.core.steps import drift_bank_pass, sensor_bank_pass
 from envs.paint import core
 from envs.paint.batch import PaintBatch
 from envs.paint.layout import N_ACT, N_PROCESS_WORDS, N_SIGNALS
 
-__all__ = ["drift_bank_pass", "plant_step_batch", "sensor_bank_pass", "timing_cases"]
+__all__ = ["plant_step_batch", "timing_cases"]
 
 
 @hot_loop
@@ -45,46 +45,6 @@ def plant_step_batch(plants, actions, words):  # type: ignore[no-untyped-def]
     for lo in range(0, n, block):
         m = whole_block(lo, min(lo + block, n), idx)
         core.plant_phase(plants, actions, words, lo, lo, m)
-
-
-@hot_loop
-def drift_bank_pass(plants, noise, values):  # type: ignore[no-untyped-def]
-    """The drift bank alone over every plant, in the step's blocks, reading the drift words of
-    ``noise`` rows (the step's layout) and writing one block's drift values to ``values``."""
-    idx = plants.scratch.idx
-    n, block, r0 = plants.state.shape[0], idx.shape[0], np.int64(0)
-    col0 = np.int64(N_PROCESS_WORDS)
-    for lo in range(0, n, block):
-        m = whole_block(lo, min(lo + block, n), idx)
-        drift_bank_step_block(
-            plants.drift_cfg, plants.drift_cols, plants.drift_state, idx, m, noise, r0, col0, values
-        )
-        r0 += m
-
-
-@hot_loop
-def sensor_bank_pass(plants, noise, values):  # type: ignore[no-untyped-def]
-    """The sensor bank alone over every plant, in the step's blocks (``values``: the true
-    signals of one block, turned into readings in place)."""
-    idx = plants.scratch.idx
-    n, block, r0 = plants.state.shape[0], idx.shape[0], np.int64(0)
-    col0 = np.int64(plants.scratch.sensor_word0)
-    for lo in range(0, n, block):
-        m = whole_block(lo, min(lo + block, n), idx)
-        sensor_bank_step_block(
-            plants.sensor_cfg,
-            plants.sensor_cols,
-            plants.sensor_state,
-            idx,
-            m,
-            noise,
-            r0,
-            col0,
-            plants.dt_s,
-            values,
-        )
-        r0 += m
-    sensor_bank_advance(plants.sensor_state)
 
 
 def timing_cases(
@@ -118,11 +78,12 @@ def timing_cases(
     for k in range(block):
         core.true_signals(plants.params[k], plants.state[k], true_values[:, k])
     drift_values = np.empty((batch.drifts.n_drifts, block))
+    sensor_word0 = np.int64(plants.scratch.sensor_word0)
     out = StepOutput(np.empty_like(plants.obs), np.empty(n), np.empty(n, dtype=np.bool_))
     cases: dict[str, tuple[Any, ...]] = {
         "kernel": (core.step_batch, plants, actions, noise, np.ones(n, np.bool_), out),
         "plant": (plant_step_batch, plant_plants, actions, words),
-        "drift_bank": (drift_bank_pass, plants, noise, drift_values),
-        "sensor_bank": (sensor_bank_pass, plants, noise, true_values),
+        "drift_bank": (drift_bank_pass, plants, noise, np.int64(N_PROCESS_WORDS), drift_values),
+        "sensor_bank": (sensor_bank_pass, plants, noise, sensor_word0, true_values),
     }
     return {name: (bound_entry(k, *args), tuple(args)) for name, (k, *args) in cases.items()}

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from envs.core.actions import ActionScaler, ActuatorSpec
-from envs.core.bundle import Plants, StepOutput, new_plants
+from envs.core.batch import PlantBatchBase, positive_int
+from envs.core.bundle import Plants, new_plants
 from envs.core.disturbances import DriftBank, DriftSpec
 from envs.core.jit import bound_entry
 from envs.core.noise import draw_bits
@@ -64,7 +65,7 @@ def actuator_specs(params: BOFParams, dt_s: float) -> list[ActuatorSpec]:
     ]
 
 
-class BOFBatch:
+class BOFBatch(PlantBatchBase):
     """State and stepping of ``n_plants`` BOF plants.
 
     Args:
@@ -98,10 +99,8 @@ class BOFBatch:
     ) -> None:
         if not isinstance(variant.params, BOFParams):
             raise TypeError(f"BOF plants need BOFParams, got {type(variant.params).__name__}")
-        if n_plants < 1 or int(n_plants) != n_plants:
-            raise ValueError(f"n_plants must be a positive integer, got {n_plants!r}")
-        if campaign_heats < 1 or int(campaign_heats) != campaign_heats:
-            raise ValueError(f"campaign_heats must be a positive integer, got {campaign_heats!r}")
+        n_plants = positive_int(n_plants, "n_plants")
+        campaign_heats = positive_int(campaign_heats, "campaign_heats")
         if not 1.0 <= dt_s <= 30.0:
             raise ValueError(
                 f"dt_s = {dt_s} s is outside [1, 30] s (the model is validated "
@@ -111,12 +110,10 @@ class BOFBatch:
         self.campaign_heats = int(campaign_heats)
         self.randomize = variant.draws_parameters(bool(randomize))
         params: BOFParams = variant.params
-        self.scaler = ActionScaler(actuator_specs(params, dt_s), action_mode)
+        scaler = ActionScaler(actuator_specs(params, dt_s), action_mode)
         self.sensors = SensorBank(
             merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), dt_s
         )
-        # 16-bit noise words of one plant-step: the sensor bank's (drifts move per heat)
-        self.n_words = self.sensors.n_noise
         drift_specs = default_drifts() if drifts is None else drifts
         unknown = sorted(set(drift_specs) - set(DRIFT_TARGETS))
         if unknown:
@@ -138,27 +135,21 @@ class BOFBatch:
             sensors=self.sensors,
             drifts=self.drifts,
             scratch=core.step_scratch(self.n),
-            mode=self.scaler.mode_code,
+            mode=scaler.mode_code,
             dt_s=self.dt_s,
             max_steps=self.max_steps,
             drift_targets=np.array(targets, dtype=np.int64),
         )
         plants = self.plants
-        self.params, self.base_params, self.derived = (
-            plants.params,
-            plants.base_params,
-            plants.derived,
-        )
-        self.state, self.obs, self.kpi = plants.state, plants.obs, plants.unit_kpi
+        # 16-bit noise words of one plant-step: the sensor bank's (drifts move per heat)
+        self._adopt(plants, scaler, self.sensors.n_noise)
+        self.kpi = plants.unit_kpi
         self.heats_done = plants.units_done
         self.sensor_state, self.drift_state = plants.sensor_state, plants.drift_state
         self.drift_values = plants.drift_values
-        self._rand_lo, self._rand_hi = variant.randomization_arrays()
         # parameters change only by randomisation (per episode) or campaign drifts (per heat)
         self._params_vary = self.randomize or campaign
         self.truth = np.zeros((self.n, len(TRUTH)))
-        self._actions = np.zeros((self.n, N_ACT))  # checked actions of the step, float64
-        self._all_active = np.ones(self.n, dtype=np.bool_)
         self.want_truth = self.n == 1  # the single env reports the true state in its info
         self._bind_kernels()
         self._derive(plants)
@@ -166,7 +157,7 @@ class BOFBatch:
     def _bind_kernels(self) -> None:
         """The compiled entries of the kernels for this bundle's types (no per-call dispatch;
         every call passes arrays of exactly these types: int64 indices, C-contiguous float64)."""
-        plants, n = self.plants, self.n
+        plants = self.plants
         idx = np.zeros(1, dtype=np.int64)
         z_heat = np.zeros((1, len(HEAT_NOISE)))
         self._derive = bound_entry(core.derive_batch, plants)
@@ -175,18 +166,13 @@ class BOFBatch:
         if self.campaign_heats > 1:  # drifts move only across a campaign (spares its compile)
             words = draw_bits(np.random.default_rng(0), 1, self.drifts.n_noise)
             self._advance_drifts = bound_entry(core.advance_drifts, plants, idx, words)
-        out = StepOutput(plants.obs, np.empty(n), np.empty(n, dtype=np.bool_))
-        noise = draw_bits(np.random.default_rng(0), n, self.n_words)
-        self._step = bound_entry(
-            core.step_batch, plants, self._actions, noise, self._all_active, out
-        )
+        self._bind_step(core.step_batch)
 
     def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
         """Start a new episode (campaign) for plants ``idx``."""
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         if self.randomize:
-            u = rng.random((idx.size, self.base_params.shape[1]))
-            self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
+            self._draw_parameters(idx, rng)
         self._start_heats(idx, rng, new_episode=True)
 
     def _start_heats(self, idx: np.ndarray, rng: np.random.Generator, new_episode: bool) -> None:
@@ -195,13 +181,6 @@ class BOFBatch:
             self._advance_drifts(self.plants, idx, draw_bits(rng, idx.size, self.drifts.n_noise))
         z_heat = rng.standard_normal((idx.size, len(HEAT_NOISE)))
         self._reset(self.plants, idx, z_heat, new_episode, self._params_vary, self.truth)
-
-    def check_actions(self, actions: Any) -> np.ndarray:
-        """Actions as float64 (n, 5); ValueError for a wrong shape or NaN/inf (names the plant).
-
-        Finite values outside [-1, 1] are clipped inside the compiled step (documented rule).
-        """
-        return self.scaler.validate_batch(actions, self.n, self._actions)
 
     def step(
         self,
@@ -212,9 +191,6 @@ class BOFBatch:
     ) -> StepResult:
         """Advance every (active) plant one control step with checked actions (n, 5).
 
-        Sensor noise is drawn for active plants only, so a plant that sits out a step (Gymnasium
-        next-step autoreset) consumes exactly the draws a single env's ``reset`` would.
-
         Returns:
             A :class:`StepResult` (new arrays, the kpi table excepted) whose units are heats
             (never truncated: every blow ends by itself); ``obs`` and ``truth`` are updated in
@@ -223,22 +199,8 @@ class BOFBatch:
             next heat is already charged and ``obs`` shows it; ``kpi`` rows hold the ended
             heats' KPIs.
         """
-        if active is None:
-            active = self._all_active
-            n_active = self.n
-        else:
-            n_active = int(active.sum())
-        # the bound entry reads the arrays as it was bound for: float64, C-contiguous (the
-        # checked actions of check_actions are; other callers' arrays are made so)
-        if actions is not self._actions and (
-            actions.dtype != np.float64 or not actions.flags.c_contiguous
-        ):
-            actions = np.ascontiguousarray(actions, dtype=np.float64)
-        noise = draw_bits(rng, n_active, self.n_words)  # table normals in the kernel
-        # the step writes every plant's reward and end flag: new arrays, returned as they are
-        reward, heat_end = np.empty(self.n), np.empty(self.n, dtype=np.bool_)
-        out = StepOutput(self.obs if obs_out is None else obs_out, reward, heat_end)
-        n_ended = self._step(self.plants, actions, noise, active, out)
+        out, n_ended = self._run_step(actions, rng, active, obs_out)
+        reward, heat_end = out.reward, out.unit_end
         if self.want_truth:  # the single env reports the true state in its info
             self._truth(self.state, self.truth)
         never = np.zeros(self.n, dtype=np.bool_)  # a blow is never truncated

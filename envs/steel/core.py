@@ -28,9 +28,10 @@ import numpy as np
 from numba import njit
 
 from envs.core.actions import rate_limited, setpoint
-from envs.core.disturbances import drift_bank_reset, drift_bank_step_block
+from envs.core.disturbances import drift_bank_reset
 from envs.core.jit import active_block, copy_row, hot_loop
-from envs.core.sensors import sensor_bank_advance, sensor_bank_reset, sensor_bank_step_block
+from envs.core.sensors import sensor_bank_advance, sensor_bank_reset
+from envs.core.steps import drifts_of_block, sensors_of_block
 from envs.steel.layout import (
     HIT_BANDS_C,
     HIT_BANDS_T,
@@ -403,18 +404,7 @@ def step_batch(plants, actions, noise, active, out):  # type: ignore[no-untyped-
         for k in range(m):
             i = idx[k]
             true_signals(params[i], state[i], values[:, k])
-        sensor_bank_step_block(
-            plants.sensor_cfg,
-            plants.sensor_cols,
-            plants.sensor_state,
-            idx,
-            m,
-            noise,
-            r0,
-            zero,
-            plants.dt_s,
-            values,
-        )
+        sensors_of_block(plants, idx, m, noise, r0, zero, values)
         for k in range(m):
             i = idx[k]
             p, x = params[i], state[i]
@@ -453,9 +443,7 @@ def advance_drifts(plants, idx, noise):  # type: ignore[no-untyped-def]
     per plant of ``idx``), before their next heat is charged with :func:`reset_batch`."""
     values = np.empty((plants.drift_cfg.shape[0], idx.shape[0]))
     m, zero = idx.shape[0], np.int64(0)
-    drift_bank_step_block(
-        plants.drift_cfg, plants.drift_cols, plants.drift_state, idx, m, noise, zero, zero, values
-    )
+    drifts_of_block(plants, idx, m, noise, zero, zero, values)
     for k in range(m):
         for j in range(values.shape[0]):
             plants.drift_values[idx[k], j] = values[j, k]

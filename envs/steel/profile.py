@@ -7,7 +7,7 @@ step walks, so a part timed here is the very code the step runs:
 | --- | --- |
 | :func:`plant_step_batch` | the plant step of every plant (actuators, physics, cost, KPIs) |
 | :func:`physics_batch` | the physics alone, with actuator values given |
-| :func:`sensor_pass` | the sensor bank alone |
+| :func:`envs.core.steps.sensor_bank_pass` | the sensor bank alone |
 
 :func:`timing_cases` gives each as a compiled entry with the arguments of one call.
 """
@@ -23,13 +23,13 @@ from numba import njit
 from envs.core.bundle import Plants, StepOutput
 from envs.core.jit import bound_entry, hot_loop, whole_block
 from envs.core.noise import draw_bits
-from envs.core.sensors import sensor_bank_advance, sensor_bank_step_block
+from envs.core.steps import sensor_bank_pass
 from envs.steel import core
 from envs.steel.batch import BOFBatch
 from envs.steel.layout import ACTUATORS, SIGNALS, A
 from envs.steel.physics import physics_step, practice_setpoints
 
-__all__ = ["physics_batch", "plant_step_batch", "sensor_pass", "timing_cases"]
+__all__ = ["physics_batch", "plant_step_batch", "timing_cases"]
 
 
 @hot_loop
@@ -61,30 +61,6 @@ def physics_batch(plants: Plants, setpoints: np.ndarray) -> None:
         )
 
 
-@hot_loop
-def sensor_pass(plants: Plants, noise: np.ndarray, values: np.ndarray) -> None:
-    """The sensor bank alone over every plant, in the blocks of the step (``values``: the true
-    signals of one block, turned into readings in place)."""
-    idx = plants.scratch.idx
-    n, r0, zero = plants.state.shape[0], np.int64(0), np.int64(0)
-    for lo in range(0, n, core.BLOCK):
-        m = whole_block(lo, min(lo + core.BLOCK, n), idx)
-        sensor_bank_step_block(
-            plants.sensor_cfg,
-            plants.sensor_cols,
-            plants.sensor_state,
-            idx,
-            m,
-            noise,
-            r0,
-            zero,
-            plants.dt_s,
-            values,
-        )
-        r0 += m
-    sensor_bank_advance(plants.sensor_state)
-
-
 @njit(cache=True, error_model="numpy")
 def _practice_and_signals(plants: Plants, setpoints: np.ndarray, values: np.ndarray) -> None:
     """Standard-practice set-points of every plant, and the true signals of the first block."""
@@ -102,8 +78,8 @@ def timing_cases(
 
     - ``plant``: :func:`plant_step_batch`; ``physics``: :func:`physics_batch` at practice's
       set-points; ``kernel``: the whole compiled step :func:`envs.steel.core.step_batch`;
-    - ``sensor_bank``: :func:`sensor_pass` with the signals of real plants, so clipping and
-      noise act as in a step.
+    - ``sensor_bank``: :func:`envs.core.steps.sensor_bank_pass` with the signals of real
+      plants, so clipping and noise act as in a step.
 
     A caller replays a call from fresh copies of its arguments (the kernels change them).
     """
@@ -119,7 +95,7 @@ def timing_cases(
         "plant": (plant_step_batch, plants, actions),
         "physics": (physics_batch, plants, setpoints),
         "kernel": (core.step_batch, plants, actions, noise, active, out),
-        "sensor_bank": (sensor_pass, plants, noise, values),
+        "sensor_bank": (sensor_bank_pass, plants, noise, np.int64(0), values),
     }
     timed: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
     for name, (kernel, *args) in cases.items():

@@ -10,9 +10,10 @@ from numba import njit
 
 from envs.core.actions import rate_limited, setpoint
 from envs.core.bundle import Plants
-from envs.core.disturbances import drift_bank_reset, drift_bank_step_block
+from envs.core.disturbances import drift_bank_reset
 from envs.core.jit import active_block, copy_row, hot_loop
-from envs.core.sensors import sensor_bank_advance, sensor_bank_reset, sensor_bank_step_block
+from envs.core.sensors import sensor_bank_advance, sensor_bank_reset
+from envs.core.steps import drifts_of_block, sensors_of_block
 from tank.layout import DRIFTS, OB, SIGNALS, A, D, K, P, X, Z
 
 BLOCK = 64  # plants per block of the step
@@ -110,9 +111,7 @@ def step_batch(plants, actions, noise, active, out):  # type: ignore[no-untyped-
         for i in range(lo, hi):
             out.unit_end[i] = False
         m = active_block(active, lo, hi, idx, out.reward, plants.obs, out.obs)
-        drift_bank_step_block(
-            plants.drift_cfg, plants.drift_cols, plants.drift_state, idx, m, noise, r0, zero, drift
-        )
+        drifts_of_block(plants, idx, m, noise, r0, zero, drift)
         for k in range(m):
             i = idx[k]
             p, x = plants.params[i], plants.state[i]
@@ -120,10 +119,7 @@ def step_batch(plants, actions, noise, active, out):  # type: ignore[no-untyped-
                 x[X.drain_factor] = drift[0, k]
             cost[k] = plant_step(p, plants.derived[i], x, plants.mode, actions[i])
             values[0, k] = x[X.level]
-        sensor_bank_step_block(
-            plants.sensor_cfg, plants.sensor_cols, plants.sensor_state, idx, m, noise, r0,
-            sensor_col, plants.dt_s, values,
-        )  # fmt: skip
+        sensors_of_block(plants, idx, m, noise, r0, sensor_col, values)
         for k in range(m):
             i = idx[k]
             p, x = plants.params[i], plants.state[i]
