@@ -41,3 +41,31 @@ def test_training_benchmark_quick_run_writes_its_table(tmp_path: Path):
     table = run_quick("experiments.benchmarks.training", tmp_path / "training.md")
     for row in ("Ratio BOF / Pendulum", "MLflow writer", "Time-to-competence"):
         assert row in table
+
+
+def _worktrees() -> list[str]:
+    listing = subprocess.run(
+        ["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return listing.stdout.splitlines()
+
+
+@pytest.mark.slow
+def test_against_benchmark_compares_with_a_revision_in_one_run(tmp_path: Path):
+    """The A/B script checks a revision out into a temporary worktree and removes it again."""
+    before = _worktrees()
+    out = tmp_path / "against.md"
+    command = ["experiments.benchmarks.against", "HEAD", "--quick", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = out.read_text()
+    for key in ("bof/single_steps_s", "paint/vector_env_steps_s", "ratio this/other"):
+        assert key in table
+    assert _worktrees() == before  # the temporary worktree is gone

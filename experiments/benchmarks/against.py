@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         b = statistics.median(s[key] for s in samples["other"])
         rows.append(f"| {key} | {a:,.0f} | {b:,.0f} | {a / b:.3f} |")
     label = f"{head}{' + uncommitted envs/ changes' if dirty else ''}"
+    command = f"python -m experiments.benchmarks.against {args.revision}"
+    command += " --quick" if args.quick else ""
     text = "\n".join(
         [
             "# Env speed against another revision (one interleaved run)",
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
             f"This checkout `{label}` against `{sha}`: median of {rounds} rounds, A/B "
             f"alternating, one numba thread, vector env at {n} plants, zero adjust actions.",
             "",
-            f"Command: `python -m experiments.benchmarks.against {args.revision}`",
+            f"Command: `{command}`",
             "",
             "| measure | this | other | ratio this/other |",
             "| --- | --- | --- | --- |",
@@ -137,9 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         ]
     )
     print(text)
-    if not args.quick:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
 
 
 if __name__ == "__main__":
