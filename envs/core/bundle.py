@@ -26,7 +26,8 @@ numba passes a NamedTuple of arrays like a struct of array views: no copies, no 
 | ``dt_s`` | float | control step, s |
 | ``max_steps`` | int | longest unit in steps (a forced end) |
 
-:func:`new_plants` builds one; :func:`snapshot` copies one (planning, MPC rollouts).
+:func:`new_plants` builds one, sized by the process's layout; :func:`snapshot` copies one
+(planning, MPC rollouts).
 """
 
 from __future__ import annotations
@@ -81,39 +82,37 @@ class StepOutput(NamedTuple):
 def new_plants(
     n: int,
     params: np.ndarray,
+    layout: Any,
     *,
-    n_derived: int,
-    n_state: int,
-    obs_low: np.ndarray,
-    obs_high: np.ndarray,
-    n_step_kpi: int,
-    n_unit_kpi: int,
     sensors: SensorBank,
     drifts: DriftBank,
     scratch: Any,
     mode: int,
     dt_s: float,
     max_steps: int,
-    n_acc: int = 0,
     drift_targets: np.ndarray | None = None,
 ) -> Plants:
-    """A bundle of ``n`` plants, every plant starting from the parameter row ``params``.
+    """A bundle of ``n`` plants, every plant starting from the parameter row ``params``, sized
+    by the process's ``layout`` module: ``STATE``, ``DERIVED``, ``OBSERVATION`` (the Box) and
+    ``UNIT_KPI``, and where the process has them ``PRODUCT_KPI`` (the step KPIs) and ``UNIT_ACC``
+    (the sums a unit keeps while it runs).
 
     Derived constants and state are zero until the process derives and resets them.
     """
     base = np.tile(np.asarray(params, dtype=np.float64), (n, 1))
     targets = np.zeros(0, dtype=np.int64) if drift_targets is None else drift_targets
+    obs = layout.OBSERVATION
     return Plants(
         params=base.copy(),
         base_params=base,
-        derived=np.zeros((n, n_derived)),
-        state=np.zeros((n, n_state)),
-        obs=np.zeros((n, obs_low.shape[0]), dtype=np.float32),
-        obs_low=np.ascontiguousarray(obs_low, dtype=np.float64),
-        obs_high=np.ascontiguousarray(obs_high, dtype=np.float64),
-        step_kpi=np.zeros((n, n_step_kpi)),
-        unit_kpi=np.zeros((n, n_unit_kpi)),
-        unit_acc=np.zeros((n, n_acc)),
+        derived=np.zeros((n, len(layout.DERIVED))),
+        state=np.zeros((n, len(layout.STATE))),
+        obs=np.zeros((n, len(obs)), dtype=np.float32),
+        obs_low=np.ascontiguousarray(obs.low, dtype=np.float64),
+        obs_high=np.ascontiguousarray(obs.high, dtype=np.float64),
+        step_kpi=np.zeros((n, len(getattr(layout, "PRODUCT_KPI", ())))),
+        unit_kpi=np.zeros((n, len(layout.UNIT_KPI))),
+        unit_acc=np.zeros((n, len(getattr(layout, "UNIT_ACC", ())))),
         units_done=np.zeros(n, dtype=np.int64),
         sensor_cfg=sensors.cfg,
         sensor_cols=sensors.noise_cols,

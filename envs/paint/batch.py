@@ -30,20 +30,13 @@ from envs.core.jit import bound_entry
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.core.shell import StepResult
-from envs.paint import core
+from envs.paint import core, layout
 from envs.paint.derive import actuator_limits
 from envs.paint.layout import (
     ACTUATORS,
-    N_ACC,
     N_ACT,
-    N_DERIVED,
     N_PROCESS_WORDS,
-    N_PRODUCT_KPI,
     N_RESET_NOISE,
-    N_STATE,
-    N_UNIT_KPI,
-    OBS_HIGH,
-    OBS_LOW,
     X,
     default_drifts,
     default_sensors,
@@ -83,19 +76,13 @@ def new_paint_plants(
     plants = new_plants(
         n,
         params.to_array(),
-        n_derived=N_DERIVED,
-        n_state=N_STATE,
-        obs_low=OBS_LOW,
-        obs_high=OBS_HIGH,
-        n_step_kpi=N_PRODUCT_KPI,
-        n_unit_kpi=N_UNIT_KPI,
+        layout,
         sensors=sensors,
         drifts=drifts,
         scratch=core.step_scratch(n, drifts.n_drifts, drifts.n_noise),
         mode=mode,
         dt_s=params.cycle_time_s,
         max_steps=shift_bodies,
-        n_acc=N_ACC,
     )
     plants.unit_kpi[:] = np.nan  # no shift has ended yet
     core.derive_batch(plants)

@@ -32,16 +32,12 @@ from envs.core.noise import draw_bits
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.core.shell import StepResult
-from envs.steel import core
+from envs.steel import core, layout
 from envs.steel.layout import (
     ACTUATORS,
-    DERIVED,
     DRIFT_TARGETS,
     HEAT_NOISE,
-    OBSERVATION,
-    STATE,
     TRUTH,
-    UNIT_KPI,
     A,
     default_drifts,
     default_sensors,
@@ -126,12 +122,7 @@ class BOFBatch(PlantBatchBase):
         self.plants: Plants = new_plants(
             self.n,
             params.to_array(),
-            n_derived=len(DERIVED),
-            n_state=len(STATE),
-            obs_low=OBSERVATION.low,
-            obs_high=OBSERVATION.high,
-            n_step_kpi=0,
-            n_unit_kpi=len(UNIT_KPI),
+            layout,
             sensors=self.sensors,
             drifts=self.drifts,
             scratch=core.step_scratch(self.n),

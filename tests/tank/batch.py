@@ -14,14 +14,11 @@ from envs.core.disturbances import DriftBank, DriftSpec
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.core.shell import StepResult
-from tank import core
+from tank import core, layout
 from tank.layout import (
     ACTUATORS,
     DERIVED,
-    OBSERVATION,
     START_NOISE,
-    STATE,
-    UNIT_KPI,
     default_drifts,
     default_sensors,
 )
@@ -65,12 +62,7 @@ class TankBatch(PlantBatchBase):
         plants = new_plants(
             self.n,
             params.to_array(),
-            n_derived=len(DERIVED),
-            n_state=len(STATE),
-            obs_low=OBSERVATION.low,
-            obs_high=OBSERVATION.high,
-            n_step_kpi=0,
-            n_unit_kpi=len(UNIT_KPI),
+            layout,
             sensors=self.sensors,
             drifts=self.drifts,
             scratch=core.step_scratch(self.n),
