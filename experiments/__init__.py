@@ -27,12 +27,16 @@ from omegaconf import OmegaConf
 
 def _envs_groups() -> str:
     """``plant: …`` and ``scenarios/<process>: …`` lines, as Hydra's help lists a group."""
-    from envs.core.config import PLANT_DIR, SCENARIO_DIR  # lazily: only ``--help`` asks
+    import envs  # lazily: only ``--help`` asks
+    from envs.core.config import PLANT_DIR, SCENARIO_DIR
 
     def options(folder: Path) -> str:
         return ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
 
     lines = [f"plant: {options(PLANT_DIR)}"]
+    # the command-line plants (experiments.lib.plants): a process's defaults, every field listed
+    custom = ", ".join(f"{name}_custom" for name in sorted(envs.processes()))
+    lines.append(f"plant (given on the command line, plant.params.<field>=…): {custom}")
     lines += [
         f"scenarios/{d.name}: {options(d)}" for d in sorted(SCENARIO_DIR.iterdir()) if d.is_dir()
     ]

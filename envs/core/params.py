@@ -8,12 +8,17 @@ set as one ``float64`` array built once (:meth:`PlantParams.to_array`), since nu
 take dataclasses cheaply.
 
 A *plant variant* is a parameter set plus optional randomisation ranges (``randomize`` in the
-YAML): nothing else differs between variants, so a policy moves between them unchanged.
+YAML): nothing else differs between variants, so a policy moves between them unchanged. A plant
+is identified by its name plus :meth:`PlantVariant.plant_hash`, a stable hash of its full
+parameter set and ranges (:meth:`PlantVariant.identity`): a variant given as overrides of a named
+one keeps its own hash, so runs on it are never mistaken for runs on the named plant.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import warnings
 from collections.abc import Mapping
@@ -25,7 +30,11 @@ import yaml
 
 from envs.core.layout import field_indices
 
-__all__ = ["PlantParams", "PlantVariant", "load_variant", "param"]
+__all__ = ["PLANT_HASH_CHARS", "PlantParams", "PlantVariant", "load_variant", "param"]
+
+# hex digits of the SHA-256 kept as a plant's hash (64 bits: no collision among any number of
+# plants a study will see, short enough for a tag and a run name)
+PLANT_HASH_CHARS = 16
 
 
 def param(
@@ -164,6 +173,30 @@ class PlantVariant:
             )
         return randomize and bool(self.randomize)
 
+    def canonical(self) -> dict[str, Any]:
+        """The full parameter set as plain data: the process, every parameter (defaults
+        included, as floats) and the randomisation ranges; not the name or description."""
+        return {
+            "process": type(self.params).process,
+            "params": self.params.as_dict(),
+            "randomize": {k: [float(lo), float(hi)] for k, (lo, hi) in self.randomize.items()},
+        }
+
+    def plant_hash(self) -> str:
+        """SHA-256 prefix of :meth:`canonical` as sorted, compact JSON: the same in every process
+        and Python run (no ``hash()``, floats written exactly), different for any parameter or
+        range that differs."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:PLANT_HASH_CHARS]
+
+    def identity(self) -> tuple[str, str]:
+        """``(name, plant_hash)``: what runs are tagged with; comparisons go by the hash."""
+        return self.name, self.plant_hash()
+
+    def renamed(self, name: str) -> PlantVariant:
+        """The same plant under another name (its hash does not change)."""
+        return dataclasses.replace(self, name=name)
+
     def randomization_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-field (low, high) arrays; fields not randomised have low == high == nominal."""
         base = self.params.to_array()
@@ -205,7 +238,9 @@ def variant_from_mapping(
             f"plant variant {name!r} is for process {process!r}, not {params_cls.process!r}"
         )
     params = params_cls.from_dict(dict(data.get("params") or {}))
-    randomize = {k: (float(v[0]), float(v[1])) for k, v in (data.get("randomize") or {}).items()}
+    # a null range means "not randomised" (the command-line plants list every field that way)
+    ranges = (data.get("randomize") or {}).items()
+    randomize = {k: (float(v[0]), float(v[1])) for k, v in ranges if v is not None}
     return PlantVariant(
         name=str(data.get("name", name)),
         params=params,
