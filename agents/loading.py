@@ -9,6 +9,10 @@ resolved one layer up (``experiments.lib.policy_specs``: agents never import MLf
 | ``baseline:operator`` | the operator's standard practice (zero adjustment) |
 | ``baseline:pid`` | the tuned PID of the process (gains in ``conf/baselines/<process>_pid.yaml``) |
 | ``baseline:mpc`` | the MPC oracle of the process (``conf/baselines/<process>_mpc.yaml``) |
+
+Baselines are built for the plant being evaluated: :func:`load_baseline` hands the evaluated plant
+(a resolved variant, overrides included) and the env options a baseline models (``dt_s``) to the
+baseline's ``from_config``. The gains come from the YAML; the plant never does.
 | a folder with ``model.zip``, ``config.yaml`` | a saved SB3 policy (``builder.save_policy``) |
 | ``*.onnx`` | an ONNX file with input ``obs`` (n, n_obs) and normalised actions as first output |
 """
@@ -16,6 +20,7 @@ resolved one layer up (``experiments.lib.policy_specs``: agents never import MLf
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +47,39 @@ BASELINES: dict[str, dict[str, str]] = {
 }
 
 
-def load_baseline(name: str, process: str, n_act: int) -> Any:
-    """The baseline ``name`` (``operator``, ``pid``, ``mpc``) of ``process``."""
+def load_baseline(
+    name: str,
+    process: str,
+    n_act: int,
+    plant: Any = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> Any:
+    """The baseline ``name`` (``operator``, ``pid``, ``mpc``) of ``process``, built for ``plant``.
+
+    Args:
+        name: ``operator``, ``pid`` or ``mpc``.
+        process: ``"bof"``, ``"paint"``.
+        n_act: the env's action dimension.
+        plant: the evaluated plant (a ``PlantVariant``, a variant name or a plant mapping);
+            ``None`` only for the plant named in the baseline's YAML (the nominal one, where
+            it was tuned).
+        env_kwargs: the evaluated env's options; those a baseline models (its class's
+            ``ENV_OPTIONS``, e.g. the BOF PID's ``dt_s``) and ``action_mode`` are passed on.
+    """
+    options = dict(env_kwargs or {})
     if name == "operator":
-        return OperatorPolicy(n_act)
+        # the zero adjustment is the practice the plant's own core computes, for any plant
+        return OperatorPolicy(n_act, action_mode=str(options.get("action_mode", "adjust")))
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; valid: {['operator', *sorted(BASELINES)]}")
     if process not in BASELINES[name]:
         raise ValueError(f"no {name} baseline for process {process!r}; has {list(BASELINES[name])}")
-    module, cls = BASELINES[name][process].split(":")
-    return getattr(importlib.import_module(module), cls).from_config()
+    module, cls_name = BASELINES[name][process].split(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    kwargs = {k: options[k] for k in getattr(cls, "ENV_OPTIONS", ()) if options.get(k) is not None}
+    if plant is not None:
+        kwargs["plant"] = plant
+    return cls.from_config(**kwargs)
 
 
 def load_saved_policy(directory: str | Path) -> Any:

@@ -55,7 +55,7 @@ from agents.baselines.mpc import (
 )
 from envs.core.actions import MODE_ADJUST
 from envs.core.bundle import Plants
-from envs.steel import BOFBatch, layout, rollout
+from envs.steel import BOFBatch, layout, resolve_variant, rollout
 
 __all__ = ["CONFIG_PATH", "BOFMPCOracle"]
 
@@ -124,9 +124,15 @@ class BOFMPCOracle(SamplingMPCOracle):
         super().__init__(BlockLayout.uniform(horizon_steps, block_steps), config, replan_every)
 
     @classmethod
-    def from_config(cls, path: str | Path | None = None, **overrides: Any) -> BOFMPCOracle:
-        """The oracle of ``conf/baselines/bof_mpc.yaml`` (or ``path``), with keyword overrides."""
-        return cls(**load_config(path or CONFIG_PATH, overrides))
+    def from_config(
+        cls, path: str | Path | None = None, plant: Any = None, **overrides: Any
+    ) -> BOFMPCOracle:
+        """The oracle of ``conf/baselines/bof_mpc.yaml`` (or ``path``), with keyword overrides,
+        built for ``plant`` (a variant, name or mapping): it then attaches only to that plant's
+        envs. ``None``: it plans on whatever plant it attaches to."""
+        oracle = cls(**load_config(path or CONFIG_PATH, overrides))
+        oracle.plant = None if plant is None else resolve_variant(plant)
+        return oracle
 
     # process hooks --------------------------------------------------------------------------
     def _check_batch(self, batch: Any) -> None:

@@ -139,6 +139,9 @@ class BOFPID:
     (1, 5)
     """
 
+    # env options the PID models: evaluation builds it with the evaluated env's (loading.py)
+    ENV_OPTIONS = ("dt_s",)
+
     def __init__(
         self,
         gains: BOFPIDGains | Mapping[str, Any] | None = None,
@@ -166,7 +169,8 @@ class BOFPID:
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, **kwargs: Any) -> BOFPID:
-        """The baseline with the gains of ``conf/baselines/bof_pid.yaml`` (or ``path``)."""
+        """The baseline with the gains of ``conf/baselines/bof_pid.yaml`` (or ``path``), built
+        for ``plant=`` (a variant, name or mapping; default: the plant the YAML was tuned on)."""
         cfg = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
         kwargs.setdefault("plant", cfg.get("plant", "bof_250t"))
         return cls(BOFPIDGains.from_dict(cfg.get("gains")), **kwargs)

@@ -40,6 +40,8 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
+from envs.core.params import PlantVariant
+
 __all__ = [
     "BlockLayout",
     "CEMConfig",
@@ -323,6 +325,9 @@ class SamplingMPCOracle(abc.ABC):
         self._step_block = layout.step_block()
         self._envs: list[Any] | None = None
         self._expected_n: int | None = None  # episodes announced by reset(n), if any
+        # the plant this oracle was built for (``from_config(plant=…)``): attach() refuses envs
+        # of any other plant; None: any plant (it plans on whatever it attaches to)
+        self.plant: PlantVariant | None = None
         self._new_episodes(0)
 
     # policy protocol ------------------------------------------------------------------------
@@ -343,6 +348,7 @@ class SamplingMPCOracle(abc.ABC):
             raise ValueError("attach() needs at least one env")
         for e in envs:
             self._check_batch(e.unwrapped.batch)
+            self._check_plant(e.unwrapped.batch.variant)
         if self._expected_n is not None and len(envs) != self._expected_n:
             raise ValueError(
                 f"reset({self._expected_n}) announced {self._expected_n} episodes, but attach() "
@@ -355,6 +361,15 @@ class SamplingMPCOracle(abc.ABC):
             self.reset(len(envs))
         self.mode = modes.pop()
         self._envs = envs
+
+    def _check_plant(self, variant: PlantVariant) -> None:
+        """Raise if the oracle was built for another plant than this env's (by plant hash)."""
+        if self.plant is not None and variant.plant_hash() != self.plant.plant_hash():
+            raise ValueError(
+                f"{type(self).__name__} was built for plant {self.plant.name!r} "
+                f"({self.plant.plant_hash()}), but an attached env runs plant {variant.name!r} "
+                f"({variant.plant_hash()}): build the oracle for the evaluated plant"
+            )
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Actions ``(n, n_act)`` float32 in [-1, 1] for the attached episodes (obs unused)."""

@@ -70,7 +70,7 @@ from agents.baselines.mpc import (
     load_config,
 )
 from envs.core.actions import MODE_ADJUST
-from envs.paint import PaintBatch, layout, rollout
+from envs.paint import PaintBatch, layout, resolve_variant, rollout
 
 __all__ = ["CONFIG_PATH", "PaintMPCOracle"]
 
@@ -143,9 +143,15 @@ class PaintMPCOracle(SamplingMPCOracle):
         super().__init__(layout, config, replan_every)
 
     @classmethod
-    def from_config(cls, path: str | Path | None = None, **overrides: Any) -> PaintMPCOracle:
-        """The oracle of ``conf/baselines/paint_mpc.yaml`` (or ``path``), with keyword overrides."""
-        return cls(**load_config(path or CONFIG_PATH, overrides))
+    def from_config(
+        cls, path: str | Path | None = None, plant: Any = None, **overrides: Any
+    ) -> PaintMPCOracle:
+        """The oracle of ``conf/baselines/paint_mpc.yaml`` (or ``path``), with keyword overrides,
+        built for ``plant`` (a variant, name or mapping): it then attaches only to that plant's
+        envs. ``None``: it plans on whatever plant it attaches to."""
+        oracle = cls(**load_config(path or CONFIG_PATH, overrides))
+        oracle.plant = None if plant is None else resolve_variant(plant)
+        return oracle
 
     def _new_episodes(self, n: int) -> None:
         super()._new_episodes(n)

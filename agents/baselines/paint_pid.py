@@ -123,6 +123,9 @@ class PaintPID:
     (1, 11)
     """
 
+    # env options the PID models (none besides the plant)
+    ENV_OPTIONS: tuple[str, ...] = ()
+
     def __init__(
         self, gains: PaintPIDGains | Mapping[str, Any] | None = None, plant: Any = "paint_50jph"
     ) -> None:
@@ -144,7 +147,8 @@ class PaintPID:
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, **kwargs: Any) -> PaintPID:
-        """The baseline with the gains of ``conf/baselines/paint_pid.yaml`` (or ``path``)."""
+        """The baseline with the gains of ``conf/baselines/paint_pid.yaml`` (or ``path``), built
+        for ``plant=`` (a variant, name or mapping; default: the plant the YAML was tuned on)."""
         cfg = yaml.safe_load(Path(path or DEFAULT_CONFIG).read_text())
         kwargs.setdefault("plant", cfg.get("plant", "paint_50jph"))
         return cls(PaintPIDGains.from_dict(cfg.get("gains")), **kwargs)

@@ -14,6 +14,7 @@ Every error names what was asked for and what exists.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +78,23 @@ def _from_registry(uri: str) -> tuple[Any, dict[str, str]]:
     return policy, (_training_meta(run_id) if run_id else {})
 
 
-def resolve_policy(spec: str, process: str, n_obs: int, n_act: int) -> tuple[Any, dict[str, str]]:
+def resolve_policy(
+    spec: str,
+    process: str,
+    n_obs: int,
+    n_act: int,
+    plant: Any = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> tuple[Any, dict[str, str]]:
     """The policy ``spec`` names, checked against the env's observation and action sizes, and
-    tags about its origin (algorithm, training seed and run, where known)."""
+    tags about its origin (algorithm, training seed and run, where known).
+
+    A baseline is built for ``plant`` (the evaluated plant, overrides included) and the env's
+    options ``env_kwargs`` (:func:`agents.loading.load_baseline`); other specs ignore both.
+    """
     meta: dict[str, str] = {}
     if spec.startswith("baseline:"):
-        policy = load_baseline(spec.split(":", 1)[1], process, n_act)
+        policy = load_baseline(spec.split(":", 1)[1], process, n_act, plant, env_kwargs)
     elif spec.startswith("models:/"):
         policy, meta = _from_registry(spec)
     elif spec.startswith("runs:/"):
