@@ -8,10 +8,11 @@ Each scenario set (``envs/conf/scenarios/<env>/<name>.yaml``) fixes its episode 
 policy meets the same charges, body mixes, disturbances and sensor noise. One MLflow run per
 (policy, scenario set) in the experiment ``<env>-evaluation``: aggregates as metrics (return, domain
 KPIs, drift recovery), per-episode returns as ``episode/return`` steps, every episode's KPIs as
-``episodes.json``, and ``gap_closed`` against the latest PID and MPC-oracle runs of the same set.
-Tags name the policy (``policy``, ``policy_family``: operator/pid/mpc or the algorithm, and the
-training seed where known), env, plant, scenario set and git commit — what ``experiments.report``
-groups by.
+``episodes.json``, and ``gap_closed`` against the latest PID and MPC-oracle runs of the same plant
+(``plant_hash``) and scenario set. Tags name the policy (``policy``, ``policy_family``:
+operator/pid/mpc or the algorithm, and the training seed where known), env, plant (``plant``,
+``plant_hash``; the full parameter set is ``plant.json``), scenario set and git commit — what
+``experiments.report`` groups by. Baselines are built for the evaluated plant, overrides included.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import envs
 from agents.evaluation import EpisodeResults, evaluate
+from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import describe, resolve_policy
 from experiments.lib.scenario_sets import ScenarioSet, load_scenario_set
 from experiments.lib.stats import drift_recovery, gap_closed
@@ -57,11 +59,16 @@ def summarise(res: EpisodeResults, sset: ScenarioSet) -> dict[str, float]:
     return summary
 
 
+# what makes two evaluation runs comparable: same env, same plant (by hash, never by name alone),
+# same scenario set and episodes
+SAME_EPISODES = ("env_id", "plant_hash", "scenario_set", "episodes")
+
+
 def baseline_return(experiment_id: str, tags: dict[str, str], family: str) -> float | None:
-    """Mean return of the latest evaluation run of baseline ``family`` on the same episodes."""
+    """Mean return of the latest evaluation run of baseline ``family`` on the same plant (hash)
+    and episodes; runs logged without a plant hash never count."""
     query = " and ".join(
-        [f"tags.policy_family = '{family}'"]
-        + [f"tags.{k} = '{tags[k]}'" for k in ("env_id", "plant", "scenario_set", "episodes")]
+        [f"tags.policy_family = '{family}'"] + [f"tags.{k} = '{tags[k]}'" for k in SAME_EPISODES]
     )
     runs = mlflow.search_runs(
         [experiment_id], filter_string=query, order_by=["start_time DESC"], max_results=1
@@ -98,20 +105,27 @@ def log_evaluation(
             mlflow.log_metric("gap_closed", gap)
 
 
-def evaluate_policy(c: dict[str, Any], plant_name: str) -> dict[str, dict[str, float]]:
-    """The whole job for a resolved config: every scenario set, one MLflow run each."""
+def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict[str, float]]:
+    """The whole job for a resolved config: every scenario set, one MLflow run each.
+
+    ``plant_name`` is the ``plant=`` choice (or the name a chained job's run carries); the plant
+    itself is ``c["plant"]``, resolved once (:func:`experiments.lib.plants.job_plant`) and used
+    for the envs and for building the baselines.
+    """
     experiment_id = setup_tracking(c["tracking"])
     process, env_id = c["env"]["name"], c["env"]["id"]
+    plant = job_plant(c["plant"], process, plant_name)
     env_kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
     env_kwargs.pop("scenario", None)
-    n_obs, n_act = env_sizes(env_id, c["plant"], env_kwargs)
+    n_obs, n_act = env_sizes(env_id, plant, env_kwargs)
     sets = [load_scenario_set(process, name) for name in c["scenario_sets"]]  # fail before running
     results = {}
     for sset in (s.with_episodes(c["episodes"]) for s in sets):
-        policy, meta = resolve_policy(str(c["policy"]), process, n_obs, n_act)
+        spec = str(c["policy"])
+        policy, meta = resolve_policy(spec, process, n_obs, n_act, plant, env_kwargs)
 
         def make_env(name: str = sset.name) -> Any:
-            return envs.make(env_id, plant=c["plant"], scenario=name, **env_kwargs)
+            return envs.make(env_id, plant=plant, scenario=name, **env_kwargs)
 
         res = evaluate(policy, make_env, sset.seeds)
         summary = summarise(res, sset)
@@ -120,7 +134,7 @@ def evaluate_policy(c: dict[str, Any], plant_name: str) -> dict[str, dict[str, f
             **meta,
             "env_id": env_id,
             "process": process,
-            "plant": plant_name,
+            **plant_tags(plant),
             "scenario_set": sset.name,
             "episodes": str(len(sset.seeds)),
             "git_commit": git_commit(),
@@ -128,9 +142,11 @@ def evaluate_policy(c: dict[str, Any], plant_name: str) -> dict[str, dict[str, f
         run_name = f"eval-{tags['policy_family']}-{sset.name}"
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):
             mlflow.log_params({"policy": c["policy"], "first_seed": sset.seeds[0]})
+            log_plant(plant)
             log_evaluation(res, summary, tags, experiment_id)
         print(
-            f"{c['policy']} on {process}/{sset.name} ({len(sset.seeds)} episodes): "
+            f"{c['policy']} on {process}/{sset.name}, plant {plant.name} ({plant.plant_hash()}), "
+            f"{len(sset.seeds)} episodes: "
             f"return {summary['return_mean']:.3f} ± {summary['return_std']:.3f}"
         )
         results[sset.name] = summary
@@ -140,8 +156,7 @@ def evaluate_policy(c: dict[str, Any], plant_name: str) -> dict[str, dict[str, f
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> dict[str, dict[str, float]]:
     c = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))
-    plant_name = HydraConfig.get().runtime.choices.get("plant", "custom")
-    return evaluate_policy(c, plant_name)
+    return evaluate_policy(c, HydraConfig.get().runtime.choices.get("plant"))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import envs
+from envs.core.params import PlantVariant
+from experiments.lib.plants import job_plant
 from experiments.lib.policy_specs import resolve_policy
 from experiments.lib.scenario_sets import load_scenario_set
 from experiments.lib.stats import gap_closed, iqm_with_ci, probability_of_improvement
@@ -63,19 +65,28 @@ DEFECTS = ("sag_risk", "orange_peel_risk", "dry_spray_risk", "solvent_pop_risk")
 
 
 # ---------------------------------------------------------------- reading the store
-def evaluation_runs(process: str, plant: str) -> pd.DataFrame:
-    """Latest evaluation run per (policy, scenario set) of ``plant``, with their tags."""
+def evaluation_runs(process: str, plant: PlantVariant) -> pd.DataFrame:
+    """Latest evaluation run per (policy, scenario set) on ``plant`` (selected by its hash, so a
+    variant given as overrides never mixes with the named one), with their tags."""
     exp = mlflow.get_experiment_by_name(f"{process}-evaluation")
     if exp is None:
         raise ValueError(f"no evaluation runs for {process!r}: run experiments.evaluate first")
     runs = mlflow.search_runs(
         [exp.experiment_id],
-        filter_string=f"tags.plant = '{plant}' and attributes.status = 'FINISHED'",
+        filter_string=f"{plant_filter(plant)} and attributes.status = 'FINISHED'",
         order_by=["start_time DESC"],
     )
     if len(runs) == 0:
-        raise ValueError(f"no finished evaluation runs for {process}/{plant}")
+        raise ValueError(
+            f"no finished evaluation runs for {process}/{plant.name} (plant hash "
+            f"{plant.plant_hash()})"
+        )
     return runs.drop_duplicates(["tags.policy", "tags.scenario_set"])
+
+
+def plant_filter(plant: PlantVariant) -> str:
+    """MLflow filter of the runs on ``plant``: by plant hash, never by name."""
+    return f"tags.plant_hash = '{plant.plant_hash()}'"
 
 
 def episodes(run_id: str) -> dict[str, Any]:
@@ -151,14 +162,15 @@ def recovery_table(runs: pd.DataFrame) -> str:
 
 
 # ---------------------------------------------------------------- figures
-def learning_curves(process: str, plant: str, out: Path) -> Path | None:
-    """eval/return_mean of every training run, one colour per algorithm, operator dashed."""
+def learning_curves(process: str, plant: PlantVariant, out: Path) -> Path | None:
+    """eval/return_mean of every training run on ``plant``, one colour per algorithm, operator
+    dashed."""
     exp = mlflow.get_experiment_by_name(process)
     if exp is None:
         return None
     runs = mlflow.search_runs(
         [exp.experiment_id],
-        filter_string=f"tags.plant = '{plant}' and attributes.status = 'FINISHED'",
+        filter_string=f"{plant_filter(plant)} and attributes.status = 'FINISHED'",
     )
     if len(runs) == 0:
         return None
@@ -193,7 +205,8 @@ def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> d
     env = envs.make(env_id, plant=plant, scenario="nominal")
     obs_shape, act_shape = env.observation_space.shape, env.action_space.shape
     assert obs_shape is not None and act_shape is not None
-    policy, _ = resolve_policy(spec, process, obs_shape[0], act_shape[0])
+    variant = getattr(env.unwrapped, "variant", None)  # baselines are built for this plant
+    policy, _ = resolve_policy(spec, process, obs_shape[0], act_shape[0], variant)
     if hasattr(policy, "reset"):
         policy.reset(1)
     if hasattr(policy, "attach"):
@@ -245,12 +258,14 @@ def trajectory_figure(process: str, recs: dict[str, dict[str, Any]], out: Path) 
 
 
 # ---------------------------------------------------------------- the report
-def write_report(c: dict[str, Any], plant_name: str) -> Path:
+def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
+    """The report of the plant ``c["plant"]`` (``plant_name``: its ``plant=`` choice)."""
     setup_tracking(c["tracking"])
     process, env_id = c["env"]["name"], c["env"]["id"]
+    plant = job_plant(c["plant"], process, plant_name)
     out = Path(c["paths"]["results"]) / process
     out.mkdir(parents=True, exist_ok=True)
-    runs = evaluation_runs(process, plant_name)
+    runs = evaluation_runs(process, plant)
     sections = []
     best_spec: dict[str, str] = {}
     for name in [s for s in c["scenario_sets"] if s in set(runs["tags.scenario_set"])]:
@@ -275,16 +290,17 @@ def write_report(c: dict[str, Any], plant_name: str) -> Path:
                 best = max(rows, key=lambda r: r.get("metrics.return_mean", -np.inf))
                 best_spec[fam] = str(best["tags.policy"])
     figures = []
-    curve = learning_curves(process, plant_name, out)
+    curve = learning_curves(process, plant, out)
     if curve is not None:
         figures.append(f"![learning curves]({curve.name})")
     if best_spec:
         seed = load_scenario_set(process, "nominal").seeds[0]
-        recs = {f: trajectory(process, env_id, c["plant"], s, seed) for f, s in best_spec.items()}
+        recs = {f: trajectory(process, env_id, plant, s, seed) for f, s in best_spec.items()}
         figures.append(f"![trajectories]({trajectory_figure(process, recs, out).name})")
     head = (
         f"# {process}: policies vs baselines on the scenario sets\n\n"
-        f"- plant `{plant_name}`, env `{env_id}`, git `{git_commit()}`; regenerate with "
+        f"- plant `{plant.name}` (hash `{plant.plant_hash()}`), env `{env_id}`, git "
+        f"`{git_commit()}`; regenerate with "
         f"`python -m experiments.report env={process}` after the study "
         f"(`python -m experiments.train -m experiment=study env={process} agent=ppo,sac "
         "seed=0,1,2` and the baselines: `python -m experiments.evaluate "
@@ -306,7 +322,7 @@ def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     c = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # policy stays "???"
-    write_report(c, HydraConfig.get().runtime.choices.get("plant", "custom"))
+    write_report(c, HydraConfig.get().runtime.choices.get("plant"))
 
 
 if __name__ == "__main__":

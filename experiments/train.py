@@ -33,6 +33,7 @@ from agents.baselines.operator import OperatorPolicy
 from agents.builder import algorithm_class, build_agent, make_train_env, save_policy
 from agents.evaluation import RecurrentSB3Policy, evaluate, n_actions
 from agents.policy import SB3Policy
+from envs.core.params import PlantVariant
 from experiments.evaluate import evaluate_policy
 from experiments.lib.callbacks import (
     CheckpointCallback,
@@ -42,6 +43,7 @@ from experiments.lib.callbacks import (
 )
 from experiments.lib.config_checks import ConfigError, validate_train_config
 from experiments.lib.kpi_tables import final_table, print_table
+from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.registry import log_and_register_policy
 from experiments.lib.tracking import (
     MLflowOutputFormat,
@@ -65,8 +67,11 @@ def resolve_config(cfg: DictConfig) -> dict[str, Any]:
     # a DictConfig converts to a dict
     container = cast(dict[str, Any], OmegaConf.to_container(job_cfg, resolve=True))
     if cfg.resume is None:
-        choices = HydraConfig.get().runtime.choices
-        container["plant_name"] = choices.get("plant", "custom")
+        choice = HydraConfig.get().runtime.choices.get("plant")
+        # the plant's name: an overridden named variant is "<name>+overrides" (lib.plants)
+        container["plant_name"] = job_plant(
+            container["plant"], container["env"]["name"], choice
+        ).name
         return container
     ckpt = Path(str(cfg.resume))
     if not ckpt.is_dir():
@@ -89,6 +94,11 @@ def resolve_config(cfg: DictConfig) -> dict[str, Any]:
     original = yaml.safe_load(saved.read_text())
     original.update(resume=str(ckpt), tracking=container["tracking"])
     return original
+
+
+def plant_of(c: dict[str, Any]) -> PlantVariant:
+    """The run's plant (resolved from the config and the name the run carries)."""
+    return job_plant(c["plant"], c["env"]["name"], c["plant_name"])
 
 
 def make_policy(agent_cfg: dict[str, Any]) -> Any:
@@ -123,10 +133,10 @@ def record_new_run(c: dict[str, Any], run: Any, env_id: str) -> Path:
     (run_dir / "run_id").write_text(run.info.run_id)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(c, sort_keys=False))
     mlflow.log_params(flatten(c))
+    log_plant(plant_of(c))  # tags plant, plant_hash; the full parameter set as plant.json
     mlflow.set_tags(
         {
             "env_id": env_id,
-            "plant": c["plant_name"],
             "algorithm": c["agent"]["name"],
             "seed": str(c["seed"]),
             "git_commit": git_commit(),
@@ -247,7 +257,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         shutil.copy(run_dir / "config.yaml", policy_dir / "config.yaml")
         tags = {
             "run_id": run.info.run_id,
-            "plant": c["plant_name"],
+            **plant_tags(plant_of(c)),
             "algorithm": c["agent"]["name"],
             "seed": str(seed),
         }

@@ -193,3 +193,113 @@ def test_report_trajectory_figure_reads_the_declared_controlled_variables(proces
     n_cv = len(envs.process(process).layout_module.CONTROLLED)
     assert np.asarray(rec["cv"]).shape[1] == n_cv and np.isfinite(rec["cv"]).all()
     assert trajectory_figure(process, {"operator": rec}, tmp_path).stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- baselines for the evaluated plant
+def _heat_actions(policy, env, seed: int) -> np.ndarray:
+    """Actions of ``policy`` over one heat of ``env`` (its own observations)."""
+    policy.reset(1)
+    obs, _ = env.reset(seed=seed)
+    actions, done = [], False
+    while not done:
+        action = np.asarray(policy.act(obs[None, :]))[0]
+        actions.append(action)
+        obs, _, term, trunc, _ = env.step(action)
+        done = term or trunc
+    return np.array(actions)
+
+
+def test_pid_built_by_evaluate_on_bof_120t_is_the_pid_built_for_it(tmp_path: Path, monkeypatch):
+    """The issue's case: on bof_120t, evaluate used the PID built for bof_250t."""
+    from hydra import compose, initialize
+    from omegaconf import OmegaConf
+
+    import experiments.evaluate as evaluate_job
+    from agents.baselines.bof_pid import BOFPID
+
+    built = []
+
+    def capture(policy, make_env, seeds):
+        built.append(policy)
+        return evaluate(policy, make_env, seeds)
+
+    monkeypatch.setattr(evaluate_job, "evaluate", capture)
+    with initialize(version_base="1.3", config_path="../conf"):
+        cfg = compose(
+            "evaluate",
+            overrides=[
+                "plant=bof_120t",
+                "policy=baseline:pid",
+                "scenario_sets=[nominal]",
+                "episodes=1",
+                f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+            ],
+        )
+    evaluate_policy(OmegaConf.to_container(cfg, resolve=True), "bof_120t")
+    (pid,) = built
+    env = envs.make("bof", "bof_120t", scenario="nominal")
+    seed = load_scenario_set("bof", "nominal").seeds[0]
+    direct = _heat_actions(BOFPID.from_config(plant="bof_120t"), env, seed)
+    np.testing.assert_array_equal(_heat_actions(pid, env, seed), direct)
+    nominal = _heat_actions(BOFPID.from_config(plant="bof_250t"), env, seed)
+    assert not np.array_equal(nominal, direct)  # the test tells the two plants' PIDs apart
+
+
+def test_baselines_get_the_env_options_they_model():
+    from agents.loading import load_baseline
+
+    pid = load_baseline("pid", "bof", 5, "bof_120t", {"dt_s": 20.0, "action_mode": "adjust"})
+    assert pid.dt_s == 20.0 and pid.params.heat_size_t == 120.0
+    with pytest.raises(ValueError, match="needs action_mode='adjust'"):
+        load_baseline("operator", "bof", 5, "bof_250t", {"action_mode": "absolute"})
+
+
+def test_an_oracle_built_for_one_plant_refuses_another():
+    from agents.baselines.bof_mpc import BOFMPCOracle
+
+    oracle = BOFMPCOracle.from_config(plant="bof_120t", samples=8)
+    oracle.attach([envs.make("bof", "bof_120t")])
+    with pytest.raises(ValueError, match="built for plant 'bof_120t'"):
+        BOFMPCOracle.from_config(plant="bof_120t", samples=8).attach([envs.make("bof", "bof_250t")])
+
+
+def _eval(tmp_path: Path, policy: str, plant) -> str:
+    """Evaluate on one nominal heat; the run id of the evaluation run."""
+    config = {**_config(tmp_path, policy, ["nominal"]), "plant": plant, "episodes": 1}
+    evaluate_policy(config, "bof_250t")
+    runs = mlflow.search_runs(experiment_names=["bof-evaluation"], order_by=["start_time DESC"])
+    return str(runs["run_id"].iloc[0])
+
+
+def test_an_override_plant_never_feeds_another_plants_gap_closed(tmp_path: Path):
+    from envs.steel import resolve_variant
+    from experiments.report import evaluation_runs
+
+    nominal_node = yaml.safe_load((REPO / "envs/conf/plant/bof_250t.yaml").read_text())
+    override = {**nominal_node, "params": {"scrap_t": 45.0}}  # plant=bof_250t +plant.params…
+
+    def data(run_id: str):
+        return mlflow.get_run(run_id).data
+
+    pid_nominal = _eval(tmp_path, "baseline:pid", nominal_node)
+    oracle_nominal = _eval(tmp_path, "baseline:mpc", nominal_node)
+    op_override = _eval(tmp_path, "baseline:operator", override)
+    assert "gap_closed" not in data(op_override).metrics  # no PID or oracle run on its plant
+    tags = data(op_override).tags
+    assert tags["plant"] == "bof_250t+overrides"
+    assert tags["plant_hash"] != data(pid_nominal).tags["plant_hash"]
+    path = mlflow.artifacts.download_artifacts(run_id=op_override, artifact_path="plant.json")
+    logged = json.loads(Path(path).read_text())
+    assert logged["params"]["scrap_t"] == 45.0 and logged["plant_hash"] == tags["plant_hash"]
+    assert len(logged["params"]) == len(envs.process("bof").params_cls.field_names())
+
+    _eval(tmp_path, "baseline:pid", override)  # the latest PID run, but on another plant
+    op_nominal = _eval(tmp_path, "baseline:operator", nominal_node)
+    pid, oracle, op = (
+        data(r).metrics["return_mean"] for r in (pid_nominal, oracle_nominal, op_nominal)
+    )
+    assert data(op_nominal).metrics["gap_closed"] == pytest.approx(gap_closed(pid, op, oracle))
+
+    # the report selects by plant hash too
+    runs = evaluation_runs("bof", resolve_variant(nominal_node))
+    assert set(runs["tags.plant"]) == {"bof_250t"}

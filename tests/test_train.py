@@ -35,6 +35,7 @@ import envs
 from agents.builder import algorithm_class, load_policy
 from agents.evaluation import RecurrentSB3Policy
 from agents.policy import SB3Policy
+from envs.steel import resolve_variant
 from experiments import train as train_job
 from experiments.lib.callbacks import CheckpointCallback
 from experiments.lib.config_checks import ConfigError
@@ -222,6 +223,10 @@ def test_agent_trains_tracked_and_registered(agent: str, trained: Callable) -> N
     tags = run.data.tags
     assert tags["env_id"] == ENV_ID
     assert tags["plant"] == "bof_250t"
+    assert tags["plant_hash"] == resolve_variant("bof_250t").plant_hash()
+    plant = json.loads(Path(client.download_artifacts(run_id, "plant.json", str(root))).read_text())
+    assert plant["plant_hash"] == tags["plant_hash"] and plant["name"] == "bof_250t"
+    assert plant["params"] == resolve_variant("bof_250t").params.as_dict()  # the full set
     assert tags["algorithm"] == agent
     assert tags["seed"] == "0"
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", tags["git_commit"]), tags["git_commit"]
@@ -237,6 +242,7 @@ def test_agent_trains_tracked_and_registered(agent: str, trained: Callable) -> N
     assert version.run_id == run_id
     assert version.tags["algorithm"] == agent
     assert version.tags["run_id"] == run_id
+    assert version.tags["plant_hash"] == tags["plant_hash"]
     assert "kpi/return_mean" in version.tags
 
     assert latest(root, run_id)["num_timesteps"] == 512
@@ -445,6 +451,16 @@ def test_load_policy_reports_missing_and_corrupt_files(tmp_path: Path) -> None:
     (tmp_path / "model.zip").write_bytes(b"this is not a zip archive")
     with pytest.raises(ValueError, match="cannot load"):
         load_policy(tmp_path, algo)
+
+
+def test_an_overridden_plant_trains_under_its_own_name(root: Path) -> None:
+    """plant=bof_250t with an override is not bof_250t: its run is not named like it."""
+    cfg = compose_train(root, "experiment=debug", "+plant.params.scrap_t=45")
+    c = train_job.resolve_config(cfg)
+    assert c["plant_name"] == "bof_250t+overrides"
+    assert train_job.plant_of(c).plant_hash() != resolve_variant("bof_250t").plant_hash()
+    plain = train_job.resolve_config(compose_train(root, "experiment=debug"))
+    assert train_job.plant_of(plain).identity() == resolve_variant("bof_250t").identity()
 
 
 def test_resume_without_checkpoint_is_a_clear_error(root: Path) -> None:
