@@ -2,7 +2,7 @@
 
 The first thing to run after installing (the README's main command until the training job
 lands): it shows the simulator, the practice baseline and the way metallurgists score a blow —
-hit rates at named bands (PHYSICS.md), not only averages.
+hit rates at named bands (docs/physics/bof.md §6), not only averages.
 
     python -m experiments.demo_bof [--plant bof_250t] [--heats 64] [--seed 0]
 """

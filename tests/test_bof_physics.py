@@ -1,8 +1,8 @@
-"""Physics of the BOF core against the acceptance envelope of shared/PHYSICS.md §1.
+"""Physics of the BOF core against the acceptance envelope of docs/physics/bof.md §9.
 
-Each test names the textbook fact it checks; numbers and sources are in PHYSICS.md and
-shared/physics/bof_sources.md. The nominal heat is blown under the operator's standard practice
-with exact analyses (all heat-level normals zero) unless said otherwise.
+Each test names the textbook fact it checks; numbers and sources are in docs/physics/bof.md. The
+nominal heat is blown under the operator's standard practice with exact analyses (all heat-level
+normals zero) unless said otherwise.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def test_endpoint_in_envelope(nominal):
     assert 14.0 <= end["time_min"] <= 20.0
     assert 48.0 <= end["oxygen_nm3_t"] <= 60.0
     assert 250.0 <= end["temp_c"] - BOFParams().hm_temp_c <= 400.0
-    assert 15.0 <= end["feo_pct"] <= 25.0  # end slag FeO (PHYSICS.md, est.)
+    assert 15.0 <= end["feo_pct"] <= 25.0  # end slag FeO (docs/physics/bof.md §9.1, est.)
     assert end["p_pct"] <= BOFParams().p_spec_pct
 
 

@@ -1,8 +1,8 @@
 """Paint-line behaviour of plantrl/PaintLine-v0 (shared env contract: test_env_contract.py).
 
-Physics against PHYSICS.md §2 is tested on the core in ``test_paint_physics.py``; here: the
-recipe as the zero action, the exact measurement lag seen through the env, the shift summary,
-scenarios and the SB3 adapter.
+Physics against docs/physics/paint.md §9 is tested on the core in ``test_paint_physics.py``;
+here: the recipe as the zero action, the exact measurement lag seen through the env, the shift
+summary, scenarios and the SB3 adapter.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def test_vector_env_reports_shift_kpis_at_truncation():
 
 
 def test_drift_scenario_thins_the_clear_from_body_100():
-    """The thin clear lot of the drift profile lands at body 100 (known start, PHYSICS.md)."""
+    """The thin clear lot of the drift profile lands at body 100 (known start,
+    docs/physics/paint.md §3.10)."""
     _, bodies, _ = run_shift(PaintEnv(scenario="drift", shift_bodies=160), seed=4)
     clear = np.array([b["dft_clear_um"] for b in bodies])
     before, after = clear[50:99].mean(), clear[110:160].mean()

@@ -1,7 +1,7 @@
-"""Physics of the paint-line core against the acceptance envelope of shared/PHYSICS.md §2.
+"""Physics of the paint-line core against the acceptance envelope of docs/physics/paint.md §9.
 
 Each test names the fact it checks and its source (keys as in :mod:`envs.paint.params`;
-relations and checks from shared/physics/paint_sources.md §B). Runs go through the same compiled
+relations and checks in docs/physics/paint.md §3). Runs go through the same compiled
 step as the env (:func:`envs.paint.practice.run_production`), under the operator's fixed recipe
 unless said otherwise.
 """
@@ -110,7 +110,7 @@ def test_recipe_hits_the_targets_at_nominal_conditions():
 # ------------------------------------------------------------------------------ envelope
 def test_recipe_cpk_in_the_envelope(long_run):
     """Nominal plant under the fixed recipe: Cpk 1.0–1.33 per layer, so control has room to show
-    (PHYSICS.md §2; PPAP asks ≥ 1.33 in production [AIAG]); mean DFT near target."""
+    (docs/physics/paint.md §9.1; PPAP asks ≥ 1.33 in production [AIAG]); mean DFT near target."""
     for layer in ("base", "clear"):
         assert 1.0 <= long_run.cpk(layer) <= 1.33, layer
         target = getattr(NOMINAL, f"{layer}_dft_target_um")
@@ -236,7 +236,7 @@ def test_booth_reaches_the_rh_setpoint(rh_runs):
 def test_rh_has_a_broad_optimum(rh_runs):
     """Waterborne base is sprayed at 65–75 % RH on purpose [GBM]: too dry → lower TE and dry
     spray; too humid → slow flash, sag and solvent pop [B4]; a broad optimum, not a monotone
-    fall (paint_sources correction 5)."""
+    fall (docs/physics/paint.md §3.3)."""
     q = {rh: t["quality"] for rh, t in rh_runs.items()}
     assert q[70.0] < q[40.0] and q[70.0] < q[90.0]
     assert q[40.0] > 2.0 * q[70.0] and q[90.0] > 1.5 * q[70.0]
@@ -259,7 +259,7 @@ def test_ambient_evaporation_rate():
 
 def test_skinned_film_ignores_humidity():
     """Below the polymer volume fraction 0.74 drying is skin-limited and no longer sees the air
-    [Kiil06] (Huisman 2023 via paint_sources §B4)."""
+    [Kiil06] (Huisman 2023; docs/physics/paint.md §9.2)."""
     h_star = 15.0 * (1.0 / 0.74 - 1.0)
     wet, dry = (
         physics.dry_stage(4.0, h_star, 0.3, 5.0, 2.0),
@@ -326,7 +326,7 @@ def test_oven_window():
 # ------------------------------------------------------------------------------ climate
 def test_booth_climate_delay_and_lag():
     """A booth set-point step acts after one body of transport delay and then as a first-order
-    lag τ = booth_tau_min (est.; PHYSICS.md 0.5–2 min delay, τ 3–10 min)."""
+    lag τ = booth_tau_min (est.; docs/physics/paint.md §9.1: 0.5–2 min delay, τ 3–10 min)."""
     params = NOMINAL.replace(outdoor_temp_amp_k=0.0, hvac_leak_temp=0.0)
     a = np.zeros((60, layout.N_ACT))
     a[10:, A.booth_temp_offset] = 1.0 / 3.0  # +1 K, inside the 0.5 K/body rate limit after 2 bodies

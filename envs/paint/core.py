@@ -290,7 +290,8 @@ def shift_kpis(acc: np.ndarray, params: np.ndarray) -> np.ndarray:
     """``UNIT_KPI`` rows from accumulator rows and parameter rows (numpy, once per shift).
 
     Cpk = min(USL − mean, mean − LSL) / (3 sd) of the true DFT over the shift's bodies, with
-    the layer's target ± tolerance as the specification limits (AIAG PPAP practice; PHYSICS.md).
+    the layer's target ± tolerance as the specification limits (AIAG PPAP practice;
+    docs/physics/paint.md §6).
     """
     acc = np.atleast_2d(acc)
     params = np.atleast_2d(params)

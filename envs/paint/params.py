@@ -2,12 +2,14 @@
 
 Every value carries its unit and source. "calibrated" means it was fitted here so that the nominal
 plant under the operator's fixed recipe lands inside the acceptance envelope of
-``shared/PHYSICS.md`` §2 (see ``experiments/calibrate_paint.py`` and
-``tests/test_paint_physics.py``); "est." marks an engineering estimate without a source (PHYSICS.md
-marks the same numbers *(est.)*). Source keys:
+``docs/physics/paint.md`` §9 (see ``experiments/calibration/paint.py`` and
+``tests/test_paint_physics.py``); "est." marks an engineering estimate without a source (the
+envelope marks the same numbers *(est.)*). Every field with its source: ``docs/physics/paint.md``
+§7; full citations: §12. Source keys:
 
-- [PHY] shared/PHYSICS.md §2 (acceptance envelope); [B1]…[B7] the sections of
-  shared/physics/paint_sources.md §B behind it.
+- [PHY] (also "PHYSICS.md" in a ``source`` string) the acceptance envelope,
+  ``docs/physics/paint.md`` §9.1; [B1]…[B7] the sections of the background notes behind it,
+  whose relations ``docs/physics/paint.md`` §3 reproduces.
 - [Wil18] Wilson et al., Coatings 8(5):174 (2018) — bell droplet size vs speed (exponent ≈ 0.3).
 - [GEA] GEA Niro, "Rotary atomizers" — droplet size ∝ flow^0.2.
 - [SCS] Bonner (Saint Clair Systems), Products Finishing — 2K clear Dv50 −1.1 %/K.

@@ -4,8 +4,7 @@ Per-plant functions on the rows ``(p, d, x)`` — parameters, derived constants,
 the names of :mod:`envs.paint.layout`; the oven and cure are in :mod:`envs.paint.oven`, the
 per-plant constants in :mod:`envs.paint.derive`, the step that chains them in
 :mod:`envs.paint.core`. Sources and the calibrated/sourced/est. status of every constant are in
-:mod:`envs.paint.params`; relations from ``shared/PHYSICS.md`` §2 and
-``shared/physics/paint_sources.md`` §B:
+:mod:`envs.paint.params`; relations documented in ``docs/physics/paint.md`` §3:
 
 - **Film build** (the mass balance, [B1]): per station and body the bells spray
   ``V = n_bells · Q · t_on`` mL with ``t_on = on_fraction · t_c``; the solids deposited on the
@@ -221,8 +220,9 @@ def transfer_efficiency(
     d32: float,
     rh: float,
 ) -> float:
-    """Lumped TE of PHYSICS.md §2 [B2]: geometry × voltage saturation × down-draft loss ×
-    shaping-air optimum × fines loss × f_RH (the down-draft factor is per plant, in ``d``)."""
+    """Lumped TE of docs/physics/paint.md §3.3 [B2]: geometry × voltage saturation × down-draft
+    loss × shaping-air optimum × fines loss × f_RH (the down-draft factor is per plant, in
+    ``d``)."""
     te = p[P.te_0] + (p[P.te_max] - p[P.te_0]) * (1.0 - math.exp(-kv * d[D.inv_uc]))
     r = shaping_air * d[D.inv_saopt + layer] - 1.0
     q = d32 * d[D.inv_dc]
@@ -393,8 +393,8 @@ def hvac_kj_per_kg(p: np.ndarray, x: np.ndarray) -> float:
     """Energy bought per kg of fresh air brought to the booth state (moist-air enthalpies).
 
     Humid outdoor air (more water than the booth's) is cooled to the booth dew point by the
-    chiller and reheated (the hot-humid "chiller + reheat" of PHYSICS.md); otherwise the air is
-    heated and humidified, or cooled, along the enthalpy difference.
+    chiller and reheated (the hot-humid "chiller + reheat" of docs/physics/paint.md §3.9);
+    otherwise the air is heated and humidified, or cooled, along the enthalpy difference.
     """
     t_b, pv_b, t_o, pv_o = x[X.t_booth], x[X.pv_booth], x[X.t_out], x[X.pv_out]
     h_b, h_o = moist_air_enthalpy(t_b, pv_b), moist_air_enthalpy(t_o, pv_o)

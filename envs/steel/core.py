@@ -523,7 +523,7 @@ def heat_kpi_table(kpi: np.ndarray, params: np.ndarray, rows: np.ndarray) -> np.
 
 
 def hit_flags(kpi: np.ndarray, params: np.ndarray) -> dict[str, np.ndarray]:
-    """Hit flags at the PHYSICS.md bands on the end-of-blow measurement, per row.
+    """Hit flags at the bands of docs/physics/bof.md §6 on the end-of-blow measurement, per row.
 
     ``kpi`` rows are ``UNIT_KPI`` values, ``params`` rows the plants' parameter arrays (aims and
     P spec are per plant).
@@ -534,7 +534,7 @@ def hit_flags(kpi: np.ndarray, params: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def kpi_dict(row: np.ndarray, params: np.ndarray) -> dict[str, Any]:
-    """Named KPIs of one ended heat, with hit flags at the PHYSICS.md bands."""
+    """Named KPIs of one ended heat, with hit flags at the docs/physics/bof.md §6 bands."""
     out = {name: float(v) for name, v in zip(UNIT_KPI.names, row, strict=True)}
     flags = hit_flags(row[None, :], params[None, :])
     out.update({k: float(v[0]) for k, v in flags.items()})

@@ -144,7 +144,7 @@ class BOFEnv(BatchEnv[BOFBatch]):
     (true bath C, T, slag FeO and P, the heat's running cost and the heats done; never observed)
     and ``unit_end``. When a heat ends (the unit and the product of a BOF): ``unit_end`` True,
     ``unit_kpi`` and ``product_kpi`` (:data:`envs.steel.layout.UNIT_KPI` plus hit flags at the
-    PHYSICS.md bands, :data:`envs.steel.layout.HIT_FLAG_NAMES`).
+    docs/physics/bof.md §6 bands, :data:`envs.steel.layout.HIT_FLAG_NAMES`).
 
     ## Plant Parameters
     :class:`envs.steel.params.BOFParams`, one frozen dataclass with unit, range and source per

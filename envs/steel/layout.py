@@ -287,8 +287,8 @@ UNIT_KPI = Layout(
 )
 K = UNIT_KPI.at
 
-# hit flags scored on the end-of-blow measurement, PHYSICS.md: ±0.01 and ±0.02 wt% C, ±10 and
-# ±15 K, both at once per pair of bands, and P in spec
+# hit flags scored on the end-of-blow measurement, docs/physics/bof.md §6: ±0.01 and ±0.02 wt%
+# C, ±10 and ±15 K, both at once per pair of bands, and P in spec
 HIT_BANDS_C = (0.01, 0.02)  # wt%
 HIT_BANDS_T = (10.0, 15.0)  # K
 # their info names keep the bands as written (``hit_c_0.01``): names, not columns of a row
@@ -336,7 +336,7 @@ def default_drifts() -> dict[str, dict[str, Any]]:
     """The per-heat drifts of a campaign (multipliers of :data:`DRIFT_TARGETS`' parameters).
 
     Magnitudes est.: refractory heat loss +30–50 % over a campaign of a few thousand heats
-    (PHYSICS.md variants), here compressed into an episode.
+    (docs/physics/bof.md §10, variants), here compressed into an episode.
     """
     return {
         "lance_wear_kc": {

@@ -2,9 +2,11 @@
 
 Every value carries its unit and source. "calibrated" means it was fitted here so that the nominal
 plant under the operator's standard practice lands inside the acceptance envelope of
-``shared/PHYSICS.md`` §1 (see ``experiments/calibrate_bof.py`` and ``tests/test_bof_physics.py``);
-"est." marks a textbook estimate without a source. Source keys [S1]…[S21] are those of
-``shared/physics/bof_sources.md``:
+``docs/physics/bof.md`` §9 (see ``experiments/calibration/bof.py`` and
+``tests/test_bof_physics.py``); "est." marks a textbook estimate without a source. Source keys
+[S1]…[S21] are those of ``docs/physics/bof.md`` §12 (full citations; every field with its
+source: §7); "PHYSICS.md" in a ``source`` string means that envelope (§9.1), "bof_sources §n"
+the notes reproduced there:
 
 - [S1] Suito & Inoue, Tetsu-to-Hagane 70(2):186 (1984) — phosphorus partition.
 - [S6] Fujii & Ura, Tetsu-to-Hagane 51(9):1600 (1965) — critical carbon rises with oxygen rate.

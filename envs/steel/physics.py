@@ -1,9 +1,9 @@
 """Physics of the BOF blow: per-plant functions on rows ``(p, d, x)``, compiled with numba.
 
 Model (lumped, one explicit update per control step; sources in :mod:`envs.steel.params` and
-``shared/physics/bof_sources.md``):
+``docs/physics/bof.md``, which documents every equation below):
 
-- **Oxygen split** (bof_sources §2.2): the oxygen reaching the bath each step (blown O2 x
+- **Oxygen split** (docs/physics/bof.md §3.2): the oxygen reaching the bath each step (blown O2 x
   utilisation + ore oxygen) is offered to Si, Mn, C and Fe in proportion to affinity demands
   ``a_j * [%j]`` (a_C = 1, ``a_Fe`` grows with lance height). This one rule gives stage I (Si and Mn
   first) and stage II (oxygen-limited decarburisation, carbon rate rising as Si falls).
@@ -28,12 +28,12 @@ Model (lumped, one explicit update per control step; sources in :mod:`envs.steel
   the CO→CO2 post-combustion increment only ``post_combustion_share``; minus scrap
   melting (1.42 MJ/kg [S9]) as a first-order lag, ore and lime sensible heat, and losses
   ``heat_loss_k_min · C_th``. ``C_th = W c_steel + S c_slag + refractory``.
-  Calibration (experiments/calibrate_bof.py): with these enthalpies, the sourced scrap heat and
-  lime's sensible heat, the nominal heat (15 % scrap) reaches 1650 °C only with
-  ``heat_efficiency = 1`` and half the post-combustion heat retained; the off-gas sensible heat
-  is thus not modelled separately. The heat capacity (with 0.3 MJ/(K t) refractory) is then
-  set so that +1 % scrap gives −17 K (plain heat balance −16…−20 K; published rule −13…−15 K)
-  and +0.1 % Si +21 K (derived +13…+21 K).
+  Calibration (experiments/calibration/bof.py; docs/physics/bof.md §8): with these enthalpies,
+  the sourced scrap heat and lime's sensible heat, the nominal heat (15 % scrap) reaches 1650 °C
+  only with ``heat_efficiency = 1`` and half the post-combustion heat retained; the off-gas
+  sensible heat is thus not modelled separately. The heat capacity (with 0.3 MJ/(K t)
+  refractory) is then set so that +1 % scrap gives −17 K (plain heat balance −16…−20 K;
+  published rule −13…−15 K) and +0.1 % Si +21 K (derived +13…+21 K).
 
 Bookkeeping states (cumulative carbon and oxygen to the off-gas, heat terms) let the tests close
 the C, O, Fe and heat balances from the inventories independently of the update code.
@@ -299,7 +299,7 @@ def _lance_kinetics(p: np.ndarray, x: np.ndarray, lance: float, dtm: float) -> N
     x[X.pcr_eff] = min(max(p[P.pcr_ref] + p[P.pcr_lance_per_m] * dh, 0.03), 0.25)
     x[X.a_fe_eff] = p[P.affinity_fe] * math.exp(p[P.fe_lance_per_m] * dh)
     x[X.e_kc] = math.exp(-p[P.kc_per_min] * math.exp(-p[P.kc_lance_per_m] * dh) * dtm)
-    x[X.foam_factor] = math.exp(0.8 * dh)  # softer blow, more foam (PHYSICS.md, est.)
+    x[X.foam_factor] = math.exp(0.8 * dh)  # softer blow, more foam (docs/physics/bof.md §3.8, est.)
     x[X.lance_cache] = lance
 
 
@@ -489,8 +489,8 @@ def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> floa
 def _foam_index(p: np.ndarray, x: np.ndarray, w: float) -> float:
     """Slag-foam index (1 = normal mid-blow foam): slag volume x gas rate x FeO, softer lance.
 
-    Slopping risk rises with FeO and soft blowing mid-blow (PHYSICS.md, est.); the acoustic
-    foam sensor reads this index with noise.
+    Slopping risk rises with FeO and soft blowing mid-blow (docs/physics/bof.md §3.8, est.); the
+    acoustic foam sensor reads this index with noise.
     """
     s = slag_mass(x)
     feo_pct = 100.0 * x[X.feo] / s

@@ -4,7 +4,7 @@ A shop's static model is a regression on its own heats; ours is fitted on the si
 nominal heat by bisection and finite differences, so that under standard practice the nominal
 heat (exact analyses, no disturbance) ends at the carbon and temperature aims. Prints the fitted
 ``practice_*`` values (paste them into ``envs/steel/params.py`` or a plant YAML) and the
-rule-of-thumb sensitivities PHYSICS.md asks for.
+rule-of-thumb sensitivities of the envelope (docs/physics/bof.md §8, §9).
 
     python -m experiments.calibration.bof [--plant envs/conf/plant/bof_250t.yaml]
 """

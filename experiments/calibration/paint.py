@@ -1,4 +1,4 @@
-"""Calibrate the paint line's unsourced constants against the acceptance envelope (PHYSICS.md §2).
+"""Calibrate the paint line's unsourced constants against the envelope of docs/physics/paint.md.
 
 Every fit is reproducible (fixed seeds, bisection or closed form) and printed as a line to paste
 into ``envs/paint/params.py`` or a plant YAML; the envelope checks follow. What is fitted:
@@ -159,7 +159,8 @@ def report(params: PaintLineParams) -> None:
 
 
 def rh_sweep(params: PaintLineParams) -> None:
-    """Quality cost vs booth RH set-point (recipe otherwise): the broad optimum of PHYSICS.md."""
+    """Quality cost vs booth RH set-point (recipe otherwise): the broad optimum of
+    docs/physics/paint.md §9."""
     print("\n# booth RH sweep (quality cost = DFT misses + rework + cure, EUR/body)")
     for rh in RH_SWEEP:
         a = np.zeros(layout.N_ACT)
