@@ -229,3 +229,75 @@ def test_tuned_paint_pid_recovers_from_the_thin_clear_lot():
     after_pid = in_spec_after(pid.series, 100, "in_spec_clear")
     after_op = in_spec_after(operator.series, 100, "in_spec_clear")
     assert after_pid > after_op + 0.1
+
+
+def _rollout_actions(policy, make_env, seed: int = 0, steps: int = 60) -> np.ndarray:
+    """The policy's actions over the first ``steps`` steps of a seeded episode."""
+    env = make_env()
+    obs, _ = env.reset(seed=seed)
+    policy.reset(1)
+    out = []
+    for _ in range(steps):
+        a = policy.act(obs[None])[0]
+        out.append(a)
+        obs, _, term, trunc, _ = env.step(a)
+        if term or trunc:
+            break
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("process", "cls", "gains_cls", "trim", "driven"),
+    [
+        ("bof", BOFPID, BOFPIDGains, {"lance_height": -0.2, "lime_feed": 0.1}, "ore_feed"),
+        (
+            "paint",
+            PaintPID,
+            PaintPIDGains,
+            {"base_voltage": 0.3, "oven_setpoint": -0.1},
+            "base_flow",
+        ),
+    ],
+)
+def test_operating_point_trims_only_the_actuators_the_loops_leave_alone(
+    process, cls, gains_cls, trim, driven
+):
+    """Strong baselines tune their operating point with their gains: a trim adds a constant to
+    the named actuators' actions and nothing else; a trim on a driven actuator is refused."""
+    make = lambda: envs.make(process)  # noqa: E731
+    base = cls.from_config()
+    gains = dataclasses.replace(base.gains, operating_point=trim)
+    trimmed = cls(gains, plant=base.params)
+    plain_actions = _rollout_actions(base, make)
+    # the trimmed controller acts on the plain run's observations: same loop inputs
+    env = make()
+    obs, _ = env.reset(seed=0)
+    base.reset(1)
+    trimmed.reset(1)
+    names = envs.process(process).layout_module.ACTUATORS.names
+    for a_plain in plain_actions:
+        a_trim = trimmed.act(obs[None])[0]
+        assert np.array_equal(base.act(obs[None])[0], a_plain)
+        for j, name in enumerate(names):
+            expected = np.clip(a_plain[j] + trim.get(name, 0.0), -1, 1)
+            assert a_trim[j] == pytest.approx(expected, abs=1e-6), name
+        obs, *_ = env.step(a_plain)
+    with pytest.raises(ValueError, match=rf"trims \['{driven}'\], which its loops drive"):
+        cls(dataclasses.replace(base.gains, operating_point={driven: 0.1}), plant=base.params)
+    with pytest.raises(ValueError, match="unknown actuator"):
+        cls(dataclasses.replace(base.gains, operating_point={"no_such": 0.1}), plant=base.params)
+    with pytest.raises(ValueError, match=r"in \[-1, 1\]"):
+        name = next(iter(trim))
+        cls(dataclasses.replace(base.gains, operating_point={name: 2.0}), plant=base.params)
+    assert gains_cls.from_dict({"operating_point": trim}).operating_point == trim
+
+
+def test_the_tuner_can_search_an_operating_point():
+    """A stage's search space names trims as ``operating_point.<actuator>``; the tuner's
+    dotted writer turns them into the gains block the PID reads."""
+    gains: dict = {}
+    tune_pid.set_path(gains, "operating_point.base_voltage", 0.25)
+    tune_pid.set_path(gains, "base.ki", 0.01)
+    pid = PaintPID(PaintPIDGains.from_dict(gains))
+    assert pid.gains.operating_point == {"base_voltage": 0.25}
+    assert tune_pid.get_path(gains, "operating_point.base_voltage", 0.0) == 0.25

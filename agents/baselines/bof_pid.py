@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from agents.baselines.pid import PID, FloatArray, PIDGains
+from agents.baselines.pid import PID, FloatArray, OperatingPoint, PIDGains
 from agents.estimators import BOF_OBS, BOFBathEstimator
 from envs.steel import BOFParams, actuator_specs, layout, resolve_variant
 
@@ -77,6 +77,8 @@ class BOFPIDGains:
         ore_cooling_k_kg_t: bath cooling per kg/t of ore, K.
         campaign_c: PI on the tapped carbon error → carbon aim shift, wt% (per heat).
         campaign_t: PI on the tapped temperature error → temperature aim shift, K (per heat).
+        operating_point: constant normalised trims of the actuators the controller leaves to
+            practice (oxygen flow, lance height, lime; :class:`OperatingPoint`).
     """
 
     end_gain: float = 1.0
@@ -89,6 +91,7 @@ class BOFPIDGains:
     ore_cooling_k_kg_t: float = 5.0
     campaign_c: PIDGains = dataclasses.field(default_factory=lambda: CAMPAIGN_C)
     campaign_t: PIDGains = dataclasses.field(default_factory=lambda: CAMPAIGN_T)
+    operating_point: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> BOFPIDGains:
@@ -103,6 +106,8 @@ class BOFPIDGains:
                 base = dataclasses.asdict(CAMPAIGN_C if k == "campaign_c" else CAMPAIGN_T)
                 base.update(v or {})
                 out[k] = PIDGains.from_dict(base)
+            elif k == "operating_point":
+                out[k] = {str(name): float(trim) for name, trim in (v or {}).items()}
             else:
                 out[k] = float(v)
         return cls(**out)
@@ -165,6 +170,9 @@ class BOFPID:
             gains.ore_cooling_k_kg_t,
             gains.kc_gain,
         )
+        names = layout.ACTUATORS.names
+        driven = (names[A_ORE], names[A_END])
+        self.operating_point = OperatingPoint(gains.operating_point, names, driven, "BOF PID")
         self.reset(0)
 
     @classmethod
@@ -198,7 +206,7 @@ class BOFPID:
         rows = self.estimator.sublance & np.isfinite(self.estimator.temp)
         if rows.any():
             self._endpoint(o, rows, actions)
-        out = np.clip(actions, -1.0, 1.0).astype(np.float32)
+        out = np.clip(self.operating_point.apply(actions), -1.0, 1.0).astype(np.float32)
         return out[0] if single else out
 
     # -------------------------------------------------------------------------------------------

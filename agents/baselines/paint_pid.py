@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from agents.baselines.pid import PID, FloatArray, PIDGains
+from agents.baselines.pid import PID, FloatArray, OperatingPoint, PIDGains
 from agents.estimators import PAINT_OBS, PaintFilmEstimator
 from envs.paint import LAYERS, PaintLineParams, actuator_specs, layout, resolve_variant
 
@@ -70,12 +70,15 @@ class PaintPIDGains:
         clear: PI on the clearcoat's log flow per DFT reading.
         base_speed_visc_exp: bell speed ∝ (viscosity / nominal)^k for the basecoat, -.
         clear_speed_visc_exp: the same for the clearcoat, -.
+        operating_point: constant normalised trims of the actuators the loops leave alone
+            (shaping air, voltage, booth climate, oven; :class:`OperatingPoint`).
     """
 
     base: PIDGains = dataclasses.field(default_factory=_flow_pi)
     clear: PIDGains = dataclasses.field(default_factory=_flow_pi)
     base_speed_visc_exp: float = 0.0
     clear_speed_visc_exp: float = 0.0
+    operating_point: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> PaintPIDGains:
@@ -90,6 +93,8 @@ class PaintPIDGains:
                 base = dataclasses.asdict(_flow_pi())
                 base.update(v or {})
                 out[k] = PIDGains.from_dict(base)
+            elif k == "operating_point":
+                out[k] = {str(name): float(trim) for name, trim in (v or {}).items()}
             else:
                 out[k] = float(v)
         return cls(**out)
@@ -143,6 +148,9 @@ class PaintPID:
             [getattr(self.params, f"{layer}_recipe_speed_krpm") for layer in LAYERS]
         )
         self.cup_nominal = np.array([nominal_cup_seconds(self.params, ly) for ly in LAYERS])
+        names = layout.ACTUATORS.names
+        driven = tuple(names[j] for j in (*A_FLOW, *A_SPEED))
+        self.operating_point = OperatingPoint(gains.operating_point, names, driven, "paint PID")
         self.reset(0)
 
     @classmethod
@@ -176,7 +184,7 @@ class PaintPID:
             q_rec = self.estimator.q_recipe[k, self.estimator.next_style]
             actions[:, A_FLOW[k]] = q_rec * np.expm1(u) / self.flow_span[k]
             actions[:, A_SPEED[k]] = self._speed_feedforward(o, k)
-        out = np.clip(actions, -1.0, 1.0).astype(np.float32)
+        out = np.clip(self.operating_point.apply(actions), -1.0, 1.0).astype(np.float32)
         return out[0] if single else out
 
     def _flow_correction(self, k: int, loop: PID) -> FloatArray:

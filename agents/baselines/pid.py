@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PID", "FloatArray", "PIDGains"]
+__all__ = ["PID", "FloatArray", "OperatingPoint", "PIDGains"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -144,3 +144,45 @@ class PID:
         self.output = np.where(upd, u, self.output)
         self._started = self._started | upd
         return self.output.copy()
+
+
+class OperatingPoint:
+    """Constant trims of the actuators a baseline does not drive: its operating point.
+
+    A controller that only closes loops on some actuators runs the others at the operator's
+    practice, so a learned policy could beat it merely by finding a better constant set-point
+    (issue "Plants v2", strong baselines). The trims move those actuators by a constant
+    normalised adjust action (``+0.2`` = 20 % of the actuator's adjust span above practice),
+    tuned with the gains. Trims on a driven actuator would fight the loop and are refused; no
+    trim leaves every action as it was.
+
+    Args:
+        trims: ``{actuator name: normalised trim in [-1, 1]}``.
+        names: every actuator of the process, in action order.
+        driven: the actuators the controller's loops write.
+        who: the controller, for messages.
+    """
+
+    def __init__(
+        self, trims: Mapping[str, float], names: tuple[str, ...], driven: tuple[str, ...], who: str
+    ) -> None:
+        unknown = sorted(set(trims) - set(names))
+        if unknown:
+            raise ValueError(f"{who}: unknown actuator(s) {unknown} in operating_point; {names}")
+        fought = sorted(set(trims) & set(driven))
+        if fought:
+            raise ValueError(
+                f"{who}: operating_point trims {fought}, which its loops drive; trim only "
+                f"{sorted(set(names) - set(driven))}"
+            )
+        bad = {k: v for k, v in trims.items() if not (math.isfinite(v) and -1.0 <= v <= 1.0)}
+        if bad:
+            raise ValueError(f"{who}: operating_point trims must be in [-1, 1], got {bad}")
+        self.columns = np.array([names.index(k) for k in trims], dtype=np.int64)
+        self.values = np.array([float(trims[k]) for k in trims])
+
+    def apply(self, actions: FloatArray) -> FloatArray:
+        """``actions`` (n, n_act) with the trims added in place (returned for chaining)."""
+        if self.columns.size:
+            actions[:, self.columns] += self.values
+        return actions
