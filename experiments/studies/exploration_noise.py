@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="markdown path")
     args = parser.parse_args(argv)
     study = STUDIES[args.process]
-    sigmas = SIGMAS
+    sigmas: tuple[float, ...] = SIGMAS
     if args.quick:
         kwargs = dict(study.env_kwargs)
         if args.process == "paint":
