@@ -82,6 +82,7 @@ def run_practice_heat(
     end_o2_factor: float = 1.0,
     ore_kg: float | None = None,
     end_c_pct: float | None = None,
+    plan: tuple[float, float, float] | None = None,
 ) -> HeatTrajectory:
     """Blow one heat with the standard practice, optionally perturbed, and trace it.
 
@@ -97,6 +98,8 @@ def run_practice_heat(
             planned oxygen is corrected for the ore's oxygen as the static balance does.
         end_c_pct: if given, blow until the bath carbon falls to this value instead (a perfect
             endpoint, for comparing practices at the same tapping carbon).
+        plan: if given, the static plan ``(oxygen Nm³, ore kg, lime kg)`` is this one instead of
+            the one computed from the charge (an operator whose charge model is held fixed).
     """
     params = params or BOFParams()
     p = params.to_array()
@@ -105,6 +108,9 @@ def run_practice_heat(
     d = np.zeros(len(DERIVED))
     physics.derive(p, dt_s, d)
     physics.init_heat(p, x, z)
+    if plan is not None:
+        x[X.o2_plan], x[X.ore_plan], x[X.lime_plan] = plan
+        x[X.o2_end] = x[X.o2_plan]
     if ore_kg is not None:  # the static balance credits ore oxygen: keep the plan consistent
         x[X.o2_plan] += 0.21 * (x[X.ore_plan] - ore_kg)
         x[X.o2_end] = x[X.o2_plan]

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 import envs
-from envs.steel import BOFParams, physics, run_practice_heat
-from envs.steel.layout import ACTUATORS, DERIVED, HEAT_NOISE, STATE, A, O, X, Z
+from envs.steel import BOFParams, HeatTrajectory, run_practice_heat
+from envs.steel.layout import ACTUATORS, HEAT_NOISE, O, X, Z
 from experiments.lib.machine_info import ROOT, machine_info
 from experiments.studies import exploration_noise
 
@@ -250,10 +250,9 @@ def check_p_economics(z: np.ndarray, cut_kg_t: float = 14.5) -> Row:
 
     gains, off = [], 0
     for zz in z:
-        a, b = run_practice_heat(p, zz).state, run_practice_heat(lean, zz).state
-        lime_saved = (a[X.lime] - b[X.lime]) * p.price_lime_eur_kg
-        pa = 100 * a[X.p] / physics.bath_mass(a)
-        pb = 100 * b[X.p] / physics.bath_mass(b)
+        ha, hb = run_practice_heat(p, zz), run_practice_heat(lean, zz)
+        lime_saved = (ha.state[X.lime] - hb.state[X.lime]) * p.price_lime_eur_kg
+        pa, pb = ha.end["p_pct"], hb.end["p_pct"]
         if pb > p.p_spec_pct:
             off += 1
             gains.append(lime_saved - (penalty(pb) - penalty(pa)))
@@ -322,28 +321,8 @@ def check_normalisation(h: Heats) -> Row:
 
 
 # ---------------------------------------------------------------- 9. scrap and Si responses
-def _blow_fixed_plan(params: BOFParams, z: np.ndarray, plan: np.ndarray) -> np.ndarray:
-    """The practice on a heat whose static plan (O2, ore, lime) is given, not computed."""
-    p, x, d, sp = (
-        params.to_array(),
-        np.zeros(len(STATE)),
-        np.zeros(len(DERIVED)),
-        np.zeros(len(ACTUATORS)),
-    )
-    physics.derive(p, 10.0, d)
-    physics.init_heat(p, x, z)
-    x[X.o2_plan], x[X.ore_plan], x[X.lime_plan] = plan
-    x[X.o2_end] = x[X.o2_plan]
-    while x[X.time] < physics.MAX_BLOW_MIN and x[X.o2_blown] < x[X.o2_plan]:
-        physics.practice_setpoints(p, x, 10.0, sp)
-        physics.physics_step(
-            p, d, x, sp[A.oxygen_flow], sp[A.lance_height], sp[A.ore_feed], sp[A.lime_feed], 10.0
-        )
-    return x
-
-
-def _end(x: np.ndarray) -> tuple[float, float]:
-    return 100 * x[X.c] / physics.bath_mass(x), x[X.temp] - physics.KELVIN
+def _end(heat: HeatTrajectory) -> tuple[float, float]:
+    return heat.end["c_pct"], heat.end["temp_c"]
 
 
 def check_responses() -> Row:
@@ -352,15 +331,15 @@ def check_responses() -> Row:
     scrap = p.replace(scrap_t=p.scrap_t + 0.01 * charge, hot_metal_t=p.hot_metal_t - 0.01 * charge)
     si = z0.copy()
     si[Z.hm_si] = 0.1 / p.hm_si_sd_pct  # true and measured Si +0.1 % (analysis exact)
-    base = run_practice_heat(p, z0).state
-    plan = base[[X.o2_plan, X.ore_plan, X.lime_plan]].copy()
+    base = run_practice_heat(p, z0)
+    o2, ore, lime = (float(base.state[j]) for j in (X.o2_plan, X.ore_plan, X.lime_plan))
     c0, t0 = _end(base)
     out: dict[str, tuple[float, float]] = {}
     for name, params, z in (("+1 % scrap", scrap, z0), ("+0.1 % Si", p, si)):
         for mode, x in (
-            ("fixed", _blow_fixed_plan(params, z, plan)),
-            ("ore fixed", run_practice_heat(params, z, ore_kg=float(plan[1])).state),
-            ("compensating", run_practice_heat(params, z).state),
+            ("fixed", run_practice_heat(params, z, plan=(o2, ore, lime))),
+            ("ore fixed", run_practice_heat(params, z, ore_kg=ore)),
+            ("compensating", run_practice_heat(params, z)),
         ):
             c, t = _end(x)
             out[f"{name} {mode}"] = (t - t0, c - c0)
