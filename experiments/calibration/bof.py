@@ -12,6 +12,7 @@ rule-of-thumb sensitivities of the envelope (docs/physics/bof.md §8, §9).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,8 @@ from envs.steel import BOFParams, run_practice_heat
 from envs.steel.layout import HEAT_NOISE, Z
 
 
-def end_c_t(params: BOFParams, z: np.ndarray | None = None, **kw: float) -> tuple[float, float]:
+def end_c_t(params: BOFParams, z: np.ndarray | None = None, **kw: Any) -> tuple[float, float]:
+    """End carbon (wt%) and temperature (degC) of a practice heat (``kw``: its perturbations)."""
     end = run_practice_heat(params, z, **kw).end
     return end["c_pct"], end["temp_c"]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import envs
 from envs.steel import BOFParams, HeatTrajectory, run_practice_heat
 from envs.steel.layout import ACTUATORS, HEAT_NOISE, O, X, Z
 from experiments.lib.machine_info import ROOT, machine_info
+from experiments.lib.study_output import command_line, publish
 from experiments.studies import exploration_noise
 
 SEED0 = 600000  # env heats of this audit
@@ -423,16 +423,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="markdown path")
     args = parser.parse_args(argv)
     sizes = (4, 4, 4) if args.quick else (40, 40, 128)
-    cmd = "python -m experiments.studies.audit_bof " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
-    text = report(audit(*sizes), cmd.strip(), sizes)
-    out = args.out or (None if args.quick else ROOT / "results" / "bof" / "audit.md")
-    print(text)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-        print(f"wrote {out}")
+    cmd = command_line("experiments.studies.audit_bof", argv)
+    text = report(audit(*sizes), cmd, sizes)
+    publish(text, args.out or (None if args.quick else ROOT / "results" / "bof" / "audit.md"))
 
 
 if __name__ == "__main__":

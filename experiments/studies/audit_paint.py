@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ import envs
 from envs.paint import PaintLineParams, actuator_specs, recipe_setpoints
 from envs.paint.layout import ACTUATORS, OBSERVATION, PRODUCT_KPI, STYLES
 from experiments.lib.machine_info import ROOT, machine_info
+from experiments.lib.study_output import command_line, publish
 from experiments.studies import exploration_noise
 
 SEED0 = 310000  # shifts of this audit (exploration_noise uses 300000…, evaluation 100000…/200000…)
@@ -573,16 +573,9 @@ def main(argv: list[str] | None = None) -> None:
     s = QUICK if args.quick else FULL
     start = time.perf_counter()
     rows = [row for check in CHECKS for row in check(s)]
-    cmd = "python -m experiments.studies.audit_paint " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
-    text = report(rows, s, cmd.strip(), time.perf_counter() - start)
-    out = args.out or (None if args.quick else ROOT / "results" / "paint" / "audit.md")
-    print(text)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-        print(f"wrote {out}")
+    cmd = command_line("experiments.studies.audit_paint", argv)
+    text = report(rows, s, cmd, time.perf_counter() - start)
+    publish(text, args.out or (None if args.quick else ROOT / "results" / "paint" / "audit.md"))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ import numpy as np
 import envs
 from agents.evaluation import EpisodeResults, evaluate
 from experiments.lib.machine_info import ROOT, machine_info
+from experiments.lib.study_output import command_line, publish
 
 SEED0 = 300000  # episodes of this study (evaluation sets use 100000…/200000…, tuning 500000…)
 SIGMAS = (0.1, 0.2, 0.37, 0.6)
@@ -158,17 +158,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.process == "paint":
             kwargs["shift_bodies"] = 60
         study, sigmas = dataclasses.replace(study, episodes=4, env_kwargs=kwargs), (0.37,)
-    cmd = "python -m experiments.studies.exploration_noise " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
+    cmd = command_line("experiments.studies.exploration_noise", argv)
     text = report(args.process, study, run(args.process, study, sigmas), cmd)
     default = ROOT / "results" / args.process / "exploration_noise.md"
-    out = args.out or (None if args.quick else default)
-    print(text)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text)
-        print(f"wrote {out}")
+    publish(text, args.out or (None if args.quick else default))
 
 
 if __name__ == "__main__":
