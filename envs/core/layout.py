@@ -31,7 +31,7 @@ from __future__ import annotations
 import enum
 import keyword
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,21 +165,6 @@ class Layout:
         for f, o in zip(self.fields, self.offsets, strict=True):
             out[f.name] = values[o] if f.size == 1 else values[o : o + f.size]
         return out
-
-    def zeros(self, n: int, dtype: Any = np.float64) -> np.ndarray:
-        """An (n, len(self)) array of zeros: n rows of this layout."""
-        return np.zeros((n, self.size), dtype=dtype)
-
-    def check_row(self, values: Mapping[str, float]) -> np.ndarray:
-        """A row from ``{name: value}`` with every scalar field given (tests, fixtures)."""
-        missing = [f.name for f in self.fields if f.size == 1 and f.name not in values]
-        unknown = sorted(set(values) - set(self.names))
-        if missing or unknown:
-            raise ValueError(f"{self.kind} row: missing {missing}, unknown {unknown}")
-        row = np.zeros(self.size)
-        for name, value in values.items():
-            row[self.index(name)] = value
-        return row
 
 
 @dataclass(frozen=True)
