@@ -54,7 +54,7 @@ A_FLOW = tuple(layout.ACTUATORS.index(f"{layer}_flow") for layer in LAYERS)
 A_SPEED = tuple(layout.ACTUATORS.index(f"{layer}_bell_speed") for layer in LAYERS)
 ZAHN4_C = 5.0  # s: Zahn #4 cup, ν[cSt] = 14.8 (t − 5) (Patton 1979, as the env's sensor)
 ZAHN4_K = 14.8
-LOG_FLOW_LIMIT = 0.25  # the PI's correction range, log flow (≈ ±25 %, the flows' adjust span)
+LOG_FLOW_LIMIT = 0.25  # default bound of the PI's correction, log flow (cut to the reachable range)
 
 
 def _flow_pi(**kw: float) -> PIDGains:
@@ -103,6 +103,16 @@ class PaintPIDGains:
         return dataclasses.asdict(self)
 
 
+def _reachable(gains: PIDGains, span_rel: float) -> PIDGains:
+    """The PI's output and integral limits cut to the log-flow range the flow action reaches
+    (± ``span_rel`` of the mix-weighted recipe flow): the loop then saturates where the actuator
+    does and never winds up behind the action's clip, whatever the plant's span."""
+    lo, hi = math.log1p(-min(span_rel, 0.99)), math.log1p(span_rel)
+    out_min, out_max = max(gains.out_min, lo), min(gains.out_max, hi)
+    i_limit = min(gains.i_limit, max(-out_min, out_max))
+    return dataclasses.replace(gains, out_min=out_min, out_max=out_max, i_limit=i_limit)
+
+
 def nominal_cup_seconds(p: PaintLineParams, layer: str) -> float:
     """Zahn #4 time of the nominal paint at the nominal paint temperature, s (Arrhenius from
     the reference temperature, as the recipe assumes)."""
@@ -143,6 +153,10 @@ class PaintPID:
         self.estimator = PaintFilmEstimator(self.params)
         spans = {s.name: s.adjust_span for s in actuator_specs(self.params)}
         self.flow_span = np.array([spans[f"{layer}_flow"] for layer in LAYERS])
+        self.flow_gains = [
+            _reachable(getattr(gains, layer), self._flow_span_rel(k))
+            for k, layer in enumerate(LAYERS)
+        ]
         self.speed_span = np.array([spans[f"{layer}_bell_speed"] for layer in LAYERS])
         self.speed_recipe = np.array(
             [getattr(self.params, f"{layer}_recipe_speed_krpm") for layer in LAYERS]
@@ -164,7 +178,7 @@ class PaintPID:
     def reset(self, n: int) -> None:
         """``n`` shifts start: clear the film estimates and the integrators."""
         self.estimator.reset(n)
-        self.loops = [PID(getattr(self.gains, layer), n) for layer in LAYERS]
+        self.loops = [PID(g, n) for g in self.flow_gains]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         a = np.asarray(obs, dtype=np.float64)
@@ -186,6 +200,13 @@ class PaintPID:
             actions[:, A_SPEED[k]] = self._speed_feedforward(o, k)
         out = np.clip(self.operating_point.apply(actions), -1.0, 1.0).astype(np.float32)
         return out[0] if single else out
+
+    def _flow_span_rel(self, k: int) -> float:
+        """The flow span of layer k relative to its mix-weighted recipe flow."""
+        p = self.params
+        shares = np.array([p.style_p_sedan, p.style_p_suv, p.style_p_hatch])
+        q_mix = float(shares @ self.estimator.q_recipe[k] / shares.sum())
+        return float(self.flow_span[k] / q_mix)
 
     def _flow_correction(self, k: int, loop: PID) -> FloatArray:
         """Log flow correction of layer k after this sample (Smith-predictor error)."""

@@ -46,7 +46,16 @@ from envs.paint.physics import (
 
 __all__ = ["actuator_limits", "derive", "practice_setpoints", "recipe_flow"]
 
-FLOW_SPAN_REL = 0.25  # adjust span of the flows: ±25 % of the mix-weighted recipe flow
+# Adjust spans, sized to what the process can use (docs/physics/paint.md §2.1): a full action
+# (a = ±1) keeps a nominal body inside its quality window and still covers the documented
+# disturbances. Every number below is quoted with its source or derivation there.
+FLOW_SPAN_BANDS = 0.5  # flows: ± half the DFT tolerance of film at the mix-weighted recipe flow
+SPEED_SPAN_KRPM = 5.0  # bell speed: d32 ±7 % (a = 0.6) holds d32 against ±17 % viscosity [B4]
+SHAPING_AIR_SPAN_REL = 0.2  # ±20 % of the recipe: the tested 120–180 L/min [IMECE97]
+VOLTAGE_SPAN_KV = 10.0  # ±10 kV: 80 kV clear recipe up to the 90 kV cap (60–90 kV [IMECE97])
+BOOTH_TEMP_SPAN_K = 3.0  # the booth window ±2.8 K ≈ ±3 K [PF-CC]
+BOOTH_RH_SPAN_PCT = 10.0  # the waterborne RH window ±10 %RH [PF-CC], plus the leak's offset
+OVEN_SPAN_K = 5.0  # +10 % line speed needs ≈ +4–5 K of oven air (paint_v1_sources.md §2.2)
 
 
 @njit(cache=True, error_model="numpy")
@@ -77,19 +86,35 @@ def recipe_flow(p: np.ndarray, d: np.ndarray, layer: int, style: int) -> float:
 
 
 @njit(cache=True, error_model="numpy")
+def _leak_offset_rh(p: np.ndarray) -> float:
+    """RH set-point offset (%RH) that holds the nominal booth RH at the site's mean outdoor climate
+    against the HVAC leak (``physics.climate``: p_v = p_v,sp + leak (p_v,out − p_v,sp))."""
+    leak = p[P.hvac_leak_rh]
+    pv_target = nominal_pv_booth(p)
+    pv_sp = (pv_target - leak * p_sat_kpa(p[P.outdoor_dewpoint_c])) / max(1.0 - leak, 1e-6)
+    return 100.0 * pv_sp / p_sat_kpa(p[P.booth_temp_c]) - p[P.booth_rh_pct]
+
+
+@njit(cache=True, error_model="numpy")
 def _spans(p: np.ndarray, d: np.ndarray, span: np.ndarray) -> None:
-    """Adjust spans: flows ±25 % of the mix-weighted recipe flow of the station (the recipe
-    itself changes per style); speed 15 krpm, shaping air 150 NL/min, voltage 20 kV, booth
-    ±3 K and ±35 %RH, oven ±20 K (``d`` must hold the recipe flows)."""
+    """Adjust spans (``d`` must hold the recipe flows): flows ± half a tolerance band of film at
+    the mix-weighted recipe flow, bell speed ±5 krpm, shaping air ±20 % of the recipe, voltage
+    ±10 kV, booth ±3 K and ±(10 %RH + the leak's offset), oven ±5 K (module constants)."""
     wsum = p[P.style_p_sedan] + p[P.style_p_sedan + 1] + p[P.style_p_sedan + 2]
     for layer in range(N_LAYERS):
-        a = layer * STATION_STRIDE
+        a, b = layer * STATION_STRIDE, layer * P_LAYER_STRIDE
         q_mix = 0.0
         for s in range(N_STYLES):
             q_mix += p[P.style_p_sedan + s] / wsum * d[D.recipe_q + N_STYLES * layer + s]
-        span[a + AS.flow], span[a + AS.bell_speed] = FLOW_SPAN_REL * q_mix, 15.0
-        span[a + AS.shaping_air], span[a + AS.voltage] = 150.0, 20.0
-    span[A.booth_temp_offset], span[A.booth_rh_offset], span[A.oven_setpoint] = 3.0, 35.0, 20.0
+        # DFT ∝ flow at a given TE: a relative flow trim is the same relative film trim
+        band_rel = p[P.base_dft_tol_um + b] / p[P.base_dft_target_um + b]
+        span[a + AS.flow] = FLOW_SPAN_BANDS * band_rel * q_mix
+        span[a + AS.bell_speed] = SPEED_SPAN_KRPM
+        span[a + AS.shaping_air] = SHAPING_AIR_SPAN_REL * p[P.base_recipe_shaping_air_nl_min + b]
+        span[a + AS.voltage] = VOLTAGE_SPAN_KV
+    span[A.booth_temp_offset] = BOOTH_TEMP_SPAN_K
+    span[A.booth_rh_offset] = BOOTH_RH_SPAN_PCT + abs(_leak_offset_rh(p))
+    span[A.oven_setpoint] = OVEN_SPAN_K
 
 
 def actuator_limits(
