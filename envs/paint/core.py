@@ -59,6 +59,7 @@ from envs.paint.layout import (
     ACT_HI,
     ACT_LO,
     ACT_RATE,
+    AS,
     DR,
     LAYER_STRIDE,
     N_ACT,
@@ -75,6 +76,7 @@ from envs.paint.layout import (
     RL,
     SHIFT_MEAN_COLS,
     SIG,
+    STATION_STRIDE,
     XL,
     A,
     D,
@@ -137,6 +139,36 @@ def draw_style(d: np.ndarray, u: float) -> int:
     return N_STYLES - 1
 
 
+# ---------------------------------------------------------------- the price of high voltage
+HV_CAP_KV = ACT_HI[A.base_voltage]  # the actuator cap (90 kV), where the risk reaches its set size
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def hv_side_effects(p: np.ndarray, x: np.ndarray) -> float:
+    """Electrostatic side-effect risk of the body just painted, layers combined (written to
+    ``X.hv``; the cost charges it at ``rework_cost_eur``).
+
+    Without it high voltage would be a free lever: in the physics it only raises TE and shrinks
+    droplets (docs/physics/paint.md §6.1). Its sourced side effects (paint_v1_sources.md §3):
+    an effect base loses flake orientation as its electrostatic share rises (clouding, flop;
+    effect bases are sprayed partly without electrostatics [Khanna08], [PF-met]), and high
+    voltage starves recesses (Faraday cage) and builds edges [PCF], [Sundial]. Per layer the risk
+    is 0 up to ``<layer>_hv_onset_kv`` and rises quadratically (C¹: no kink at the onset) to
+    ``<layer>_hv_risk_at_cap`` at the 90 kV cap; the sizes are estimates, only the directions
+    are sourced.
+    """
+    keep = 1.0
+    for layer in range(N_LAYERS):
+        b = layer * P_LAYER_STRIDE
+        onset = p[P.base_hv_onset_kv + b]
+        kv = x[X.act + layer * STATION_STRIDE + AS.voltage]
+        if kv > onset and HV_CAP_KV > onset:
+            u = min((kv - onset) / (HV_CAP_KV - onset), 1.0)
+            keep *= 1.0 - p[P.base_hv_risk_at_cap + b] * u * u
+    x[X.hv] = 1.0 - keep
+    return x[X.hv]
+
+
 # ---------------------------------------------------------------- one body
 @njit(cache=True, error_model="numpy", inline="always")
 def body_kpis(p: np.ndarray, x: np.ndarray, cost: float, out: np.ndarray) -> None:
@@ -155,6 +187,7 @@ def body_kpis(p: np.ndarray, x: np.ndarray, cost: float, out: np.ndarray) -> Non
     out[PK.energy_kwh] = x[X.e_hvac] + x[X.e_oven]
     out[PK.sag_risk], out[PK.orange_peel_risk] = x[X.sag], x[X.op]
     out[PK.dry_spray_risk], out[PK.solvent_pop_risk] = x[X.dry], x[X.pop]
+    out[PK.hv_side_effect_risk] = x[X.hv]
     cure_ok = x[X.alpha] >= p[P.cure_alpha_min] and x[X.overbake_min] <= p[P.overbake_max_min]
     out[PK.cure_ok] = 1.0 if cure_ok else 0.0
     out[PK.booth_temp_c], out[PK.booth_rh_pct] = x[X.t_booth], x[X.rh_booth]
@@ -185,7 +218,7 @@ def plant_step(plants: Plants, i: int, action: np.ndarray, words: np.ndarray) ->
     oven_cure(p, d, x)
     defects(p, d, x)
     energy(p, d, x, style)
-    cost = cost_eur(p, d, x)
+    cost = cost_eur(p, d, x) + p[P.rework_cost_eur] * hv_side_effects(p, x)
     x[X.cost] += cost
     x[X.body] += 1.0
     body_kpis(p, x, cost, plants.step_kpi[i])

@@ -274,7 +274,12 @@ class PaintLineParams(PlantParams):
         300.0, unit="NL/min", low=100, high=600, doc="recipe shaping air", source="est."
     )
     base_recipe_voltage_kv: float = param(
-        65.0, unit="kV", low=30, high=100, doc="recipe high voltage", source="[IMECE97] 60–90"
+        65.0,
+        unit="kV",
+        low=30,
+        high=90,
+        doc="recipe high voltage (at most the 90 kV actuator cap)",
+        source="[IMECE97] 60–90",
     )
     base_waterborne: float = param(
         1.0,
@@ -283,6 +288,22 @@ class PaintLineParams(PlantParams):
         high=1,
         doc="1 = waterborne (evaporation against booth humidity), 0 = solvent-borne",
         source="[PHY] Europe mostly waterborne",
+    )
+    base_hv_onset_kv: float = param(
+        65.0,
+        unit="kV",
+        low=30,
+        high=90,
+        doc="high voltage above which the effect base's flop/clouding risk rises",
+        source="[Khanna08], [PF-met] direction; est.: the recipe the paint is approved at",
+    )
+    base_hv_risk_at_cap: float = param(
+        0.015,
+        unit="-",
+        low=0,
+        high=0.2,
+        doc="that risk per body at the 90 kV cap (quadratic from the onset), priced as rework",
+        source="est. ≈ 1–2 % at 90 kV (paint_v1_sources.md §3.3)",
     )
     # --- clear coat station and paint (same order as the base block) ----------------------------
     clear_n_bells: float = param(
@@ -403,7 +424,12 @@ class PaintLineParams(PlantParams):
         350.0, unit="NL/min", low=100, high=600, doc="recipe shaping air", source="est."
     )
     clear_recipe_voltage_kv: float = param(
-        80.0, unit="kV", low=30, high=100, doc="recipe high voltage", source="[PHY] 60–100"
+        80.0,
+        unit="kV",
+        low=30,
+        high=90,
+        doc="recipe high voltage (at most the 90 kV actuator cap)",
+        source="[PHY] 60–100",
     )
     clear_waterborne: float = param(
         0.0,
@@ -412,6 +438,22 @@ class PaintLineParams(PlantParams):
         high=1,
         doc="1 = waterborne, 0 = solvent-borne (1K clear)",
         source="[PHY]",
+    )
+    clear_hv_onset_kv: float = param(
+        80.0,
+        unit="kV",
+        low=30,
+        high=90,
+        doc="high voltage above which the clear's recess (Faraday) and edge-build risk rises",
+        source="[PCF], [Sundial] direction; est. ≈ 80 kV (paint_v1_sources.md §3.3)",
+    )
+    clear_hv_risk_at_cap: float = param(
+        0.01,
+        unit="-",
+        low=0,
+        high=0.2,
+        doc="that risk per body at the 90 kV cap (quadratic from the onset), priced as rework",
+        source="est. (direction sourced, size not)",
     )
     # --- atomisation (rotary bell) ---------------------------------------------------------------
     d32_speed_exp: float = param(
