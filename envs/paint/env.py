@@ -97,11 +97,11 @@ class PaintEnv(BatchEnv[PaintBatch]):
     | 17 | base_flow | mL/min | 0 | 600 |
     | 18 | base_bell_speed | krpm | 0 | 70 |
     | 19 | base_shaping_air | NL/min | 0 | 600 |
-    | 20 | base_voltage | kV | 0 | 100 |
+    | 20 | base_voltage | kV | 0 | 90 |
     | 21 | clear_flow | mL/min | 0 | 600 |
     | 22 | clear_bell_speed | krpm | 0 | 70 |
     | 23 | clear_shaping_air | NL/min | 0 | 600 |
-    | 24 | clear_voltage | kV | 0 | 100 |
+    | 24 | clear_voltage | kV | 0 | 90 |
     | 25 | booth_temp_setpoint | degC | 0 | 60 |
     | 26 | booth_rh_setpoint | %RH | 0 | 100 |
     | 27 | oven_setpoint | degC | 0 | 250 |
@@ -127,27 +127,60 @@ class PaintEnv(BatchEnv[PaintBatch]):
 
     | idx | name | unit | min | max | adjust span | rate limit per body |
     |-----|------|------|-----|-----|-------------|---------------------|
-    | 0 | base_flow | mL/min | 50 | 600 | ±64 | — |
-    | 1 | base_bell_speed | krpm | 15 | 70 | ±15 | 10 |
-    | 2 | base_shaping_air | NL/min | 100 | 600 | ±150 | — |
-    | 3 | base_voltage | kV | 30 | 100 | ±20 | — |
-    | 4 | clear_flow | mL/min | 50 | 600 | ±73.4 | — |
-    | 5 | clear_bell_speed | krpm | 15 | 70 | ±15 | 10 |
-    | 6 | clear_shaping_air | NL/min | 100 | 600 | ±150 | — |
-    | 7 | clear_voltage | kV | 30 | 100 | ±20 | — |
+    | 0 | base_flow | mL/min | 50 | 600 | ±25.6 | — |
+    | 1 | base_bell_speed | krpm | 15 | 70 | ±5 | 10 |
+    | 2 | base_shaping_air | NL/min | 100 | 600 | ±60 | — |
+    | 3 | base_voltage | kV | 30 | 90 | ±10 | — |
+    | 4 | clear_flow | mL/min | 50 | 600 | ±16.3 | — |
+    | 5 | clear_bell_speed | krpm | 15 | 70 | ±5 | 10 |
+    | 6 | clear_shaping_air | NL/min | 100 | 600 | ±70 | — |
+    | 7 | clear_voltage | kV | 30 | 90 | ±10 | — |
     | 8 | booth_temp_offset | K | -4 | 4 | ±3 | 0.5 |
-    | 9 | booth_rh_offset | %RH | -40 | 25 | ±35 | 5 |
-    | 10 | oven_setpoint | degC | 120 | 180 | ±20 | 5 |
+    | 9 | booth_rh_offset | %RH | -40 | 25 | ±14.1 | 5 |
+    | 10 | oven_setpoint | degC | 120 | 180 | ±5 | 5 |
+
+    The spans are sized to what the process can use (docs/physics/paint.md §2.1), so a full
+    action keeps a nominal body inside its quality windows and still covers the documented
+    disturbances; the recipe plus PPO's initial exploration noise (σ 0.37 on every dimension)
+    keeps its shift return within 10 % (tests/test_paint_exploration.py):
+
+    - flows: ± half the DFT tolerance of film at the mix-weighted recipe flow (base ±10 %,
+      clear ±5.6 %; per style ≈ 0.4–0.65 of a band): enough to bring the worst documented
+      disturbance (the ``drift`` scenario's clear lot with 10 % less solids, −4.5 µm) back into
+      the inner half of the band, where a DFT miss costs nothing;
+    - bell speed ±5 krpm: d32 ±7 % (d32 ∝ N^−0.6), which holds the droplet size against ±17 %
+      of viscosity, the lot spread's ±3σ [B4];
+    - shaping air ±20 % of the recipe: the range tested on bells, 120–180 L/min [IMECE97];
+    - voltage ±10 kV under a 90 kV cap (60–90 kV tested [IMECE97]): the clear recipe (80 kV)
+      reaches the cap;
+    - booth temperature ±3 K: the booth window ±2.8 K [PF-CC];
+    - booth RH ±(10 %RH + the set-point offset that holds the nominal RH against the plant's
+      HVAC leak at its mean outdoor climate): the waterborne window ±10 %RH [PF-CC]; 14.1 %RH
+      on the nominal plant, 33.6 on ``paint_30jph_dry_inland``, 24.3 on
+      ``paint_70jph_hot_humid``;
+    - oven ±5 K: a +10 % line speed needs ≈ +4–5 K of oven air (cure equivalence), inside the
+      cure window.
 
     Rule for bad actions: NaN or ±inf raise ``ValueError`` naming the actuator; finite values
     outside [-1, 1] are clipped; a wrong shape raises ``ValueError``.
 
     ## Reward
-    ``reward = −cost / 100`` (EUR) per body, with cost = paint used (price per litre per layer)
-    + booth HVAC, heated-flash and oven energy + a DFT-miss penalty per layer (zero in the inner
-    half of the tolerance band, growing outside) + rework cost × the four defect risks (sag,
-    orange peel, dry spray, solvent pop) + under-cure / over-bake penalties. A shift is never
-    ended early, so no horizon-aware terminal penalty is needed.
+    ``reward = −cost / 100`` (EUR) per body. A shift is never ended early, so no horizon-aware
+    terminal penalty is needed. Every actuator has a price (docs/physics/paint.md §6.1):
+
+    | term | EUR per body | what pays it |
+    |------|--------------|--------------|
+    | paint | litres × ``<layer>_price_eur_l`` | flow (TE: voltage, shaping air, droplets, RH) |
+    | energy | kWh × ``price_energy_eur_kwh`` | booth HVAC (climate set-points), oven, flash |
+    | DFT miss | ``dft_miss_cost_eur`` × P(z) per layer, 0 in the inner half of the band | flow |
+    | defects | ``rework_cost_eur`` × (sag + orange peel + dry spray + pop) | speed, climate |
+    | high voltage | ``rework_cost_eur`` × ``hv_side_effect_risk`` | voltage above the onset |
+    | cure | ``undercure_cost_eur`` × under + ``overbake_cost_eur`` × over | oven set-point |
+
+    ``hv_side_effect_risk`` prices the lever that was free in v0 (it only raised TE): per layer
+    0 up to ``<layer>_hv_onset_kv`` (base 65 kV, the recipe: effect flop and clouding
+    [Khanna08]; clear 80 kV: Faraday recesses and edge build [PCF]), rising quadratically to
+    ``<layer>_hv_risk_at_cap`` (1.5 % / 1 %, est.) at the 90 kV cap.
 
     ## Starting State
     Each shift starts with the recipe actuals, booth and oven at their set-points and the bodies
