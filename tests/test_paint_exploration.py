@@ -70,6 +70,23 @@ def test_the_rh_span_covers_the_leak_of_a_dry_site():
     assert dry["booth_rh_offset"].adjust_span > 30.0
 
 
+def test_paint_pid_saturates_where_the_flow_action_does():
+    """The PI's log-flow limits are cut to what the (narrower) flow span reaches: no windup."""
+    from agents.baselines.paint_pid import PaintPID
+
+    pid = PaintPID.from_config()
+    p = PaintLineParams()
+    shares = np.array([p.style_p_sedan, p.style_p_suv, p.style_p_hatch])
+    for k, layer in enumerate(("base", "clear")):
+        recipe = recipe_setpoints(p)
+        q_mix = sum(w * recipe[s][f"{layer}_flow"] for w, s in zip(shares, recipe, strict=True))
+        rel = SPECS[f"{layer}_flow"].adjust_span / q_mix
+        gains = pid.flow_gains[k]
+        assert gains.out_max == pytest.approx(np.log1p(rel))
+        assert gains.out_min == pytest.approx(np.log1p(-rel))
+        assert gains.i_limit == pytest.approx(max(-gains.out_min, gains.out_max))
+
+
 def _voltage_cost(params: PaintLineParams, action: np.ndarray) -> float:
     kw = {"n_bodies": 20, "n_plants": 4, "seed": 9, "drifts": False, "sensors": False}
     return float(-100.0 * run_production(params, action=action, **kw).reward.mean())
