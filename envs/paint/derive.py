@@ -50,7 +50,7 @@ __all__ = ["actuator_limits", "derive", "practice_setpoints", "recipe_flow"]
 # (a = ±1) keeps a nominal body inside its quality window and still covers the documented
 # disturbances. Every number below is quoted with its source or derivation there.
 FLOW_SPAN_BANDS = 0.5  # flows: ± half the DFT tolerance of film at the mix-weighted recipe flow
-SPEED_SPAN_KRPM = 5.0  # bell speed: d32 ±7 % (a = 0.6) holds d32 against ±17 % viscosity [B4]
+SPEED_SPAN_KRPM = 5.0  # bell speed ±11–13 %: holds d32 against ≈ ±30 % of viscosity [B4]
 SHAPING_AIR_SPAN_REL = 0.2  # ±20 % of the recipe: the tested 120–180 L/min [IMECE97]
 VOLTAGE_SPAN_KV = 10.0  # ±10 kV: 80 kV clear recipe up to the 90 kV cap (60–90 kV [IMECE97])
 BOOTH_TEMP_SPAN_K = 3.0  # the booth window ±2.8 K ≈ ±3 K [PF-CC]

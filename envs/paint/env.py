@@ -146,10 +146,11 @@ class PaintEnv(BatchEnv[PaintBatch]):
 
     - flows: ± half the DFT tolerance of film at the mix-weighted recipe flow (base ±10 %,
       clear ±5.6 %; per style ≈ 0.4–0.65 of a band): enough to bring the worst documented
-      disturbance (the ``drift`` scenario's clear lot with 10 % less solids, −4.5 µm) back into
-      the inner half of the band, where a DFT miss costs nothing;
-    - bell speed ±5 krpm: d32 ±7 % (d32 ∝ N^−0.6), which holds the droplet size against ±17 %
-      of viscosity, the lot spread's ±3σ [B4];
+      disturbance (the ``drift`` scenario's clear lot with 10 % less solids, −4.5 µm) back to
+      ≈ −2 µm, the inner half of the band, where a DFT miss costs nothing;
+    - bell speed ±5 krpm (±11–13 % of the recipe): holds the droplet size (d32 ∝ N^−0.6 μ^0.25)
+      against ≈ ±30 % of viscosity, the lot spread's ±3σ [B4] or the ``drift`` scenario's
+      +25 % thickening;
     - shaping air ±20 % of the recipe: the range tested on bells, 120–180 L/min [IMECE97];
     - voltage ±10 kV under a 90 kV cap (60–90 kV tested [IMECE97]): the clear recipe (80 kV)
       reaches the cap;

@@ -63,7 +63,14 @@ STUDIES = {
     "paint": Study(
         32,
         {"scenario": "nominal"},
-        ("in_spec_base_rate", "in_spec_clear_rate", "cpk_base", "cpk_clear", "cure_ok_rate"),
+        (
+            "in_spec_base_rate",
+            "in_spec_clear_rate",
+            "cpk_base",
+            "cpk_clear",
+            "cure_ok_rate",
+            "hv_side_effect_risk",  # what voltage noise above the onsets costs
+        ),
     ),
 }
 
