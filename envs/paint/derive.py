@@ -89,10 +89,10 @@ def recipe_flow(p: np.ndarray, d: np.ndarray, layer: int, style: int) -> float:
 def _leak_offset_rh(p: np.ndarray) -> float:
     """RH set-point offset (%RH) that holds the nominal booth RH at the site's mean outdoor climate
     against the HVAC leak (``physics.climate``: p_v = p_v,sp + leak (p_v,out − p_v,sp))."""
-    leak = p[P.hvac_leak_rh]
-    pv_target = nominal_pv_booth(p)
+    leak, psat_booth = p[P.hvac_leak_rh], p_sat_kpa(p[P.booth_temp_c])
+    pv_target = p[P.booth_rh_pct] / 100.0 * psat_booth
     pv_sp = (pv_target - leak * p_sat_kpa(p[P.outdoor_dewpoint_c])) / max(1.0 - leak, 1e-6)
-    return 100.0 * pv_sp / p_sat_kpa(p[P.booth_temp_c]) - p[P.booth_rh_pct]
+    return 100.0 * pv_sp / psat_booth - p[P.booth_rh_pct]
 
 
 @njit(cache=True, error_model="numpy")
