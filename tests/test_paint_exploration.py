@@ -101,7 +101,9 @@ def test_high_voltage_is_no_free_lever():
     extra = _voltage_cost(inert, raised) - _voltage_cost(inert, np.zeros(len(A)))
     # base 65 → 75 kV: 0.015 (10/25)²; clear 80 → 90 kV (the cap): 0.010
     risk = 1.0 - (1.0 - 0.015 * 0.16) * (1.0 - 0.010)
-    assert extra == pytest.approx(inert.rework_cost_eur * risk, rel=1e-6)
+    # te_u_c_kv 5 leaves TE saturated to e^(−13): what remains of voltage's film effect is
+    # < 1e-3 EUR per body
+    assert extra == pytest.approx(inert.rework_cost_eur * risk, abs=1e-3)
 
 
 def test_no_side_effect_risk_at_or_below_the_onset():
