@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from envs.steel import layout
 from envs.steel.batch import BOFBatch, actuator_specs
-from envs.steel.core import hit_flags, kpi_dict
 from envs.steel.env import BOFEnv, BOFVectorEnv, resolve_bof_scenario, resolve_bof_variant
 from envs.steel.params import BOFParams
 from envs.steel.practice import HeatTrajectory, run_practice_heat
+from envs.steel.scoring import hit_flags, hit_rate_ceiling, kpi_dict
 
 # the process's names for the shared resolvers: ``envs.steel.resolve_variant("bof_250t")``
 resolve_variant = resolve_bof_variant
@@ -34,6 +34,7 @@ __all__ = [
     "HeatTrajectory",
     "actuator_specs",
     "hit_flags",
+    "hit_rate_ceiling",
     "kpi_dict",
     "layout",
     "resolve_scenario",
