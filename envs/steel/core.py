@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from numba import njit
 
 from envs.core.actions import MODE_ADJUST, rate_limited, setpoint
@@ -62,7 +63,9 @@ __all__ = [
     "BLOCK",
     "StepScratch",
     "advance_drifts",
+    "coolant_action",
     "derive_batch",
+    "end_action",
     "heat_kpi_columns",
     "heat_kpi_table",
     "hit_flags",
@@ -77,6 +80,7 @@ __all__ = [
     "truth_batch",
 ]
 
+FloatArray = npt.NDArray[np.float64]
 N_SIGNALS = len(SIGNALS)
 BLOCK = 128  # plants per block of the step: their rows stay in cache from the plant to the sensors
 
@@ -200,14 +204,31 @@ def dead_band(a: float) -> float:
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _feed(a: float, plan_kg: float, trim_kg: float, pace: float) -> float:
-    """Feed rate (kg/min) in a practice window: the plan at ``pace`` (share of the window's
-    material per minute) plus a trim of the heat's total, symmetric as far as the plan allows
-    (``min(trim, plan)``), the rest of an upward trim through the dead band."""
+def _trim(a: float, plan_kg: float, trim_kg: float, pace: float) -> float:
+    """Feed-rate trim (kg/min) in a practice window: a trim of the heat's total fed at ``pace``
+    (the window's share per minute), symmetric as far as the plan allows (``min(trim, plan)``),
+    the rest of an upward trim through the dead band. Exactly 0 for a = 0, so that the zero
+    action feeds the practice's own rate bit for bit."""
     a = min(max(a, -1.0), 1.0)
     sym = min(trim_kg, plan_kg)
     extra = (trim_kg - sym) * max(dead_band(a), 0.0)
-    return (plan_kg + a * sym + extra) * pace
+    return (a * sym + extra) * pace
+
+
+def end_action(target: FloatArray, plan: FloatArray) -> FloatArray:
+    """The adjust-mode end action whose command is ``target`` (Nm³, for a plan of ``plan``
+    Nm³): the inverse of the dead band, clipped to [-1, 1]; 0 for the plan itself. Controllers
+    that compute an end-oxygen target (PID, planners) call it instead of re-deriving the map."""
+    g = (np.asarray(target, float) / np.asarray(plan, float) - 1.0) / END_SPAN
+    a = np.sign(g) * (DEAD_BAND + (1.0 - DEAD_BAND) * np.minimum(np.abs(g), 1.0))
+    return np.where(g == 0.0, 0.0, a)
+
+
+def coolant_action(feed: FloatArray, span: FloatArray) -> FloatArray:
+    """The adjust-mode ore action that feeds ``feed`` kg/min of coolant after the sub-lance
+    (``span``: the ore actuator's adjust span, kg/min): 0 for no feed, else past the dead band."""
+    share = np.clip(np.asarray(feed, float) / np.asarray(span, float), 0.0, 1.0)
+    return np.where(share > 0.0, DEAD_BAND + (1.0 - DEAD_BAND) * share, 0.0)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -235,12 +256,14 @@ def _setpoints(p, d, x, mode, action, practice, out):  # type: ignore[no-untyped
         ore, lime = 0.0, 0.0
         if ORE_WINDOW[0] <= frac < ORE_WINDOW[1]:
             pace = q / ((ORE_WINDOW[1] - ORE_WINDOW[0]) * plan)
-            ore = _feed(action[A.ore_feed], x[X.ore_plan], ORE_TRIM_KG_T * heat, pace)
+            trim = _trim(action[A.ore_feed], x[X.ore_plan], ORE_TRIM_KG_T * heat, pace)
+            ore = practice[A.ore_feed] + trim
         elif sublance:  # the dynamic stage's coolant: one-sided, dead band
             ore = d[D.span + A.ore_feed] * max(dead_band(action[A.ore_feed]), 0.0)
         if LIME_WINDOW[0] <= frac < LIME_WINDOW[1]:
             pace = q / ((LIME_WINDOW[1] - LIME_WINDOW[0]) * plan)
-            lime = _feed(action[A.lime_feed], x[X.lime_plan], LIME_TRIM_KG_T * heat, pace)
+            trim = _trim(action[A.lime_feed], x[X.lime_plan], LIME_TRIM_KG_T * heat, pace)
+            lime = practice[A.lime_feed] + trim
         out[A.ore_feed] = min(max(ore, d[D.lo + A.ore_feed]), d[D.hi + A.ore_feed])
         out[A.lime_feed] = min(max(lime, d[D.lo + A.lime_feed]), d[D.hi + A.lime_feed])
         command = plan * (1.0 + END_SPAN * dead_band(action[A.end_oxygen]))

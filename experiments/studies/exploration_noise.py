@@ -54,7 +54,15 @@ STUDIES = {
     "bof": Study(
         128,
         {"scenario": "nominal"},
-        ("endpoint_c_pct", "hit_c_0.02", "double_hit_0.02_15", "p_in_spec", "heat_cost_eur"),
+        (
+            "endpoint_c_pct",
+            "hit_c_0.02",
+            "double_hit_0.02_15",
+            "p_in_spec",
+            "offgrade",
+            "slopping",
+            "heat_cost_eur",
+        ),
         counts=(
             ("abandoned (C > 0.4 wt%)", "endpoint_c_pct", 0.4),
             ("far off target (C > 0.1 wt%)", "endpoint_c_pct", 0.1),
