@@ -274,7 +274,7 @@ def check_p_economics(z: np.ndarray, cut_kg_t: float = 14.5) -> Row:
         f"P penalty per heat {typical}; lime cut {cut_kg_t} kg/t saves {saved:.0f} EUR "
         f"(break-even overshoot {even:.4f} %); "
         f"{off} of {len(z)} lean heats off-spec P, cutting pays in {pays} of them"
-        + (f" (best +{max(gains):.0f} EUR)" if gains else ""),
+        + (f" (best {max(gains):+.0f} EUR)" if gains else ""),
         pays == 0 and saved < penalty(p.p_spec_pct + 0.001),
         f"prices from BOFParams (miss_cost_eur {p.miss_cost_eur:g} per 0.005 % over spec plus "
         f"the off-grade step offgrade_p_eur_t {p.offgrade_p_eur_t:g} EUR/t × heat size, "
