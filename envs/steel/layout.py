@@ -119,7 +119,7 @@ STATE = Layout(
         Field("hm_meas_mn", "wt%", doc="measured hot-metal Mn"),
         Field("hm_meas_p", "wt%", doc="measured hot-metal P"),
         Field("hm_meas_temp", "degC", doc="measured hot-metal temperature"),
-        # the sub-lance and the end-of-blow measurement (errors drawn at the heat start)
+        # the sub-lance and the tap measurement (errors drawn at the heat start)
         Field("sublance_done", "-", doc="1 once the sub-lance sample is taken"),
         Field("sublance_c", "wt%", doc="sub-lance carbon reading"),
         Field("sublance_temp", "degC", doc="sub-lance temperature reading"),
@@ -197,8 +197,8 @@ HEAT_NOISE = Layout(
         Field("analysis_temp", doc="hot-metal temperature measurement error"),
         Field("sublance_c", doc="sub-lance C error"),
         Field("sublance_temp", doc="sub-lance T error"),
-        Field("end_c", doc="end-of-blow C measurement error"),
-        Field("end_temp", doc="end-of-blow T measurement error"),
+        Field("end_c", doc="tap analysis C error (scaled by tap_c_sd_pct)"),
+        Field("end_temp", doc="tap thermocouple T error (scaled by tap_temp_sd_c)"),
     ],
 )
 Z = HEAT_NOISE.at

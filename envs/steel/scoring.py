@@ -211,7 +211,7 @@ N_KPI_COLUMNS = len(UNIT_KPI) + len(HIT_FLAG_NAMES)
 @njit(cache=True)
 def heat_kpi_columns(kpi, params, rows, out):  # type: ignore[no-untyped-def]
     """KPIs and hit flags (order: ``UNIT_KPI``, then ``HIT_FLAG_NAMES``) of the heats in ``rows``
-    into the columns ``rows`` of ``out`` (one row per name); flags scored on the end-of-blow
+    into the columns ``rows`` of ``out`` (one row per name); flags scored on the
     tap measurement against each plant's aims and P spec."""
     bands_c, bands_t = _BANDS_C, _BANDS_T
     n_kpi, n_c, n_t = kpi.shape[1], bands_c.shape[0], bands_t.shape[0]
