@@ -15,6 +15,8 @@ the notes reproduced there:
 - [S11] Rout et al., MMTB (2018) — Mn oxidised early, reverts mid-blow.
 - [S13] Jalkanen, Sohn Int. Symp. (TMS 2006) — hot-metal C 3.7–4.5 %.
 - [S18] Wagenleithner & Aberl, steel research (1989) — sub-lance liquidus-arrest precision 1.4 K.
+- [V13] ASTM E415, [V15] IEC 60584-2 tolerances, [V18] IEEE 10606817 (BOF endpoint
+  control: re-blow after a short blow), [V19] "Secondary Steel" — docs/physics/bof_v2_sources.md §7.
 - [SMn] Suito & Inoue, Tetsu-to-Hagane 70(7):672 (1984) — Mn quotient (%MnO)/([%Mn](%FetO))
   rises with falling temperature.
 """
@@ -604,6 +606,51 @@ class BOFParams(PlantParams):
         high=300,
         doc="static model: end temperature per % HM C",
         source="calibrated",
+    )
+
+    # --- scoring and pricing of the tapped heat (BOF-v2; docs/physics/bof.md §7.4) -------------
+    # The tap is judged on the tap sample's lab analysis and an immersion thermocouple, not on
+    # the in-blow sub-lance (bof_v2_sources.md §3.4); off-grade outcomes pay a step cost per heat
+    # on top of the smooth Huber miss (§4.3).
+    tap_c_sd_pct: float = param(
+        0.004,
+        unit="wt%",
+        low=0,
+        high=0.05,
+        doc="sd of the tap sample's carbon (spark OES / combustion lab analysis)",
+        source="est. (L), pending the ASTM E415 precision table [V13]; bof_v2_sources §3.4",
+    )
+    tap_temp_sd_c: float = param(
+        4.0,
+        unit="K",
+        low=0,
+        high=20,
+        doc="sd of the tap temperature (expendable immersion thermocouple)",
+        source="[V15] IEC 60584-2 type B class 2 ±4.1 K at 1650 degC read as 1 sd (§3.4)",
+    )
+    offgrade_p_eur_t: float = param(
+        30.0,
+        unit="EUR/t",
+        low=0,
+        high=500,
+        doc="downgrade / dephosphorisation re-blow of a heat tapped with P over spec, per t",
+        source="est. (L) 20–50 EUR/t downgrade discount, structure [V19]; bof_v2_sources §4.3",
+    )
+    reblow_eur: float = param(
+        1500.0,
+        unit="EUR",
+        low=0,
+        high=1e5,
+        doc="re-blow of a heat tapped with C above or T below its band (±0.02 wt%, ±15 K)",
+        source="est. (L) 0.5–2 kEUR (O2, FeO, converter time), structure [V18]; §4.3",
+    )
+    recarb_eur: float = param(
+        1500.0,
+        unit="EUR",
+        low=0,
+        high=1e5,
+        doc="recarburising or holding a heat tapped with C below or T above its band",
+        source="est. (L) same order as a re-blow [V18]; bof_v2_sources §4.3",
     )
 
     def __post_init__(self) -> None:
