@@ -143,7 +143,10 @@ def test_drift_scenario_is_a_campaign_with_lance_wear_event():
         _, _, done, _, _ = env.step(np.zeros(5))
     kc_per_heat = sorted(set(np.round(kc, 9)), reverse=True)
     assert len(kc_per_heat) == 7
-    assert kc_per_heat[-1] < 0.85 * kc_per_heat[0]  # the event has cut k_C by heat 6
+    # the event has cut k_C by heat 6: lowest over highest k_C of the campaign is 0.82–0.90
+    # over seeds 0–29 (mean 0.86), 0.94–0.99 without the event (measured). The bound used to be
+    # 0.85, which 4 seeds in 10 met by their drift noise alone (seed 0 until per-plant streams)
+    assert kc_per_heat[-1] < 0.92 * kc_per_heat[0]
 
 
 @pytest.mark.parametrize("plant", PLANTS)

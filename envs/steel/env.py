@@ -282,10 +282,12 @@ class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
     episode ended (that step's action is ignored, reward 0, ``terminated`` False);
     ``"same_step"`` resets it in the step it ended and puts the final observation into
     ``info["final_obs"]`` (object array) and the final info into ``info["final_info"]`` (dict of
-    arrays with ``_key`` masks, Gymnasium's layout; what SB3's adapter uses). Randomness comes
-    from one generator seeded by ``reset(seed=…)``; with ``num_envs=1`` a seeded run is identical
-    to :class:`BOFEnv` with the same seed. Infos are dicts of arrays with ``_key`` masks; heat
-    KPIs appear under ``unit_kpi/<name>`` with ``unit_end`` when a heat ends.
+    arrays with ``_key`` masks, Gymnasium's layout; what SB3's adapter uses). Seeding as in
+    Gymnasium: ``reset(seed=s)`` seeds plant i with ``s + i``, ``reset(seed=[…])`` one seed (or
+    None) per plant; each plant draws from its own stream, so plant i equals a :class:`BOFEnv`
+    reset with its seed, and the env equals ``vectorization_mode="sync"`` (tested). Infos are
+    dicts of arrays with ``_key`` masks; heat KPIs appear under ``unit_kpi/<name>`` with
+    ``unit_end`` when a heat ends.
     """
 
     def __init__(
