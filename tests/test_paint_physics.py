@@ -138,12 +138,14 @@ def test_energy_per_body_is_a_plausible_share_of_the_shop(long_run):
 
 
 def test_nominal_defects_and_cure(long_run):
-    """A few % expected rework at nominal; every body cured (heavy section ≡ 140 °C × 20 min)."""
+    """A few % expected rework at nominal; every body cured. PaintLine-v1: the recipe bakes the
+    heavy section to 1.25 × the dose of 140 °C × 20 min (mid-window margin [Kraft]), so α ≈
+    1 − 0.05^1.25 = 0.976 (v0: α ≈ 0.95, the recipe at the reference dose)."""
     total = sum(long_run.mean(k) for k in ("sag_risk", "orange_peel_risk", "dry_spray_risk"))
     total += long_run.mean("solvent_pop_risk")
     assert 0.005 <= total <= 0.08
     assert long_run.mean("cure_ok") == 1.0
-    assert 0.93 <= long_run.mean("cure_alpha_heavy") <= 0.97
+    assert 0.965 <= long_run.mean("cure_alpha_heavy") <= 0.985
 
 
 # ------------------------------------------------------------------------------ directions
