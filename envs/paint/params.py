@@ -21,6 +21,12 @@ envelope marks the same numbers *(est.)*). Every field with its source: ``docs/p
 - [Stel24] Stellantis, "Paint by numbers" (2024) — 245–640 kWh per vehicle, whole paint shop.
 - [Sad08] Sadeghipour, Westervelt & Bhattacharya, ACC 2008 — booth HVAC the largest user.
 - [AIAG] AIAG PPAP practice — Cpk ≥ 1.33 in production.
+- [PF-CC] Products Finishing, climate control — booth spec 25.6 ± 2.8 °C, 65 ± 10 %RH.
+- [Kraft] Kraft (Koch), Products Finishing 1996 — 25–35 min oven for ≥ 20 min at cure temperature.
+- [BYK-OTC] BYK-Gardner oven note — equivalent cure pairs 165/170/175 °C (E 59–74 kJ/mol).
+- [DPQ] Datapaq — cure index band 90–115 (100 = reference cure).
+- [Hen06] Henshaw et al., JCTR 3:285 (2006) — OEM base + clear cured at ≈ 150 °C.
+  (Full citations of these: docs/physics/paint.md §12, docs/physics/paint_v1_sources.md §7.)
 
 Layout: field order is the layout of the float array the compiled core reads. The two bell
 stations have identical blocks of fields (``base_*`` then ``clear_*``, same order), so the core

@@ -18,17 +18,20 @@ per-plant constants in :mod:`envs.paint.derive`, the step that chains them in
   e^{−k_v max(0, v − 0.3)} (1 − k_sa ((SA − SA_opt)/SA_opt)²) (1 − e^{−(d32/d_c)²}) f_RH``; f_RH
   is flat over a broad RH plateau and falls below it (dry spray, static) and slightly above it.
 - **In-flight evaporation** [B4]: the share of solvent lost between bell and body scales as
-  ``(d32_nom/d32)²`` (surface per volume times flight time) times the evaporation driving force:
-  ``p_sat(T_paint) − RH p_sat(T_booth)`` for waterborne paint, ``p_sat(T_paint)`` (no solvent in
-  the booth air) for solvent-borne; Magnus formula for p_sat (Alduchov & Eskridge, J. Appl.
-  Meteor. 35:601, 1996). It thickens the arriving film (viscosity at impact) and drives dry spray.
+  ``(d32_ref/d32)²`` (surface per volume times flight time) times the evaporation driving force
+  at the droplet's temperature, the booth air's wet bulb: ``A P (T_booth − T_wb)`` for waterborne
+  paint (psychrometer equation, A from Fan 1987), ``p_sat(T_booth)`` (no solvent in the booth
+  air) for solvent-borne, both relative to a fixed reference climate (23 °C / 70 %RH), never to
+  the plant's set-points; Magnus formula for p_sat (Alduchov & Eskridge, J. Appl. Meteor.
+  35:601, 1996). It thickens the arriving film (viscosity at impact) and drives dry spray.
 - **Flash-off of the waterborne base** [B4], [Kiil06]: constant-rate evaporation
   ``ṁ'' = k_m (M_w/(R T)) (p_sat(T_film) − RH p_sat(T_air))`` in the ambient flash (booth air) and
   in the heated flash (booth air heated, same absolute humidity; film at the mean temperature of
   the panel heating toward the flash air) until the polymer volume fraction reaches 0.74; then a
   skin-limited exponential decay that no longer sees humidity. The water left when the clear goes
   on drives solvent pop.
-- **Booth climate**: set-points (nominal + agent offsets) act through a transport delay of one
+- **Booth climate**: set-points (nominal + agent offsets; RH clipped to the 5–95 % an HVAC
+  makes) act through a transport delay of one
   body and a first-order lag (exact discretisation) on temperature and water vapour pressure
   (a moisture balance; RH follows); an imperfect HVAC leaks a share of the outdoor−set-point
   difference of each. Outdoor climate: daily sinusoid + weather wander (drift bank);
@@ -40,9 +43,10 @@ per-plant constants in :mod:`envs.paint.derive`, the step that chains them in
   Sizing in :mod:`envs.paint.params`.
 - **Defects** (logistic risks, thresholds calibrated/est.): sag (arriving wet film over a critical
   thickness that rises with viscosity at impact and, for waterborne, with the ambient flash rate),
-  orange peel (d32 and viscosity at impact), dry spray (in-flight evaporation), solvent pop
-  (residual base water, oven ramp, clear build). Under-cure on the heavy-section α, over-bake
-  on the thin-section time above the limit.
+  orange peel (ln d32 ratio and viscosity at impact), dry spray (ln ratio of the in-flight
+  evaporation), widths fitted to the sourced booth window [PF-CC]; solvent pop (residual base
+  water, oven ramp, clear build). Under-cure on the heavy-section dose ratio, over-bake on the
+  thin-section time above the limit.
 - **Paint lots**: a lot change is an event (probability 1/batch_interval per body and layer) with
   an i.i.d. new lot (viscosity, volume solids), logged by the kitchen (bodies since the change).
 - **Cost** per body (EUR): paint, energy, a DFT-miss penalty per layer that is zero in the inner
@@ -95,9 +99,11 @@ OVERBAKE_WIDTH_MIN = 1.5  # minutes above the allowed time per logit unit of ove
 # [GFS] 23 °C). A fixed climate, not the plant's set-points, so that a booth at a given climate
 # has the same physics whichever parameter or action put it there (issue 12).
 REF_BOOTH_T_C, REF_BOOTH_RH_PCT = 23.0, 70.0
-# psychrometer coefficient of a ventilated wet bulb, 1/K: p_v = p_sat(T_wb) − A P (T − T_wb)
-# (WMO-No. 8, Guide to instruments, Annex 4.B, Assmann psychrometer, over water)
-PSYCHRO_A = 6.53e-4
+# psychrometer coefficient of a well-ventilated wet bulb, 1/K: p_v = p_sat(T_wb) − A P (T − T_wb);
+# 6.23e-4 measured for the WMO reference psychrometer at 23 degC, 40–50 %RH (Fan, J. Atmos.
+# Oceanic Technol. 4:239, 1987). The evaporation is normalised at the reference climate with the
+# same A, so A sets only the curvature of the drive, not its level.
+PSYCHRO_A = 6.23e-4
 # the HVAC's capability: a commanded RH outside 5–95 % cannot be produced (paint_v1_sources §4.3)
 RH_SP_MIN, RH_SP_MAX = 5.0, 95.0
 # the Magnus formula is validated down to −40 °C [AE96]: vapour pressures below p_sat(−40 °C)
