@@ -4,9 +4,9 @@ Every value carries its unit and source. "calibrated" means it was fitted here s
 plant under the operator's standard practice lands inside the acceptance envelope of
 ``docs/physics/bof.md`` §9 (see ``experiments/calibration/bof.py`` and
 ``tests/test_bof_physics.py``); "est." marks a textbook estimate without a source. Source keys
-[S1]…[S21] are those of ``docs/physics/bof.md`` §12 (full citations; every field with its
-source: §7); "PHYSICS.md" in a ``source`` string means that envelope (§9.1), "bof_sources §n"
-the notes reproduced there:
+[S1]…[S21] and [V2]…[V20] are those of ``docs/physics/bof.md`` §12 (full citations; every field
+with its source: §7); "PHYSICS.md" in a ``source`` string means that envelope (§9.1),
+"bof_sources §n" the notes reproduced there:
 
 - [S1] Suito & Inoue, Tetsu-to-Hagane 70(2):186 (1984) — phosphorus partition.
 - [S6] Fujii & Ura, Tetsu-to-Hagane 51(9):1600 (1965) — critical carbon rises with oxygen rate.
@@ -17,6 +17,10 @@ the notes reproduced there:
 - [S18] Wagenleithner & Aberl, steel research (1989) — sub-lance liquidus-arrest precision 1.4 K.
 - [SMn] Suito & Inoue, Tetsu-to-Hagane 70(7):672 (1984) — Mn quotient (%MnO)/([%Mn](%FetO))
   rises with falling temperature.
+- [V2] Dogan, Brooks & Rhamdhani, ISIJ Int. 51(7):1093 (2011) — decarburisation in the emulsion.
+- [V4] Mori & Nomura, Tetsu-to-Hagane 55(5):347 (1969) — scrap melting, coupled heat and mass
+  transfer; diffusion layer 50–100 µm.
+- [V5] Szekely, Chuang & Hlinka, Metall. Trans. 3:2825 (1972) — scrap dissolution vs melting.
 """
 
 from __future__ import annotations
@@ -582,7 +586,7 @@ class BOFParams(PlantParams):
         low=0,
         high=600,
         doc="static model: end temperature per % HM Si",
-        source="calibrated on the model: +0.1 % Si = +21 K (rule +13…15, heat balance +13…21 K)",
+        source="calibrated on the model: +0.1 % Si = +23.5 K (rule +13…15, heat balance +13…21 K)",
     )
     practice_t_per_scrap: float = param(
         -18.36,
