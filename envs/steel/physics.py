@@ -459,31 +459,39 @@ def physics_step(
 
 
 @njit(cache=True, error_model="numpy")
+def _mn_gap(x: np.ndarray, w: float, approach: float, quotient: float, kmol: float) -> float:
+    """Implied extent minus ``kmol``: approach · ([Mn] − [Mn]_eq) W/100/M_Mn at the slag and bath
+    that ``kmol`` Mn oxidised in the step would leave (falls as ``kmol`` grows)."""
+    s = slag_mass(x) + kmol * (M_MNO - M_FEO)
+    feo_pct = max(100.0 * (x[X.feo] - kmol * M_FEO) / s, 0.1)
+    mn_pct = 100.0 * (x[X.mn] - kmol * M_MN) / w
+    mn_eq = 100.0 * (x[X.mno] + kmol * M_MNO) / s / (quotient * feo_pct)
+    return approach * (mn_pct - mn_eq) * w / 100.0 / M_MN - kmol
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _newton_extent(g0: float, g1: float, h: float, lo: float, hi: float) -> float:
+    """One Newton step from 0 on a gap g0 at 0, g1 at h, kept in [lo, hi]: the gap falls with
+    slope ≤ −1, so the step is damped, never amplified (a linearly implicit update)."""
+    return min(max(-g0 * h / (g1 - g0), lo), hi)
+
+
+@njit(cache=True, error_model="numpy")
 def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> float:
     """(FeO) + [Mn] = (MnO) + Fe towards K(T); returns kmol Mn oxidised (negative: reverted).
 
     ``approach`` = 1 − exp(−k_Mn Δt) of the gap to equilibrium, taken at the step's *end*
     composition (implicit): with the few tonnes of early slag, an equilibrium frozen at the start
-    swings Mn and FeO from step to step. The extent ξ solves ξ = approach · ([Mn] −
-    [Mn]_eq(ξ)) W/100/M_Mn, whose right side falls as ξ grows (bisection on the bounds).
+    swings Mn and FeO from step to step. Bounded by the FeO and Mn (oxidation) or MnO (reversion).
     """
-    s0, feo0, mno0 = slag_mass(x), x[X.feo], x[X.mno]
     quotient = p[P.mn_quotient_ref] * math.exp(
         p[P.mn_quotient_temp_k] * (1.0 / x[X.temp] - 1.0 / (1650.0 + KELVIN))
     )
-    lo = -min(mno0 / M_MNO, x[X.fe] / M_FE)  # reversion needs MnO
-    hi = min(feo0 / M_FEO, x[X.mn] / M_MN)  # oxidation needs FeO and Mn
-    for _ in range(40):
-        kmol = 0.5 * (lo + hi)
-        s = s0 + kmol * (M_MNO - M_FEO)
-        feo_pct = max(100.0 * (feo0 - kmol * M_FEO) / s, 0.1)
-        mn_pct = 100.0 * (x[X.mn] - kmol * M_MN) / (w - kmol * (M_MN - M_FE))
-        mn_eq = 100.0 * (mno0 + kmol * M_MNO) / s / (quotient * feo_pct)
-        if approach * (mn_pct - mn_eq) * w / 100.0 / M_MN > kmol:
-            lo = kmol
-        else:
-            hi = kmol
-    kmol = 0.5 * (lo + hi)
+    lo = -min(x[X.mno] / M_MNO, x[X.fe] / M_FE)
+    hi = min(x[X.feo] / M_FEO, x[X.mn] / M_MN)
+    h = 1e-7 * (hi - lo) + 1e-12
+    g0, g1 = _mn_gap(x, w, approach, quotient, 0.0), _mn_gap(x, w, approach, quotient, h)
+    kmol = _newton_extent(g0, g1, h, lo, hi)
     x[X.mn] -= kmol * M_MN
     x[X.mno] += kmol * M_MNO
     x[X.feo] -= kmol * M_FEO
@@ -514,36 +522,13 @@ def _p_gap(p: np.ndarray, x: np.ndarray, w: float, approach: float, kmol: float)
 def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> float:
     """2[P] + 5(FeO) = (P2O5) + 5Fe towards ε_P x Suito–Inoue; returns kmol P2O5 formed.
 
-    As for Mn (:func:`_mn_exchange`), the partition is taken at the step's end composition:
-    with the few tonnes of early slag, 0.1 kmol P2O5 moves (%FeO) and (%P2O5) enough that an
-    explicit update swings P2O5 and FeO from step to step. Regula falsi (Illinois) on the
-    bounds of the available FeO, P and P2O5.
+    As for Mn, the partition is taken at the step's end composition: with the few tonnes of early
+    slag, an explicit update swung P2O5 and FeO from step to step.
     """
     lo = -x[X.p2o5] / M_P2O5
     hi = min(x[X.feo] / (5.0 * M_FEO), x[X.p] / (2.0 * M_P))
-    g_lo, g_hi = _p_gap(p, x, w, approach, lo), _p_gap(p, x, w, approach, hi)
-    if g_lo <= 0.0:
-        kmol = lo
-    elif g_hi >= 0.0:
-        kmol = hi
-    else:
-        side = 0
-        kmol = lo
-        for _ in range(60):
-            kmol = (lo * g_hi - hi * g_lo) / (g_hi - g_lo)
-            g = _p_gap(p, x, w, approach, kmol)
-            if abs(g) <= 1e-12 * (hi - lo) or hi - lo <= 1e-14:
-                break
-            if g > 0.0:
-                lo, g_lo = kmol, g
-                if side == 1:
-                    g_hi *= 0.5
-                side = 1
-            else:
-                hi, g_hi = kmol, g
-                if side == -1:
-                    g_lo *= 0.5
-                side = -1
+    h = 1e-7 * (hi - lo) + 1e-12
+    kmol = _newton_extent(_p_gap(p, x, w, approach, 0.0), _p_gap(p, x, w, approach, h), h, lo, hi)
     x[X.p] -= 2.0 * kmol * M_P
     x[X.p2o5] += kmol * M_P2O5
     x[X.feo] -= 5.0 * kmol * M_FEO
