@@ -192,13 +192,15 @@ def test_enthalpy_balance_closes_step_by_step():
 
 
 def test_one_update_per_control_step_matches_one_second_substeps():
-    """Exact stage-III decay: 10-s steps track a 1-s run (same practice) closely."""
+    """Exact stage-III decay and FeO balance: 10-s steps track a 1-s run (same practice) closely
+    (computed: 0.0043 wt% C, 1.0 K, 0.6 %-pt FeO at most)."""
     coarse = run_practice_heat(dt_s=10.0)
     fine = run_practice_heat(dt_s=1.0)
     for name, tol in (("c_pct", 0.01), ("temp_c", 5.0), ("feo_pct", 1.5)):
         f = np.interp(coarse["time_min"], fine["time_min"], fine[name])
-        # after the first minute: the stirring term lags one step, which matters only at ignition
-        window = (coarse["time_min"] >= 1.0) & (coarse["time_min"] <= fine["time_min"][-1])
+        # the whole blow: v1 excluded the first minute, where its lagged stirring made FeO
+        # oscillate; the exact FeO balance of BOF-v2 tracks the 1-s run from ignition
+        window = coarse["time_min"] <= fine["time_min"][-1]
         err = np.abs(coarse[name] - f)[window]
         assert err.max() <= tol, f"{name}: max deviation {err.max():.4f} > {tol}"
 
