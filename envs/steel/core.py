@@ -41,6 +41,7 @@ from envs.steel.physics import (
     N_ACT,
     bath_mass,
     derive,
+    end_fraction,
     init_heat,
     physics_step,
     practice_setpoints,
@@ -306,20 +307,26 @@ def plant_step(plants, i, action):  # type: ignore[no-untyped-def]
     _setpoints(p, d, x, plants.mode, action, practice, act)
     x[X.o2_end] = act[A.end_oxygen]
     v0, ore0, lime0 = x[X.o2_blown], x[X.ore], x[X.lime]
-    physics_step(
-        p,
-        d,
-        x,
-        act[A.oxygen_flow],
-        act[A.lance_height],
-        act[A.ore_feed],
-        act[A.lime_feed],
-        dt_s,
-    )
+    # the last step of a blow runs only until the blown oxygen reaches the end target (or the
+    # forced end at 1.5 x plan): the endpoint does not depend on the control step
+    target = min(x[X.o2_end], MAX_O2_FACTOR * x[X.o2_plan])
+    frac = end_fraction(x, act[A.oxygen_flow], dt_s, target)
+    if frac > 0.0:
+        physics_step(
+            p,
+            d,
+            x,
+            act[A.oxygen_flow],
+            act[A.lance_height],
+            act[A.ore_feed],
+            act[A.lime_feed],
+            dt_s * frac,
+        )
     x[X.step] += 1.0
-    cost = step_cost(p, x, x[X.o2_blown] - v0, x[X.ore] - ore0, x[X.lime] - lime0, dt_s)
+    cost = step_cost(p, x, x[X.o2_blown] - v0, x[X.ore] - ore0, x[X.lime] - lime0, dt_s * frac)
     ended = (
-        x[X.o2_blown] >= x[X.o2_end]
+        frac < 1.0
+        or x[X.o2_blown] >= x[X.o2_end]
         or x[X.o2_blown] >= MAX_O2_FACTOR * x[X.o2_plan]
         or x[X.time] >= MAX_BLOW_MIN
         or x[X.step] >= max_steps

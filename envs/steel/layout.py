@@ -73,7 +73,8 @@ STATE = Layout(
         Field("si", "kg", doc="silicon in the bath"),
         Field("mn", "kg", doc="manganese in the bath"),
         Field("p", "kg", doc="phosphorus in the bath"),
-        Field("scrap", "kg", doc="scrap not yet melted"),
+        Field("scrap", "kg", doc="scrap not yet melted (both size classes)"),
+        Field("scrap_heavy", "kg", doc="heavy scrap not yet melted (part of scrap)"),
         Field("feo", "kg", doc="FeO in the slag"),
         Field("sio2", "kg", doc="SiO2 in the slag"),
         Field("mno", "kg", doc="MnO in the slag"),
@@ -167,7 +168,6 @@ A = ACTUATORS.at
 DERIVED = Layout(
     "derived",
     [
-        Field("e_scrap", "-", doc="exp(-dt/tau): scrap melting over a step"),
         Field("e_lime", "-", doc="exp(-dt/tau): lime dissolution over a step"),
         Field("e_mn", "-", doc="exp(-k dt): Mn exchange over a step"),
         Field("e_p", "-", doc="exp(-k dt): P exchange over a step"),
