@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate study-bof study-paint report clean
+.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate tune study-bof study-paint report results clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,10 @@ bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training}.md
 calibrate: $(STAMP)  ## refit the BOF operator's static model on the nominal plant
 	$(BIN)/python -m experiments.calibration.bof
 
+tune: $(STAMP)  ## re-tune both PID baselines (gains + operating point) into conf/baselines
+	$(BIN)/python -m experiments.tuning.pid --process bof
+	$(BIN)/python -m experiments.tuning.pid --process paint
+
 # The evaluation study (issue 5): PPO and SAC x 3 seeds trained on the nominal plant and evaluated
 # on every scenario set, the three baselines on the same sets, then the report. Long (≈ 1 h each).
 study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and baselines, write the report
@@ -58,6 +62,17 @@ study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and basel
 report: $(STAMP)  ## results/{bof,paint}/report.md from the MLflow store
 	$(BIN)/python -m experiments.report env=bof
 	$(BIN)/python -m experiments.report env=paint
+
+# Every committed result, in dependency order: the operator's model and the baselines first, then
+# what is measured with them. After a change to a plant (a new env id) this is the whole list.
+results: calibrate tune bench study-bof study-paint  ## regenerate every file in results/ (several hours on 2 cores)
+	for p in bof paint; do \
+		$(BIN)/python -m experiments.studies.exploration_noise --process $$p; \
+		$(BIN)/python -m experiments.studies.mpc_convergence --process $$p; \
+	done
+	$(BIN)/python -m experiments.studies.audit_bof
+	$(BIN)/python -m experiments.studies.audit_paint
+	$(BIN)/python -m experiments.studies.main_job
 
 clean:  ## remove the venv and caches (keeps results/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

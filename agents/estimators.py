@@ -36,6 +36,7 @@ import numpy.typing as npt
 from envs.paint import LAYERS, STYLES, PaintLineParams, recipe_setpoints
 from envs.paint import layout as paint_layout
 from envs.steel import BOFParams
+from envs.steel.layout import BAND_C, BAND_T
 from envs.steel.layout import OBSERVATION as BOF_OBSERVATION
 
 __all__ = [
@@ -220,10 +221,13 @@ class BOFBathEstimator:
     def _take_sublance(self, o: FloatArray, r: FloatArray, taken: BoolArray) -> None:
         c_bal = (self.c_charge - self.removed - self.delay * r * self.dt_min) / (10.0 * self.beta)
         w = self.var_balance / (self.var_balance + self.var_sublance)
-        c = w * o[:, BOF_OBS["sublance_c"]] + (1.0 - w) * c_bal
+        # the observation carries the reading as deviations from the aims in band units
+        c_sl = self.p.aim_c_pct + BAND_C * o[:, BOF_OBS["sublance_c_dev"]]
+        t_sl = self.p.aim_temp_c + BAND_T * o[:, BOF_OBS["sublance_temp_dev"]]
+        c = w * c_sl + (1.0 - w) * c_bal
         self.c_known = np.where(taken, c, self.c_known)
         self.carbon = np.where(taken, c, self.carbon)
-        self.temp = np.where(taken, o[:, BOF_OBS["sublance_temp"]], self.temp)
+        self.temp = np.where(taken, t_sl, self.temp)
         self.sublance |= taken
         self.since_sl[taken] = 0
 

@@ -17,7 +17,11 @@ from typing import Any
 
 import gymnasium as gym
 
+from envs.core.compile_cache import configure_compile_cache
 from envs.core.registry import ENV_IDS, ProcessSpec, process, processes, register_process
+
+# before any process module decorates a kernel (the imports above compile nothing): see the module
+COMPILE_CACHE = configure_compile_cache()
 
 __all__ = [
     "ENV_IDS",

@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt
 
 import envs
 from envs.core.params import PlantVariant
+from experiments.lib.kpi_tables import CEILING_TITLE, ceilings
 from experiments.lib.plants import job_plant
 from experiments.lib.policy_specs import resolve_policy
 from experiments.lib.scenario_sets import load_scenario_set
@@ -114,8 +115,22 @@ def family_rows(runs: pd.DataFrame) -> dict[str, list[pd.Series]]:
     return {f: groups[f] for f in order}
 
 
-def scenario_table(process: str, runs: pd.DataFrame) -> tuple[str, dict[str, float]]:
-    """Markdown table of one scenario set; also the mean return of each family."""
+def ceiling_cells(process: str, ceiling: dict[str, float]) -> list[str]:
+    """The table row of a perfect controller: the hit-rate ceilings under the KPI columns of
+    :data:`KPIS` (``—`` elsewhere), so each hit KPI is read next to what is attainable."""
+    cells = [CEILING_TITLE, "—", "—", "—", "—"]
+    for _, key, _ in KPIS[process]:
+        value = ceiling.get(key)
+        cells.append("—" if value is None else f"{100 * value:.2f} %")
+    return cells
+
+
+def scenario_table(
+    process: str, runs: pd.DataFrame, ceiling: dict[str, float] | None = None
+) -> tuple[str, dict[str, float]]:
+    """Markdown table of one scenario set; also the mean return of each family. With
+    ``ceiling`` (:func:`experiments.lib.kpi_tables.ceilings` of the plant) a last row gives the
+    hit rates a perfect controller would score (the measurement's own error caps them)."""
     groups = family_rows(runs)
     records = {f: [episodes(r["run_id"]) for r in rows] for f, rows in groups.items()}
     returns = {f: np.array([rec["returns"] for rec in recs]) for f, recs in records.items()}
@@ -140,6 +155,8 @@ def scenario_table(process: str, runs: pd.DataFrame) -> tuple[str, dict[str, flo
             vals = [k[key] for k in kpis[fam] if key in k]
             cells.append(fmt.format(float(np.mean(vals))) if vals else "—")
         lines.append("| " + " | ".join(cells) + " |")
+    if ceiling:
+        lines.append("| " + " | ".join(ceiling_cells(process, ceiling)) + " |")
     return "\n".join(lines) + "\n", means
 
 
@@ -276,7 +293,7 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         ]
         if len(sub) == 0:
             continue
-        table, _ = scenario_table(process, sub)
+        table, _ = scenario_table(process, sub, ceilings(process, plant.params))
         text = f"### `{name}` — {sset.description}\n\n{table}"
         if sset.drift_start is not None:
             text += (
@@ -309,7 +326,16 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         "bootstrap CI over seeds and episodes (rliable); gap closed = (cost_PID − cost)/"
         "(cost_PID − cost_oracle) on the mean return (0 = PID, 1 = MPC oracle); P(> PID): "
         "probability of improvement over PID (rliable). Baselines are deterministic: one "
-        "run each.\n\n"
+        "run each.\n"
+        + (
+            f"- {CEILING_TITLE}: the hit rates a controller that lands every heat exactly on the "
+            "aims would score, because the tap is judged on a measurement with its own error "
+            "(BOF: tap sample's lab C σ and thermocouple σ, `envs.steel.hit_rate_ceiling`); "
+            "read each hit KPI against it.\n"
+            if ceilings(process, plant.params)
+            else ""
+        )
+        + "\n"
     )
     path = out / "report.md"
     path.write_text(head + "\n".join(sections) + "\n" + "\n\n".join(figures) + "\n")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.steel import physics
-from envs.steel.layout import ACTUATORS, DERIVED, HEAT_NOISE, STATE, A, P, X, Z
+import envs
+from envs.steel import physics, scrap
+from envs.steel.layout import ACTUATORS, DERIVED, HEAT_NOISE, STATE, A, O, P, X, Z
 from envs.steel.params import BOFParams
 from envs.steel.practice import run_practice_heat
 
@@ -60,20 +61,25 @@ def test_slag_feo_is_u_shaped(nominal):
 
 
 def _critical_carbon(traj) -> float:
-    """Bath C where the decarburisation rate first falls 10 % below its plateau."""
+    """Bath C where the decarburisation rate first falls 10 % below its stage-II plateau."""
     c, rate = traj["c_pct"], traj["decarb_kg_min"]
-    plateau = rate[(c < 2.5) & (c > 1.0)].mean()
-    after = np.flatnonzero((c < 1.0) & (rate < 0.9 * plateau))
-    return float(c[after[0]])
+    plateau = np.median(rate[(c <= 2.5) & (c >= 0.6)])
+    after = np.flatnonzero((c < 0.6) & (rate < 0.9 * plateau))
+    return float(0.5 * (c[after[0] - 1] + c[after[0]]))
 
 
 def test_critical_carbon_rises_with_oxygen_flow():
-    """C* = C_eq + 100 r_C,O2/(k_C W) rises with the blowing rate (Fujii & Ura 1965)."""
-    low = _critical_carbon(run_practice_heat(o2_factor=0.8))
-    high = _critical_carbon(run_practice_heat(o2_factor=1.25))
-    assert high > low + 0.02
-    # C* ≈ 0.15 by the formula; the 10 %-drop criterion reads it a little lower
-    assert 0.08 <= _critical_carbon(run_practice_heat()) <= 0.4
+    """C* = C_eq + 100 r_C,O2/(k_C W) rises with the blowing rate (Fujii & Ura 1965 [S6]).
+
+    BOF-v2: ``kc_per_min`` puts it at 0.30 ± 0.05 wt% at nominal flow (the lower bound that [S6]
+    and [S7] imply for a top-blown converter; docs/physics/bof.md §8), read at 1-s steps as the
+    carbon where the rate first falls 10 % below its plateau (v1: ≈ 0.13 %).
+    """
+    low = _critical_carbon(run_practice_heat(o2_factor=0.8, dt_s=1.0))
+    high = _critical_carbon(run_practice_heat(o2_factor=1.25, dt_s=1.0))
+    nominal = _critical_carbon(run_practice_heat(dt_s=1.0))
+    assert 0.25 <= nominal <= 0.35
+    assert low + 0.03 < nominal < high - 0.03
 
 
 def test_soft_blow_ends_with_more_feo():
@@ -88,8 +94,15 @@ def test_soft_blow_ends_with_more_feo():
 
 
 def _end_temp(params: BOFParams, z=None) -> float:
+    """End temperature at the aim carbon, ore held at the nominal plan.
+
+    BOF-v2: the rules are compared at the same tapping carbon. With stage III from ≈ 0.3 % C, the
+    static model's re-planned oxygen over- or under-blows a changed charge by ≈ 0.01 % C, worth
+    ≈ 2 K of FeO heat; that is the static model's error, not the charge's heat effect (the
+    responses with the whole plan fixed or compensating are in docs/physics/bof.md §8.2).
+    """
     ore = BOFParams().practice_ore_base_kg_t * params.heat_size_t  # coolant held at the plan
-    return run_practice_heat(params, z, ore_kg=ore).end["temp_c"]
+    return run_practice_heat(params, z, ore_kg=ore, end_c_pct=params.aim_c_pct).end["temp_c"]
 
 
 def test_scrap_rule_of_thumb():
@@ -179,13 +192,15 @@ def test_enthalpy_balance_closes_step_by_step():
 
 
 def test_one_update_per_control_step_matches_one_second_substeps():
-    """Exact stage-III decay: 10-s steps track a 1-s run (same practice) closely."""
+    """Exact stage-III decay and FeO balance: 10-s steps track a 1-s run (same practice) closely
+    (computed: 0.0043 wt% C, 1.0 K, 0.6 %-pt FeO at most)."""
     coarse = run_practice_heat(dt_s=10.0)
     fine = run_practice_heat(dt_s=1.0)
     for name, tol in (("c_pct", 0.01), ("temp_c", 5.0), ("feo_pct", 1.5)):
         f = np.interp(coarse["time_min"], fine["time_min"], fine[name])
-        # after the first minute: the stirring term lags one step, which matters only at ignition
-        window = (coarse["time_min"] >= 1.0) & (coarse["time_min"] <= fine["time_min"][-1])
+        # the whole blow: v1 excluded the first minute, where its lagged stirring made FeO
+        # oscillate; the exact FeO balance of BOF-v2 tracks the 1-s run from ignition
+        window = coarse["time_min"] <= fine["time_min"][-1]
         err = np.abs(coarse[name] - f)[window]
         assert err.max() <= tol, f"{name}: max deviation {err.max():.4f} > {tol}"
 
@@ -199,3 +214,108 @@ def test_manganese_exchange_is_reversible():
     mn0 = x[X.mn]
     physics._mn_exchange(p, x, physics.bath_mass(x), 0.5)
     assert x[X.mn] > mn0
+
+
+# ---------------------------------------------------------------- BOF-v2: step size, scrap
+def _random_heats(n: int, seed: int = 7) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, len(HEAT_NOISE)))
+
+
+def _env_endpoints(dt_s: float, seeds: range) -> np.ndarray:
+    env = envs.make("bof", scenario="nominal", dt_s=dt_s)
+    zero, out = np.zeros(len(ACTUATORS), np.float32), []
+    for seed in seeds:
+        env.reset(seed=seed)
+        done = False
+        while not done:
+            obs, _, term, trunc, info = env.step(zero)
+            done = term or trunc
+        kpi = info["unit_kpi"]
+        out.append((kpi["endpoint_c_pct"], kpi["endpoint_temp_c"], kpi["oxygen_nm3_t"]))
+        assert obs[O.oxygen_blown] == pytest.approx(obs[O.oxygen_end_target], abs=1e-4)
+    env.close()
+    return np.array(out)
+
+
+def test_endpoint_does_not_depend_on_the_control_step():
+    """Issue 12: over ≥ 40 random heats, 5 / 10 / 20 s steps end within a mean |ΔC| ≤ 0.003 wt%
+    and |ΔT| ≤ 2 K of each other: the last step runs only up to the end-oxygen target."""
+    seeds = range(700000, 700040)
+    ends = {dt: _env_endpoints(dt, seeds) for dt in (5.0, 10.0, 20.0)}
+    for a, b in ((5.0, 10.0), (5.0, 20.0), (10.0, 20.0)):
+        diff = np.abs(ends[a] - ends[b]).mean(axis=0)
+        assert diff[0] <= 0.003 and diff[1] <= 2.0, f"{a:g}/{b:g} s: {diff}"
+        assert diff[2] <= 1e-6  # the same end oxygen, Nm3/t
+
+
+def test_partial_last_step_stops_at_the_target_oxygen():
+    """The practice rollout also stops exactly at the plan, and its blow time is that oxygen over
+    the flow (the last step's time is the part of the step that was blown)."""
+    for dt in (10.0, 20.0):
+        heat = run_practice_heat(dt_s=dt)
+        x = heat.state
+        assert x[X.o2_blown] == pytest.approx(x[X.o2_plan], rel=1e-12)
+        assert x[X.time] == pytest.approx(x[X.o2_blown] / physics.nominal_o2_flow(heat.params))
+
+
+def _flips(t: np.ndarray, feo: np.ndarray) -> int:
+    """Sign changes of the step-to-step FeO change (> 0.01 %-pt) in the first 5 min of blow."""
+    d = np.diff(feo[t <= 5.0])
+    d = d[np.abs(d) > 0.01]
+    return int(np.sum(d[1:] * d[:-1] < 0))
+
+
+def test_slag_feo_has_no_step_saw_tooth():
+    """Issue 12: no step-to-step sign flips of FeO that a 1-s reference does not show, at every
+    documented step (v1: 5.9 → 0.0 → 12.8 % at 20 s). FeO, Mn and P exchanges are implicit."""
+    for z in [None, *_random_heats(5)]:
+        ref = run_practice_heat(None, z, dt_s=1.0)
+        n_ref = _flips(ref["time_min"], ref["feo_pct"])
+        for dt in (5.0, 10.0, 20.0, 30.0):
+            heat = run_practice_heat(None, z, dt_s=dt)
+            assert _flips(heat["time_min"], heat["feo_pct"]) <= n_ref, f"dt {dt:g} s"
+
+
+def test_all_scrap_melts_under_the_practice():
+    """Issue 12: no scrap left at tap (v1: 1.6 t of 40 t); the heavy class is gone before the
+    sub-lance point, so the sub-lance temperature sees the scrap heat (bof_v2_sources §2.3)."""
+    p = BOFParams()
+    for z in [None, *_random_heats(10)]:
+        heat = run_practice_heat(p, z)
+        assert heat.end["scrap_t"] == 0.0
+        sublance = heat["oxygen_nm3_t"] >= p.sublance_o2_frac * heat.state[X.o2_plan] / 250.0
+        assert heat["scrap_t"][np.argmax(sublance)] == 0.0
+
+
+def test_oversize_scrap_is_left_and_reported():
+    """Scrap that cannot melt in a heat stays solid, is the KPI ``unmelted_scrap_t`` and its
+    melting heat is not booked (heavy plates three times as thick)."""
+    p = BOFParams().replace(scrap_heavy_mm=300.0)
+    heat = run_practice_heat(p)
+    left = heat.end["scrap_t"]
+    assert 1.0 < left < p.scrap_t * p.scrap_heavy_share
+    x = heat.state
+    assert x[X.q_scrap] == pytest.approx((x[X.scrap_kg] - x[X.scrap]) * x[X.scrap_melt_heat])
+    env = envs.make("bof", plant=p, scenario="nominal")
+    env.reset(seed=1)
+    done = False
+    while not done:
+        _, _, term, trunc, info = env.step(np.zeros(len(ACTUATORS), np.float32))
+        done = term or trunc
+    assert info["unit_kpi"]["unmelted_scrap_t"] > 1.0
+
+
+def test_scrap_front_speed_follows_superheat_and_carbon():
+    """Melting (heat transfer over the scrap's liquidus) in a hot bath, dissolution (carbon
+    diffusion) in a cold carbon-rich one, nothing in a bath below the scrap's melting point
+    without the carbon to dissolve it ([V4], [V5])."""
+    p = BOFParams().to_array()
+    t_scrap = scrap.liquidus_c(p[P.scrap_c_pct])  # ≈ 1524 degC for 0.15 % C scrap
+    v = scrap.scrap_front_velocity
+    assert v(p, t_scrap - 20.0, p[P.scrap_c_pct], 1.42) == 0.0
+    assert v(p, 1300.0, 4.5, 1.42) > 0.0  # dissolves 220 K below its own melting point
+    assert v(p, 1350.0, 4.5, 1.42) > v(p, 1300.0, 4.5, 1.42)
+    assert v(p, 1350.0, 4.5, 1.42) > v(p, 1350.0, 3.5, 1.42)
+    hot = v(p, 1650.0, 0.05, 1.42)
+    expected = p[P.scrap_htc_kw_m2k] * 1e3 * (1650.0 - t_scrap) / (scrap.SCRAP_RHO_KG_M3 * 1.42e6)
+    assert hot == pytest.approx(expected)  # low-carbon bath: heat-transfer control

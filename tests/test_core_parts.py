@@ -1,4 +1,5 @@
-"""Unit tests of the reusable plant parts: sensors, disturbances, action scaling."""
+"""Unit tests of the reusable plant parts: sensors, disturbances, action scaling, noise words and
+the per-plant random streams."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ from envs.core.sensors import (
     sensor_bank_step_batch,
     sensor_bank_step_block,
 )
+from envs.core.streams import PlantStreams, philox4x32_10, philox_plants, plant_seeds
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -667,3 +669,135 @@ def test_draw_bits_is_seeded_and_shaped() -> None:
     assert a.dtype == np.uint16 and a.shape == (5, 3)
     np.testing.assert_array_equal(a, b)
     assert draw_bits(np.random.default_rng(7), 4, 0).shape == (4, 0)
+
+
+# ---------------------------------------------------------------- per-plant streams
+# Random123's published known-answer vectors of Philox4x32-10 (its tests/kat_vectors):
+# counter (4 words), key (2 words) -> output (4 words)
+PHILOX_KAT = [
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    (
+        (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+        (0xA4093822, 0x299F31D0),
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+    ),
+]
+
+
+@pytest.mark.parametrize(("counter", "key", "expected"), PHILOX_KAT)
+def test_philox_matches_the_random123_known_answers(counter, key, expected) -> None:  # type: ignore[no-untyped-def]
+    out = philox4x32_10(*(np.uint64(c) for c in counter), *(np.uint64(k) for k in key))
+    assert [int(v) for v in out] == list(expected)
+
+
+def test_vectorised_philox_equals_the_scalar_one() -> None:
+    rng = np.random.default_rng(3)
+    n = 300
+    key = rng.integers(0, 2**32, (4, n), dtype=np.uint64).astype(np.uint32)
+    counter = rng.integers(0, 2**63, (2, n), dtype=np.uint64)
+    out = np.zeros((4, n), dtype=np.uint32)
+    philox_plants(key, counter, 5, out)
+    for i in (0, 1, 150, n - 1):
+        c = int(counter[0, i]) + 5
+        c0, c1, c2, c3, k0, k1 = c & 0xFFFFFFFF, c >> 32, key[2, i], key[3, i], key[0, i], key[1, i]
+        ref = philox4x32_10(*(np.uint64(v) for v in (c0, c1, c2, c3, k0, k1)))
+        assert [int(v) for v in ref] == [int(v) for v in out[:, i]]
+
+
+def _streams(seeds: list[int], n_words: int) -> PlantStreams:
+    streams = PlantStreams(len(seeds), n_words)
+    streams.seed(np.arange(len(seeds)), list(seeds))
+    return streams
+
+
+def test_step_words_are_uniform_and_plants_independent() -> None:
+    """Words of 64 plants seeded 0..63 (neighbouring seeds, the vector env's case) over 500
+    steps: every bit fair, byte histogram flat, no correlation between plants or steps."""
+    n, n_words, steps = 64, 20, 500
+    streams = _streams(list(range(n)), n_words)
+    words = np.stack([streams.step_words(None)[:, :n_words].copy() for _ in range(steps)])
+    flat = words.ravel()  # 640,000 words
+    bits = (flat[:, None] >> np.arange(16)) & 1
+    sigma = 0.5 / math.sqrt(flat.size)
+    assert np.all(np.abs(bits.mean(axis=0) - 0.5) < 5 * sigma)
+    counts = np.bincount(flat >> 8, minlength=256)
+    expected = flat.size / 256
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert chi2 < 255 + 6 * math.sqrt(2 * 255)  # 255 degrees of freedom, a 6 σ bound
+    # plants' streams: correlation of every pair of plants' words, a plant's lag-1 correlation
+    per_plant = words.transpose(1, 0, 2).reshape(n, -1).astype(float)
+    r = np.corrcoef(per_plant)
+    off = r[~np.eye(n, dtype=bool)]
+    assert np.abs(off).max() < 5.5 / math.sqrt(per_plant.shape[1])
+    lag = [np.corrcoef(x[:-1], x[1:])[0, 1] for x in per_plant]
+    assert np.abs(lag).max() < 5.0 / math.sqrt(per_plant.shape[1])
+    # table normals of the words are standard normal
+    z = NORMAL_TABLE[flat >> (16 - NORMAL_BITS)].astype(float)
+    assert abs(z.mean()) < 5 / math.sqrt(z.size) and z.std() == pytest.approx(1.0, abs=0.005)
+
+
+def test_draws_are_uniform_and_normal() -> None:
+    streams = _streams(list(range(200)), 3)
+    idx = np.arange(200)
+    u = streams.uniforms(idx, 501)
+    assert np.all((u > 0) & (u < 1)) and abs(u.mean() - 0.5) < 5 * math.sqrt(1 / 12 / u.size)
+    z = streams.normals(idx, 501).ravel()  # an odd count: the last pair is half used
+    assert abs(z.mean()) < 5 / math.sqrt(z.size) and z.std() == pytest.approx(1.0, abs=0.01)
+    for q, expected in ((0.02275, -2.0), (0.5, 0.0), (0.97725, 2.0)):
+        assert np.quantile(z, q) == pytest.approx(expected, abs=0.03)
+    w = streams.words(idx, 5)
+    assert w.shape == (200, 5) and w.dtype == np.uint16 and len(np.unique(w)) > 900
+
+
+def test_a_plant_stream_depends_on_its_seed_alone() -> None:
+    """Same seed, same words and draws, whatever the batch, the other plants and the steps a
+    plant sits out; the step words and the draws are separate domains."""
+    big, one = _streams([10, 11, 12, 13, 14], 11), _streams([12], 11)
+    active = np.array([True, False, True, True, False])
+    np.testing.assert_array_equal(big.step_words(active)[1], one.step_words(None)[0])
+    big.step_words(~active)  # plant 2 sits this step out: it draws nothing
+    np.testing.assert_array_equal(big.normals(np.array([2]), 3), one.normals(np.array([0]), 3))
+    np.testing.assert_array_equal(big.step_words(None)[2], one.step_words(None)[0])
+    assert big.step_words(None).shape == (5, 16)  # whole blocks of 8 words
+    # reseeding restarts a stream; None continues it
+    again = _streams([12], 11)
+    first = again.step_words(None).copy()
+    again.seed([0], [None])
+    assert not np.array_equal(again.step_words(None), first)
+    again.seed([0], [12])
+    np.testing.assert_array_equal(again.step_words(None), first)
+
+
+def test_peek_returns_the_next_words_without_drawing_them() -> None:
+    streams = _streams([4, 5], 11)
+    streams.step_words(None)
+    ahead = streams.peek_step_words(1, 3)
+    assert ahead.shape == (3, 11)
+    for k in range(3):
+        np.testing.assert_array_equal(streams.step_words(None)[1, :11], ahead[k])
+
+
+def test_unseeded_plants_take_fresh_entropy() -> None:
+    a, b = PlantStreams(2, 4), PlantStreams(1, 4)
+    a.seed([0, 1], [None, None])
+    b.seed([0], [None])
+    words = np.vstack([a.step_words(None), b.step_words(None)])
+    assert len({w.tobytes() for w in words}) == 3
+
+
+def test_plant_seeds_follow_gymnasium() -> None:
+    assert plant_seeds(None, 3) == [None, None, None]
+    assert plant_seeds(5, 3) == [5, 6, 7]
+    assert plant_seeds(np.int32(5), 2) == [5, 6]
+    assert plant_seeds([1, None, 3], 3) == [1, None, 3]
+    for bad, match in (
+        (-1, "non-negative"),
+        (2.0, "seed must be"),
+        ("7", "seed must be"),
+        (True, "seed must be"),
+        ([1, 2], "2 entries; the vector env has 3"),
+        ([1, -2, 3], r"seed\[1\]"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            plant_seeds(bad, 3)

@@ -2,8 +2,9 @@
 
 The same guarantees hold for every process (DESIGN.md, STYLE.md "Tests"): ``check_env``
 (Gymnasium and SB3) on every plant variant and scenario, seeded resets determine episodes, the
-global RNG is untouched, the single env equals a vector env of one, ``NUMBA_DISABLE_JIT=1``
-gives identical numbers, docstring tables match the spaces, and bad input fails clearly.
+global RNG is untouched, the single env equals a vector env of one, the native vector env equals
+Gymnasium's ``sync`` vector env for the same seeds, ``NUMBA_DISABLE_JIT=1`` gives identical
+numbers, docstring tables match the spaces, and bad input fails clearly.
 Process-specific behaviour lives in ``test_bof_env.py`` and ``test_paint_env.py``.
 """
 
@@ -27,6 +28,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
 from envs.core.registry import ProcessSpec
+from envs.core.shell import AUTORESET_MODES
 
 REPO = Path(__file__).resolve().parents[1]
 tank.register()  # the recipe's toy process (also done by conftest; here for subprocesses too)
@@ -227,6 +229,118 @@ def test_single_env_equals_vector_env_of_one(proc: Process):
     vector = vector_rollout(proc.venv_cls(1, **proc.short), proc.n_act, seed=11)
     np.testing.assert_array_equal(single[0], vector[0])
     np.testing.assert_array_equal(single[1], vector[1])
+
+
+def _native_kpis(info: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The native vector env's unit KPIs as {name: array, NaN where no unit ended}."""
+    names = [k.removeprefix(UNIT_KPI) for k in info if k.startswith(UNIT_KPI)]
+    return {n: np.where(info[f"_{UNIT_KPI}{n}"], info[f"{UNIT_KPI}{n}"], np.nan) for n in names}
+
+
+def _sync_kpis(info: dict[str, Any], n: int) -> dict[str, np.ndarray]:
+    """The same from a sync vector env's infos (single envs' ``unit_kpi`` dicts, nested), with
+    the KPIs of episodes that ended in a same-step autoreset taken from ``final_info``."""
+    out: dict[str, np.ndarray] = {}
+    for source in (info, info.get("final_info", {})):
+        if "unit_kpi" not in source:
+            continue
+        sub, ended = source["unit_kpi"], source["_unit_kpi"]
+        for name in (k for k in sub if not k.startswith("_")):
+            mask = ended & sub[f"_{name}"]
+            row = out.setdefault(name, np.full(n, np.nan))
+            row[mask] = np.asarray(sub[name], dtype=float)[mask]
+    return out
+
+
+UNIT_KPI = "unit_kpi/"
+
+
+def _episodes_through_both(proc: Process, scenario: str, mode: str, n: int) -> int:
+    """Step the native and the sync vector env of ``n`` plants side by side (same seeds, same
+    random actions) until every plant has ended two episodes; assert identical observations,
+    rewards, terminations, truncations, unit KPIs and (same-step) final observations. Half way,
+    both are reset with a seed list holding a None. Returns the steps taken."""
+    kwargs = dict(proc.short, scenario=scenario, randomize=True)
+    native: Any = gym.make_vec(
+        proc.env_id, n, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs
+    )
+    sync: Any = gym.make_vec(
+        proc.env_id,
+        n,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AUTORESET_MODES[mode]},
+        **kwargs,
+    )
+    assert isinstance(native.unwrapped, proc.venv_cls)
+    a, _ = native.reset(seed=21)
+    b, _ = sync.reset(seed=21)
+    np.testing.assert_array_equal(a, b)
+    rng = np.random.default_rng(4)
+    episodes, units, step = np.zeros(n, dtype=int), 0, 0
+    reseeded = False
+    while episodes.min() < 2:
+        step += 1
+        assert step < 6000, f"episodes ended per plant: {episodes}"
+        if not reseeded and episodes.min() >= 1:  # reseed mid-run, one plant keeps its stream
+            seeds: list[int | None] = [101 + i for i in range(n)]
+            seeds[1] = None
+            np.testing.assert_array_equal(native.reset(seed=seeds)[0], sync.reset(seed=seeds)[0])
+            reseeded = True
+        actions = rng.uniform(-1.2, 1.2, (n, proc.n_act)).astype(np.float32)
+        obs_a, rew_a, term_a, trunc_a, info_a = native.step(actions)
+        obs_b, rew_b, term_b, trunc_b, info_b = sync.step(actions)
+        np.testing.assert_array_equal(obs_a, obs_b)
+        np.testing.assert_array_equal(rew_a, rew_b)
+        np.testing.assert_array_equal(term_a, term_b)
+        np.testing.assert_array_equal(trunc_a, trunc_b)
+        kpi_a, kpi_b = _native_kpis(info_a), _sync_kpis(info_b, n)
+        assert kpi_a.keys() == kpi_b.keys()
+        for name, values in kpi_a.items():
+            np.testing.assert_array_equal(values, kpi_b[name], err_msg=name)
+        units += bool(kpi_a)
+        done = term_a | trunc_a
+        if mode == "same_step" and done.any():
+            for i in np.flatnonzero(done):
+                np.testing.assert_array_equal(info_a["final_obs"][i], info_b["final_obs"][i])
+        episodes += done
+    assert units >= 2
+    return step
+
+
+@pytest.mark.parametrize(("proc", "scenario"), SCENARIO_CASES, ids=_id)
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+def test_native_vector_env_equals_sync_vector_env(proc: Process, scenario: str, mode: str):
+    """Gymnasium's seeding: ``reset(seed=s)`` seeds plant i with s + i and a seed list one plant
+    each (None: that plant goes on), so the native vector env and ``vectorization_mode="sync"``
+    give identical trajectories, across autoresets, randomised parameters, and the several
+    heats of a BOF campaign (scenario ``drift``)."""
+    _episodes_through_both(proc, scenario, mode, n=3)
+
+
+@pytest.mark.parametrize("proc", PROCS, ids=_id)
+def test_vector_seed_is_checked(proc: Process):
+    venv = proc.venv_cls(2, **proc.short)
+    for bad in (-1, 1.5, "7", [1], [1, -2], [1, 2.0], True):
+        with pytest.raises(ValueError, match="seed"):
+            venv.reset(seed=bad)
+    venv.reset(seed=np.int64(3))
+    same = proc.venv_cls(2, **proc.short)
+    np.testing.assert_array_equal(venv.reset(seed=[3, 4])[0], same.reset(seed=3)[0])
+
+
+@pytest.mark.parametrize("proc", PROCS, ids=_id)
+def test_plant_stream_does_not_depend_on_the_batch(proc: Process):
+    """A plant's numbers follow from its seed alone: plant 2 of a batch of 5 equals plant 0 of
+    a batch of 2 seeded two higher, whatever the other plants do."""
+    big, small = proc.venv_cls(5, **proc.short), proc.venv_cls(2, **proc.short)
+    np.testing.assert_array_equal(big.reset(seed=10)[0][2], small.reset(seed=12)[0][0])
+    rng = np.random.default_rng(0)
+    for _ in range(120):
+        actions = rng.uniform(-1, 1, (5, proc.n_act)).astype(np.float32)
+        obs_big, rew_big, *_ = big.step(actions)
+        obs_small, rew_small, *_ = small.step(actions[[2, 0]])
+        np.testing.assert_array_equal(obs_big[2], obs_small[0])
+        assert rew_big[2] == rew_small[0]
 
 
 _NOJIT_SCRIPT = """

@@ -7,7 +7,6 @@ misuse must fail with a clear message. Small optimiser settings keep the file fa
 
 from __future__ import annotations
 
-import copy
 import doctest
 from typing import Any
 
@@ -22,7 +21,7 @@ from agents.baselines.mpc import BlockLayout, CEMConfig, CEMPlanner, episode_rng
 from agents.baselines.operator import OperatorPolicy
 from agents.baselines.paint_mpc import PaintMPCOracle
 from agents.evaluation import evaluate
-from envs.core.noise import draw_bits, normal, uniform
+from envs.core.noise import normal, uniform
 from envs.paint import layout as paint_layout
 from envs.paint import rollout as paint_rollout
 from envs.steel import layout as steel_layout
@@ -130,13 +129,12 @@ def test_bof_kernel_reproduces_the_env_rewards_exactly() -> None:
 
 def test_paint_kernel_reproduces_the_env_rewards_exactly() -> None:
     # drifts held still (σ = 0, no trend), so the env's drift bank changes nothing the kernel
-    # does not know; the process words are the env's own, drawn from a copy of its generator
+    # does not know; the process words are the env's own, read ahead from the plant's stream
     still = {name: {"ou_sigma": 0.0, "trend_per_step": 0.0} for name in paint_layout.DRIFTS.names}
     env = make_paint(drifts=still)
     env.reset(seed=SEEDS[0])
     b = env.unwrapped.batch
-    rng = copy.deepcopy(env.unwrapped.np_random)
-    words = np.stack([draw_bits(rng, 1, b.n_words)[0] for _ in range(PAINT_BODIES)])
+    words = b.streams.peek_step_words(0, PAINT_BODIES)
     costs = np.empty(PAINT_BODIES)
     plan = paint_rollout.new_plan([b.plants], PAINT_BODIES, np.zeros(PAINT_BODIES, np.int64))
     seq = np.zeros((1, paint_layout.N_ACT))

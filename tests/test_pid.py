@@ -109,6 +109,48 @@ def test_bof_estimator_tracks_the_bath_after_the_sublance():
     assert np.sqrt(np.mean(np.square(errors_t))) < 20.0
 
 
+def test_bof_estimator_reads_the_sublance_deviation_as_the_reading():
+    """The sub-lance is observed as (reading − aim)/band: the estimator's temperature at the
+    reading is the simulator's sub-lance reading (the state row, never observed directly)."""
+    env = bof_env()
+    params = env.unwrapped.params
+    est = BOFBathEstimator(params)
+    obs, _ = env.reset(seed=EVAL_SEEDS[1])
+    est.reset(1)
+    while not est.sublance[0]:
+        obs, _, _, _, _ = env.step(np.zeros(5, np.float32))
+        est.update(obs[None])
+    x = env.unwrapped.batch.state[0]
+    reading = x[envs.steel.layout.X.sublance_temp]
+    assert est.temp[0] == pytest.approx(reading, abs=1e-3)
+    assert abs(reading - params.aim_temp_c) > 15.0  # not the aim: the reading moved it
+
+
+def test_bof_pid_end_commands_are_reached_exactly():
+    """The PID's end-oxygen command (through the public dead-band inverse) is the plant's end
+    target when the blow stops: the target's rate limit (≈ 1 % of the plan per step) only delays
+    the move from the plan while the blow is still far from it, so the v2 action design leaves
+    the PID's blow as before (checked against v1 on 8 heats: same steps, same endpoint)."""
+    pid = BOFPID.from_config()
+    X, A = envs.steel.layout.X, envs.steel.layout.A
+    for seed in EVAL_SEEDS[:4]:
+        env = bof_env()
+        obs, _ = env.reset(seed=seed)
+        pid.reset(1)
+        done = False
+        while not done:
+            a = pid.act(obs[None])[0]
+            obs, _, done, _, _ = env.step(a)
+        x = env.unwrapped.batch.state[0]
+        g = np.sign(a[A.end_oxygen]) * max(abs(a[A.end_oxygen]) - 0.5, 0.0) / 0.5
+        assert x[X.o2_end] == pytest.approx(x[X.o2_plan] * (1.0 + 0.15 * g), rel=1e-5)
+        assert x[X.o2_blown] >= x[X.o2_end]  # it ended on its target, not on a forced end
+    target = np.array([0.96, 1.0, 1.04]) * 1e4
+    np.testing.assert_allclose(
+        envs.steel.end_action(target, np.full(3, 1e4)), [-0.633, 0, 0.633], atol=1e-3
+    )
+
+
 def test_paint_estimator_removes_the_corrections_still_in_the_oven():
     """A known flow step must not show up in the film-build factor (the Smith predictor)."""
     env = paint_env()

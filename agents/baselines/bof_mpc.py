@@ -22,8 +22,9 @@ Planning, per heat:
 
 What "true state" includes: the plant is deterministic given its state (sensor noise affects only
 what a policy sees, never the physics), so a rollout from the copied state predicts the heat
-exactly. The state row also carries the pre-drawn *errors of the end-of-blow measurement* on which
-the endpoint cost is scored (``z_end_c``, ``z_end_temp`` of :data:`envs.steel.layout.STATE`).
+exactly. The state row also carries the pre-drawn *errors of the tap measurement* (lab C,
+thermocouple T) on which the endpoint cost is scored (``z_end_c``, ``z_end_temp`` of
+:data:`envs.steel.layout.STATE`).
 Knowing them would let the oracle aim the measured, not the true, bath at the aims — a
 clairvoyance no controller can have. By default (``endpoint_noise="zero"``) the planning copies
 have them zeroed: the oracle aims the true bath at the aims (optimal in expectation for the

@@ -42,16 +42,22 @@ import yaml
 
 from agents.baselines.pid import PID, FloatArray, OperatingPoint, PIDGains
 from agents.estimators import BOF_OBS, BOFBathEstimator
-from envs.steel import BOFParams, actuator_specs, layout, resolve_variant
+from envs.steel import (
+    BOFParams,
+    actuator_specs,
+    coolant_action,
+    end_action,
+    layout,
+    resolve_variant,
+)
 
 __all__ = ["BOFPID", "DEFAULT_CONFIG", "BOFPIDGains"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "conf" / "baselines" / "bof_pid.yaml"
 N_ACT = len(layout.ACTUATORS)
 A_ORE, A_END = layout.A.ore_feed, layout.A.end_oxygen
-END_SPAN_SHARE = 0.15  # adjust span of the end-oxygen target: ±15 % of the plan (BOFEnv table)
 HORIZON_STEPS = 30  # stop candidates looked at (5 min at 10 s: the rest of any blow)
-C_BAND, T_BAND = 0.02, 15.0  # the reward's endpoint scales, wt% and K (BOFEnv "Reward")
+C_BAND, T_BAND = layout.BAND_C, layout.BAND_T  # the reward's endpoint scales, wt% and K
 # campaign PI defaults: off, aim shifts bounded to ±0.03 wt% C and ±30 K (beyond that the
 # tapping errors are a fault to investigate, not a drift to follow)
 CAMPAIGN_C = PIDGains(out_min=-0.03, out_max=0.03, i_limit=0.03)
@@ -214,10 +220,9 @@ class BOFPID:
         """A heat starts: the ore plan is cleared; in a campaign the PI sees the last tap."""
         self.ore_target[new], self.ore_planned[new] = 0.0, False
         tapped = new & (o[:, BOF_OBS["last_tap_valid"]] > 0.5)
-        if tapped.any():
-            p = self.params
-            self.pi_c.step(p.aim_c_pct - o[:, BOF_OBS["last_tap_c"]], mask=tapped)
-            self.pi_t.step(p.aim_temp_c - o[:, BOF_OBS["last_tap_temp"]], mask=tapped)
+        if tapped.any():  # the tap is observed as its deviation from the aims, in bands
+            self.pi_c.step(-C_BAND * o[:, BOF_OBS["last_tap_c_dev"]], mask=tapped)
+            self.pi_t.step(-T_BAND * o[:, BOF_OBS["last_tap_temp_dev"]], mask=tapped)
 
     def _aims(self) -> tuple[FloatArray, FloatArray]:
         """Carbon and temperature aims after the campaign PI's shifts (floor: C_eq + 0.01)."""
@@ -250,14 +255,15 @@ class BOFPID:
         c, t = est.forecast(o, ore_plan)
         m = self._best_stop(c, t, aim_c, aim_t)
         heat = o[:, BOF_OBS["heat_size"]]
-        # ore this step, kg/min → action over the feeder's span (practice feeds none any more)
+        # ore this step, kg/min → the coolant action after the sub-lance (practice feeds none)
         feed = ore_plan[:, 0] * heat / self.dt_min
-        actions[:, A_ORE] = np.where(rows, feed / (self.ore_span_per_t * heat), 0.0)
+        ore_action = coolant_action(feed, self.ore_span_per_t * heat)
+        actions[:, A_ORE] = np.where(rows, ore_action, 0.0)
         # end-oxygen target: mid-way through the chosen stop step, so the blow ends after it
         q = o[:, BOF_OBS["oxygen_flow"]]
         target = o[:, BOF_OBS["oxygen_blown"]] + (m + 0.5) * q * self.dt_min
         plan = np.maximum(o[:, BOF_OBS["oxygen_planned"]], 1e-6)
-        a_end = g.end_gain * (target - plan) / (END_SPAN_SHARE * plan)
+        a_end = end_action(plan + g.end_gain * (target - plan), plan)
         actions[:, A_END] = np.where(rows, a_end, 0.0)
 
     def _best_stop(

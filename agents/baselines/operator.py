@@ -1,8 +1,9 @@
 """The operator's standard practice as a policy (the first baseline of DESIGN.md).
 
 Standard practice is computed inside the plant cores, because in ``action_mode="adjust"`` the env
-defines every action as an adjustment *around* it: ``set-point = practice + action × span`` (then
-clipped to the actuator limits and rate-limited, exactly as any action). For the BOF it is a
+defines every action as an adjustment *around* it (``set-point = practice + action × span``, or
+for the BOF's feeders and end of blow a symmetric trim of the heat's total and a rate-limited
+end target, ``envs.steel.env.BOFEnv``; a zero action is practice either way). For the BOF it is a
 fixed oxygen flow, the three-step lance pattern, ore and lime in proportion to the blown oxygen,
 and ending the blow at the statically planned oxygen (``envs/steel/physics.py``,
 ``practice_setpoints``); for the paint line the fixed recipe per body style

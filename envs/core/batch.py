@@ -1,15 +1,21 @@
 """What every process's batch of plants shares: validation, the bundle's arrays, the action check,
-parameter draws and the call of the compiled step.
+the plants' random streams, parameter draws and the call of the compiled step.
 
 A process's batch (``BOFBatch``, ``PaintBatch``; docs/adding_a_process.md) subclasses
 :class:`PlantBatchBase`, builds its banks and its bundle (:func:`envs.core.bundle.new_plants`),
 calls :meth:`PlantBatchBase._adopt` and binds its step kernel with :meth:`_bind_step`. What stays
 in the process is what differs: how a unit starts (a heat is charged, a shift begins), what a
 step's end means (a campaign's next heat, a shift's summary).
+
+Every random number of a plant comes from its own stream (:class:`envs.core.streams.PlantStreams`,
+``self.streams``): the step's noise words, parameter draws and the process's start normals. A
+plant's numbers therefore depend on its seed alone, which is what makes a vector env of N plants
+equal N single envs seeded ``seed + i`` (Gymnasium's rule).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,8 +23,8 @@ import numpy as np
 from envs.core.actions import ActionScaler
 from envs.core.bundle import Plants, StepOutput
 from envs.core.jit import bound_entry
-from envs.core.noise import BITS_DTYPE, draw_bits
 from envs.core.params import PlantVariant
+from envs.core.streams import PlantStreams
 
 __all__ = ["PlantBatchBase", "positive_int"]
 
@@ -37,7 +43,7 @@ class PlantBatchBase:
 
     Attributes set by :meth:`_adopt`: ``plants`` (the bundle), ``params``, ``base_params``,
     ``derived``, ``state``, ``obs`` (its arrays), ``scaler``, ``n_words`` (16-bit noise words of
-    one plant-step), ``randomize``.
+    one plant-step), ``streams`` (each plant's random stream), ``randomize``.
     """
 
     n: int
@@ -50,6 +56,7 @@ class PlantBatchBase:
     def _adopt(self, plants: Plants, scaler: ActionScaler, n_words: int) -> None:
         """Take the bundle, the action scaler and the step's noise width as the batch's own."""
         self.plants, self.scaler, self.n_words = plants, scaler, int(n_words)
+        self.streams = PlantStreams(self.n, self.n_words)
         self.params, self.base_params = plants.params, plants.base_params
         self.derived, self.state, self.obs = plants.derived, plants.state, plants.obs
         self._rand_lo, self._rand_hi = self.variant.randomization_arrays()
@@ -59,7 +66,7 @@ class PlantBatchBase:
     def _bind_step(self, kernel: Any) -> None:
         """Bind ``kernel(plants, actions, noise, active, out)`` for the types every step
         passes (float64 actions, uint16 noise, bool mask, a :class:`StepOutput`)."""
-        noise = np.zeros((self.n, self.n_words), dtype=BITS_DTYPE)
+        noise = self.streams.step_words(None)  # the type every step passes (plants unseeded)
         out = StepOutput(self.obs, np.empty(self.n), np.empty(self.n, dtype=np.bool_))
         self._step = bound_entry(kernel, self.plants, self._actions, noise, self._all_active, out)
 
@@ -69,24 +76,27 @@ class PlantBatchBase:
         step (the documented rule)."""
         return self.scaler.validate_batch(actions, self.n, self._actions)
 
-    def _draw_parameters(self, idx: np.ndarray, rng: np.random.Generator) -> None:
+    def seed_plants(self, idx: np.ndarray, seeds: Sequence[int | None]) -> None:
+        """Seed the streams of plants ``idx``, one seed (or None: keep going) per plant."""
+        self.streams.seed(idx, seeds)
+
+    def _draw_parameters(self, idx: np.ndarray) -> None:
         """New episode parameters of plants ``idx`` from the variant's randomisation ranges."""
-        u = rng.random((idx.size, self.base_params.shape[1]))
+        u = self.streams.uniforms(idx, self.base_params.shape[1])
         self.base_params[idx] = self._rand_lo + u * (self._rand_hi - self._rand_lo)
         self.params[idx] = self.base_params[idx]
 
     def _run_step(
         self,
         actions: np.ndarray,
-        rng: np.random.Generator,
         active: np.ndarray | None,
         obs_out: np.ndarray | None,
     ) -> tuple[StepOutput, int]:
         """One compiled step of every (active) plant; returns its output arrays (new, the
         observation excepted: the batch's ``obs``, or ``obs_out``) and the units ended.
 
-        Noise is drawn for active plants only, so a plant that sits out a step (Gymnasium's
-        next-step autoreset) consumes exactly the draws a single env's ``reset`` would.
+        Noise is drawn for active plants only, each from its own stream, so a plant that sits
+        out a step (Gymnasium's next-step autoreset) draws exactly what a single env would.
         """
         # the bound entry reads arrays as it was bound for: float64 / bool, C-contiguous (the
         # checked actions of check_actions are; other callers' arrays are made so)
@@ -94,12 +104,11 @@ class PlantBatchBase:
             actions.dtype != np.float64 or not actions.flags.c_contiguous
         ):
             actions = np.ascontiguousarray(actions, dtype=np.float64)
+        noise = self.streams.step_words(active)
         if active is None:
-            active, n_active = self._all_active, self.n
+            active = self._all_active
         else:
             active = np.ascontiguousarray(active, dtype=np.bool_)
-            n_active = int(active.sum())
-        noise = draw_bits(rng, n_active, self.n_words)
         # the step writes every plant's reward and end flag: new arrays, returned as they are
         out = StepOutput(
             self.obs if obs_out is None else obs_out,

@@ -1,11 +1,14 @@
-"""Random inputs of the compiled step: raw bits drawn by the env, turned into numbers in the kernel.
+"""Random inputs of the compiled step: raw bits drawn outside it, turned into numbers in the kernel.
 
-Randomness stays outside the compiled code (DESIGN.md): the env's own seeded
-``np.random.Generator`` draws every random input of a step in one vectorised call and passes the
-array in. What it draws is raw bits, not normals: ``rng.standard_normal`` costs 11–15 ns per
-sample on these machines (ECOSYSTEM.md: 15–17 ns), which at 4096 plants and a handful of noisy
-signals is as much as the physics itself, while the bit generator's raw output costs ≈ 0.75 ns per
-16 bits. The kernel turns each 16-bit word into a number with one table look-up:
+Randomness stays outside the physics kernels (DESIGN.md): each plant's own seeded stream
+(:mod:`envs.core.streams`, a counter-based Philox generator) fills the random words of a step
+for all plants in one compiled call and the batch passes the array in; :func:`draw_bits` draws
+the same kind of words from an ``np.random.Generator`` for callers outside the envs (studies,
+tests, benchmarks). What is drawn is raw bits, not normals: ``rng.standard_normal`` costs
+11–15 ns per sample on these machines (ECOSYSTEM.md: 15–17 ns), which at 4096 plants and a
+handful of noisy signals is as much as the physics itself, while raw bits cost ≈ 0.75 ns
+(``random_raw``) to ≈ 1–3 ns (a plant's Philox stream, :mod:`envs.core.streams`) per 16 bits.
+The kernel turns each 16-bit word into a number with one table look-up:
 
 | need | from | resolution |
 | --- | --- | --- |
@@ -22,8 +25,8 @@ inside the BOF step at N = 4096 (measured), against ≈ 1–2 ns now. An event o
 (dropout, a stuck sensor, a new paint batch) happens when ``uniform < p``, honoured down to
 p ≈ 10⁻⁹. Measured in the same process (N = 4096, 8 values per plant): table normals ≈ 1.5–2 ns
 per value including the draw, against ≈ 14 ns for ``rng.standard_normal(dtype=float32)``.
-Heat- and episode-level randomness (a few values per episode) keeps using ordinary Generator
-calls.
+Heat- and episode-level randomness (a few values per episode) uses full-precision uniforms and
+normals from the same per-plant streams.
 
 Look-ups are plain indexing, so ``NUMBA_DISABLE_JIT=1`` gives identical numbers.
 """

@@ -27,8 +27,16 @@ the step after its episode ended (that step's action is ignored, reward 0, not d
 ``same_step`` resets it in the step it ended and puts the final observation and info into
 ``info["final_obs"]`` / ``info["final_info"]`` (what the SB3 adapter uses). An episode ends by
 termination or truncation, both decided by the batch (the plants know their own horizons), so no
-``TimeLimit`` wrapper is needed. Randomness comes from one generator seeded by
-``reset(seed=…)``; a vector env of one plant reproduces the single env with the same seed.
+``TimeLimit`` wrapper is needed.
+
+Seeding follows Gymnasium: each plant draws from its own stream (:mod:`envs.core.streams`), so
+``reset(seed=s)`` of a vector env seeds plant i with ``s + i``, ``reset(seed=[s0, s1, …])`` plant i
+with ``s_i`` (``None``: plant i keeps its stream going), and ``reset()`` keeps every stream going
+(an unseeded plant takes fresh OS entropy). A plant's numbers depend on its seed alone: the native
+vector env and ``vectorization_mode="sync"`` over single envs give identical trajectories for the
+same seeds, autoresets and campaigns included, and a single env reset with seed s equals plant 0
+of a vector env reset with s (tested). The single env's ``np_random`` is Gymnasium's generator of
+the same seed, left to the caller: the plant's numbers come from its stream.
 Every vector step returns new arrays: the compiled step writes each plant's observation, reward
 and end flag straight into arrays made for this step (the observation while the plant's row is in
 cache), instead of the shell copying the batch's buffers; a step in which no unit ended returns
@@ -42,6 +50,8 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector.utils import batch_space
+
+from envs.core.streams import plant_seeds
 
 __all__ = [
     "AUTORESET_MODES",
@@ -82,12 +92,13 @@ class PlantBatch(Protocol):
 
     def check_actions(self, actions: Any) -> np.ndarray: ...
 
-    def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None: ...
+    def seed_plants(self, idx: np.ndarray, seeds: list[int | None]) -> None: ...
+
+    def reset_plants(self, idx: np.ndarray) -> None: ...
 
     def step(
         self,
         actions: np.ndarray,
-        rng: np.random.Generator,
         active: np.ndarray | None = None,
         obs_out: np.ndarray | None = None,
     ) -> StepResult: ...
@@ -117,12 +128,14 @@ class BatchEnv(gym.Env, Generic[B]):
         self.render_mode = render_mode
         self._history: list[dict[str, float]] = []
         self._ready = False
+        self._plant = np.zeros(1, dtype=np.int64)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self.batch.reset_plants(np.array([0]), self.np_random)
+        self.batch.seed_plants(self._plant, [seed])  # None: the plant's stream goes on
+        self.batch.reset_plants(self._plant)
         self._ready = True
         self._history = [self._snapshot()]
         return self._obs(), {"unit_end": False, "truth": self._truth()}
@@ -130,7 +143,7 @@ class BatchEnv(gym.Env, Generic[B]):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._ready:
             raise RuntimeError("call reset() before step() (and after an episode ended)")
-        result = self.batch.step(self.batch.check_actions(action), self.np_random)
+        result = self.batch.step(self.batch.check_actions(action))
         unit_end = bool(result.unit_end[0])
         info: dict[str, Any] = {"unit_end": unit_end, "truth": self._truth()}
         if unit_end:
@@ -195,11 +208,19 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         self._all = np.arange(self.num_envs)
 
     def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+        self,
+        *,
+        seed: int | list[int | None] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        if seed is not None:
-            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seed)
-        self.batch.reset_plants(self._all, self.np_random)
+        """Reset every plant. ``seed``: None (every plant's stream goes on), an int s (plant i
+        gets s + i) or a list of ``num_envs`` ints or Nones, as Gymnasium's vector envs take it;
+        ``ValueError`` for anything else."""
+        seeds = plant_seeds(seed, self.num_envs)
+        if seed is not None and not isinstance(seed, list | tuple | np.ndarray):
+            self._np_random, self._np_random_seed = gym.utils.seeding.np_random(seeds[0])
+        self.batch.seed_plants(self._all, seeds)
+        self.batch.reset_plants(self._all)
         self._n_pending = 0
         self._ready = True
         return self._obs(), {}
@@ -216,10 +237,10 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         if self._n_pending:  # NEXT_STEP: these plants restart now and sit this step out
             self._n_pending = 0
             active = ~self._needs_reset
-            self.batch.reset_plants(np.flatnonzero(self._needs_reset), self.np_random)
-            result = self.batch.step(a, self.np_random, active=active, obs_out=obs)
+            self.batch.reset_plants(np.flatnonzero(self._needs_reset))
+            result = self.batch.step(a, active=active, obs_out=obs)
         else:
-            result = self.batch.step(a, self.np_random, obs_out=obs)
+            result = self.batch.step(a, obs_out=obs)
         # the step's own new arrays: nothing to copy
         reward, terminated, truncated = result.reward, result.terminated, result.truncated
         if not result.n_unit_end:  # most steps: no unit, hence no episode, ended
@@ -230,7 +251,7 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         if n_done and self._same_step:
             infos = self._final_infos(done, infos)
             ended = np.flatnonzero(done)
-            self.batch.reset_plants(ended, self.np_random)
+            self.batch.reset_plants(ended)
             obs[ended] = self.batch.obs[ended]
         elif n_done:
             self._needs_reset, self._n_pending = done, n_done

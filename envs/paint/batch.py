@@ -2,10 +2,11 @@
 
 ``PaintBatch`` owns a bundle of plants (:class:`envs.core.bundle.Plants`, built by
 :func:`new_paint_plants`), binds the kernels of :mod:`envs.paint.core` to it once
-(:func:`envs.core.jit.bound_entry`), and draws every random input: the words of a step as one
-array of 16-bit words (:mod:`envs.core.noise`; process words, then the drift bank's, then the
-sensor bank's) and a few normals per shift start. The single env is a batch of one and the
-vector env a batch of N, so both run the same code with the same draws.
+(:func:`envs.core.jit.bound_entry`), and draws every random input from each plant's own stream
+(:mod:`envs.core.streams`): the words of a step as one array of 16-bit words
+(:mod:`envs.core.noise`; process words, then the drift bank's, then the sensor bank's) and a few
+normals (and the randomised parameters) per shift start. The single env is a batch of one and
+the vector env a batch of N, so both run the same code with the same draws.
 
 The unit a paint line's KPIs describe is the **shift**: every step paints one body (its KPIs in
 :attr:`PaintBatch.body_kpi`, the bundle's ``step_kpi``), and when a shift ends the batch
@@ -158,18 +159,17 @@ class PaintBatch(PlantBatchBase):
         z, idx = np.zeros((1, N_RESET_NOISE)), np.zeros(1, dtype=np.int64)
         self._reset = bound_entry(core.reset_batch, plants, idx, z, self.randomize)
 
-    def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
-        """Start a new shift for plants ``idx``."""
+    def reset_plants(self, idx: np.ndarray) -> None:
+        """Start a new shift for plants ``idx`` (draws from their streams)."""
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         if self.randomize:
-            self._draw_parameters(idx, rng)
-        z = rng.standard_normal((idx.size, N_RESET_NOISE))
+            self._draw_parameters(idx)
+        z = self.streams.normals(idx, N_RESET_NOISE)
         self._reset(self.plants, idx, z, self.randomize)
 
     def step(
         self,
         actions: np.ndarray,
-        rng: np.random.Generator,
         active: np.ndarray | None = None,
         obs_out: np.ndarray | None = None,
     ) -> StepResult:
@@ -182,7 +182,7 @@ class PaintBatch(PlantBatchBase):
             shift never terminates early), with the shift's summary in ``kpi``. The bodies' own
             KPIs are in :attr:`body_kpi`.
         """
-        out, n_ended = self._run_step(actions, rng, active, obs_out)
+        out, n_ended = self._run_step(actions, active, obs_out)
         reward, ended = out.reward, out.unit_end
         if n_ended:
             rows = np.flatnonzero(ended)

@@ -34,13 +34,16 @@ from envs.paint.physics import (
     KELVIN,
     M_WATER,
     R_GAS,
+    RAMP_REF_K,
+    REF_BOOTH_T_C,
     RHO_AIR,
     cycle_time_s,
     droplet_d32,
     evap_drive_kpa,
+    inflight_drive_kpa,
     ln_visc_rel,
-    nominal_pv_booth,
     p_sat_kpa,
+    reference_pv_booth,
     transfer_efficiency,
 )
 
@@ -177,14 +180,16 @@ def _derive_flash_oven(p: np.ndarray, d: np.ndarray) -> None:
     d[D.flash_body] = 1.0 - math.exp(-t_heat / p[P.tau_obj_thin_min])
     # ṁ''/ρ_w in µm/min per kPa/K: k_m M_w/(R T) Δp [kg/(m² s)] / 1000 kg/m³ · 1e6 µm/m · 60 s/min
     d[D.km_rate] = p[P.evap_km_m_s] * M_WATER / R_GAS * 1000.0 / 1000.0 * 1e6 * 60.0
-    pv_nom = nominal_pv_booth(p)
-    drive = evap_drive_kpa(p, 0, p[P.booth_temp_c], pv_nom)
-    d[D.rate_amb_nom] = d[D.km_rate] * drive / (p[P.booth_temp_c] + KELVIN)
+    # the sag term compares the ambient flash rate with its rate in the reference climate (a
+    # fixed climate, not the plant's set-points: same climate, same physics)
+    drive = evap_drive_kpa(p, 0, REF_BOOTH_T_C, reference_pv_booth())
+    d[D.rate_amb_nom] = d[D.km_rate] * drive / (REF_BOOTH_T_C + KELVIN)
     d[D.inv_rate_nom] = 1.0 / d[D.rate_amb_nom]
+    # residence times are lengths in pitches: minutes ∝ 1/JPH (a faster line, a shorter bake)
     dwell = p[P.oven_pitches] * tc_min
     d[D.dwell_min] = dwell
     chebyshev_fit(p, d)
-    d[D.inv_ramp_nom] = 1.0 / (p[P.recipe_oven_c] - p[P.booth_temp_c])
+    d[D.inv_ramp_nom] = 1.0 / RAMP_REF_K
     d[D.hvac_k] = RHO_AIR * p[P.booth_supply_m3_s] * p[P.fresh_air_frac] * d[D.dt] / 3600.0
     d[D.fan_kwh] = p[P.fan_kw] * d[D.dt] / 3600.0
     d[D.oven_loss_kwh_k] = p[P.oven_loss_kw_k] * d[D.dt] / (p[P.burner_eff] * 3600.0)
@@ -196,7 +201,7 @@ def derive(p: np.ndarray, d: np.ndarray) -> None:
     """Per-plant constants (the control step is the takt, 3600/jph s): lags, recipe, limits."""
     _derive_base(p, d)
     _derive_flash_oven(p, d)
-    pv_nom = nominal_pv_booth(p)
+    pv_ref = reference_pv_booth()
     for layer in range(N_LAYERS):
         b = layer * P_LAYER_STRIDE
         for s in range(N_STYLES):
@@ -213,9 +218,14 @@ def derive(p: np.ndarray, d: np.ndarray) -> None:
             p[P.base_recipe_voltage_kv + b],
             1.0,
         )
-        drive = evap_drive_kpa(p, b, p[P.paint_temp_c], pv_nom)
-        d[D.d32_nom + layer], d[D.drive_nom + layer] = d32, drive
-        d[D.evap_k + layer] = p[P.base_evap_inflight + b] * d32 * d32 / drive
+        d[D.d32_nom + layer] = d32
+        # in-flight evaporation is normalised once, on the paint's reference droplet (d32_ref)
+        # in the reference climate: never on this plant's set-points or recipe, so the same
+        # droplet in the same booth air loses the same solvent on every plant (issue 12)
+        drive = inflight_drive_kpa(p, b, REF_BOOTH_T_C, pv_ref)
+        d_ref = p[P.base_d32_ref_um + b]
+        d[D.drive_nom + layer] = drive
+        d[D.evap_k + layer] = p[P.base_evap_inflight + b] * d_ref * d_ref / drive
     _spans(p, d, d[D.span : D.span + N_ACT])
 
 

@@ -302,6 +302,10 @@ class PaintVectorEnv(BatchVectorEnv[PaintBatch]):
     the batch (:attr:`PaintBatch.body_kpi`): building them into infos for thousands of plants at
     every step would cost more than the physics. When a shift ends its summary appears as
     ``unit_kpi/<name>`` (``UNIT_KPI`` of :mod:`envs.paint.layout`) with ``unit_end`` masks.
+    Seeding as in Gymnasium: ``reset(seed=s)`` seeds line i with ``s + i``, ``reset(seed=[…])``
+    one seed (or None) per line; each line draws from its own stream, so line i equals a
+    :class:`PaintEnv` reset with its seed, and the env equals ``vectorization_mode="sync"``
+    (tested).
     """
 
     def __init__(

@@ -21,6 +21,12 @@ envelope marks the same numbers *(est.)*). Every field with its source: ``docs/p
 - [Stel24] Stellantis, "Paint by numbers" (2024) — 245–640 kWh per vehicle, whole paint shop.
 - [Sad08] Sadeghipour, Westervelt & Bhattacharya, ACC 2008 — booth HVAC the largest user.
 - [AIAG] AIAG PPAP practice — Cpk ≥ 1.33 in production.
+- [PF-CC] Products Finishing, climate control — booth spec 25.6 ± 2.8 °C, 65 ± 10 %RH.
+- [Kraft] Kraft (Koch), Products Finishing 1996 — 25–35 min oven for ≥ 20 min at cure temperature.
+- [BYK-OTC] BYK-Gardner oven note — equivalent cure pairs 165/170/175 °C (E 59–74 kJ/mol).
+- [DPQ] Datapaq — cure index band 90–115 (100 = reference cure).
+- [Hen06] Henshaw et al., JCTR 3:285 (2006) — OEM base + clear cured at ≈ 150 °C.
+  (Full citations of these: docs/physics/paint.md §12, docs/physics/paint_v1_sources.md §7.)
 
 Layout: field order is the layout of the float array the compiled core reads. The two bell
 stations have identical blocks of fields (``base_*`` then ``clear_*``, same order), so the core
@@ -232,19 +238,19 @@ class PaintLineParams(PlantParams):
         unit="-",
         low=0,
         high=0.5,
-        doc="solvent share evaporated in flight at recipe and nominal climate",
+        doc="solvent share a d32_ref droplet loses in flight at 23 degC / 70 %RH",
         source="est. [B4] 5–20 %",
     )
     base_dry_spray_e_crit: float = param(
-        0.2161,
+        0.2568,
         unit="-",
         low=0.01,
         high=0.8,
         doc="in-flight evaporation at 50 % dry-spray risk",
-        source="calibrated: nominal-body risk 0.3 % (est.); dry spray below ≈ 40 % RH [B4]",
+        source="calibrated: nominal-body risk 0.3 % (est.) at 23 degC / 70 %RH [PF-CC]",
     )
     base_sag_crit_wet_um: float = param(
-        117.7,
+        112.08,
         unit="um",
         low=20,
         high=400,
@@ -252,7 +258,7 @@ class PaintLineParams(PlantParams):
         source="calibrated: nominal-body risk 0.3 % (est.)",
     )
     base_orange_peel_d_um: float = param(
-        40.37,
+        31.73,
         unit="um",
         low=5,
         high=150,
@@ -382,11 +388,11 @@ class PaintLineParams(PlantParams):
         unit="-",
         low=0,
         high=0.5,
-        doc="solvent share evaporated in flight at recipe and nominal climate",
+        doc="solvent share a d32_ref droplet loses in flight at 23 degC / 70 %RH",
         source="est. [B4] 5–20 %",
     )
     clear_dry_spray_e_crit: float = param(
-        0.1961,
+        0.1765,
         unit="-",
         low=0.01,
         high=0.8,
@@ -394,7 +400,7 @@ class PaintLineParams(PlantParams):
         source="calibrated: nominal-body risk 0.3 % (est.)",
     )
     clear_sag_crit_wet_um: float = param(
-        148.5,
+        147.64,
         unit="um",
         low=20,
         high=400,
@@ -402,7 +408,7 @@ class PaintLineParams(PlantParams):
         source="calibrated: nominal-body risk 0.3 % (est.)",
     )
     clear_orange_peel_d_um: float = param(
-        48.05,
+        36.34,
         unit="um",
         low=5,
         high=150,
@@ -524,14 +530,14 @@ class PaintLineParams(PlantParams):
         55.0,
         unit="%RH",
         low=20,
-        high=80,
+        high=70,
         doc="below this RH, TE falls (dry spray, static)",
         source="[GBM] 65–75 optimum; est.",
     )
     te_rh_hi_pct: float = param(
         80.0,
         unit="%RH",
-        low=60,
+        low=75,
         high=100,
         doc="above this RH, TE falls slightly",
         source="est., unsourced",
@@ -775,12 +781,12 @@ class PaintLineParams(PlantParams):
     )
     # --- oven and cure ---------------------------------------------------------------------------
     recipe_oven_c: float = param(
-        157.7,
+        163.8,
         unit="degC",
         low=120,
         high=180,
         doc="recipe oven air set-point",
-        source="calibrated: heavy section ≡ 140 °C × 20 min",
+        source="calibrated: heavy-section dose 1.25 × 140 °C × 20 min ([Kraft] margin)",
     )
     oven_air_tau_min: float = param(
         4.0,
@@ -831,23 +837,28 @@ class PaintLineParams(PlantParams):
         source="est.",
     )
     cure_ea_kj_mol: float = param(
-        90.0,
+        66.0,
         unit="kJ/mol",
         low=20,
         high=200,
         doc="activation energy of the cure",
-        source="est. (melamine-acrylic)",
+        source="[BYK-OTC] 165/170/175 degC equivalence, 59–74 (e-coat analogue)",
     )
     cure_alpha_min: float = param(
-        0.90, unit="-", low=0.5, high=0.999, doc="heavy-section cure index needed", source="est."
+        0.9327,
+        unit="-",
+        low=0.5,
+        high=0.999,
+        doc="heavy-section cure index needed (90 % of the reference dose)",
+        source="[DPQ] cure index band 90–115: 1 − (1 − 0.95)^0.9",
     )
     overbake_temp_c: float = param(
-        160.0,
+        165.0,
         unit="degC",
         low=120,
         high=220,
         doc="thin-section temperature counting as over-bake",
-        source="est.",
+        source="est.: 15 K above the highest sourced topcoat bake ([Hen06] 150 degC)",
     )
     overbake_max_min: float = param(
         10.0,
@@ -957,23 +968,23 @@ class PaintLineParams(PlantParams):
         source="est.",
     )
     orange_peel_width: float = param(
-        0.1,
+        0.08,
         unit="-",
         low=0.01,
         high=1,
-        doc="logistic width of orange peel in ln(d32)",
-        source="est.",
+        doc="logistic width of orange peel in ln(d32/threshold) (+ ln viscosity term)",
+        source="calibrated: [PF-CC] window edges (docs/physics/paint.md §8)",
     )
     dry_spray_width: float = param(
-        0.02,
+        0.13,
         unit="-",
         low=0.001,
         high=0.2,
-        doc="logistic width of dry spray in evaporation share",
-        source="est.",
+        doc="logistic width of dry spray in ln(evaporation share/threshold)",
+        source="calibrated: [PF-CC] window edges (docs/physics/paint.md §8)",
     )
     pop_water_crit: float = param(
-        0.1611,
+        0.1587,
         unit="-",
         low=0.01,
         high=0.5,

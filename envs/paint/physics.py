@@ -18,17 +18,20 @@ per-plant constants in :mod:`envs.paint.derive`, the step that chains them in
   e^{−k_v max(0, v − 0.3)} (1 − k_sa ((SA − SA_opt)/SA_opt)²) (1 − e^{−(d32/d_c)²}) f_RH``; f_RH
   is flat over a broad RH plateau and falls below it (dry spray, static) and slightly above it.
 - **In-flight evaporation** [B4]: the share of solvent lost between bell and body scales as
-  ``(d32_nom/d32)²`` (surface per volume times flight time) times the evaporation driving force:
-  ``p_sat(T_paint) − RH p_sat(T_booth)`` for waterborne paint, ``p_sat(T_paint)`` (no solvent in
-  the booth air) for solvent-borne; Magnus formula for p_sat (Alduchov & Eskridge, J. Appl.
-  Meteor. 35:601, 1996). It thickens the arriving film (viscosity at impact) and drives dry spray.
+  ``(d32_ref/d32)²`` (surface per volume times flight time) times the evaporation driving force
+  at the droplet's temperature, the booth air's wet bulb: ``A P (T_booth − T_wb)`` for waterborne
+  paint (psychrometer equation, A from Fan 1987), ``p_sat(T_booth)`` (no solvent in the booth
+  air) for solvent-borne, both relative to a fixed reference climate (23 °C / 70 %RH), never to
+  the plant's set-points; Magnus formula for p_sat (Alduchov & Eskridge, J. Appl. Meteor.
+  35:601, 1996). It thickens the arriving film (viscosity at impact) and drives dry spray.
 - **Flash-off of the waterborne base** [B4], [Kiil06]: constant-rate evaporation
   ``ṁ'' = k_m (M_w/(R T)) (p_sat(T_film) − RH p_sat(T_air))`` in the ambient flash (booth air) and
   in the heated flash (booth air heated, same absolute humidity; film at the mean temperature of
   the panel heating toward the flash air) until the polymer volume fraction reaches 0.74; then a
   skin-limited exponential decay that no longer sees humidity. The water left when the clear goes
   on drives solvent pop.
-- **Booth climate**: set-points (nominal + agent offsets) act through a transport delay of one
+- **Booth climate**: set-points (nominal + agent offsets; RH clipped to the 5–95 % an HVAC
+  makes) act through a transport delay of one
   body and a first-order lag (exact discretisation) on temperature and water vapour pressure
   (a moisture balance; RH follows); an imperfect HVAC leaks a share of the outdoor−set-point
   difference of each. Outdoor climate: daily sinusoid + weather wander (drift bank);
@@ -40,9 +43,10 @@ per-plant constants in :mod:`envs.paint.derive`, the step that chains them in
   Sizing in :mod:`envs.paint.params`.
 - **Defects** (logistic risks, thresholds calibrated/est.): sag (arriving wet film over a critical
   thickness that rises with viscosity at impact and, for waterborne, with the ambient flash rate),
-  orange peel (d32 and viscosity at impact), dry spray (in-flight evaporation), solvent pop
-  (residual base water, oven ramp, clear build). Under-cure on the heavy-section α, over-bake
-  on the thin-section time above the limit.
+  orange peel (ln d32 ratio and viscosity at impact), dry spray (ln ratio of the in-flight
+  evaporation), widths fitted to the sourced booth window [PF-CC]; solvent pop (residual base
+  water, oven ramp, clear build). Under-cure on the heavy-section dose ratio, over-bake on the
+  thin-section time above the limit.
 - **Paint lots**: a lot change is an event (probability 1/batch_interval per body and layer) with
   an i.i.d. new lot (viscosity, volume solids), logged by the kitchen (bodies since the change).
 - **Cost** per body (EUR): paint, energy, a DFT-miss penalty per layer that is zero in the inner
@@ -85,8 +89,29 @@ M_WATER = 0.018015  # kg/mol
 P_ATM_KPA = 101.325
 RHO_AIR = 1.2  # kg/m3, booth supply air
 ZAHN4_K, ZAHN4_C = 14.8, 5.0  # ν[cSt] = 14.8 (t − 5) [Pat79]
-CURE_WIDTH = 0.005  # α below α_min by this much = one logit unit of under-cure risk (est.)
+# Under-cure is judged on the heavy-section cure dose: one logit unit per 5 % of dose (est.). The
+# dose falls ≈ 4–5 %/K of oven air near the window edge (E 66 kJ/mol), so the risk goes from 5 %
+# to 95 % over ≈ 6 K, not within 2 K (docs/physics/paint.md §3.8, paint_v1_sources.md §2.4).
+CURE_WIDTH_LN = 0.05
 OVERBAKE_WIDTH_MIN = 1.5  # minutes above the allowed time per logit unit of over-bake (est.)
+# The reference climate of the in-flight evaporation and of the flash rate: the centre of the
+# sourced waterborne window, 23 °C / 70 %RH ([PF-CC] 25.6 ± 2.8 °C, 65 ± 10 %RH; [GBM] 65–75 %RH;
+# [GFS] 23 °C). A fixed climate, not the plant's set-points, so that a booth at a given climate
+# has the same physics whichever parameter or action put it there (issue 12).
+REF_BOOTH_T_C, REF_BOOTH_RH_PCT = 23.0, 70.0
+# psychrometer coefficient of a well-ventilated wet bulb, 1/K: p_v = p_sat(T_wb) − A P (T − T_wb);
+# 6.23e-4 measured for the WMO reference psychrometer at 23 degC, 40–50 %RH (Fan, J. Atmos.
+# Oceanic Technol. 4:239, 1987). The evaporation is normalised at the reference climate with the
+# same A, so A sets only the curvature of the drive, not its level.
+PSYCHRO_A = 6.23e-4
+# the HVAC's capability: a commanded RH outside 5–95 % cannot be produced (paint_v1_sources §4.3)
+RH_SP_MIN, RH_SP_MAX = 5.0, 95.0
+# the Magnus formula is validated down to −40 °C [AE96]: vapour pressures below p_sat(−40 °C)
+# (a dew point below any booth or outdoor state) are floored there before inverting it
+PV_MIN_KPA = 0.61094 * math.exp(17.625 * -40.0 / (-40.0 + 243.04))
+# the pop logit's oven ramp is relative to a fixed 135 K (the v0 recipe, 157.7 − 23 °C), so the
+# same ramp gives the same pop on every plant
+RAMP_REF_K = 135.0
 
 
 # ---------------------------------------------------------------- scalar physics
@@ -115,6 +140,19 @@ def moist_air_enthalpy(t_c: float, pv_kpa: float) -> float:
     """kJ per kg dry air: 1.006 T + w (2501 + 1.86 T), w = 0.622 p_v/(P − p_v) (ASHRAE)."""
     w = 0.622 * pv_kpa / (P_ATM_KPA - pv_kpa)
     return 1.006 * t_c + w * (2501.0 + 1.86 * t_c)
+
+
+@njit(cache=True, error_model="numpy")
+def wet_bulb_c(t_c: float, pv_kpa: float) -> float:
+    """Wet-bulb temperature, °C: root of p_sat(T_wb) − A P (T − T_wb) = p_v (Newton from the dry
+    bulb; f is convex and increasing, so the iterates fall monotonically onto the root)."""
+    ap = PSYCHRO_A * P_ATM_KPA
+    tw = t_c
+    for _ in range(4):
+        ps = 0.61094 * math.exp(17.625 * tw / (tw + 243.04))
+        slope = ps * 17.625 * 243.04 / ((tw + 243.04) * (tw + 243.04))
+        tw -= (ps - pv_kpa - ap * (t_c - tw)) / (slope + ap)
+    return tw
 
 
 def logistic_exact(z: float) -> float:
@@ -226,7 +264,9 @@ def transfer_efficiency(
     te = p[P.te_0] + (p[P.te_max] - p[P.te_0]) * (1.0 - math.exp(-kv * d[D.inv_uc]))
     r = shaping_air * d[D.inv_saopt + layer] - 1.0
     q = d32 * d[D.inv_dc]
-    shaping = max(1.0 - p[P.te_k_sa] * r * r, 0.0)
+    # the shaping-air optimum: 1 − k r² near it, but never 0 far from it (a pattern too wide or
+    # too narrow loses paint, it does not stop depositing): 1/(1 + k r²)
+    shaping = 1.0 / (1.0 + p[P.te_k_sa] * r * r)
     fines = 1.0 - math.exp(-q * q)
     rh_f = rh_factor(p, layer * P_LAYER_STRIDE, rh)
     return te_geo * te * d[D.te_draft] * shaping * fines * rh_f
@@ -234,11 +274,27 @@ def transfer_efficiency(
 
 @njit(cache=True, error_model="numpy", inline="always")
 def evap_drive_kpa(p: np.ndarray, b: int, t_film: float, pv_air: float) -> float:
-    """Evaporation driving force, kPa: p_sat(T) − p_v for water, p_sat(T) as the solvent proxy."""
+    """Evaporation driving force of a film, kPa: p_sat(T) − p_v for water, p_sat(T) as the
+    solvent proxy."""
     ps = p_sat_kpa(t_film)
     if p[P.base_waterborne + b] > 0.5:
         return max(ps - pv_air, 1e-6)
     return ps
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def inflight_drive_kpa(p: np.ndarray, b: int, t_air: float, pv_air: float) -> float:
+    """Evaporation driving force of a droplet in flight, kPa.
+
+    A 20–50 µm droplet takes the air's wet-bulb temperature within a few ms of a flight of
+    tens of ms, so water evaporates against ``p_sat(T_wb) − p_v = A P (T − T_wb)`` (the
+    psychrometer equation): rises with booth temperature and falls with RH, and is 0 at
+    saturation. Solvent-borne paint: ``p_sat(T_air)`` as the solvent proxy (no solvent in the
+    booth air).
+    """
+    if p[P.base_waterborne + b] > 0.5:
+        return PSYCHRO_A * P_ATM_KPA * max(t_air - wet_bulb_c(t_air, pv_air), 0.0)
+    return p_sat_kpa(t_air)
 
 
 @njit(cache=True, error_model="numpy")
@@ -249,7 +305,14 @@ def cycle_time_s(p: np.ndarray) -> float:
 
 @njit(cache=True, error_model="numpy")
 def nominal_pv_booth(p: np.ndarray) -> float:
+    """Vapour pressure of the booth at the plant's nominal set-points, kPa."""
     return p[P.booth_rh_pct] / 100.0 * p_sat_kpa(p[P.booth_temp_c])
+
+
+@njit(cache=True, error_model="numpy")
+def reference_pv_booth() -> float:
+    """Vapour pressure of the reference climate (REF_BOOTH_T_C, REF_BOOTH_RH_PCT), kPa."""
+    return REF_BOOTH_RH_PCT / 100.0 * p_sat_kpa(REF_BOOTH_T_C)
 
 
 # ---------------------------------------------------------------- one body
@@ -271,10 +334,10 @@ def climate(p: np.ndarray, d: np.ndarray, x: np.ndarray) -> None:
     x[X.sin] = sn * d[D.cos_step] + c * d[D.sin_step]
     tod = x[X.tod] + d[D.tc_h]
     x[X.tod] = tod - 24.0 if tod >= 24.0 else tod
-    t_sp, rh_sp = (
-        p[P.booth_temp_c] + x[X.act + A.booth_temp_offset],
-        p[P.booth_rh_pct] + x[X.act + A.booth_rh_offset],
-    )
+    # a commanded RH outside what the HVAC can make (5–95 %) is not produced: clip it before
+    # any psychrometric call (paint_v1_sources.md §4.3)
+    t_sp = p[P.booth_temp_c] + x[X.act + A.booth_temp_offset]
+    rh_sp = min(max(p[P.booth_rh_pct] + x[X.act + A.booth_rh_offset], RH_SP_MIN), RH_SP_MAX)
     if p[P.booth_delay_bodies] > 0.5:  # this body sees the set-points given one body earlier
         t_sp, x[X.t_sp_del] = x[X.t_sp_del], t_sp
         rh_sp, x[X.rh_sp_del] = x[X.rh_sp_del], rh_sp
@@ -316,8 +379,9 @@ def station(
     vs = p[P.base_vs + b] * x[s + XL.lot_vs] * x[s + XL.dr_vs]
     solids = te * vs * paint_ml  # mL of solids on the painted exterior
     dft = solids * d[D.inv_area + style]
-    # in-flight loss ∝ surface/volume × flight time ∝ 1/d32², times the driving force
-    drive = evap_drive_kpa(p, b, t_paint, x[X.pv_booth])
+    # in-flight loss ∝ surface/volume × flight time ∝ 1/d32², times the driving force at the
+    # droplets' (wet-bulb) temperature in the booth air
+    drive = inflight_drive_kpa(p, b, x[X.t_booth], x[X.pv_booth])
     evap = min(d[D.evap_k + layer] * drive / (d32 * d32), 0.6)
     x[s + XL.ln_mu_rel], x[s + XL.d32], x[s + XL.te], x[s + XL.vs] = ln_mu, d32, te, vs
     x[s + XL.paint_ml], x[s + XL.solids_ml], x[s + XL.dft] = paint_ml, solids, dft
@@ -363,9 +427,12 @@ def layer_defects(p: np.ndarray, d: np.ndarray, x: np.ndarray, layer: int) -> No
     if p[P.base_waterborne + b] > 0.5:  # a slow flash keeps the waterborne film runny for longer
         crit *= max(1.0 + p[P.sag_flash_k] * (x[X.rate_amb] * d[D.inv_rate_nom] - 1.0), 0.2)
     x[s + XL.sag] = logistic((x[s + XL.wft] / crit - 1.0) * d[D.inv_sag_w])
-    rel_d = x[s + XL.d32] * d[D.inv_op_d + layer] - 1.0
-    x[s + XL.op] = logistic((rel_d + p[P.orange_peel_visc_k] * ln_mu_imp) * d[D.inv_op_w])
-    x[s + XL.dry] = logistic((evap - p[P.base_dry_spray_e_crit + b]) * d[D.inv_dry_w])
+    # orange peel and dry spray are logits of log ratios: the near-exponential growth of the
+    # evaporation with temperature cannot turn into a cliff (paint_v1_sources.md §1.4)
+    ln_d = math.log(x[s + XL.d32] * d[D.inv_op_d + layer])
+    x[s + XL.op] = logistic((ln_d + p[P.orange_peel_visc_k] * ln_mu_imp) * d[D.inv_op_w])
+    ln_e = math.log(max(evap, 1e-12) / p[P.base_dry_spray_e_crit + b])
+    x[s + XL.dry] = logistic(ln_e * d[D.inv_dry_w])
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -381,7 +448,10 @@ def defects(p: np.ndarray, d: np.ndarray, x: np.ndarray) -> None:
     z += p[P.pop_ramp_k] * (x[X.ramp_rel] - 1.0)
     z += p[P.pop_clear_k] * (x[sc + XL.dft] * d[D.inv_target_clear] - 1.0)
     x[X.pop] = logistic(z)
-    x[X.under] = logistic((p[P.cure_alpha_min] - x[X.alpha]) * (1.0 / CURE_WIDTH))
+    # under-cure on the heavy-section dose (−ln(1 − α)) against the dose that α_min needs
+    ln_dose = math.log(max(-math.log1p(-min(x[X.alpha], 1.0 - 1e-16)), 1e-300))
+    ln_dose_min = math.log(-math.log1p(-p[P.cure_alpha_min]))
+    x[X.under] = logistic((ln_dose_min - ln_dose) * (1.0 / CURE_WIDTH_LN))
     over = x[X.overbake_min]  # no time above the limit, no over-bake
     x[X.over] = (
         logistic((over - p[P.overbake_max_min]) * (1.0 / OVERBAKE_WIDTH_MIN)) if over > 0.0 else 0.0
@@ -399,7 +469,7 @@ def hvac_kj_per_kg(p: np.ndarray, x: np.ndarray) -> float:
     t_b, pv_b, t_o, pv_o = x[X.t_booth], x[X.pv_booth], x[X.t_out], x[X.pv_out]
     h_b, h_o = moist_air_enthalpy(t_b, pv_b), moist_air_enthalpy(t_o, pv_o)
     if pv_o > pv_b:  # dehumidify: cool to the booth dew point (inverse Magnus), then reheat
-        g = math.log(pv_b / 0.61094)
+        g = math.log(max(pv_b, PV_MIN_KPA) / 0.61094)  # Magnus valid down to −40 °C [AE96]
         t_dew = 243.04 * g / (17.625 - g)
         h_coil = moist_air_enthalpy(t_dew, pv_b)
         return (

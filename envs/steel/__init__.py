@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from envs.steel import layout
 from envs.steel.batch import BOFBatch, actuator_specs
-from envs.steel.core import hit_flags, kpi_dict
+from envs.steel.core import coolant_action, end_action
 from envs.steel.env import BOFEnv, BOFVectorEnv, resolve_bof_scenario, resolve_bof_variant
 from envs.steel.params import BOFParams
 from envs.steel.practice import HeatTrajectory, run_practice_heat
+from envs.steel.scoring import hit_flags, hit_rate_ceiling, kpi_dict, offgrade_cost
 
 # the process's names for the shared resolvers: ``envs.steel.resolve_variant("bof_250t")``
 resolve_variant = resolve_bof_variant
@@ -33,9 +34,13 @@ __all__ = [
     "BOFVectorEnv",
     "HeatTrajectory",
     "actuator_specs",
+    "coolant_action",
+    "end_action",
     "hit_flags",
+    "hit_rate_ceiling",
     "kpi_dict",
     "layout",
+    "offgrade_cost",
     "resolve_scenario",
     "resolve_variant",
     "run_practice_heat",

@@ -3,11 +3,11 @@
 ``BOFBatch`` builds the bundle of its plants (:func:`envs.core.bundle.new_plants`: parameters,
 derived constants, state, observation, KPIs, sensor and drift states), binds the kernels of
 :mod:`envs.steel.core` to it once (:func:`envs.core.jit.bound_entry`), and draws every random
-number with one ``np.random.Generator`` (one vectorised call per step for the sensor noise words,
-see :mod:`envs.core.noise`; one per group of heat starts). The single env is a batch of one and
-the vector env a batch of N, so both run the same code with the same draws: a single env reset
-with seed ``s`` and a vector env of one plant reset with seed ``s`` give identical trajectories
-(tested, also with ``NUMBA_DISABLE_JIT=1``).
+number from each plant's own stream (:mod:`envs.core.streams`: the sensor noise words of a step,
+see :mod:`envs.core.noise`; the parameter draws, heat normals and drift words of a heat start).
+The single env is a batch of one and the vector env a batch of N, so both run the same code with
+the same draws: a single env reset with seed ``s + i`` and plant i of a vector env reset with
+seed ``s`` give identical trajectories (tested, also with ``NUMBA_DISABLE_JIT=1``).
 
 Campaign mode: one episode is ``campaign_heats`` consecutive heats. Slow drifts (lance wear,
 refractory wear, scrap quality; :func:`envs.steel.layout.default_drifts`) move multipliers of
@@ -28,7 +28,7 @@ from envs.core.batch import PlantBatchBase, positive_int
 from envs.core.bundle import Plants, new_plants
 from envs.core.disturbances import DriftBank, DriftSpec
 from envs.core.jit import bound_entry
-from envs.core.noise import draw_bits
+from envs.core.noise import BITS_DTYPE
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
 from envs.core.shell import StepResult
@@ -155,28 +155,28 @@ class BOFBatch(PlantBatchBase):
         self._truth = bound_entry(core.truth_batch, plants.state, self.truth)
         self._reset = bound_entry(core.reset_batch, plants, idx, z_heat, True, True, self.truth)
         if self.campaign_heats > 1:  # drifts move only across a campaign (spares its compile)
-            words = draw_bits(np.random.default_rng(0), 1, self.drifts.n_noise)
+            words = np.zeros((1, self.drifts.n_noise), dtype=BITS_DTYPE)
             self._advance_drifts = bound_entry(core.advance_drifts, plants, idx, words)
         self._bind_step(core.step_batch)
 
-    def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
-        """Start a new episode (campaign) for plants ``idx``."""
+    def reset_plants(self, idx: np.ndarray) -> None:
+        """Start a new episode (campaign) for plants ``idx`` (draws from their streams)."""
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         if self.randomize:
-            self._draw_parameters(idx, rng)
-        self._start_heats(idx, rng, new_episode=True)
+            self._draw_parameters(idx)
+        self._start_heats(idx, new_episode=True)
 
-    def _start_heats(self, idx: np.ndarray, rng: np.random.Generator, new_episode: bool) -> None:
+    def _start_heats(self, idx: np.ndarray, new_episode: bool) -> None:
         """Charge the next heat (the first of a campaign with ``new_episode``) into ``idx``."""
         if self.campaign_heats > 1 and not new_episode:
-            self._advance_drifts(self.plants, idx, draw_bits(rng, idx.size, self.drifts.n_noise))
-        z_heat = rng.standard_normal((idx.size, len(HEAT_NOISE)))
+            words = self.streams.words(idx, self.drifts.n_noise)
+            self._advance_drifts(self.plants, idx, words)
+        z_heat = self.streams.normals(idx, len(HEAT_NOISE))
         self._reset(self.plants, idx, z_heat, new_episode, self._params_vary, self.truth)
 
     def step(
         self,
         actions: np.ndarray,
-        rng: np.random.Generator,
         active: np.ndarray | None = None,
         obs_out: np.ndarray | None = None,
     ) -> StepResult:
@@ -190,7 +190,7 @@ class BOFBatch(PlantBatchBase):
             next heat is already charged and ``obs`` shows it; ``kpi`` rows hold the ended
             heats' KPIs.
         """
-        out, n_ended = self._run_step(actions, rng, active, obs_out)
+        out, n_ended = self._run_step(actions, active, obs_out)
         reward, heat_end = out.reward, out.unit_end
         if self.want_truth:  # the single env reports the true state in its info
             self._truth(self.state, self.truth)
@@ -205,7 +205,7 @@ class BOFBatch(PlantBatchBase):
         go_on = ended[self.heats_done[ended] < self.campaign_heats]
         if go_on.size:
             episode_end[go_on] = False
-            self._start_heats(go_on, rng, new_episode=False)
+            self._start_heats(go_on, new_episode=False)
             if obs_out is not None:
                 obs_out[go_on] = self.obs[go_on]
         return StepResult(reward, heat_end, episode_end, never, self.kpi, n_ended)

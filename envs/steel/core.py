@@ -7,13 +7,14 @@ at a time, with the actuator mapping of :mod:`envs.core.actions` and the sensor 
 
 | kernel | does |
 | --- | --- |
-| :func:`step_cost`, :func:`endpoint_cost`, :func:`heat_kpis` | reward terms; a heat's KPIs |
 | :func:`plant_step` | one plant: actuators, physics, running cost, end of blow and its scoring |
 | :func:`step_batch` | one control step of every active plant: plant, sensors, observation, reward |
 | :func:`reset_batch` | charge a new heat into some plants (drift reset, parameters, observation) |
 | :func:`advance_drifts` | campaign drifts one heat on, before the next heat is charged |
 | :func:`derive_batch`, :func:`truth_batch` | per-plant constants; the true state for infos |
-| :func:`heat_kpi_columns` | heat KPIs and hit flags of the ended heats (vector-env infos) |
+
+The reward terms, a heat's KPIs and the hit flags live in :mod:`envs.steel.scoring` (re-exported
+here for the batch).
 
 Randomness never enters here: the batch draws the heat-level normals and the sensor noise words
 with its ``np.random.Generator`` and passes them in (DESIGN.md, "Process core").
@@ -21,58 +22,57 @@ with its ``np.random.Generator`` and passes them in (DESIGN.md, "Process core").
 
 from __future__ import annotations
 
-import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from numba import njit
 
-from envs.core.actions import rate_limited, setpoint
+from envs.core.actions import MODE_ADJUST, rate_limited, setpoint
 from envs.core.disturbances import drift_bank_reset
 from envs.core.jit import active_block, copy_row, hot_loop
 from envs.core.sensors import sensor_bank_advance, sensor_bank_reset
 from envs.core.steps import drifts_of_block, sensors_of_block
-from envs.steel.layout import (
-    HIT_BANDS_C,
-    HIT_BANDS_T,
-    HIT_FLAG_NAMES,
-    SIGNALS,
-    UNIT_KPI,
-    A,
-    D,
-    K,
-    O,
-    P,
-    S,
-    X,
-)
+from envs.steel.layout import BAND_C, BAND_P, BAND_T, SIGNALS, A, D, O, P, S, X
 from envs.steel.physics import (
-    END_SPAN_SHARE,
     KELVIN,
-    M_FE,
-    M_FEO,
     MAX_BLOW_MIN,
     MAX_O2_FACTOR,
     N_ACT,
     bath_mass,
     derive,
+    end_fraction,
     init_heat,
-    iron_in_slag,
     physics_step,
     practice_setpoints,
-    slag_mass,
     truth,
+)
+from envs.steel.scoring import (
+    endpoint_cost,
+    heat_kpi_columns,
+    heat_kpi_table,
+    heat_kpis,
+    hit_flags,
+    hit_rate_ceiling,
+    kpi_dict,
+    offgrade_cost,
+    step_cost,
+    steps_left,
 )
 
 __all__ = [
     "BLOCK",
     "StepScratch",
     "advance_drifts",
+    "coolant_action",
     "derive_batch",
+    "end_action",
     "heat_kpi_columns",
     "heat_kpi_table",
     "hit_flags",
+    "hit_rate_ceiling",
     "kpi_dict",
+    "offgrade_cost",
     "plant_phase",
     "plant_step",
     "reset_batch",
@@ -81,9 +81,39 @@ __all__ = [
     "truth_batch",
 ]
 
+FloatArray = npt.NDArray[np.float64]
 N_SIGNALS = len(SIGNALS)
 BLOCK = 128  # plants per block of the step: their rows stay in cache from the plant to the sensors
-ABANDON_C_PCT = 0.4  # wt%: a blow ended above this carbon was abandoned, not tapped
+
+# ---- the action design of the adjust mode (BOF-v2: actions a learner can explore safely) ----
+# End of blow. The end-oxygen target is a plant state the action steers, not a threshold re-set
+# every step: it moves toward the commanded value by at most END_RATE_PER_MIN of the plan per
+# minute, and before the sub-lance is taken it stays at or above the sub-lance point plus
+# END_MARGIN of the plan. Why: a target re-set every step ends the blow at the first passage of
+# the *lowest* noisy command (zero-mean noise σ 0.37 ended half the blows below 0.95 × plan),
+# while a rate-limited target only wanders ≈ ±1 % of the plan under that noise (a first-passage
+# simulation: end at 1.009 ± 0.005 × plan vs 1.005 ± 0.003 for the noiseless plan). The rate
+# (6 %/min ≈ 1 % per 10-s step, about the blowing rate) still lets a controller that decides
+# after the sub-lance reach any stop in the late blow: the tuned PID's stops lie within ±4.4 %
+# of the plan, reached within 5 steps, while 0.85 → 1.0 × plan takes ≈ 15 steps.
+END_SPAN = 0.15  # adjust span of the end-oxygen command: ±15 % of the plan
+END_MARGIN = 0.05  # share of the plan the target keeps above the sub-lance point before it
+END_RATE_PER_MIN = 0.06  # share of the plan the target may move per minute
+# Dead band of the one-sided levers (the end command, and feeding where practice feeds nothing):
+# |a| ≤ DEAD_BAND does nothing, DEAD_BAND → 1 spans the whole trim, so a deterministic policy
+# reaches every value (a = ±(DEAD_BAND + (1 − DEAD_BAND)·g) for a trim share g) while Gaussian
+# noise of σ 0.37 leaves only E[max(|a| − 0.5, 0)]/0.5 ≈ 3 % of the span on average.
+DEAD_BAND = 0.5
+# Feeders. Inside the practice window (ore 10–50 %, lime 0–30 % of the planned oxygen:
+# physics.practice_setpoints) the action is a symmetric trim of the heat's total: a = ±1 held
+# over the window adds or removes ±ORE/LIME_TRIM_KG_T, fed at the practice's pace, so zero-mean
+# noise adds no material; only the part of an upward trim the plan cannot mirror (plan below
+# the trim) goes through the dead band. After the sub-lance, ore is the dynamic-stage coolant
+# (one-sided, dead band, up to the actuator span). Elsewhere the feeders are off.
+ORE_WINDOW = (0.10, 0.50)  # share of the planned oxygen (physics.practice_setpoints)
+LIME_WINDOW = (0.0, 0.30)
+ORE_TRIM_KG_T = 10.0  # ≈ ±50 K of bath temperature (≈ 5 K per kg/t at 250 t)
+LIME_TRIM_KG_T = 20.0  # ≈ ±40 % of the practice lime; the MPC oracle cut 14.5 kg/t
 
 
 # ---------------------------------------------------------------- sensors and observation
@@ -120,15 +150,25 @@ def observe_dynamic(
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def observe_events(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, obs: np.ndarray) -> None:
-    """Entries that change only at events: the sub-lance reading and the last tap."""
+def observe_events(
+    p: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, obs: np.ndarray
+) -> None:
+    """Entries that change only at events: the sub-lance reading and the last tap, each as its
+    deviation from the aim in band units (``BAND_C``, ``BAND_T``, ``BAND_P``) and 0 while its
+    flag is 0, so a running normaliser keeps a band at the scale of the readings' spread."""
+    sl, tap = x[X.sublance_done] > 0.0, x[X.tap_valid] > 0.0
     _put(obs, O.sublance_taken, x[X.sublance_done], lo, hi)
-    _put(obs, O.sublance_c, x[X.sublance_c], lo, hi)
-    _put(obs, O.sublance_temp, x[X.sublance_temp], lo, hi)
+    dc = (x[X.sublance_c] - p[P.aim_c_pct]) / BAND_C if sl else 0.0
+    dt = (x[X.sublance_temp] - p[P.aim_temp_c]) / BAND_T if sl else 0.0
+    _put(obs, O.sublance_c_dev, dc, lo, hi)
+    _put(obs, O.sublance_temp_dev, dt, lo, hi)
     _put(obs, O.last_tap_valid, x[X.tap_valid], lo, hi)
-    _put(obs, O.last_tap_c, x[X.tap_c], lo, hi)
-    _put(obs, O.last_tap_temp, x[X.tap_temp], lo, hi)
-    _put(obs, O.last_tap_p, x[X.tap_p], lo, hi)
+    dc = (x[X.tap_c] - p[P.aim_c_pct]) / BAND_C if tap else 0.0
+    dt = (x[X.tap_temp] - p[P.aim_temp_c]) / BAND_T if tap else 0.0
+    dp = (x[X.tap_p] - p[P.p_spec_pct]) / BAND_P if tap else 0.0
+    _put(obs, O.last_tap_c_dev, dc, lo, hi)
+    _put(obs, O.last_tap_temp_dev, dt, lo, hi)
+    _put(obs, O.last_tap_p_dev, dp, lo, hi)
 
 
 @njit(cache=True, error_model="numpy")
@@ -141,7 +181,7 @@ def observe(
     dynamic entries and, when they happen, the events (the obs buffer keeps the rest).
     """
     observe_dynamic(p, x, meas, lo, hi, obs)
-    observe_events(x, lo, hi, obs)
+    observe_events(p, x, lo, hi, obs)
     heat = p[P.heat_size_t]
     _put(obs, O.hm_c, x[X.hm_meas_c], lo, hi)
     _put(obs, O.hm_si, x[X.hm_meas_si], lo, hi)
@@ -154,125 +194,91 @@ def observe(
     _put(obs, O.heat_in_campaign, x[X.heat_idx], lo, hi)
 
 
-# ---------------------------------------------------------------- reward and heat KPIs
-@njit(cache=True, error_model="numpy", inline="always")
-def step_cost(
-    p: np.ndarray, x: np.ndarray, dv: float, d_ore: float, d_lime: float, dt_s: float
-) -> float:
-    """Running cost of one step (EUR): materials, iron oxidised, slopping and over-temperature.
-
-    Safety terms are priced per minute of violation at the miss cost, bounded (foam 1 unit
-    above the limit, 50 K over temperature saturate) so ``worst_step_cost`` is a true bound.
-    """
-    fe_now = iron_in_slag(x)
-    fe_cost = (fe_now - x[X.fe_loss_prev]) * p[P.price_fe_eur_kg]
-    x[X.fe_loss_prev] = fe_now
-    slop = min(max(x[X.foam] - p[P.foam_limit], 0.0), 1.0)
-    overt = min(max(x[X.temp] - KELVIN - p[P.temp_limit_c], 0.0) / 50.0, 1.0)
-    if slop > 0.0:
-        x[X.slopped] = 1.0
-    if overt > 0.0:
-        x[X.over_temp] = 1.0
-    return (
-        dv * p[P.price_o2_eur_nm3]
-        + d_ore * p[P.price_ore_eur_kg]
-        + d_lime * p[P.price_lime_eur_kg]
-        + fe_cost
-        + (slop + overt) * p[P.miss_cost_eur] * dt_s / 60.0
-    )
-
-
-@njit(cache=True, error_model="numpy")
-def steps_left(p: np.ndarray, d: np.ndarray, x: np.ndarray, max_steps: float) -> float:
-    """Most steps the blow could still run: to the 1.5x-plan oxygen at *minimum* flow, or 35 min."""
-    q_min_per_step = d[D.lo + A.oxygen_flow] * d[D.dt] / 60.0
-    by_oxygen = math.ceil(max(MAX_O2_FACTOR * x[X.o2_plan] - x[X.o2_blown], 0.0) / q_min_per_step)
-    return min(max_steps - x[X.step], by_oxygen)
-
-
-@njit(cache=True, error_model="numpy")
-def huber(z: float) -> float:
-    a = abs(z)
-    return 0.5 * z * z if a <= 1.0 else a - 0.5
-
-
-@njit(cache=True, error_model="numpy")
-def endpoint_cost(
-    p: np.ndarray,
-    x: np.ndarray,
-    c_meas: float,
-    t_meas_c: float,
-    steps_left: float,
-    worst_step: float,
-) -> float:
-    """Terminal cost (EUR) scored on the end-of-blow measurement.
-
-    Huber in units of the ±0.02 wt% C and ±15 K bands (quadratic inside, linear outside), P
-    above spec, and a horizon-aware term: a blow ended with carbon still above
-    ``ABANDON_C_PCT`` (stage-II carbon: clearly no tap) is an abandoned blow, charged at least the
-    worst running cost of every step the blow could still have run (``steps_left``, to the
-    earlier of the forced ends), so that ending early can never pay (DESIGN.md, reward design
-    caution). Below that, a carbon miss costs its Huber term like any miss (a re-blow).
-    """
-    w = bath_mass(x)
-    p_pct = 100.0 * x[X.p] / w
-    cost = p[P.miss_cost_eur] * (
-        huber((c_meas - p[P.aim_c_pct]) / 0.02)
-        + huber((t_meas_c - p[P.aim_temp_c]) / 15.0)
-        + max(p_pct - p[P.p_spec_pct], 0.0) / 0.005
-    )
-    if 100.0 * x[X.c] / w > ABANDON_C_PCT:
-        cost += steps_left * worst_step
-    return cost
-
-
-@njit(cache=True, error_model="numpy")
-def heat_kpis(p: np.ndarray, x: np.ndarray, c_meas: float, t_meas: float, out: np.ndarray) -> None:
-    w, s, heat = bath_mass(x), slag_mass(x), p[P.heat_size_t]
-    out[K.endpoint_c_pct], out[K.endpoint_temp_c], out[K.endpoint_p_pct] = (
-        100 * x[X.c] / w,
-        x[X.temp] - KELVIN,
-        100 * x[X.p] / w,
-    )
-    out[K.slag_feo_pct], out[K.measured_c_pct], out[K.measured_temp_c] = (
-        100 * x[X.feo] / s,
-        c_meas,
-        t_meas,
-    )
-    out[K.blow_time_min], out[K.oxygen_nm3_t], out[K.ore_kg_t] = (
-        x[X.time],
-        x[X.o2_blown] / heat,
-        x[X.ore] / heat,
-    )
-    out[K.lime_kg_t], out[K.iron_loss_kg_t] = (
-        x[X.lime] / heat,
-        (iron_in_slag(x) - x[X.feo0] * M_FE / M_FEO) / heat,
-    )
-    out[K.heat_cost_eur], out[K.slopping], out[K.over_temperature] = (
-        x[X.cost],
-        x[X.slopped],
-        x[X.over_temp],
-    )
-    out[K.endpoint_mn_pct], out[K.unmelted_scrap_t] = 100 * x[X.mn] / w, x[X.scrap] / 1000.0
-
-
 # ---------------------------------------------------------------- the plant's own step
 @njit(cache=True, error_model="numpy", inline="always")
+def dead_band(a: float) -> float:
+    """Share of a one-sided lever's span for action ``a`` (clipped to [-1, 1]): 0 inside
+    ±``DEAD_BAND``, then linear to ±1."""
+    a = min(max(a, -1.0), 1.0)
+    m = max(abs(a) - DEAD_BAND, 0.0) / (1.0 - DEAD_BAND)
+    return m if a >= 0.0 else -m
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _trim(a: float, plan_kg: float, trim_kg: float, pace: float) -> float:
+    """Feed-rate trim (kg/min) in a practice window: a trim of the heat's total fed at ``pace``
+    (the window's share per minute), symmetric as far as the plan allows (``min(trim, plan)``),
+    the rest of an upward trim through the dead band. Exactly 0 for a = 0, so that the zero
+    action feeds the practice's own rate bit for bit."""
+    a = min(max(a, -1.0), 1.0)
+    sym = min(trim_kg, plan_kg)
+    extra = (trim_kg - sym) * max(dead_band(a), 0.0)
+    return (a * sym + extra) * pace
+
+
+def end_action(target: FloatArray, plan: FloatArray) -> FloatArray:
+    """The adjust-mode end action whose command is ``target`` (Nm³, for a plan of ``plan``
+    Nm³): the inverse of the dead band, clipped to [-1, 1]; 0 for the plan itself. Controllers
+    that compute an end-oxygen target (PID, planners) call it instead of re-deriving the map."""
+    g = (np.asarray(target, float) / np.asarray(plan, float) - 1.0) / END_SPAN
+    a = np.sign(g) * (DEAD_BAND + (1.0 - DEAD_BAND) * np.minimum(np.abs(g), 1.0))
+    return np.where(g == 0.0, 0.0, a)
+
+
+def coolant_action(feed: FloatArray, span: FloatArray) -> FloatArray:
+    """The adjust-mode ore action that feeds ``feed`` kg/min of coolant after the sub-lance
+    (``span``: the ore actuator's adjust span, kg/min): 0 for no feed, else past the dead band."""
+    share = np.clip(np.asarray(feed, float) / np.asarray(span, float), 0.0, 1.0)
+    return np.where(share > 0.0, DEAD_BAND + (1.0 - DEAD_BAND) * share, 0.0)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _setpoints(p, d, x, mode, action, practice, out):  # type: ignore[no-untyped-def]
-    """Actual actuator values for an action (clipped to [-1, 1]), engineering units: the shared
-    set-point rule and rate limit (:mod:`envs.core.actions`) around standard practice."""
+    """Actual actuator values for an action (clipped to [-1, 1]), engineering units.
+
+    Oxygen flow and lance: the shared set-point rule and rate limit (:mod:`envs.core.actions`)
+    around standard practice. Adjust mode: ore and lime are the trims of the module constants
+    (symmetric around practice), the end target follows its command at a bounded rate and,
+    before the sub-lance, keeps above the sub-lance point plus ``END_MARGIN`` (see the
+    constants for why). Absolute mode: every set-point maps [-1, 1] to its limits; the end
+    target's rate limit and floor hold there too (they are rules of the plant, not of the
+    action scaling).
+    """
     practice_setpoints(p, x, d[D.dt], practice)
-    for j in range(N_ACT):
-        span = d[D.span + j] if j != A.end_oxygen else END_SPAN_SHARE * x[X.o2_plan]
-        target = setpoint(mode, action[j], practice[j], d[D.lo + j], d[D.hi + j], span)
-        # oxygen flow and lance move at a limited rate; the feeds and the end target jump
-        if j == A.oxygen_flow:
-            prev = x[X.o2_flow]
-        elif j == A.lance_height:
-            prev = x[X.lance]
-        else:
-            prev = target
+    for j in range(A.ore_feed):  # oxygen flow and lance height: rate-limited set-points
+        target = setpoint(mode, action[j], practice[j], d[D.lo + j], d[D.hi + j], d[D.span + j])
+        prev = x[X.o2_flow] if j == A.oxygen_flow else x[X.lance]
         out[j] = rate_limited(prev, target, d[D.rate + j])
+    plan, heat = x[X.o2_plan], p[P.heat_size_t]
+    frac = x[X.o2_blown] / plan
+    sublance = x[X.sublance_done] > 0.0
+    if mode == MODE_ADJUST:
+        q = x[X.o2_flow] if x[X.o2_flow] > 0.0 else practice[A.oxygen_flow]
+        ore, lime = 0.0, 0.0
+        if ORE_WINDOW[0] <= frac < ORE_WINDOW[1]:
+            pace = q / ((ORE_WINDOW[1] - ORE_WINDOW[0]) * plan)
+            trim = _trim(action[A.ore_feed], x[X.ore_plan], ORE_TRIM_KG_T * heat, pace)
+            ore = practice[A.ore_feed] + trim
+        elif sublance:  # the dynamic stage's coolant: one-sided, dead band
+            ore = d[D.span + A.ore_feed] * max(dead_band(action[A.ore_feed]), 0.0)
+        if LIME_WINDOW[0] <= frac < LIME_WINDOW[1]:
+            pace = q / ((LIME_WINDOW[1] - LIME_WINDOW[0]) * plan)
+            trim = _trim(action[A.lime_feed], x[X.lime_plan], LIME_TRIM_KG_T * heat, pace)
+            lime = practice[A.lime_feed] + trim
+        out[A.ore_feed] = min(max(ore, d[D.lo + A.ore_feed]), d[D.hi + A.ore_feed])
+        out[A.lime_feed] = min(max(lime, d[D.lo + A.lime_feed]), d[D.hi + A.lime_feed])
+        command = plan * (1.0 + END_SPAN * dead_band(action[A.end_oxygen]))
+    else:
+        for j in (A.ore_feed, A.lime_feed):
+            out[j] = setpoint(mode, action[j], practice[j], d[D.lo + j], d[D.hi + j], 0.0)
+        j = A.end_oxygen
+        command = setpoint(mode, action[j], practice[j], d[D.lo + j], d[D.hi + j], 0.0)
+    lo_end, hi_end = d[D.lo + A.end_oxygen], d[D.hi + A.end_oxygen]
+    command = min(max(command, lo_end), hi_end)
+    target = rate_limited(x[X.o2_end], command, END_RATE_PER_MIN * plan * d[D.dt] / 60.0)
+    if not sublance:  # no stop before the sub-lance reading (and a margin after it)
+        target = max(target, (p[P.sublance_o2_frac] + END_MARGIN) * plan)
+    out[A.end_oxygen] = target
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -301,28 +307,36 @@ def plant_step(plants, i, action):  # type: ignore[no-untyped-def]
     _setpoints(p, d, x, plants.mode, action, practice, act)
     x[X.o2_end] = act[A.end_oxygen]
     v0, ore0, lime0 = x[X.o2_blown], x[X.ore], x[X.lime]
-    physics_step(
-        p,
-        d,
-        x,
-        act[A.oxygen_flow],
-        act[A.lance_height],
-        act[A.ore_feed],
-        act[A.lime_feed],
-        dt_s,
-    )
+    # the last step of a blow runs only until the blown oxygen reaches the end target (or the
+    # forced end at 1.5 x plan): the endpoint does not depend on the control step
+    target = min(x[X.o2_end], MAX_O2_FACTOR * x[X.o2_plan])
+    frac = end_fraction(x, act[A.oxygen_flow], dt_s, target)
+    if frac > 0.0:
+        physics_step(
+            p,
+            d,
+            x,
+            act[A.oxygen_flow],
+            act[A.lance_height],
+            act[A.ore_feed],
+            act[A.lime_feed],
+            dt_s * frac,
+        )
     x[X.step] += 1.0
-    cost = step_cost(p, x, x[X.o2_blown] - v0, x[X.ore] - ore0, x[X.lime] - lime0, dt_s)
+    cost = step_cost(p, x, x[X.o2_blown] - v0, x[X.ore] - ore0, x[X.lime] - lime0, dt_s * frac)
     ended = (
-        x[X.o2_blown] >= x[X.o2_end]
+        frac < 1.0
+        or x[X.o2_blown] >= x[X.o2_end]
         or x[X.o2_blown] >= MAX_O2_FACTOR * x[X.o2_plan]
         or x[X.time] >= MAX_BLOW_MIN
         or x[X.step] >= max_steps
     )
     if ended:
+        # the tap is judged on the tap sample's lab C and an immersion thermocouple, each with
+        # its own σ (BOFParams tap_*; the in-blow sub-lance keeps sublance_*)
         w = bath_mass(x)
-        c_meas = max(0.0, 100.0 * x[X.c] / w + p[P.sublance_c_sd_pct] * x[X.z_end_c])
-        t_meas = x[X.temp] - KELVIN + p[P.sublance_temp_sd_c] * x[X.z_end_temp]
+        c_meas = max(0.0, 100.0 * x[X.c] / w + p[P.tap_c_sd_pct] * x[X.z_end_c])
+        t_meas = x[X.temp] - KELVIN + p[P.tap_temp_sd_c] * x[X.z_end_temp]
         left = steps_left(p, d, x, max_steps)
         cost += endpoint_cost(p, x, c_meas, t_meas, left, d[D.worst_step_cost])
         x[X.cost] += cost
@@ -411,7 +425,7 @@ def step_batch(plants, actions, noise, active, out):  # type: ignore[no-untyped-
             event = _sublance(p, x) or ended[k]
             observe_dynamic(p, x, values[:, k], lo_obs, hi_obs, obs[i])
             if event:
-                observe_events(x, lo_obs, hi_obs, obs[i])
+                observe_events(p, x, lo_obs, hi_obs, obs[i])
             copy_row(obs, obs_out, i)
             heat_end[i] = ended[k]
             n_ended += ended[k]
@@ -484,58 +498,3 @@ def reset_batch(plants, idx, z_heat, new_episode, new_params, true_out):  # type
         sensor_bank_reset(plants.sensor_cfg, plants.sensor_state, i, true_sig)
         observe(p, x, true_sig, plants.obs_low, plants.obs_high, plants.obs[i])
         truth(x, true_out[i])
-
-
-# ---------------------------------------------------------------- KPIs of ended heats
-_BANDS_C = np.array(HIT_BANDS_C)
-_BANDS_T = np.array(HIT_BANDS_T)
-N_KPI_COLUMNS = len(UNIT_KPI) + len(HIT_FLAG_NAMES)
-
-
-@njit(cache=True)
-def heat_kpi_columns(kpi, params, rows, out):  # type: ignore[no-untyped-def]
-    """KPIs and hit flags (order: ``UNIT_KPI``, then ``HIT_FLAG_NAMES``) of the heats in ``rows``
-    into the columns ``rows`` of ``out`` (one row per name); flags scored on the end-of-blow
-    measurement against each plant's aims and P spec."""
-    bands_c, bands_t = _BANDS_C, _BANDS_T
-    n_kpi, n_c, n_t = kpi.shape[1], bands_c.shape[0], bands_t.shape[0]
-    for i in rows:
-        for j in range(n_kpi):
-            out[j, i] = kpi[i, j]
-        dc = abs(kpi[i, K.measured_c_pct] - params[i, P.aim_c_pct])
-        dt = abs(kpi[i, K.measured_temp_c] - params[i, P.aim_temp_c])
-        for b in range(n_c):
-            out[n_kpi + b, i] = 1.0 if dc <= bands_c[b] else 0.0
-        for b in range(n_t):
-            out[n_kpi + n_c + b, i] = 1.0 if dt <= bands_t[b] else 0.0
-        for b in range(n_c):
-            both = dc <= bands_c[b] and dt <= bands_t[b]
-            out[n_kpi + n_c + n_t + b, i] = 1.0 if both else 0.0
-        in_spec = kpi[i, K.endpoint_p_pct] <= params[i, P.p_spec_pct]
-        out[n_kpi + 2 * n_c + n_t, i] = 1.0 if in_spec else 0.0
-
-
-def heat_kpi_table(kpi: np.ndarray, params: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(KPIs + flags, n) table: the KPIs and hit flags of the heats in ``rows``, NaN elsewhere."""
-    out = np.full((N_KPI_COLUMNS, kpi.shape[0]), np.nan)
-    heat_kpi_columns(kpi, params, np.asarray(rows, dtype=np.int64), out)
-    return out
-
-
-def hit_flags(kpi: np.ndarray, params: np.ndarray) -> dict[str, np.ndarray]:
-    """Hit flags at the bands of docs/physics/bof.md §6 on the end-of-blow measurement, per row.
-
-    ``kpi`` rows are ``UNIT_KPI`` values, ``params`` rows the plants' parameter arrays (aims and
-    P spec are per plant).
-    """
-    kpi, params = np.atleast_2d(kpi), np.atleast_2d(params)
-    table = heat_kpi_table(kpi, params, np.arange(kpi.shape[0]))
-    return dict(zip(HIT_FLAG_NAMES, table[len(UNIT_KPI) :], strict=True))
-
-
-def kpi_dict(row: np.ndarray, params: np.ndarray) -> dict[str, Any]:
-    """Named KPIs of one ended heat, with hit flags at the docs/physics/bof.md §6 bands."""
-    out = {name: float(v) for name, v in zip(UNIT_KPI.names, row, strict=True)}
-    flags = hit_flags(row[None, :], params[None, :])
-    out.update({k: float(v[0]) for k, v in flags.items()})
-    return out

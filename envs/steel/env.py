@@ -15,9 +15,9 @@ from envs.core.config import env_options, resolve_scenario, resolve_variant
 from envs.core.params import PlantParams, PlantVariant
 from envs.core.shell import BatchEnv, BatchVectorEnv, StepResult
 from envs.steel.batch import BOFBatch
-from envs.steel.core import heat_kpi_table, kpi_dict
 from envs.steel.layout import ACTUATORS, HIT_FLAG_NAMES, OBSERVATION, TRUTH, UNIT_KPI, X
 from envs.steel.params import BOFParams
+from envs.steel.scoring import heat_kpi_table, kpi_dict
 
 __all__ = ["BOFEnv", "BOFVectorEnv", "resolve_bof_scenario", "resolve_bof_variant"]
 
@@ -63,71 +63,100 @@ class BOFEnv(BatchEnv[BOFBatch]):
 
     ## Observation Space
     ``Box(26,)`` float32, engineering units (per-tonne quantities so that layouts and scales are
-    the same for every plant variant):
+    the same for every plant variant); event readings (18–24) are deviations from the aims in
+    band units. The last column says how each entry behaves under a running normaliser (SB3's
+    ``VecNormalize``): its std over every observation of 40 nominal practice heats (seeds
+    600000…, 10-s steps; campaign entries from 8-heat campaigns), and what one unit of the
+    entry is in normalised units:
 
-    | idx | name | unit | min | max |
-    |-----|------|------|-----|-----|
-    | 0 | blow_time | min | 0 | 40 |
-    | 1 | oxygen_blown | Nm3/t | 0 | 120 |
-    | 2 | oxygen_flow | Nm3/(t min) | 0 | 6 |
-    | 3 | lance_height | m | 0 | 4 |
-    | 4 | offgas_decarb_rate | kg C/(t min) | 0 | 10 |
-    | 5 | offgas_pcr | - | 0 | 1 |
-    | 6 | slag_foam_index | - | 0 | 5 |
-    | 7 | ore_added | kg/t | 0 | 400 |
-    | 8 | lime_added | kg/t | 0 | 500 |
-    | 9 | hm_c | wt% | 0 | 6 |
-    | 10 | hm_si | wt% | 0 | 3 |
-    | 11 | hm_mn | wt% | 0 | 2 |
-    | 12 | hm_p | wt% | 0 | 1 |
-    | 13 | hm_temp | degC | 1000 | 1600 |
-    | 14 | hot_metal_ratio | - | 0 | 1 |
-    | 15 | heat_size | t | 0 | 400 |
-    | 16 | oxygen_planned | Nm3/t | 0 | 120 |
-    | 17 | oxygen_end_target | Nm3/t | 0 | 120 |
-    | 18 | sublance_taken | - | 0 | 1 |
-    | 19 | sublance_c | wt% | 0 | 6 |
-    | 20 | sublance_temp | degC | 0 | 2000 |
-    | 21 | last_tap_valid | - | 0 | 1 |
-    | 22 | last_tap_c | wt% | 0 | 6 |
-    | 23 | last_tap_temp | degC | 0 | 2000 |
-    | 24 | last_tap_p | wt% | 0 | 1 |
-    | 25 | heat_in_campaign | - | 0 | 10000 |
+    | idx | name | unit | min | max | std under the practice → one unit is |
+    |-----|------|------|-----|-----|--------------------------------------|
+    | 0 | blow_time | min | 0 | 40 | 4.7 min → 1 min = 0.21 |
+    | 1 | oxygen_blown | Nm3/t | 0 | 120 | 15 → 1 Nm³/t = 0.07 |
+    | 2 | oxygen_flow | Nm3/(t min) | 0 | 6 | 0 (constant practice): any trim is large |
+    | 3 | lance_height | m | 0 | 4 | 0.21 m → 0.1 m = 0.48 |
+    | 4 | offgas_decarb_rate | kg C/(t min) | 0 | 10 | 0.74 → 0.1 = 0.14 |
+    | 5 | offgas_pcr | - | 0 | 1 | 0.016 → 0.01 = 0.63 |
+    | 6 | slag_foam_index | - | 0 | 5 | 0.29 → 0.1 = 0.35 |
+    | 7 | ore_added | kg/t | 0 | 400 | 2.8 → 1 kg/t = 0.36 |
+    | 8 | lime_added | kg/t | 0 | 500 | 15 → 1 kg/t = 0.07 |
+    | 9 | hm_c | wt% | 0 | 6 | 0.13 (heat to heat) → 0.1 % = 0.8 |
+    | 10 | hm_si | wt% | 0 | 3 | 0.09 → 0.1 % = 1.1 |
+    | 11 | hm_mn | wt% | 0 | 2 | 0.03 |
+    | 12 | hm_p | wt% | 0 | 1 | 0.01 |
+    | 13 | hm_temp | degC | 1000 | 1600 | 17 K → 10 K = 0.6 |
+    | 14 | hot_metal_ratio | - | 0 | 1 | 0.004 |
+    | 15 | heat_size | t | 0 | 400 | 0 per plant (the normaliser's ε keeps it finite) |
+    | 16 | oxygen_planned | Nm3/t | 0 | 120 | 1.2 → 1 Nm³/t = 0.8 |
+    | 17 | oxygen_end_target | Nm3/t | 0 | 120 | as 16 unless steered |
+    | 18 | sublance_taken | - | 0 | 1 | flag, 1 in 16 % of the steps: 0.37 |
+    | 19 | sublance_c_dev | band | -5 | 250 | 11 (≈ 30 bands when taken) → a band = 0.09 |
+    | 20 | sublance_temp_dev | band | -40 | 40 | 1.8 (≈ −4.7 when taken) → a band = 0.56 |
+    | 21 | last_tap_valid | - | 0 | 1 | flag: 0.33 in campaigns |
+    | 22 | last_tap_c_dev | band | -5 | 250 | 2.6 in campaigns → a band = 0.39 |
+    | 23 | last_tap_temp_dev | band | -40 | 40 | 1.5 in campaigns → a band = 0.68 |
+    | 24 | last_tap_p_dev | band | -10 | 100 | 0.8 in campaigns → a band = 1.2 |
+    | 25 | heat_in_campaign | - | 0 | 10000 | grows across a campaign (2.3 over 8 heats) |
 
     Off-gas signals (4, 5) are delayed by ``offgas_delay_s`` and noisy; 2, 3 are the actual
-    actuator values; 9–13 the hot-metal analysis at charge with its errors; 19–20 are 0 until the
-    sub-lance is taken at ``sublance_o2_frac`` of the planned oxygen (σ_C ≈ 0.017 wt% [S18]);
-    21–25 carry the last heat's tapping analysis in campaign mode (0 before the first tap). No
-    hidden state is observed: bath C, T and slag FeO must be inferred.
+    actuator values; 9–13 the hot-metal analysis at charge with its errors. The sub-lance is
+    taken at ``sublance_o2_frac`` of the planned oxygen (σ_C ≈ 0.017 wt% [S18], σ_T 8 K); 19–20
+    code its reading as deviations from the aims in band units (``layout.BAND_C``, ``BAND_T``)
+    and are 0 while 18 is 0, so that a running normaliser, whose std is set by the readings'
+    spread and not by a jump from 0 to ≈ 1600 °C, keeps a ±15 K band at ≈ 0.6 normalised units
+    (v1 coded raw °C: std ≈ 550 K, the band 0.026 units). The carbon reading stays coarse
+    (a band ≈ 0.09 units): at 85 % of the plan the bath is still ≈ 30 bands above the aim and
+    its spread (≈ 4 bands) is what the normaliser sees. 22–24 carry the last heat's tap
+    analysis the same way in campaign mode (0 and flag 21 = 0 before the first tap). No hidden
+    state is observed: bath C, T and slag FeO must be inferred.
 
     ## Action Space
-    ``Box(-1, 1, (5,))`` float32. With ``action_mode="adjust"`` (default) an action moves each
-    set-point by ``action × span`` around the operator's standard practice, so the zero action
-    reproduces standard practice exactly; with ``"absolute"`` [-1, 1] maps linearly to the limits.
-    Limits for the nominal 250 t plant (they scale with heat size):
+    ``Box(-1, 1, (5,))`` float32. With ``action_mode="adjust"`` (default) the zero action
+    reproduces standard practice exactly, and every lever is a trim a Gaussian explorer can use
+    without breaking the heat (zero-mean noise adds no material on average and cannot end the
+    blow early); with ``"absolute"`` [-1, 1] maps linearly to the limits. Limits for the nominal
+    250 t plant (they scale with heat size):
 
-    | idx | name | unit | min | max | adjust span | rate limit per 10 s |
-    |-----|------|------|-----|-----|-------------|---------------------|
-    | 0 | oxygen_flow | Nm3/min | 480 | 1040 | ±200 | 120 |
-    | 1 | lance_height | m | 1.2 | 3.2 | ±0.6 | 1.0 |
-    | 2 | ore_feed | kg/min | 0 | 1500 | ±750 | — |
-    | 3 | lime_feed | kg/min | 0 | 5000 | ±2500 | — |
-    | 4 | end_oxygen | Nm3 | 0 | 18750 | ±15 % of plan | — |
+    | idx | name | unit | min | max | adjust mode: action a means | rate per 10 s |
+    |-----|------|------|-----|-----|-----------------------------|---------------|
+    | 0 | oxygen_flow | Nm3/min | 480 | 1040 | practice ± 200·a | 120 |
+    | 1 | lance_height | m | 1.2 | 3.2 | practice ± 0.6·a | 1.0 |
+    | 2 | ore_feed | kg/min | 0 | 1500 | trim ± a·min(10 kg/t, plan); coolant late | — |
+    | 3 | lime_feed | kg/min | 0 | 5000 | trim ± a·min(20 kg/t, plan) | — |
+    | 4 | end_oxygen | Nm3 | 0 | 18750 | command plan·(1 ± 0.15·db(a)) | 1 % of plan |
 
-    The blow ends when the blown oxygen reaches the end target (the end-of-blow decision, as a
-    shop's dynamic stage corrects the oxygen volume after the sub-lance; a target can be moved
-    every step). Rule for bad actions: NaN or ±inf raise ``ValueError`` naming the actuator;
-    finite values outside [-1, 1] are clipped; a wrong shape raises ``ValueError``.
+    - **Feeders** (``core.ORE_TRIM_KG_T``, ``LIME_TRIM_KG_T``): inside the practice window (ore
+      10–50 %, lime 0–30 % of the planned oxygen) a held action a changes the heat's total by
+      ``a · min(trim, plan)`` kg, fed at the practice's pace: symmetric, so zero-mean noise adds
+      nothing (v1 clipped at 0: +15 kg/t lime and +5.5 kg/t ore under σ 0.37). The part of an
+      upward trim a small plan cannot mirror, and the coolant ore after the sub-lance (up to
+      ±750 kg/min, the dynamic stage's correction), go through the dead band ``db``: nothing
+      for |a| ≤ 0.5, linear to the full span at |a| = 1 (noise of σ 0.37 leaves ≈ 3 % of it).
+      Elsewhere the feeders are off.
+    - **End of blow**: the blow ends when the blown oxygen reaches the end target (a shop's
+      dynamic stage corrects the oxygen volume after the sub-lance). The target is a state: it
+      follows the command ``plan·(1 + 0.15·db(a))`` at ≤ 6 % of the plan per minute, and before
+      the sub-lance reading it stays ≥ (``sublance_o2_frac`` + 0.05) × plan. So a noisy command
+      cannot end a blow at the first passage of its lowest draw (v1: half the blows under σ
+      0.37 ended below 0.95 × plan), no blow ends before the sub-lance, and a controller still
+      reaches any stop between the sub-lance and 1.15 × plan (``core.END_*`` constants).
+
+    Rule for bad actions: NaN or ±inf raise ``ValueError`` naming the actuator; finite values
+    outside [-1, 1] are clipped; a wrong shape raises ``ValueError``.
 
     ## Reward
     ``reward = −cost / 1000`` (kEUR) per step, with cost = oxygen + ore + lime (prices in the
     plant parameters) + value of iron oxidised into the slag (net of reduction) + safety terms
     (slag foam above ``foam_limit``: slopping; bath above ``temp_limit_c``), and at the end of a
-    heat ``miss_cost × [huber(ΔC/0.02) + huber(ΔT/15) + max(0, P − spec)/0.005]`` with C and T
-    from the end-of-blow measurement and P from the bath (its lab analysis comes later).
-    Horizon-aware rule: a blow ended with carbon above 0.4 wt% (abandoned, not tapped) also pays
-    the worst possible running cost of every step the blow could still have run (to the forced
-    end at minimum flow), so ending early never pays (tested).
+    heat ``miss_cost × [huber(ΔC/0.02) + huber(ΔT/15) + max(0, P − spec)/0.005]`` plus the
+    off-grade step costs (``offgrade_p_eur_t`` × heat size for P over spec, ``reblow_eur`` for C
+    above or T below its band, ``recarb_eur`` for C below or T above it;
+    :func:`envs.steel.scoring.offgrade_cost`). C and T are the tap measurement — the tap
+    sample's lab analysis (σ ``tap_c_sd_pct``) and an immersion thermocouple (σ
+    ``tap_temp_sd_c``), not the sub-lance — and P the bath's. Horizon-aware rule: a blow ended
+    with carbon above 0.4 wt% (abandoned, not tapped) also pays every off-grade step and the
+    worst possible running cost of every step the blow could still have run (to the forced end
+    at minimum flow), so ending early never pays (tested).
 
     ## Starting State
     Hot-metal C, Si, Mn, P, temperature and the scrap weight vary heat to heat (normal, sd in the
@@ -144,7 +173,8 @@ class BOFEnv(BatchEnv[BOFBatch]):
     (true bath C, T, slag FeO and P, the heat's running cost and the heats done; never observed)
     and ``unit_end``. When a heat ends (the unit and the product of a BOF): ``unit_end`` True,
     ``unit_kpi`` and ``product_kpi`` (:data:`envs.steel.layout.UNIT_KPI` plus hit flags at the
-    docs/physics/bof.md §6 bands, :data:`envs.steel.layout.HIT_FLAG_NAMES`).
+    docs/physics/bof.md §6 bands on the tap measurement, :data:`envs.steel.layout.HIT_FLAG_NAMES`;
+    the rates a perfect endpoint would score: :func:`envs.steel.hit_rate_ceiling`).
 
     ## Plant Parameters
     :class:`envs.steel.params.BOFParams`, one frozen dataclass with unit, range and source per
@@ -252,10 +282,12 @@ class BOFVectorEnv(BatchVectorEnv[BOFBatch]):
     episode ended (that step's action is ignored, reward 0, ``terminated`` False);
     ``"same_step"`` resets it in the step it ended and puts the final observation into
     ``info["final_obs"]`` (object array) and the final info into ``info["final_info"]`` (dict of
-    arrays with ``_key`` masks, Gymnasium's layout; what SB3's adapter uses). Randomness comes
-    from one generator seeded by ``reset(seed=…)``; with ``num_envs=1`` a seeded run is identical
-    to :class:`BOFEnv` with the same seed. Infos are dicts of arrays with ``_key`` masks; heat
-    KPIs appear under ``unit_kpi/<name>`` with ``unit_end`` when a heat ends.
+    arrays with ``_key`` masks, Gymnasium's layout; what SB3's adapter uses). Seeding as in
+    Gymnasium: ``reset(seed=s)`` seeds plant i with ``s + i``, ``reset(seed=[…])`` one seed (or
+    None) per plant; each plant draws from its own stream, so plant i equals a :class:`BOFEnv`
+    reset with its seed, and the env equals ``vectorization_mode="sync"`` (tested). Infos are
+    dicts of arrays with ``_key`` masks; heat KPIs appear under ``unit_kpi/<name>`` with
+    ``unit_end`` when a heat ends.
     """
 
     def __init__(

@@ -30,6 +30,9 @@ from envs.steel.params import BOFParams
 
 __all__ = [
     "ACTUATORS",
+    "BAND_C",
+    "BAND_P",
+    "BAND_T",
     "CONTROLLED",
     "DERIVED",
     "DRIFTS",
@@ -70,7 +73,8 @@ STATE = Layout(
         Field("si", "kg", doc="silicon in the bath"),
         Field("mn", "kg", doc="manganese in the bath"),
         Field("p", "kg", doc="phosphorus in the bath"),
-        Field("scrap", "kg", doc="scrap not yet melted"),
+        Field("scrap", "kg", doc="scrap not yet melted (both size classes)"),
+        Field("scrap_heavy", "kg", doc="heavy scrap not yet melted (part of scrap)"),
         Field("feo", "kg", doc="FeO in the slag"),
         Field("sio2", "kg", doc="SiO2 in the slag"),
         Field("mno", "kg", doc="MnO in the slag"),
@@ -116,14 +120,14 @@ STATE = Layout(
         Field("hm_meas_mn", "wt%", doc="measured hot-metal Mn"),
         Field("hm_meas_p", "wt%", doc="measured hot-metal P"),
         Field("hm_meas_temp", "degC", doc="measured hot-metal temperature"),
-        # the sub-lance and the end-of-blow measurement (errors drawn at the heat start)
+        # the sub-lance and the tap measurement (errors drawn at the heat start)
         Field("sublance_done", "-", doc="1 once the sub-lance sample is taken"),
         Field("sublance_c", "wt%", doc="sub-lance carbon reading"),
         Field("sublance_temp", "degC", doc="sub-lance temperature reading"),
         Field("z_sublance_c", "-", doc="standard normal of the sub-lance C error"),
         Field("z_sublance_temp", "-", doc="standard normal of the sub-lance T error"),
-        Field("z_end_c", "-", doc="standard normal of the end-of-blow C error"),
-        Field("z_end_temp", "-", doc="standard normal of the end-of-blow T error"),
+        Field("z_end_c", "-", doc="standard normal of the tap analysis C error"),
+        Field("z_end_temp", "-", doc="standard normal of the tap thermocouple T error"),
         # cost and safety of the heat
         Field("cost", "EUR", doc="running cost of the heat"),
         Field("step", "-", doc="control steps of the heat"),
@@ -164,7 +168,6 @@ A = ACTUATORS.at
 DERIVED = Layout(
     "derived",
     [
-        Field("e_scrap", "-", doc="exp(-dt/tau): scrap melting over a step"),
         Field("e_lime", "-", doc="exp(-dt/tau): lime dissolution over a step"),
         Field("e_mn", "-", doc="exp(-k dt): Mn exchange over a step"),
         Field("e_p", "-", doc="exp(-k dt): P exchange over a step"),
@@ -194,8 +197,8 @@ HEAT_NOISE = Layout(
         Field("analysis_temp", doc="hot-metal temperature measurement error"),
         Field("sublance_c", doc="sub-lance C error"),
         Field("sublance_temp", doc="sub-lance T error"),
-        Field("end_c", doc="end-of-blow C measurement error"),
-        Field("end_temp", doc="end-of-blow T measurement error"),
+        Field("end_c", doc="tap analysis C error (scaled by tap_c_sd_pct)"),
+        Field("end_temp", doc="tap thermocouple T error (scaled by tap_temp_sd_c)"),
     ],
 )
 Z = HEAT_NOISE.at
@@ -228,6 +231,13 @@ def default_sensors(params: BOFParams) -> dict[str, SensorSpec]:
     }
 
 
+# ---------------------------------------------------------------- endpoint bands
+# the scales the endpoint is judged in (docs/physics/bof.md §6): one band of carbon, temperature
+# and phosphorus miss; the reward's Huber terms and the event observations use them
+BAND_C = 0.02  # wt%
+BAND_T = 15.0  # K
+BAND_P = 0.005  # wt% over spec
+
 # ---------------------------------------------------------------- observation (the Box)
 OBSERVATION = Layout(
     "observation",
@@ -250,13 +260,14 @@ OBSERVATION = Layout(
         Field("heat_size", "t", 0.0, 400.0),
         Field("oxygen_planned", "Nm3/t", 0.0, 120.0),
         Field("oxygen_end_target", "Nm3/t", 0.0, 120.0),
+        # event readings: deviations from the aims in band units (0 until taken), and a flag
         Field("sublance_taken", "-", 0.0, 1.0),
-        Field("sublance_c", "wt%", 0.0, 6.0),
-        Field("sublance_temp", "degC", 0.0, 2000.0),
+        Field("sublance_c_dev", "band", -5.0, 250.0, doc="(C - aim_c) / 0.02 wt%"),
+        Field("sublance_temp_dev", "band", -40.0, 40.0, doc="(T - aim_temp) / 15 K"),
         Field("last_tap_valid", "-", 0.0, 1.0),
-        Field("last_tap_c", "wt%", 0.0, 6.0),
-        Field("last_tap_temp", "degC", 0.0, 2000.0),
-        Field("last_tap_p", "wt%", 0.0, 1.0),
+        Field("last_tap_c_dev", "band", -5.0, 250.0, doc="(C - aim_c) / 0.02 wt%"),
+        Field("last_tap_temp_dev", "band", -40.0, 40.0, doc="(T - aim_temp) / 15 K"),
+        Field("last_tap_p_dev", "band", -10.0, 100.0, doc="(P - p_spec) / 0.005 wt%"),
         Field("heat_in_campaign", "-", 0.0, 10000.0),
     ],
 )
@@ -271,8 +282,8 @@ UNIT_KPI = Layout(
         Field("endpoint_temp_c", "degC", doc="true bath temperature"),
         Field("endpoint_p_pct", "wt%", doc="true bath phosphorus"),
         Field("slag_feo_pct", "wt%", doc="slag FeO"),
-        Field("measured_c_pct", "wt%", doc="end-of-blow carbon measurement"),
-        Field("measured_temp_c", "degC", doc="end-of-blow temperature measurement"),
+        Field("measured_c_pct", "wt%", doc="tap sample's carbon (lab analysis, tap_c_sd_pct)"),
+        Field("measured_temp_c", "degC", doc="tap temperature (thermocouple, tap_temp_sd_c)"),
         Field("blow_time_min", "min"),
         Field("oxygen_nm3_t", "Nm3/t"),
         Field("ore_kg_t", "kg/t"),
@@ -283,11 +294,12 @@ UNIT_KPI = Layout(
         Field("over_temperature", "-", doc="1 if the bath passed its temperature limit"),
         Field("endpoint_mn_pct", "wt%"),
         Field("unmelted_scrap_t", "t"),
+        Field("offgrade", "-", doc="1 if an off-grade step cost was charged (P, C or T)"),
     ],
 )
 K = UNIT_KPI.at
 
-# hit flags scored on the end-of-blow measurement, docs/physics/bof.md §6: ±0.01 and ±0.02 wt%
+# hit flags scored on the tap measurement, docs/physics/bof.md §6: ±0.01 and ±0.02 wt%
 # C, ±10 and ±15 K, both at once per pair of bands, and P in spec
 HIT_BANDS_C = (0.01, 0.02)  # wt%
 HIT_BANDS_T = (10.0, 15.0)  # K

@@ -8,36 +8,26 @@ Model (lumped, one explicit update per control step; sources in :mod:`envs.steel
   ``a_j * [%j]`` (a_C = 1, ``a_Fe`` grows with lance height). This one rule gives stage I (Si and Mn
   first) and stage II (oxygen-limited decarburisation, carbon rate rising as Si falls).
 - **Carbon** = min(oxygen-limited, mass-transfer-limited): ``ΔC_O2 = 12.011 φ_C n_O/(1+PCR)`` and
-  ``ΔC_MT = (C − C_eq) W/100 · (1 − exp(−k_C Δt))`` — the stage-III decay integrated *exactly*
-  over the step, so one update per 10-s step matches a 1-s sub-stepped run (tested). The critical
-  carbon ``C* = C_eq + 100 r_C,O2/(k_C W)`` is therefore not a parameter and rises with the
-  blowing rate, as Fujii & Ura [S6] measured. Oxygen offered to carbon and not taken oxidises
-  iron (the over-blow iron loss).
-- **FeO** is reduced by carbon in the emulsion at a rate scaled by the stirring of the CO
-  evolution of the previous step, within the carbon transport capacity left: weak stirring in the
-  Si period and at low carbon leaves FeO high, strong mid-blow CO evolution lowers it — the
-  U-shaped FeO path [S7].
-- **Mn** is a reversible exchange (FeO) + [Mn] = (MnO) + Fe towards the quotient
-  (%MnO)/([%Mn](%FeO)) = K(T), K falling with temperature [SMn]: oxidised early, reverting
-  mid-blow when the slag is hot and FeO is low, re-oxidised late [S11].
-- **P** approaches ε_P x the Suito–Inoue partition [S1] by the exchange 2[P] + 5(FeO) =
-  (P2O5) + 5Fe, exactly integrated over the step.
+  ``ΔC_MT = (C − C_eq) W/100 · (1 − exp(−k_C Δt))``, the stage-III decay integrated exactly. The
+  critical carbon ``C* = C_eq + 100 r_C,O2/(k_C W)`` is not a parameter and rises with the
+  blowing rate, as Fujii & Ura [S6] measured; ``kc_per_min`` puts it near 0.3 % at nominal flow.
+  Oxygen offered to carbon and not taken oxidises iron (the over-blow iron loss).
+- **FeO** (:func:`_feo_balance`) is formed by that oxygen and reduced by carbon in the emulsion,
+  first order in FeO at a rate set by the stirring (CO evolution, at least the jet); integrated
+  exactly over the step (no saw-tooth at any step size). In the Si period and in stage III more
+  oxygen reaches iron than the emulsion returns; mid-blow it does: the U-shaped path [S7].
+- **Mn** (FeO) + [Mn] = (MnO) + Fe towards (%MnO)/([%Mn](%FeO)) = K(T), K falling with
+  temperature [SMn], and **P** 2[P] + 5(FeO) = (P2O5) + 5Fe towards ε_P x Suito–Inoue [S1]:
+  first-order approaches whose equilibrium is taken at the step's end composition (implicit).
+- **Scrap** (:mod:`envs.steel.scrap`) melts at a front speed set by bath superheat and carbon.
 - **Heat**: reaction heat from standard formation enthalpies (kJ/mol: CO 110.5, CO2 393.5,
   SiO2 910.7 (+126 as 2CaO·SiO2 in basic slag), MnO 385.2, FeO 272.0, P2O5 1492, Fe2O3 824.2;
   elements and O2 at 298 K as reference), of which the bath keeps ``heat_efficiency`` and of
-  the CO→CO2 post-combustion increment only ``post_combustion_share``; minus scrap
-  melting (1.42 MJ/kg [S9]) as a first-order lag, ore and lime sensible heat, and losses
-  ``heat_loss_k_min · C_th``. ``C_th = W c_steel + S c_slag + refractory``.
-  Calibration (experiments/calibration/bof.py; docs/physics/bof.md §8): with these enthalpies,
-  the sourced scrap heat and lime's sensible heat, the nominal heat (15 % scrap) reaches 1650 °C
-  only with ``heat_efficiency = 1`` and half the post-combustion heat retained; the off-gas
-  sensible heat is thus not modelled separately. The heat capacity (with 0.3 MJ/(K t)
-  refractory) is then set so that +1 % scrap gives −17 K (plain heat balance −16…−20 K;
-  published rule −13…−15 K) and +0.1 % Si +21 K (derived +13…+21 K).
+  the CO→CO2 increment ``post_combustion_share``; minus scrap melting (1.42 MJ/kg [S9]), ore
+  and lime sensible heat, losses ``heat_loss_k_min · C_th`` (C_th: bath, slag, refractory).
 
-Bookkeeping states (cumulative carbon and oxygen to the off-gas, heat terms) let the tests close
-the C, O, Fe and heat balances from the inventories independently of the update code.
-
+Bookkeeping states (carbon and oxygen to the off-gas, heat terms) let the tests close the C, O,
+Fe and heat balances from the inventories independently of the update code.
 All arrays are float64; ``p`` is :meth:`BOFParams.to_array` (columns ``P``), ``d`` one plant's
 derived constants (``D``) and ``x`` its state row (``X``), laid out in :mod:`envs.steel.layout`.
 The step that runs them (actions, sensors, observation, reward) is :mod:`envs.steel.core`.
@@ -53,6 +43,7 @@ import numpy as np
 from numba import njit
 
 from envs.steel.layout import ACTUATORS, TR, A, D, P, X, Z
+from envs.steel.scrap import melt_scrap
 
 N_ACT = len(ACTUATORS)
 
@@ -174,13 +165,20 @@ def static_plan(p: np.ndarray, x: np.ndarray) -> None:
     x[X.o2_plan], x[X.ore_plan], x[X.lime_plan] = o2, ore, lime
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _window(frac: float, start: float, end: float) -> float:
+    """Share of a feed window [start, end] of the planned oxygen passed at oxygen share frac."""
+    return min(max((frac - start) / (end - start), 0.0), 1.0)
+
+
 @njit(cache=True, error_model="numpy")
 def practice_setpoints(p: np.ndarray, x: np.ndarray, dt_s: float, out: np.ndarray) -> None:
     """Standard practice: fixed oxygen flow, three-step lance pattern, ore and lime per oxygen.
 
     Lime goes in over the first 30 % of the planned oxygen, ore between 10 % and 50 % (early, so
-    it melts and cools before the sub-lance), both proportional to the blown oxygen; the blow
-    ends at the planned oxygen. ``dt_s`` is unused (kept so every practice has one signature).
+    it melts and cools before the sub-lance), both in proportion to the blown oxygen; the blow
+    ends at the planned oxygen. A step of ``dt_s`` feeds what the schedule assigns to the oxygen
+    it will blow, so the amounts are the plan's at any control step.
     """
     q_nom = nominal_o2_flow(p)
     frac = x[X.o2_blown] / x[X.o2_plan]
@@ -192,10 +190,11 @@ def practice_setpoints(p: np.ndarray, x: np.ndarray, dt_s: float, out: np.ndarra
     else:
         out[A.lance_height] = p[P.practice_lance_end_m]
     q = x[X.o2_flow] if x[X.o2_flow] > 0.0 else q_nom
-    # fed per blown oxygen inside fixed windows of the plan, as a shop's bunker program does;
-    # the amount delivered matches the plan to within one step's feed (dt_s is not needed)
-    out[A.ore_feed] = x[X.ore_plan] * q / (0.4 * x[X.o2_plan]) if 0.10 <= frac < 0.50 else 0.0
-    out[A.lime_feed] = x[X.lime_plan] * q / (0.3 * x[X.o2_plan]) if frac < 0.30 else 0.0
+    # fed per blown oxygen inside fixed windows of the plan, as a shop's bunker program does
+    dtm = dt_s / 60.0
+    frac1 = frac + q * dtm / x[X.o2_plan]
+    out[A.ore_feed] = x[X.ore_plan] * (_window(frac1, 0.1, 0.5) - _window(frac, 0.1, 0.5)) / dtm
+    out[A.lime_feed] = x[X.lime_plan] * (_window(frac1, 0.0, 0.3) - _window(frac, 0.0, 0.3)) / dtm
     out[A.end_oxygen] = x[X.o2_plan]
 
 
@@ -222,6 +221,7 @@ def init_heat(p: np.ndarray, x: np.ndarray, z: np.ndarray) -> None:
     )
     x[X.fe] = hm - x[X.c] - x[X.si] - x[X.mn] - x[X.p]
     x[X.scrap] = scrap
+    x[X.scrap_heavy] = scrap * p[P.scrap_heavy_share]
     x[X.temp] = p[P.hm_temp_c] + p[P.hm_temp_sd_c] * z[Z.hm_temp] + KELVIN
     x[X.mgo] = p[P.slag_mgo_kg_t] * p[P.heat_size_t]
     # carry-over slag film: keeps slag fractions defined at ignition
@@ -307,7 +307,6 @@ def _lance_kinetics(p: np.ndarray, x: np.ndarray, lance: float, dtm: float) -> N
 def derive(p: np.ndarray, dt_s: float, d: np.ndarray) -> None:
     """Per-plant constants for control step ``dt_s``: lag decays, actuator limits, cost bound."""
     dtm = dt_s / 60.0
-    d[D.e_scrap] = math.exp(-dtm / p[P.scrap_melt_tau_min])
     d[D.e_lime] = math.exp(-dtm / p[P.lime_dissolve_tau_min])
     d[D.e_mn] = math.exp(-p[P.mn_exchange_per_min] * dtm)
     d[D.e_p] = math.exp(-p[P.p_rate_per_min] * dtm)
@@ -324,6 +323,41 @@ def derive(p: np.ndarray, dt_s: float, d: np.ndarray) -> None:
 
 
 @njit(cache=True, error_model="numpy")
+def _feo_balance(
+    p: np.ndarray, x: np.ndarray, w: float, o_fe: float, stir: float, dtm: float
+) -> float:
+    """Slag FeO over the step: ``o_fe`` kmol FeO from the oxygen the other elements left, reduced
+    by carbon in the emulsion (FeO + C -> Fe + CO) at κ = ``k_red · stir · C/(C + C_half)`` per
+    minute. The FeO balance dF/dt = o_fe/Δt − κ F is linear within the step and is integrated
+    exactly, so no step size makes it oscillate. Returns kmol FeO reduced (at most the carbon
+    above C_eq)."""
+    c_now, f0 = 100.0 * x[X.c] / w, x[X.feo] / M_FEO
+    c_mid, kmol_red = c_now, 0.0
+    for _ in range(2):  # κ at the step's mean carbon: predict with the start, correct once
+        kappa = p[P.feo_reduction_per_min] * stir * c_mid / (c_mid + p[P.feo_reduction_c_half_pct])
+        decay = math.exp(-kappa * dtm)
+        share = (1.0 - decay) / (kappa * dtm) if kappa * dtm > 1e-9 else 1.0 - 0.5 * kappa * dtm
+        kmol_red = f0 + o_fe - (f0 * decay + o_fe * share)
+        c_mid = max(c_now - 50.0 * kmol_red * M_C / w, 0.0)
+    c_left = max(c_now - p[P.c_eq_pct], 0.0) * w / 100.0
+    kmol_red = min(max(kmol_red, 0.0), c_left / M_C)
+    x[X.feo] += (o_fe - kmol_red) * M_FEO
+    return kmol_red
+
+
+@njit(cache=True, error_model="numpy")
+def end_fraction(x: np.ndarray, q_o2: float, dt_s: float, o2_target: float) -> float:
+    """Share of a step (``dt_s``, flow ``q_o2`` Nm³/min) that takes the blown oxygen to
+    ``o2_target`` (Nm³): 1 short of it, less in a blow's last step (which so ends exactly at the
+    target at any control step), 0 if already passed."""
+    step = q_o2 * dt_s / 60.0
+    left = o2_target - x[X.o2_blown]
+    if step <= 0.0 or left >= step:
+        return 1.0
+    return max(left, 0.0) / step
+
+
+@njit(cache=True, error_model="numpy")
 def physics_step(
     p: np.ndarray,
     d: np.ndarray,
@@ -334,25 +368,27 @@ def physics_step(
     lime_rate: float,
     dt_s: float,
 ) -> None:
-    """Advance one plant by one control step with actual actuator values (engineering units).
+    """Advance one plant by ``dt_s`` seconds with actual actuator values (engineering units).
 
-    ``d`` holds the plant's derived constants (:func:`derive`, same ``dt_s``).
+    ``d`` holds the plant's derived constants (:func:`derive`) for the control step ``d[D.dt]``;
+    ``dt_s`` is that step or, for the last step of a blow, a part of it (:func:`end_fraction`).
     """
     dtm = dt_s / 60.0
     w = bath_mass(x)
     c_pct, si_pct, mn_pct = 100.0 * x[X.c] / w, 100.0 * x[X.si] / w, 100.0 * x[X.mn] / w
     if lance != x[X.lance_cache]:  # lance-dependent kinetics, recomputed only when the lance moves
-        _lance_kinetics(p, x, lance, dtm)
+        _lance_kinetics(p, x, lance, d[D.dt] / 60.0)
     pcr, a_fe = x[X.pcr_eff], x[X.a_fe_eff]
+    # the lags' decays over this step: the derived ones, or their power for a partial step
+    part = dt_s / d[D.dt]
+    e_kc, e_lime, e_mn, e_p = x[X.e_kc], d[D.e_lime], d[D.e_mn], d[D.e_p]
+    if part != 1.0:
+        e_kc, e_lime, e_mn, e_p = e_kc**part, e_lime**part, e_mn**part, e_p**part
 
-    # scrap melting and lime dissolution: first-order lags, exact over the step
-    melt = x[X.scrap] * (1.0 - d[D.e_scrap])
-    x[X.scrap] -= melt
-    x[X.c] += melt * p[P.scrap_c_pct] / 100.0
-    x[X.fe] += melt * (1.0 - p[P.scrap_c_pct] / 100.0)
+    melt = melt_scrap(p, x, x[X.temp] - KELVIN, c_pct, dt_s)
     ore_kg, lime_kg = ore_rate * dtm, lime_rate * dtm
     x[X.lime_undissolved] += lime_kg
-    dissolved = x[X.lime_undissolved] * (1.0 - d[D.e_lime])
+    dissolved = x[X.lime_undissolved] * (1.0 - e_lime)
     x[X.lime_undissolved] -= dissolved
     x[X.cao] += dissolved
 
@@ -372,7 +408,7 @@ def physics_step(
     kmol_si = min(n_o * d_si / d_sum / 2.0, x[X.si] / M_SI)
     kmol_mn = min(n_o * d_mn / d_sum, x[X.mn] / M_MN)
     kg_c_o2 = M_C * n_o * d_c / d_sum / (1.0 + pcr)
-    kg_c_mt = max(0.0, (c_pct - p[P.c_eq_pct]) * w / 100.0 * (1.0 - x[X.e_kc]))
+    kg_c_mt = max(0.0, (c_pct - p[P.c_eq_pct]) * w / 100.0 * (1.0 - e_kc))
     kg_c = min(kg_c_o2, kg_c_mt)
     kmol_c = kg_c / M_C
     kmol_o_fe = n_o - 2.0 * kmol_si - kmol_mn - kmol_c * (1.0 + pcr)  # the rest oxidises iron
@@ -383,27 +419,15 @@ def physics_step(
     x[X.mno] += kmol_mn * M_MNO
     x[X.c] -= kg_c
     x[X.fe] -= kmol_o_fe * M_FE
-    x[X.feo] += kmol_o_fe * M_FEO
-
-    # FeO + C -> Fe + CO in the emulsion, driven by the stirring of last step's CO evolution
-    stir = min(x[X.decarb_rate] / (0.0025 * w), 2.0)  # 1 at 0.25 %C/min
-    c_now = 100.0 * x[X.c] / w
-    want = (
-        p[P.feo_reduction_per_min]
-        * stir
-        * x[X.feo]
-        / M_FEO
-        * c_now
-        / (c_now + p[P.feo_reduction_c_half_pct])
-        * dtm
-    )
-    kmol_red = min(want, max(0.0, kg_c_mt - kg_c) / M_C, x[X.feo] / M_FEO)
-    x[X.feo] -= kmol_red * M_FEO
+    # emulsion stirring: this step's CO evolution (1 at 0.25 %C/min), at least the jet's, which
+    # throws the metal droplets into the slag [V2] (no lag: a lagged stir made FeO oscillate)
+    stir = min(max(kg_c / dtm / (0.0025 * w), q_o2 / nominal_o2_flow(p)), 2.0)
+    kmol_red = _feo_balance(p, x, w, kmol_o_fe, stir, dtm)
     x[X.fe] += kmol_red * M_FE
     x[X.c] -= kmol_red * M_C
 
-    kmol_mn_ex = _mn_exchange(p, x, w, 1.0 - d[D.e_mn])
-    kmol_p2o5 = _p_exchange(p, x, w, 1.0 - d[D.e_p])
+    kmol_mn_ex = _mn_exchange(p, x, w, 1.0 - e_mn)
+    kmol_p2o5 = _p_exchange(p, x, w, 1.0 - e_p)
 
     kmol_co2 = kmol_c * pcr
     kmol_co = kmol_c * (1.0 - pcr) + kmol_red
@@ -435,22 +459,39 @@ def physics_step(
 
 
 @njit(cache=True, error_model="numpy")
+def _mn_gap(x: np.ndarray, w: float, approach: float, quotient: float, kmol: float) -> float:
+    """Implied extent minus ``kmol``: approach · ([Mn] − [Mn]_eq) W/100/M_Mn at the slag and bath
+    that ``kmol`` Mn oxidised in the step would leave (falls as ``kmol`` grows)."""
+    s = slag_mass(x) + kmol * (M_MNO - M_FEO)
+    feo_pct = max(100.0 * (x[X.feo] - kmol * M_FEO) / s, 0.1)
+    mn_pct = 100.0 * (x[X.mn] - kmol * M_MN) / w
+    mn_eq = 100.0 * (x[X.mno] + kmol * M_MNO) / s / (quotient * feo_pct)
+    return approach * (mn_pct - mn_eq) * w / 100.0 / M_MN - kmol
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _newton_extent(g0: float, g1: float, h: float, lo: float, hi: float) -> float:
+    """One Newton step from 0 on a gap g0 at 0, g1 at h, kept in [lo, hi]: the gap falls with
+    slope ≤ −1, so the step is damped, never amplified (a linearly implicit update)."""
+    return min(max(-g0 * h / (g1 - g0), lo), hi)
+
+
+@njit(cache=True, error_model="numpy")
 def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> float:
     """(FeO) + [Mn] = (MnO) + Fe towards K(T); returns kmol Mn oxidised (negative: reverted).
 
-    ``approach`` = 1 − exp(−k_Mn Δt): the share of the gap to equilibrium closed in the step.
+    ``approach`` = 1 − exp(−k_Mn Δt) of the gap to equilibrium, taken at the step's *end*
+    composition (implicit): with the few tonnes of early slag, an equilibrium frozen at the start
+    swings Mn and FeO from step to step. Bounded by the FeO and Mn (oxidation) or MnO (reversion).
     """
-    s = slag_mass(x)
-    feo_pct = max(100.0 * x[X.feo] / s, 0.1)
-    mn_pct = 100.0 * x[X.mn] / w
-    mno_pct = 100.0 * x[X.mno] / s
     quotient = p[P.mn_quotient_ref] * math.exp(
         p[P.mn_quotient_temp_k] * (1.0 / x[X.temp] - 1.0 / (1650.0 + KELVIN))
     )
-    mn_eq = mno_pct / (quotient * feo_pct)
-    kmol = (mn_pct - mn_eq) * w / 100.0 * approach / M_MN
-    kmol = min(kmol, x[X.feo] / M_FEO, x[X.mn] / M_MN)  # oxidation needs FeO and Mn
-    kmol = max(kmol, -x[X.mno] / M_MNO, -x[X.fe] / M_FE)  # reversion needs MnO
+    lo = -min(x[X.mno] / M_MNO, x[X.fe] / M_FE)
+    hi = min(x[X.feo] / M_FEO, x[X.mn] / M_MN)
+    h = 1e-7 * (hi - lo) + 1e-12
+    g0, g1 = _mn_gap(x, w, approach, quotient, 0.0), _mn_gap(x, w, approach, quotient, h)
+    kmol = _newton_extent(g0, g1, h, lo, hi)
     x[X.mn] -= kmol * M_MN
     x[X.mno] += kmol * M_MNO
     x[X.feo] -= kmol * M_FEO
@@ -459,25 +500,35 @@ def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> flo
 
 
 @njit(cache=True, error_model="numpy")
-def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> float:
-    """2[P] + 5(FeO) = (P2O5) + 5Fe towards ε_P x Suito–Inoue; returns kmol P2O5 formed."""
-    s = slag_mass(x)
-    feo_pct = 100.0 * x[X.feo] / s
-    p_slag_pct = 100.0 * x[X.p2o5] * (2.0 * M_P / M_P2O5) / s
+def _p_gap(p: np.ndarray, x: np.ndarray, w: float, approach: float, kmol: float) -> float:
+    """Implied extent minus ``kmol``: approach · ([P] − [P]_eq) W/100/(2 M_P), at the slag and
+    bath that ``kmol`` P2O5 formed in the step would leave (falls as ``kmol`` grows)."""
+    feo, p2o5 = x[X.feo] - 5.0 * kmol * M_FEO, x[X.p2o5] + kmol * M_P2O5
+    s = slag_mass(x) + kmol * (M_P2O5 - 5.0 * M_FEO)
     lp = p[P.p_partition_eff] * suito_partition(
-        100.0 * x[X.p2o5] / s,
+        100.0 * p2o5 / s,
         100.0 * x[X.cao] / s,
         100.0 * x[X.mgo] / s,
         100.0 * x[X.mno] / s,
-        0.777 * feo_pct,
+        0.777 * 100.0 * feo / s,
         x[X.temp],
     )
-    p_pct = 100.0 * x[X.p] / w
-    p_eq = p_slag_pct / lp
-    kg_p = (p_pct - p_eq) * w / 100.0 * approach
-    kmol = kg_p / (2.0 * M_P)
-    kmol = min(kmol, x[X.feo] / (5.0 * M_FEO), x[X.p] / (2.0 * M_P))
-    kmol = max(kmol, -x[X.p2o5] / M_P2O5)
+    p_pct = 100.0 * (x[X.p] - 2.0 * kmol * M_P) / w
+    p_eq = 100.0 * p2o5 * (2.0 * M_P / M_P2O5) / s / lp
+    return approach * (p_pct - p_eq) * w / 100.0 / (2.0 * M_P) - kmol
+
+
+@njit(cache=True, error_model="numpy")
+def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> float:
+    """2[P] + 5(FeO) = (P2O5) + 5Fe towards ε_P x Suito–Inoue; returns kmol P2O5 formed.
+
+    As for Mn, the partition is taken at the step's end composition: with the few tonnes of early
+    slag, an explicit update swung P2O5 and FeO from step to step.
+    """
+    lo = -x[X.p2o5] / M_P2O5
+    hi = min(x[X.feo] / (5.0 * M_FEO), x[X.p] / (2.0 * M_P))
+    h = 1e-7 * (hi - lo) + 1e-12
+    kmol = _newton_extent(_p_gap(p, x, w, approach, 0.0), _p_gap(p, x, w, approach, h), h, lo, hi)
     x[X.p] -= 2.0 * kmol * M_P
     x[X.p2o5] += kmol * M_P2O5
     x[X.feo] -= 5.0 * kmol * M_FEO

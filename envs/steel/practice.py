@@ -117,27 +117,33 @@ def run_practice_heat(
         x[X.ore_plan] = ore_kg
     sp = np.zeros(len(ACTUATORS))
     rows = [_record(p, x)]
+    end_o2 = end_o2_factor * x[X.o2_plan]
 
     def going_on() -> bool:
         if x[X.time] >= physics.MAX_BLOW_MIN:
             return False
         if end_c_pct is not None:
             return 100.0 * x[X.c] / physics.bath_mass(x) > end_c_pct
-        return x[X.o2_blown] < end_o2_factor * x[X.o2_plan]
+        return x[X.o2_blown] < end_o2
 
     while going_on():
         physics.practice_setpoints(p, x, dt_s, sp)
+        q = sp[A.oxygen_flow] * o2_factor
+        # an oxygen-ended blow stops exactly at its end oxygen, as the env's plant step does
+        frac = 1.0 if end_c_pct is not None else physics.end_fraction(x, q, dt_s, end_o2)
         physics.physics_step(
             p,
             d,
             x,
-            sp[A.oxygen_flow] * o2_factor,
+            q,
             sp[A.lance_height] + lance_offset_m,
             sp[A.ore_feed],
             sp[A.lime_feed],
-            dt_s,
+            dt_s * frac,
         )
         rows.append(_record(p, x))
+        if frac < 1.0:
+            break
     table = np.array(rows)
     trace = {name: table[:, j] for j, name in enumerate(TRACE_FIELDS)}
     return HeatTrajectory(trace=trace, state=x, params=p)

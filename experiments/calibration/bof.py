@@ -41,7 +41,11 @@ def bisect(f, lo: float, hi: float, iters: int = 40) -> float:
 
 
 def fit_practice(params: BOFParams) -> BOFParams:
-    """Alternate oxygen trim (end C) and ore base (end T) until both aims are met."""
+    """Alternate oxygen trim (end C) and ore base (end T) until both aims are met.
+
+    Both are bisections: the ore moves the scrap melting and the stage-III FeO, so a linear
+    step on the ore does not settle. The ore per K is the finite-difference slope at the fit.
+    """
     for _ in range(8):
         current = params
 
@@ -50,11 +54,15 @@ def fit_practice(params: BOFParams) -> BOFParams:
 
         trim = bisect(carbon_miss, 0.8, 1.2)
         params = params.replace(practice_o2_trim=round(trim, 4))
-        t_no_ore = end_c_t(params.replace(practice_ore_base_kg_t=0.0))[1]
+        current = params
+
+        def temp_miss(ore_t: float, current: BOFParams = current) -> float:
+            return end_c_t(current.replace(practice_ore_base_kg_t=ore_t))[1] - current.aim_temp_c
+
+        ore_t = 0.0 if temp_miss(0.0) <= 0.0 else bisect(temp_miss, 0.0, 60.0)
         d_ore = 1000.0
-        t_ore = end_c_t(params, ore_kg=d_ore)[1]
-        k_per_kg = (end_c_t(params, ore_kg=0.0)[1] - t_ore) / d_ore
-        ore_t = max(0.0, (t_no_ore - params.aim_temp_c) / k_per_kg) / params.heat_size_t
+        ore = ore_t * params.heat_size_t
+        k_per_kg = (end_c_t(params, ore_kg=ore)[1] - end_c_t(params, ore_kg=ore + d_ore)[1]) / d_ore
         params = params.replace(
             practice_ore_base_kg_t=round(ore_t, 3), practice_ore_per_k=round(1.0 / k_per_kg, 2)
         )

@@ -6,7 +6,7 @@ into ``envs/paint/params.py`` or a plant YAML; the envelope checks follow. What 
 | constant | target |
 | --- | --- |
 | ``clear_visc_ea_kj_mol`` | clear d32 falls 1.0 %/K of paint temperature (Saint Clair, 2K clear) |
-| ``recipe_oven_c`` | heavy section cured like 140 °C × 20 min (α = cure_alpha_ref) |
+| ``recipe_oven_c`` | heavy-section dose 1.25 × that of 140 °C × 20 min (mid-window margin) |
 | defect thresholds | nominal body (sedan, recipe, climate at set-point): per-layer risk targets |
 | ``<layer>_te_scatter_rel`` | pooled Cpk 1.15 on 8 plants × 2000 bodies (drifts and lots on) |
 
@@ -37,6 +37,10 @@ from envs.paint.layout import LAYER_STRIDE, P_LAYER_STRIDE, XL, P, X
 RISK_TARGETS = {"sag": 0.003, "orange_peel": 0.005, "dry_spray": 0.003, "solvent_pop": 0.005}
 CPK_TARGET = 1.15
 RH_SWEEP = (40.0, 55.0, 70.0, 80.0, 90.0)
+# the recipe bakes the heavy section to 1.25 × the reference dose: shops run 25–35 min for 20 min
+# at temperature [Kraft], i.e. with margin; 1.2–1.3 × puts the recipe mid-window
+# (docs/physics/paint_v1_sources.md §2.4)
+CURE_DOSE_MARGIN = 1.25
 
 
 def logit(q: float) -> float:
@@ -76,15 +80,13 @@ def fit_clear_viscosity(params: PaintLineParams, target_pct_k: float = -1.0) -> 
     return -target_pct_k / 100.0 / params.d32_visc_exp * R_GAS * t * t / 1000.0
 
 
-def fit_recipe_oven(params: PaintLineParams) -> float:
-    """Oven air set-point whose heavy-section α equals cure_alpha_ref (booth air at entry)."""
+def fit_recipe_oven(params: PaintLineParams, margin: float = CURE_DOSE_MARGIN) -> float:
+    """Oven air set-point whose heavy-section dose is ``margin`` × the reference dose
+    (α = 1 − (1 − cure_alpha_ref)^margin; booth air at entry)."""
     p = params.to_array()
     dwell = params.oven_pitches * params.cycle_time_s / 60.0
-    return bisect(
-        lambda t: cure_alpha(p, dwell, t, params.booth_temp_c) - params.cure_alpha_ref,
-        120,
-        200,
-    )
+    target = 1.0 - (1.0 - params.cure_alpha_ref) ** margin
+    return bisect(lambda t: cure_alpha(p, dwell, t, params.booth_temp_c) - target, 120, 200)
 
 
 def fit_thresholds(params: PaintLineParams) -> dict[str, float]:
@@ -102,12 +104,13 @@ def fit_thresholds(params: PaintLineParams) -> dict[str, float]:
         z = logit(RISK_TARGETS["sag"])
         fits[f"{name}_sag_crit_wet_um"] = x[s + XL.wft] / (1 + params.sag_width_rel * z)
         fits[f"{name}_sag_crit_wet_um"] /= crit_scale
+        # orange peel and dry spray are logits of log ratios (physics.layer_defects)
         z = logit(RISK_TARGETS["orange_peel"])
-        rel = params.orange_peel_width * z - params.orange_peel_visc_k * ln_mu_imp
-        fits[f"{name}_orange_peel_d_um"] = x[s + XL.d32] / (1.0 + rel)
+        ln_rel = params.orange_peel_width * z - params.orange_peel_visc_k * ln_mu_imp
+        fits[f"{name}_orange_peel_d_um"] = x[s + XL.d32] / math.exp(ln_rel)
         z = logit(RISK_TARGETS["dry_spray"])
-        fits[f"{name}_dry_spray_e_crit"] = x[s + XL.evap] - params.dry_spray_width * z
-    z = logit(RISK_TARGETS["solvent_pop"])
+        fits[f"{name}_dry_spray_e_crit"] = x[s + XL.evap] / math.exp(params.dry_spray_width * z)
+    z = logit(RISK_TARGETS["solvent_pop"]) - params.pop_ramp_k * (x[X.ramp_rel] - 1.0)
     fits["pop_water_crit"] = x[X.water_res] - params.pop_width * z
     return {k: round(v, 4) for k, v in fits.items()}
 

@@ -1,9 +1,16 @@
-"""KPI tables for the console (rich) and for MLflow/markdown reports."""
+"""KPI tables for the console (rich) and for MLflow/markdown reports.
+
+Hit KPIs are shown next to their ceiling when the plant has one: the rate a *perfect* controller
+would score because the measurement the heat is judged on has its own error (BOF: the tap
+sample's lab C and the thermocouple, :func:`envs.steel.hit_rate_ceiling`), so a reader sees how
+much of a hit rate a controller can still win and how much is sensor noise.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -11,7 +18,22 @@ from rich.table import Table
 
 from agents.evaluation import EpisodeResults
 
-__all__ = ["KPITable", "final_table", "print_table"]
+__all__ = ["CEILING_TITLE", "KPITable", "ceilings", "final_table", "print_table"]
+
+CEILING_TITLE = "perfect endpoint (ceiling)"
+
+
+def ceilings(process: str, params: Any) -> dict[str, float]:
+    """Hit-rate ceilings of a plant (KPI key → rate a perfect controller scores), {} when the
+    process has none. BOF: :func:`envs.steel.hit_rate_ceiling` from the tap measurement's σ."""
+    if process == "bof":
+        from envs.steel import BOFParams, hit_rate_ceiling
+
+        if not isinstance(params, BOFParams):
+            raise TypeError(f"BOF ceilings need BOFParams, got {type(params).__name__}")
+        return hit_rate_ceiling(params)
+    return {}
+
 
 # (row title, KPI key, format): the way each trade reads its KPIs, bands always named; a row
 # shows only when some policy has the KPI (BOF heats, paint shifts)
@@ -57,9 +79,12 @@ class KPITable:
         return "\n".join(lines) + "\n"
 
 
-def final_table(results: Mapping[str, EpisodeResults]) -> KPITable:
+def final_table(
+    results: Mapping[str, EpisodeResults], ceiling: Mapping[str, float] | None = None
+) -> KPITable:
     """Policies side by side on the same episodes (return as mean ± sd); rows of the KPIs the
-    process reports."""
+    process reports. With ``ceiling`` (:func:`ceilings`) a last column gives each hit KPI's
+    ceiling (``—`` for the other rows)."""
     summaries = {name: res.summary() for name, res in results.items()}
     rows = []
     for title, key, fmt in COLUMNS:
@@ -81,7 +106,20 @@ def final_table(results: Mapping[str, EpisodeResults]) -> KPITable:
             se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
             cells.append(f"{diff.mean():+.2f} ± {se:.2f}")
         rows.insert(1, ("Δ return vs operator (paired, ± s.e.)", cells))
-    return KPITable(list(summaries), rows)
+    policies = list(summaries)
+    if ceiling:
+        keys = {title: (key, fmt) for title, key, fmt in COLUMNS}
+        for i, (title, cells) in enumerate(rows):
+            key, fmt = keys.get(title, ("", ""))
+            cap = ceiling.get(key)
+            rows[i] = (title, [*cells, "—" if cap is None else _rate(fmt, cap)])
+        policies.append(CEILING_TITLE)
+    return KPITable(policies, rows)
+
+
+def _rate(fmt: str, value: float) -> str:
+    """A ceiling: one decimal more than the KPI (99.98 % must not read as 100 %)."""
+    return f"{100 * value:.2f} %" if "%" in fmt else fmt.format(value)
 
 
 def print_table(table: KPITable, title: str) -> None:

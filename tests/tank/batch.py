@@ -75,23 +75,23 @@ class TankBatch(PlantBatchBase):
         core.derive_batch(plants)
         self._bind_step(core.step_batch)
 
-    def reset_plants(self, idx: np.ndarray, rng: np.random.Generator) -> None:
-        """Start a new shift for the tanks ``idx`` (new parameters if randomised)."""
+    def reset_plants(self, idx: np.ndarray) -> None:
+        """Start a new shift for the tanks ``idx`` (new parameters if randomised), drawing from
+        their streams."""
         idx = np.ascontiguousarray(idx, dtype=np.int64)
         if self.randomize:
-            self._draw_parameters(idx, rng)
+            self._draw_parameters(idx)
             core.derive_batch(self.plants)
-        core.reset_batch(self.plants, idx, rng.standard_normal((idx.size, len(START_NOISE))))
+        core.reset_batch(self.plants, idx, self.streams.normals(idx, len(START_NOISE)))
 
     def step(
         self,
         actions: np.ndarray,
-        rng: np.random.Generator,
         active: np.ndarray | None = None,
         obs_out: np.ndarray | None = None,
     ) -> StepResult:
         """One control step of every (active) tank; a shift ends by the clock (truncation)."""
-        out, n_ended = self._run_step(actions, rng, active, obs_out)
+        out, n_ended = self._run_step(actions, active, obs_out)
         never = np.zeros(self.n, dtype=np.bool_)
         kpi = self.plants.unit_kpi
         return StepResult(out.reward, out.unit_end, never, out.unit_end, kpi, n_ended)

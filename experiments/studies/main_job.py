@@ -1,0 +1,98 @@
+"""The main job's record: run ``python -m experiments.train`` on its defaults, write the table.
+
+    python -m experiments.studies.main_job            # ≈ 4 min on 2 cores → results/bof/main_job.md
+    python -m experiments.studies.main_job -- seed=1  # Hydra overrides after ``--`` (not stored)
+
+The README's first command runs the main job; this script runs exactly that job (the embedded
+defaults, or the overrides given) and writes what it printed — the trained policy against the
+operator practice on the same held-apart episodes — into ``results/bof/main_job.md`` with the
+date, commit, wall time and the reading the numbers allow (a paired difference is called an
+improvement only beyond two standard errors). One seed of one algorithm is a demonstration of
+the pipeline, not a result; the evaluation study (``make study-bof``) is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+
+import mlflow
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+
+from experiments.lib.machine_info import ROOT, machine_info
+from experiments.lib.study_output import command_line, publish
+
+OUT = ROOT / "results" / "bof" / "main_job.md"
+_UNIT = re.compile(r"\| return \[([^\]]+)\]")
+_PAIRED = re.compile(r"Δ return vs operator \(paired, ± s\.e\.\) \| ([+-][\d.]+) ± ([\d.]+)")
+
+
+def reading(table: str) -> str:
+    """What the paired difference allows one to say (two standard errors, one seed)."""
+    match = _PAIRED.search(table)
+    if match is None:
+        return "No paired comparison with the operator in this run (absolute action mode)."
+    delta, se = float(match[1]), float(match[2])
+    unit_match = _UNIT.search(table)
+    unit = unit_match[1] if unit_match else "return units"
+    if se > 0 and abs(delta) > 2 * se:
+        verdict = "better" if delta > 0 else "worse"
+        return (
+            f"The policy's mean return is {verdict} than the operator's by {abs(delta):.2f} "
+            f"{unit} per episode, {abs(delta) / se:.1f} paired standard errors: beyond noise "
+            "on these episodes, but from one training seed — not a claim about the algorithm."
+        )
+    return (
+        f"Paired difference {delta:+.2f} ± {se:.2f} {unit} per episode: within two standard "
+        "errors, **not** a significant difference on these episodes (and one training seed)."
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the train job")
+    parser.add_argument("--out", type=Path, help="where to write (default: results/bof/...)")
+    args = parser.parse_args(argv)
+    from experiments import train as train_job
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf")):
+        cfg = compose(config_name="train", overrides=list(args.overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # the job records its overrides as `-m` runs do
+    t0 = time.perf_counter()
+    train_job.train(cfg)
+    wall = time.perf_counter() - t0
+    run = mlflow.last_active_run()
+    if run is None:  # train() always opens a run; this would be a tracking failure
+        raise RuntimeError("the train job left no MLflow run to read its table from")
+    table = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/final_table.md")
+    params, info = run.data.params, machine_info()
+    text = "\n".join(
+        [
+            "# Main job: the trained policy vs the operator practice",
+            "",
+            f"- Command: `{command_line('experiments.train', list(args.overrides))}` "
+            f"(regenerate this file: `{command_line('experiments.studies.main_job', argv)}`).",
+            f"- {info['date']}, git `{info['git']}`, {info['cpu']}; "
+            f"wall time {wall / 60:.1f} min (training, evaluation, tracking).",
+            f"- Run `{run.info.run_id}` ({run.info.run_name}); env `{params.get('env.id', '?')}`, "
+            f"plant `{params.get('plant_name', '?')}`, agent `{params.get('agent.name', '?')}`, "
+            f"{params.get('train.total_timesteps', '?')} env-steps on "
+            f"{params.get('train.n_envs', '?')} plants, seed {params.get('seed', '?')}.",
+            f"- Evaluation: {params.get('eval.final_episodes', '?')} held-apart episodes from seed "
+            f"{params.get('eval.first_seed', '?')}, scenario `{params.get('eval.scenario', '?')}`, "
+            "the same episodes for both policies (same charge, disturbances and sensor noise).",
+            "",
+            table.strip(),
+            "",
+            reading(table),
+            "",
+        ]
+    )
+    publish(text, args.out or (None if args.overrides else OUT))
+
+
+if __name__ == "__main__":
+    main()
