@@ -638,19 +638,25 @@ def test_speed_change_with_an_adjusted_oven_cures():
 
 def test_dry_booth_with_rh_setpoint_down_is_finite_and_clipped():
     """Issue 12 / paint_v1_sources.md §4.3: booth_rh_pct at its lower bound (30 %) with the RH
-    action at −1 asks for a negative RH (v0: log of a negative vapour pressure in the HVAC
-    energy, NaN). The HVAC makes no less than 5 %RH: every body is finite and equals, bit for
-    bit, the run that asks for exactly 5 %RH."""
+    set-point at its engineering limit (offset −40 %RH) asks for a negative RH (v0: log of a
+    negative vapour pressure in the HVAC energy, NaN). The HVAC makes no less than 5 %RH: every
+    body is finite and equals, bit for bit, the run that asks for exactly 5 %RH. Absolute mode:
+    the adjust span (±10 %RH + the leak's offset, docs/physics/paint.md §2.1) no longer reaches
+    below 5 %RH; the other actuators sit at the sedan recipe."""
     low = NOMINAL.replace(booth_rh_pct=30.0)
-    _, d = _derived(low)
-    span = d[D.span + A.booth_rh_offset]
-    assert low.booth_rh_pct - span < physics.RH_SP_MIN
-    asked = run_production(low, 60, seed=2, action=_action(booth_rh_offset=-1.0))
-    five = (physics.RH_SP_MIN - low.booth_rh_pct) / span
-    clipped = run_production(low, 60, seed=2, action=_action(booth_rh_offset=five))
+    lo, hi = layout.ACTUATORS.low, layout.ACTUATORS.high
+    recipe = np.array(list(recipe_setpoints(low)["sedan"].values()))
+    base = 2.0 * (recipe - lo) / (hi - lo) - 1.0
+    j = A.booth_rh_offset
+    assert low.booth_rh_pct + lo[j] < physics.RH_SP_MIN
+    asked_a, five_a = base.copy(), base.copy()
+    asked_a[j] = -1.0
+    five_a[j] = 2.0 * (physics.RH_SP_MIN - low.booth_rh_pct - lo[j]) / (hi[j] - lo[j]) - 1.0
+    asked = run_production(low, 60, seed=2, action=asked_a, mode="absolute")
+    clipped = run_production(low, 60, seed=2, action=five_a, mode="absolute")
     for key in ("energy_hvac_kwh", "cost_eur", "booth_rh_pct"):
         assert np.isfinite(asked[key]).all()
-        np.testing.assert_array_equal(asked[key], clipped[key])
+        np.testing.assert_allclose(asked[key], clipped[key], rtol=1e-12)
     assert asked["booth_rh_pct"][:, 40:].max() < 10.0
 
 
