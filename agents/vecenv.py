@@ -322,7 +322,7 @@ def make_sb3_vec_env(
     """Build the native vector env of a process and wrap it for SB3.
 
     Args:
-        env: process name (``"bof"``) or registered id (``"plantrl/BOF-v1"``).
+        env: process name (``"bof"``) or registered id (``"plantrl/BOF-v2"``).
         n_envs: number of plants stepped together.
         seed: seed of the first ``reset()`` (``None``: unseeded).
         plant: plant variant (name in ``envs/conf/plant/``, YAML path, mapping or params).

@@ -6,9 +6,9 @@ that speaks Gymnasium can use the plants without the rest of plantrl (no torch, 
 MLflow is imported here):
 
 >>> import gymnasium as gym, envs
->>> env = gym.make("plantrl/BOF-v1", plant="bof_250t")
->>> venv = gym.make_vec("plantrl/BOF-v1", num_envs=8, vectorization_mode="vector_entry_point")
->>> paint = gym.make("plantrl/PaintLine-v0", plant="paint_50jph", scenario="drift")
+>>> env = gym.make("plantrl/BOF-v2", plant="bof_250t")
+>>> venv = gym.make_vec("plantrl/BOF-v2", num_envs=8, vectorization_mode="vector_entry_point")
+>>> paint = gym.make("plantrl/PaintLine-v1", plant="paint_50jph", scenario="drift")
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ = [
 register_process(
     ProcessSpec(
         name="bof",
-        env_id="plantrl/BOF-v1",
+        env_id="plantrl/BOF-v2",
         entry_point="envs.steel.env:BOFEnv",
         vector_entry_point="envs.steel.env:BOFVectorEnv",
         layout="envs.steel.layout",
@@ -46,7 +46,7 @@ register_process(
 register_process(
     ProcessSpec(
         name="paint",
-        env_id="plantrl/PaintLine-v0",
+        env_id="plantrl/PaintLine-v1",
         entry_point="envs.paint.env:PaintEnv",
         vector_entry_point="envs.paint.env:PaintVectorEnv",
         layout="envs.paint.layout",

@@ -16,7 +16,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-import envs  # noqa: F401  (registers plantrl/BOF-v1)
+import envs  # noqa: F401  (registers plantrl/BOF-v2)
 from envs.core.shell import UNIT_KPI_PREFIX
 from envs.steel import BOFParams, BOFVectorEnv
 from envs.steel.layout import ACTUATORS, HIT_BANDS_C, HIT_BANDS_T

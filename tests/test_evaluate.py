@@ -151,7 +151,7 @@ def test_evaluating_twice_gives_identical_numbers(make):
 
 def _config(tmp_path: Path, policy: str, sets: list[str]) -> dict:
     return {
-        "env": {"name": "bof", "id": "plantrl/BOF-v1", "kwargs": {"action_mode": "adjust"}},
+        "env": {"name": "bof", "id": "plantrl/BOF-v2", "kwargs": {"action_mode": "adjust"}},
         "plant": "bof_250t",
         "policy": policy,
         "scenario_sets": sets,

@@ -1,7 +1,7 @@
 """Golden trajectories: each plant's own practice in closed loop, seed 0, against committed files.
 
-- plantrl/BOF-v1: the operator practice over one heat;
-- plantrl/PaintLine-v0: the recipe (zero adjust action) over a whole drift-scenario shift, so
+- plantrl/BOF-v2: the operator practice over one heat;
+- plantrl/PaintLine-v1: the recipe (zero adjust action) over a whole drift-scenario shift, so
   lots, climate, wear and the delayed DFT gauge are all exercised.
 
 Any change to dynamics, sensors, reward or observation layout shows up here. Such a change must
@@ -21,8 +21,8 @@ from agents.baselines.operator import OperatorPolicy
 from envs.steel import BOFEnv
 
 DATA = Path(__file__).with_name("data")
-GOLDEN = DATA / "bof_v1_operator_seed0.npz"
-PAINT_GOLDEN = DATA / "paint_v0_recipe_drift_seed0.npz"
+GOLDEN = DATA / "bof_v2_operator_seed0.npz"
+PAINT_GOLDEN = DATA / "paint_v1_recipe_drift_seed0.npz"
 
 
 def operator_rollout(seed: int = 0) -> dict[str, np.ndarray]:

@@ -32,12 +32,12 @@ PAINT_BODIES = 24  # a short shift keeps the paint tests fast; the oracle plans 
 
 
 def make_bof(**kwargs: Any) -> Any:
-    return gym.make("plantrl/BOF-v1", scenario="nominal", **kwargs)
+    return gym.make("plantrl/BOF-v2", scenario="nominal", **kwargs)
 
 
 def make_paint(**kwargs: Any) -> Any:
     kwargs.setdefault("shift_bodies", PAINT_BODIES)
-    return gym.make("plantrl/PaintLine-v0", scenario="nominal", **kwargs)
+    return gym.make("plantrl/PaintLine-v1", scenario="nominal", **kwargs)
 
 
 def small_bof() -> BOFMPCOracle:

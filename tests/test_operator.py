@@ -15,8 +15,8 @@ N_ACT = len(layout.ACTUATORS)
 
 
 def rollout(action_fn, seed: int, max_steps: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """Rewards and observations of one seeded episode on plantrl/BOF-v1 (adjust mode)."""
-    env = gym.make("plantrl/BOF-v1")
+    """Rewards and observations of one seeded episode on plantrl/BOF-v2 (adjust mode)."""
+    env = gym.make("plantrl/BOF-v2")
     obs, _ = env.reset(seed=seed)
     all_obs, rewards = [obs], []
     for _ in range(max_steps):

@@ -1,4 +1,4 @@
-"""Paint-line behaviour of plantrl/PaintLine-v0 (shared env contract: test_env_contract.py).
+"""Paint-line behaviour of plantrl/PaintLine-v1 (shared env contract: test_env_contract.py).
 
 Physics against docs/physics/paint.md §9 is tested on the core in ``test_paint_physics.py``;
 here: the recipe as the zero action, the exact measurement lag seen through the env, the shift

@@ -40,12 +40,12 @@ def run_until_done(venv: VecEnv, rng: np.random.Generator, max_steps: int = 500)
 
 
 def episode_returns(policy: Policy, seeds: list[int], **env_kwargs) -> np.ndarray:
-    """Return of one episode per seed on plantrl/BOF-v1, all seeds stepped in lockstep.
+    """Return of one episode per seed on plantrl/BOF-v2, all seeds stepped in lockstep.
 
     Each episode is fixed by its seed (``reset(seed=…)`` determines the whole episode), so every
     policy sees the same scenarios; the policy acts on the batch of still-running episodes.
     """
-    envs_ = [gym.make("plantrl/BOF-v1", **env_kwargs) for _ in seeds]
+    envs_ = [gym.make("plantrl/BOF-v2", **env_kwargs) for _ in seeds]
     obs = np.stack([e.reset(seed=s)[0] for e, s in zip(envs_, seeds, strict=True)])
     returns = np.zeros(len(seeds))
     active = np.ones(len(seeds), dtype=bool)
@@ -184,7 +184,7 @@ def test_adapter_passes_native_env_data_through():
 def test_gymnasium_sync_vector_env_layout():
     """Gymnasium's own vector envs batch final_info as a dict of arrays: also understood."""
     sync = gym.make_vec(
-        "plantrl/BOF-v1",
+        "plantrl/BOF-v2",
         num_envs=3,
         vectorization_mode="sync",
         vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
@@ -302,14 +302,16 @@ def test_sb3_evaluate_policy_through_vecmonitor():
 def test_ppo_beats_random_in_absolute_mode(tmp_path):
     """PPO (MlpPolicy [64, 64]) on 8 native plants via the adapter + VecNormalize beats random.
 
-    ``action_mode="absolute"``: [-1, 1] maps straight to the actuator ranges, so a random policy
-    ends most blows after a few steps with carbon still high and pays the horizon-aware penalty
-    (mean return ≈ -640 on the evaluation seeds), and the constant mid-range action (what an
-    untrained deterministic actor does) ends every blow too early (≈ -240). After 16 384 steps
-    (8 rollouts of 8 × 256, ≈ 4 s on one core) PPO reaches ≈ -36 on every training seed tried
-    (0–5; it already does at 10k steps). ``log_std_init=-1`` (exploration std ≈ 0.37 instead of
-    1) is what makes this small budget reliable: with std 1 the Gaussian samples are mostly
-    clipped to ±1 and 30k steps are needed (and not enough for every seed).
+    ``action_mode="absolute"``: [-1, 1] maps straight to the actuator ranges, so both a random
+    policy and the constant mid-range action (what an untrained deterministic actor does) run
+    every heat far from practice (feeds at mid-range all blow long, wrong flow and lance): mean
+    return ≈ -52.7 and -52.4 kEUR/heat on the evaluation seeds. Since BOF-v2 neither ends blows
+    early (the end target is floored before the sub-lance and rate-limited), so the v1 contrast of
+    ≈ -640 vs -36 is gone; what is left to learn in 16 384 steps (8 rollouts of 8 × 256, ≈ 4 s on
+    one core) is smaller: PPO reaches -48.6 / -49.7 / -48.9 with training seeds 0 / 1 / 2, i.e.
+    +2.7 to +4.1 kEUR/heat over both references on the same 8 heats (paired s.e. ≈ 1); the test
+    asks for +1.5. ``log_std_init=-1`` (exploration std ≈ 0.37 instead of 1) keeps most samples
+    unclipped.
 
     Evaluation: deterministic actions, VecNormalize in eval mode (``training=False``,
     ``norm_reward=False``), the same 8 episode seeds for PPO and random. It also checks that SB3's
@@ -353,6 +355,6 @@ def test_ppo_beats_random_in_absolute_mode(tmp_path):
         SB3Policy(model, venv, deterministic=True), EVAL_SEEDS, action_mode="absolute"
     )
     rand = episode_returns(RandomPolicy(N_ACT, seed=0), EVAL_SEEDS, action_mode="absolute")
-    assert ppo.mean() > rand.mean() + 100.0, (ppo.mean(), rand.mean())
+    assert ppo.mean() > rand.mean() + 1.5, (ppo.mean(), rand.mean())
     # and it learned something beyond the untrained actor's constant mid-range action
-    assert ppo.mean() > midrange + 50.0, (ppo.mean(), midrange)
+    assert ppo.mean() > midrange + 1.5, (ppo.mean(), midrange)

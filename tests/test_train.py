@@ -43,7 +43,7 @@ from experiments.lib.tracking import TrackingError
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "plantrl-bof"
-ENV_ID = "plantrl/BOF-v1"
+ENV_ID = "plantrl/BOF-v2"
 
 # 512 env-steps on 2 plants; evaluation (2 episodes) and checkpoint every 256 steps
 TINY = (

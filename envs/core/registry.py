@@ -28,7 +28,7 @@ class ProcessSpec:
 
     Attributes:
         name: Short name used on the command line and in configs (``"bof"``).
-        env_id: Gymnasium id in the ``plantrl/`` namespace (``"plantrl/BOF-v1"``).
+        env_id: Gymnasium id in the ``plantrl/`` namespace (``"plantrl/BOF-v2"``).
         entry_point: ``"module:Class"`` of the single env.
         vector_entry_point: ``"module:Class"`` of the native vector env.
         layout: Module path of the process's ``layout`` (its declared array rows).

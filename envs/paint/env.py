@@ -226,12 +226,21 @@ class PaintEnv(BatchEnv[PaintBatch]):
     - ``render_mode``: ``"rgb_array"`` plots DFT per body against the bands, climate and actions.
 
     >>> import gymnasium as gym, envs
-    >>> env = gym.make("plantrl/PaintLine-v0", plant="paint_50jph", scenario="nominal")
+    >>> env = gym.make("plantrl/PaintLine-v1", plant="paint_50jph", scenario="nominal")
     >>> obs, info = env.reset(seed=0)
     >>> obs.shape
     (35,)
 
     ## Version History
+    - v1 (issue 12, "Plants v2"): physics — one climate path (in-flight evaporation at the
+      droplet's wet-bulb temperature against a fixed reference climate), log-ratio defect risks
+      calibrated to the sourced booth window (no cliffs), a sourced cure window with the recipe
+      at 1.25× the reference dose and oven/flash dwell following line speed, no NaN at the
+      documented parameter bounds; actions — adjust spans sized to the process windows (flows ±
+      half a DFT band, bell ±5 krpm, shaping air ±20 %, voltage ±10 kV up to 90 kV, booth ±3 K and
+      ±(10 %RH + leak offset), oven ±5 K); reward — bell high voltage priced by its side-effect
+      risk above an onset; noise — a counter-based random stream per plant (vector sub-env i
+      seeded with seed + i).
     - v0: first release.
     """
 

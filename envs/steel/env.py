@@ -195,12 +195,22 @@ class BOFEnv(BatchEnv[BOFBatch]):
     - ``render_mode``: ``"rgb_array"`` plots the blow.
 
     >>> import gymnasium as gym, envs
-    >>> env = gym.make("plantrl/BOF-v1", plant="bof_250t", scenario="nominal")
+    >>> env = gym.make("plantrl/BOF-v2", plant="bof_250t", scenario="nominal")
     >>> obs, info = env.reset(seed=0)
     >>> obs.shape
     (26,)
 
     ## Version History
+    - v2 (issue 12, "Plants v2"): physics — the last step of a blow runs only up to the end
+      target (endpoint independent of the control step), exact FeO and implicit Mn/P slag
+      balances (no saw-tooth), critical carbon ≈ 0.30 wt% (``kc_per_min`` 0.7 with an emulsion
+      FeO-reduction path), scrap melting by superheat and carbon in two plate classes, feeds
+      paced by the blown oxygen, operator's static model refitted; actions — a bounded,
+      rate-limited end-oxygen target floored before the sub-lance, symmetric ore/lime trims in
+      kg/t; observation — sub-lance and last-tap readings as deviations from the aims in band
+      units with taken/valid flags; reward — the tap scored on the tap analysis (σ 0.004 wt% C,
+      4 K) and off-grade outcomes priced (re-blow, recarburisation, P downgrade); noise — a
+      counter-based random stream per plant (vector sub-env i seeded with seed + i).
     - v1: sensor noise and campaign-drift innovations come from 16-bit table normals
       (:mod:`envs.core.noise`, 7–9× cheaper draws); physics, reward and layouts unchanged, the
       noise of a given seed differs from v0.

@@ -71,7 +71,7 @@ class Study:
 
 STUDIES = {
     "bof": Study(
-        "plantrl/BOF-v1",
+        "plantrl/BOF-v2",
         {"scenario": "nominal"},
         bof_mpc.BOFMPCOracle,
         bof_mpc.CONFIG_PATH,
@@ -86,7 +86,7 @@ STUDIES = {
         (("Clairvoyant (knows the end-of-blow measurement errors)", {"endpoint_noise": "true"}),),
     ),
     "paint": Study(
-        "plantrl/PaintLine-v0",
+        "plantrl/PaintLine-v1",
         # half shifts (200 bodies, 4 h): the grid costs ~40 configurations x 8 episodes; the
         # chosen config is also run on full shifts (full_env_kwargs)
         {"scenario": "nominal", "shift_bodies": 200},
