@@ -66,15 +66,15 @@ DEFECTS = ("sag_risk", "orange_peel_risk", "dry_spray_risk", "solvent_pop_risk")
 
 
 # ---------------------------------------------------------------- reading the store
-def evaluation_runs(process: str, plant: PlantVariant) -> pd.DataFrame:
+def evaluation_runs(process: str, plant: PlantVariant, env_id: str | None = None) -> pd.DataFrame:
     """Latest evaluation run per (policy, scenario set) on ``plant`` (selected by its hash, so a
-    variant given as overrides never mixes with the named one), with their tags."""
+    variant given as overrides never mixes with the named one) and env version, with tags."""
     exp = mlflow.get_experiment_by_name(f"{process}-evaluation")
     if exp is None:
         raise ValueError(f"no evaluation runs for {process!r}: run experiments.evaluate first")
     runs = mlflow.search_runs(
         [exp.experiment_id],
-        filter_string=f"{plant_filter(plant)} and attributes.status = 'FINISHED'",
+        filter_string=f"{plant_filter(plant, env_id)} and attributes.status = 'FINISHED'",
         order_by=["start_time DESC"],
     )
     if len(runs) == 0:
@@ -85,9 +85,11 @@ def evaluation_runs(process: str, plant: PlantVariant) -> pd.DataFrame:
     return runs.drop_duplicates(["tags.policy", "tags.scenario_set"])
 
 
-def plant_filter(plant: PlantVariant) -> str:
-    """MLflow filter of the runs on ``plant``: by plant hash, never by name."""
-    return f"tags.plant_hash = '{plant.plant_hash()}'"
+def plant_filter(plant: PlantVariant, env_id: str | None = None) -> str:
+    """MLflow filter of the runs on ``plant``: by plant hash, never by name; and, given an env
+    id, by that version of the env (an earlier version's runs never feed a table)."""
+    by_plant = f"tags.plant_hash = '{plant.plant_hash()}'"
+    return by_plant if env_id is None else f"{by_plant} and tags.env_id = '{env_id}'"
 
 
 def episodes(run_id: str) -> dict[str, Any]:
@@ -179,7 +181,9 @@ def recovery_table(runs: pd.DataFrame) -> str:
 
 
 # ---------------------------------------------------------------- figures
-def learning_curves(process: str, plant: PlantVariant, out: Path) -> Path | None:
+def learning_curves(
+    process: str, plant: PlantVariant, out: Path, env_id: str | None = None
+) -> Path | None:
     """eval/return_mean of every training run on ``plant``, one colour per algorithm, operator
     dashed."""
     exp = mlflow.get_experiment_by_name(process)
@@ -187,7 +191,7 @@ def learning_curves(process: str, plant: PlantVariant, out: Path) -> Path | None
         return None
     runs = mlflow.search_runs(
         [exp.experiment_id],
-        filter_string=f"{plant_filter(plant)} and attributes.status = 'FINISHED'",
+        filter_string=f"{plant_filter(plant, env_id)} and attributes.status = 'FINISHED'",
     )
     if len(runs) == 0:
         return None
@@ -282,7 +286,7 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
     plant = job_plant(c["plant"], process, plant_name)
     out = Path(c["paths"]["results"]) / process
     out.mkdir(parents=True, exist_ok=True)
-    runs = evaluation_runs(process, plant)
+    runs = evaluation_runs(process, plant, env_id)
     sections = []
     best_spec: dict[str, str] = {}
     for name in [s for s in c["scenario_sets"] if s in set(runs["tags.scenario_set"])]:
@@ -307,7 +311,7 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
                 best = max(rows, key=lambda r: r.get("metrics.return_mean", -np.inf))
                 best_spec[fam] = str(best["tags.policy"])
     figures = []
-    curve = learning_curves(process, plant, out)
+    curve = learning_curves(process, plant, out, env_id)
     if curve is not None:
         figures.append(f"![learning curves]({curve.name})")
     if best_spec:

@@ -47,5 +47,5 @@ def configure_compile_cache() -> Path | None:
     else:
         root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "plantrl"
     folder = root / f"envs-{source_fingerprint()}"
-    numba.config.CACHE_DIR = str(folder)
+    numba.config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
     return folder
