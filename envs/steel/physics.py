@@ -75,11 +75,17 @@ def slag_mass(x: np.ndarray) -> float:
     return x[X.feo] + x[X.sio2] + x[X.mno] + x[X.p2o5] + x[X.cao] + x[X.mgo]
 
 
-@njit(cache=True, error_model="numpy")
-def heat_capacity_mj_k(p: np.ndarray, x: np.ndarray) -> float:
-    return (bath_mass(x) * p[P.steel_cp_kj_kgk] + slag_mass(x) * p[P.slag_cp_kj_kgk]) / 1000.0 + p[
+@njit(cache=True, error_model="numpy", inline="always")
+def _heat_capacity(p: np.ndarray, w: float, s: float) -> float:
+    """Heat capacity (MJ/K) of bath ``w`` kg, slag ``s`` kg and the plant's refractory."""
+    return (w * p[P.steel_cp_kj_kgk] + s * p[P.slag_cp_kj_kgk]) / 1000.0 + p[
         P.refractory_mj_k_t
     ] * p[P.heat_size_t]
+
+
+@njit(cache=True, error_model="numpy")
+def heat_capacity_mj_k(p: np.ndarray, x: np.ndarray) -> float:
+    return _heat_capacity(p, bath_mass(x), slag_mass(x))
 
 
 @njit(cache=True, error_model="numpy")
@@ -438,7 +444,8 @@ def physics_step(
     q_chem = _add_heat(
         p, x, kmol_feo_net, kmol_si, kmol_mn + kmol_mn_ex, kmol_p2o5, kmol_co, kmol_co2, kmol_fe2o3
     )
-    c_th = heat_capacity_mj_k(p, x)
+    s = slag_mass(x)  # no slag change from here on: the heat capacity and the foam share it
+    c_th = _heat_capacity(p, bath_mass(x), s)
     q_loss = p[P.heat_loss_k_min] * c_th * dtm
     q_scrap = melt * x[X.scrap_melt_heat]
     q_add = ore_kg * p[P.ore_sensible_mj_kg] + lime_kg * p[P.lime_sensible_mj_kg]
@@ -450,7 +457,7 @@ def physics_step(
 
     x[X.decarb_rate] = (kg_c + kmol_red * M_C) / dtm
     x[X.pcr] = pcr
-    x[X.foam] = _foam_index(p, x, w)
+    x[X.foam] = _foam_index(p, x, w, s)
     x[X.o2_blown] += q_o2 * dtm
     x[X.ore] += ore_kg
     x[X.lime] += lime_kg
@@ -459,10 +466,13 @@ def physics_step(
 
 
 @njit(cache=True, error_model="numpy")
-def _mn_gap(x: np.ndarray, w: float, approach: float, quotient: float, kmol: float) -> float:
+def _mn_gap(
+    x: np.ndarray, w: float, s0: float, approach: float, quotient: float, kmol: float
+) -> float:
     """Implied extent minus ``kmol``: approach · ([Mn] − [Mn]_eq) W/100/M_Mn at the slag and bath
-    that ``kmol`` Mn oxidised in the step would leave (falls as ``kmol`` grows)."""
-    s = slag_mass(x) + kmol * (M_MNO - M_FEO)
+    that ``kmol`` Mn oxidised in the step would leave (falls as ``kmol`` grows); ``s0`` is the
+    slag mass before it."""
+    s = s0 + kmol * (M_MNO - M_FEO)
     feo_pct = max(100.0 * (x[X.feo] - kmol * M_FEO) / s, 0.1)
     mn_pct = 100.0 * (x[X.mn] - kmol * M_MN) / w
     mn_eq = 100.0 * (x[X.mno] + kmol * M_MNO) / s / (quotient * feo_pct)
@@ -490,7 +500,9 @@ def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> flo
     lo = -min(x[X.mno] / M_MNO, x[X.fe] / M_FE)
     hi = min(x[X.feo] / M_FEO, x[X.mn] / M_MN)
     h = 1e-7 * (hi - lo) + 1e-12
-    g0, g1 = _mn_gap(x, w, approach, quotient, 0.0), _mn_gap(x, w, approach, quotient, h)
+    s0 = slag_mass(x)
+    g0 = _mn_gap(x, w, s0, approach, quotient, 0.0)
+    g1 = _mn_gap(x, w, s0, approach, quotient, h)
     kmol = _newton_extent(g0, g1, h, lo, hi)
     x[X.mn] -= kmol * M_MN
     x[X.mno] += kmol * M_MNO
@@ -500,11 +512,14 @@ def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> flo
 
 
 @njit(cache=True, error_model="numpy")
-def _p_gap(p: np.ndarray, x: np.ndarray, w: float, approach: float, kmol: float) -> float:
+def _p_gap(
+    p: np.ndarray, x: np.ndarray, w: float, s0: float, approach: float, kmol: float
+) -> float:
     """Implied extent minus ``kmol``: approach · ([P] − [P]_eq) W/100/(2 M_P), at the slag and
-    bath that ``kmol`` P2O5 formed in the step would leave (falls as ``kmol`` grows)."""
+    bath that ``kmol`` P2O5 formed in the step would leave (falls as ``kmol`` grows); ``s0`` is
+    the slag mass before it."""
     feo, p2o5 = x[X.feo] - 5.0 * kmol * M_FEO, x[X.p2o5] + kmol * M_P2O5
-    s = slag_mass(x) + kmol * (M_P2O5 - 5.0 * M_FEO)
+    s = s0 + kmol * (M_P2O5 - 5.0 * M_FEO)
     lp = p[P.p_partition_eff] * suito_partition(
         100.0 * p2o5 / s,
         100.0 * x[X.cao] / s,
@@ -528,7 +543,9 @@ def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> floa
     lo = -x[X.p2o5] / M_P2O5
     hi = min(x[X.feo] / (5.0 * M_FEO), x[X.p] / (2.0 * M_P))
     h = 1e-7 * (hi - lo) + 1e-12
-    kmol = _newton_extent(_p_gap(p, x, w, approach, 0.0), _p_gap(p, x, w, approach, h), h, lo, hi)
+    s0 = slag_mass(x)
+    g0, g1 = _p_gap(p, x, w, s0, approach, 0.0), _p_gap(p, x, w, s0, approach, h)
+    kmol = _newton_extent(g0, g1, h, lo, hi)
     x[X.p] -= 2.0 * kmol * M_P
     x[X.p2o5] += kmol * M_P2O5
     x[X.feo] -= 5.0 * kmol * M_FEO
@@ -537,13 +554,12 @@ def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> floa
 
 
 @njit(cache=True, error_model="numpy")
-def _foam_index(p: np.ndarray, x: np.ndarray, w: float) -> float:
+def _foam_index(p: np.ndarray, x: np.ndarray, w: float, s: float) -> float:
     """Slag-foam index (1 = normal mid-blow foam): slag volume x gas rate x FeO, softer lance.
 
     Slopping risk rises with FeO and soft blowing mid-blow (docs/physics/bof.md §3.8, est.); the
-    acoustic foam sensor reads this index with noise.
+    acoustic foam sensor reads this index with noise. ``w``, ``s``: bath and slag mass, kg.
     """
-    s = slag_mass(x)
     feo_pct = 100.0 * x[X.feo] / s
     gas = x[X.decarb_rate] / (0.0025 * w)
     return (
