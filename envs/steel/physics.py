@@ -75,17 +75,11 @@ def slag_mass(x: np.ndarray) -> float:
     return x[X.feo] + x[X.sio2] + x[X.mno] + x[X.p2o5] + x[X.cao] + x[X.mgo]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _heat_capacity(p: np.ndarray, w: float, s: float) -> float:
-    """Heat capacity (MJ/K) of bath ``w`` kg, slag ``s`` kg and the plant's refractory."""
-    return (w * p[P.steel_cp_kj_kgk] + s * p[P.slag_cp_kj_kgk]) / 1000.0 + p[
-        P.refractory_mj_k_t
-    ] * p[P.heat_size_t]
-
-
 @njit(cache=True, error_model="numpy")
 def heat_capacity_mj_k(p: np.ndarray, x: np.ndarray) -> float:
-    return _heat_capacity(p, bath_mass(x), slag_mass(x))
+    return (bath_mass(x) * p[P.steel_cp_kj_kgk] + slag_mass(x) * p[P.slag_cp_kj_kgk]) / 1000.0 + p[
+        P.refractory_mj_k_t
+    ] * p[P.heat_size_t]
 
 
 @njit(cache=True, error_model="numpy")
@@ -444,8 +438,7 @@ def physics_step(
     q_chem = _add_heat(
         p, x, kmol_feo_net, kmol_si, kmol_mn + kmol_mn_ex, kmol_p2o5, kmol_co, kmol_co2, kmol_fe2o3
     )
-    s = slag_mass(x)  # no slag change from here on: the heat capacity and the foam share it
-    c_th = _heat_capacity(p, bath_mass(x), s)
+    c_th = heat_capacity_mj_k(p, x)
     q_loss = p[P.heat_loss_k_min] * c_th * dtm
     q_scrap = melt * x[X.scrap_melt_heat]
     q_add = ore_kg * p[P.ore_sensible_mj_kg] + lime_kg * p[P.lime_sensible_mj_kg]
@@ -457,7 +450,7 @@ def physics_step(
 
     x[X.decarb_rate] = (kg_c + kmol_red * M_C) / dtm
     x[X.pcr] = pcr
-    x[X.foam] = _foam_index(p, x, w, s)
+    x[X.foam] = _foam_index(p, x, w)
     x[X.o2_blown] += q_o2 * dtm
     x[X.ore] += ore_kg
     x[X.lime] += lime_kg
@@ -554,12 +547,13 @@ def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> floa
 
 
 @njit(cache=True, error_model="numpy")
-def _foam_index(p: np.ndarray, x: np.ndarray, w: float, s: float) -> float:
+def _foam_index(p: np.ndarray, x: np.ndarray, w: float) -> float:
     """Slag-foam index (1 = normal mid-blow foam): slag volume x gas rate x FeO, softer lance.
 
     Slopping risk rises with FeO and soft blowing mid-blow (docs/physics/bof.md §3.8, est.); the
-    acoustic foam sensor reads this index with noise. ``w``, ``s``: bath and slag mass, kg.
+    acoustic foam sensor reads this index with noise.
     """
+    s = slag_mass(x)
     feo_pct = 100.0 * x[X.feo] / s
     gas = x[X.decarb_rate] / (0.0025 * w)
     return (
