@@ -459,10 +459,13 @@ def physics_step(
 
 
 @njit(cache=True, error_model="numpy")
-def _mn_gap(x: np.ndarray, w: float, approach: float, quotient: float, kmol: float) -> float:
+def _mn_gap(
+    x: np.ndarray, w: float, s0: float, approach: float, quotient: float, kmol: float
+) -> float:
     """Implied extent minus ``kmol``: approach · ([Mn] − [Mn]_eq) W/100/M_Mn at the slag and bath
-    that ``kmol`` Mn oxidised in the step would leave (falls as ``kmol`` grows)."""
-    s = slag_mass(x) + kmol * (M_MNO - M_FEO)
+    that ``kmol`` Mn oxidised in the step would leave (falls as ``kmol`` grows); ``s0`` is the
+    slag mass before it."""
+    s = s0 + kmol * (M_MNO - M_FEO)
     feo_pct = max(100.0 * (x[X.feo] - kmol * M_FEO) / s, 0.1)
     mn_pct = 100.0 * (x[X.mn] - kmol * M_MN) / w
     mn_eq = 100.0 * (x[X.mno] + kmol * M_MNO) / s / (quotient * feo_pct)
@@ -490,7 +493,9 @@ def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> flo
     lo = -min(x[X.mno] / M_MNO, x[X.fe] / M_FE)
     hi = min(x[X.feo] / M_FEO, x[X.mn] / M_MN)
     h = 1e-7 * (hi - lo) + 1e-12
-    g0, g1 = _mn_gap(x, w, approach, quotient, 0.0), _mn_gap(x, w, approach, quotient, h)
+    s0 = slag_mass(x)
+    g0 = _mn_gap(x, w, s0, approach, quotient, 0.0)
+    g1 = _mn_gap(x, w, s0, approach, quotient, h)
     kmol = _newton_extent(g0, g1, h, lo, hi)
     x[X.mn] -= kmol * M_MN
     x[X.mno] += kmol * M_MNO
@@ -500,11 +505,14 @@ def _mn_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> flo
 
 
 @njit(cache=True, error_model="numpy")
-def _p_gap(p: np.ndarray, x: np.ndarray, w: float, approach: float, kmol: float) -> float:
+def _p_gap(
+    p: np.ndarray, x: np.ndarray, w: float, s0: float, approach: float, kmol: float
+) -> float:
     """Implied extent minus ``kmol``: approach · ([P] − [P]_eq) W/100/(2 M_P), at the slag and
-    bath that ``kmol`` P2O5 formed in the step would leave (falls as ``kmol`` grows)."""
+    bath that ``kmol`` P2O5 formed in the step would leave (falls as ``kmol`` grows); ``s0`` is
+    the slag mass before it."""
     feo, p2o5 = x[X.feo] - 5.0 * kmol * M_FEO, x[X.p2o5] + kmol * M_P2O5
-    s = slag_mass(x) + kmol * (M_P2O5 - 5.0 * M_FEO)
+    s = s0 + kmol * (M_P2O5 - 5.0 * M_FEO)
     lp = p[P.p_partition_eff] * suito_partition(
         100.0 * p2o5 / s,
         100.0 * x[X.cao] / s,
@@ -528,7 +536,9 @@ def _p_exchange(p: np.ndarray, x: np.ndarray, w: float, approach: float) -> floa
     lo = -x[X.p2o5] / M_P2O5
     hi = min(x[X.feo] / (5.0 * M_FEO), x[X.p] / (2.0 * M_P))
     h = 1e-7 * (hi - lo) + 1e-12
-    kmol = _newton_extent(_p_gap(p, x, w, approach, 0.0), _p_gap(p, x, w, approach, h), h, lo, hi)
+    s0 = slag_mass(x)
+    g0, g1 = _p_gap(p, x, w, s0, approach, 0.0), _p_gap(p, x, w, s0, approach, h)
+    kmol = _newton_extent(g0, g1, h, lo, hi)
     x[X.p] -= 2.0 * kmol * M_P
     x[X.p2o5] += kmol * M_P2O5
     x[X.feo] -= 5.0 * kmol * M_FEO

@@ -61,6 +61,8 @@ def melt_scrap(p: np.ndarray, x: np.ndarray, temp_c: float, c_pct: float, dt_s: 
     """Melt the scrap of the step (kg, into the bath): plates of two size classes, each losing
     thickness from both faces at the front speed, ``dm/dt = −2 m0 v / L0``, so a class is gone
     after a finite time (a first-order lag never ends)."""
+    if x[X.scrap] == 0.0:  # all melted (both classes end at exactly 0): nothing to melt
+        return 0.0
     v = scrap_front_velocity(p, temp_c, c_pct, x[X.scrap_melt_heat])
     heavy0 = x[X.scrap_kg] * p[P.scrap_heavy_share]
     light = x[X.scrap] - x[X.scrap_heavy]
