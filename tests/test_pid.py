@@ -307,7 +307,9 @@ def test_operating_point_trims_only_the_actuators_the_loops_leave_alone(
     """Strong baselines tune their operating point with their gains: a trim adds a constant to
     the named actuators' actions and nothing else; a trim on a driven actuator is refused."""
     make = lambda: envs.make(process)  # noqa: E731
-    base = cls.from_config()
+    tuned = cls.from_config()
+    # the tuned gains without their own operating point (the tuned YAML carries one)
+    base = cls(dataclasses.replace(tuned.gains, operating_point={}), plant=tuned.params)
     gains = dataclasses.replace(base.gains, operating_point=trim)
     trimmed = cls(gains, plant=base.params)
     plain_actions = _rollout_actions(base, make)
