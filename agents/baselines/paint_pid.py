@@ -17,7 +17,8 @@ puts the *mean* film on target; a log error would aim the geometric mean there, 
 on a noisy 15 µm reading.) ``ki`` per reading is then the weight of each new reading in an
 exponential mean of ρ: small enough to average the gauge's noise (≈ 1.5 µm, 10 % of a 15 µm
 basecoat) and the body-to-body scatter, large enough to follow a paint lot change; the tuning
-on the nominal line put it near 1 % (a time constant of ≈ 80–150 readings), ``kp`` near 0.
+on the nominal PaintLine-v1 line put it at 0.25 % (base) and 0.9 % (clear), time constants of
+≈ 400 and ≈ 110 readings, with ``kp`` 0.08 / 0.05 (docs/physics/paint.md §4.1).
 Where an inline wet-film gauge exists (no delay), ρ comes from the wet film of the body just
 painted instead, converted to dry film with the nominal solids and calibrated against the
 post-oven gauge (a change of the solids alone leaves the wet film as it was, so that
