@@ -307,7 +307,9 @@ def test_operating_point_trims_only_the_actuators_the_loops_leave_alone(
     """Strong baselines tune their operating point with their gains: a trim adds a constant to
     the named actuators' actions and nothing else; a trim on a driven actuator is refused."""
     make = lambda: envs.make(process)  # noqa: E731
-    base = cls.from_config()
+    tuned = cls.from_config()
+    # the tuned gains without their own operating point (the tuned YAML carries one)
+    base = cls(dataclasses.replace(tuned.gains, operating_point={}), plant=tuned.params)
     gains = dataclasses.replace(base.gains, operating_point=trim)
     trimmed = cls(gains, plant=base.params)
     plain_actions = _rollout_actions(base, make)
@@ -343,3 +345,32 @@ def test_the_tuner_can_search_an_operating_point():
     pid = PaintPID(PaintPIDGains.from_dict(gains))
     assert pid.gains.operating_point == {"base_voltage": 0.25}
     assert tune_pid.get_path(gains, "operating_point.base_voltage", 0.0) == 0.25
+
+
+def test_paint_flow_feedforward_and_speed_trim_set_the_operating_point():
+    """The flow feed-forward is the PI's value from the first body of every shift (before the
+    gauge's first reading: no feedback yet), cut to the flow the action reaches; the bell-speed
+    trim is a constant adjust action on top of the (here disabled) viscosity feed-forward."""
+    gains = {"base_flow_ff": 0.05, "clear_flow_ff": 1.0, "base_speed_trim": -0.4}
+    pid = PaintPID(gains)
+    est = pid.estimator
+    a_flow = [envs.paint.layout.ACTUATORS.index(f"{ly}_flow") for ly in ("base", "clear")]
+    a_speed = [envs.paint.layout.ACTUATORS.index(f"{ly}_bell_speed") for ly in ("base", "clear")]
+    clear_cap = pid.flow_gains[1].out_max  # log(1 + span / mix-weighted recipe flow)
+    assert 0.0 < clear_cap < 0.1
+    for seed in (0, 1):  # the second shift starts at the feed-forward again
+        env = paint_env()
+        obs, _ = env.reset(seed=seed)
+        pid.reset(1)
+        for _ in range(20):  # inside the gauge's delay (≥ 25 bodies)
+            a = pid.act(obs[None])[0]
+            style = est.next_style[0]
+            for k, u in enumerate((0.05, clear_cap)):
+                q = est.q_recipe[k, style] * math.expm1(u) / pid.flow_span[k]
+                assert a[a_flow[k]] == pytest.approx(np.clip(q, -1, 1), abs=1e-6)
+            assert a[a_speed[0]] == pytest.approx(-0.4) and a[a_speed[1]] == 0.0
+            obs, *_ = env.step(a)
+    with pytest.raises(ValueError, match=r"base_speed_trim must be in \[-1, 1\]"):
+        PaintPID({"base_speed_trim": 1.5})
+    with pytest.raises(ValueError, match="clear_flow_ff must be finite"):
+        PaintPID({"clear_flow_ff": float("nan")})

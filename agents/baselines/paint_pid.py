@@ -17,7 +17,8 @@ puts the *mean* film on target; a log error would aim the geometric mean there, 
 on a noisy 15 µm reading.) ``ki`` per reading is then the weight of each new reading in an
 exponential mean of ρ: small enough to average the gauge's noise (≈ 1.5 µm, 10 % of a 15 µm
 basecoat) and the body-to-body scatter, large enough to follow a paint lot change; the tuning
-on the nominal line put it near 1 % (a time constant of ≈ 80–150 readings), ``kp`` near 0.
+on the nominal PaintLine-v1 line put it at 0.25 % (base) and 0.9 % (clear), time constants of
+≈ 400 and ≈ 110 readings, with ``kp`` 0.08 / 0.05 (docs/physics/paint.md §4.1).
 Where an inline wet-film gauge exists (no delay), ρ comes from the wet film of the body just
 painted instead, converted to dry film with the nominal solids and calibrated against the
 post-oven gauge (a change of the solids alone leaves the wet film as it was, so that
@@ -25,10 +26,27 @@ calibration, not the wet film, sees it).
 
 Feed-forward: bell speed from the measured cup viscosity keeps the droplet size (orange peel, dry
 spray) where the recipe has it: ``d32 ∝ N^−a μ^c`` gives ``N = N_recipe (μ/μ_nominal)^k`` with
-``k = c/a ≈ 0.4`` for constant d32; ``k`` per layer is a tuned gain (0: recipe speed). Shaping
-air, voltage, booth climate and oven stay at the recipe. Gains: ``conf/baselines/
-paint_pid.yaml`` (tuned by ``python -m experiments.tune_pid --process paint``); with every gain
-zero the policy is the operator's fixed recipe (the zero action).
+``k = c/a ≈ 0.4`` for constant d32; ``k`` per layer is a tuned gain (0: recipe speed).
+
+Operating point (issue "Plants v2", strong baselines): the recipe's static set-point is not the
+best constant one, and a learned policy must not win merely by finding a better constant. So the
+baseline carries a tuned operating point, searched together with the gains:
+
+| gain | unit | range | what |
+| --- | --- | --- | --- |
+| ``operating_point.<act>`` | adjust action | [−1, 1] | shaping air, voltage, booth, oven trim |
+| ``<layer>_speed_trim`` | adjust action | [−1, 1] | bell-speed trim (× 5 krpm span) |
+| ``<layer>_flow_ff`` | log flow | reachable | flow feed-forward: PI value at shift start |
+
+The flow feed-forward is the flow the operating point needs from the first body: a trim of
+voltage, shaping air or booth climate moves the transfer efficiency and the in-flight
+evaporation, hence the film at the recipe flow, by a constant factor; the PI would find it only
+after the gauge's delay (25–60 bodies) and ≈ 1/ki readings (≈ 100) of a 400-body shift. Starting
+the integrator at ``ff`` puts the flow where the operating point wants it, and the Smith
+predictor still divides each reading by the correction its own body got, so the loop's
+estimate of ρ stays exact. Gains: ``conf/baselines/paint_pid.yaml`` (tuned by ``python -m
+experiments.tuning.pid --process paint``); with every gain zero the policy is the operator's fixed
+recipe (the zero action).
 """
 
 from __future__ import annotations
@@ -70,6 +88,11 @@ class PaintPIDGains:
         clear: PI on the clearcoat's log flow per DFT reading.
         base_speed_visc_exp: bell speed ∝ (viscosity / nominal)^k for the basecoat, -.
         clear_speed_visc_exp: the same for the clearcoat, -.
+        base_speed_trim: constant basecoat bell-speed trim, adjust action in [−1, 1] (× span).
+        clear_speed_trim: the same for the clearcoat.
+        base_flow_ff: basecoat flow feed-forward, log flow: the PI's value at a shift start
+            (cut to the reachable range, like the PI's limits).
+        clear_flow_ff: the same for the clearcoat.
         operating_point: constant normalised trims of the actuators the loops leave alone
             (shaping air, voltage, booth climate, oven; :class:`OperatingPoint`).
     """
@@ -78,6 +101,10 @@ class PaintPIDGains:
     clear: PIDGains = dataclasses.field(default_factory=_flow_pi)
     base_speed_visc_exp: float = 0.0
     clear_speed_visc_exp: float = 0.0
+    base_speed_trim: float = 0.0
+    clear_speed_trim: float = 0.0
+    base_flow_ff: float = 0.0
+    clear_flow_ff: float = 0.0
     operating_point: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -97,7 +124,20 @@ class PaintPIDGains:
                 out[k] = {str(name): float(trim) for name, trim in (v or {}).items()}
             else:
                 out[k] = float(v)
-        return cls(**out)
+        gains = cls(**out)
+        for name in ("base_speed_trim", "clear_speed_trim"):
+            v = getattr(gains, name)
+            if not (math.isfinite(v) and -1.0 <= v <= 1.0):
+                raise ValueError(f"paint PID {name} must be in [-1, 1], got {v}")
+        for name in (
+            "base_flow_ff",
+            "clear_flow_ff",
+            "base_speed_visc_exp",
+            "clear_speed_visc_exp",
+        ):
+            if not math.isfinite(getattr(gains, name)):
+                raise ValueError(f"paint PID {name} must be finite, got {getattr(gains, name)}")
+        return gains
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -179,6 +219,18 @@ class PaintPID:
         """``n`` shifts start: clear the film estimates and the integrators."""
         self.estimator.reset(n)
         self.loops = [PID(g, n) for g in self.flow_gains]
+        for k in range(len(LAYERS)):
+            self._start_loop(k, np.ones(n, dtype=bool))
+
+    def _start_loop(self, k: int, mask: np.ndarray) -> None:
+        """Layer k's PI at a shift start: integral and output at the flow feed-forward (the
+        flow the operating point needs), cut to the reachable range."""
+        loop, g = self.loops[k], self.flow_gains[k]
+        ff = (self.gains.base_flow_ff, self.gains.clear_flow_ff)[k]
+        u0 = float(np.clip(ff, max(g.out_min, -g.i_limit), min(g.out_max, g.i_limit)))
+        loop.reset(mask=mask)
+        loop.integral[mask] = u0
+        loop.output[mask] = u0
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         a = np.asarray(obs, dtype=np.float64)
@@ -190,8 +242,8 @@ class PaintPID:
             self.reset(o.shape[0])
         new = self.estimator.update(o)
         if new.any():
-            for loop in self.loops:
-                loop.reset(mask=new)
+            for k in range(len(self.loops)):
+                self._start_loop(k, new)
         actions = np.zeros((o.shape[0], N_ACT))
         for k, loop in enumerate(self.loops):
             u = self._flow_correction(k, loop)
@@ -224,10 +276,11 @@ class PaintPID:
     def _speed_feedforward(self, o: FloatArray, k: int) -> FloatArray:
         """Bell-speed action keeping the droplet size at the recipe's under viscosity changes."""
         expo = (self.gains.base_speed_visc_exp, self.gains.clear_speed_visc_exp)[k]
+        trim = (self.gains.base_speed_trim, self.gains.clear_speed_trim)[k]
         if expo == 0.0:
-            return np.zeros(o.shape[0])
+            return np.full(o.shape[0], trim)
         cup = o[:, PAINT_OBS[("visc_base", "visc_clear")[k]]]
         rel = (cup - ZAHN4_C) / (self.cup_nominal[k] - ZAHN4_C)
         rel = np.where(np.isfinite(rel) & (rel > 0.2), rel, 1.0)  # a dead viscometer: recipe
         speed = self.speed_recipe[k] * rel**expo
-        return (speed - self.speed_recipe[k]) / self.speed_span[k]
+        return (speed - self.speed_recipe[k]) / self.speed_span[k] + trim
