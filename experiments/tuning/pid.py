@@ -1,7 +1,7 @@
 """Tune a PID baseline once, reproducibly, on the nominal plant; write the winner into its YAML.
 
     python -m experiments.tuning.pid --process bof          # ≈ 3 min of one core's CPU time
-    python -m experiments.tuning.pid --process paint        # ≈ 2.5 min
+    python -m experiments.tuning.pid --process paint        # ≈ 4.5 min (gains and operating point)
     python -m experiments.tuning.pid --process bof --quick  # a smoke run in seconds (not stored)
 
 Procedure (DESIGN.md: baselines "tuned once by a documented, reproducible procedure"):
