@@ -50,6 +50,7 @@ from envs.steel import (
     layout,
     resolve_variant,
 )
+from envs.steel.core import END_RATE_PER_MIN, END_SPAN
 
 __all__ = ["BOFPID", "DEFAULT_CONFIG", "BOFPIDGains"]
 
@@ -84,7 +85,8 @@ class BOFPIDGains:
         campaign_c: PI on the tapped carbon error → carbon aim shift, wt% (per heat).
         campaign_t: PI on the tapped temperature error → temperature aim shift, K (per heat).
         operating_point: constant normalised trims of the actuators the controller leaves to
-            practice (oxygen flow, lance height, lime; :class:`OperatingPoint`).
+            practice (oxygen flow, lance height, lime, and ore before the sub-lance — the
+            practice's ore window; :class:`OperatingPoint`).
     """
 
     end_gain: float = 1.0
@@ -177,7 +179,9 @@ class BOFPID:
             gains.kc_gain,
         )
         names = layout.ACTUATORS.names
-        driven = (names[A_ORE], names[A_END])
+        # ore is driven after the sub-lance only: before it, an ore trim is a set-point of the
+        # practice's ore window (the heat's temperature level), which the loops leave alone
+        driven = (names[A_END],)
         self.operating_point = OperatingPoint(gains.operating_point, names, driven, "BOF PID")
         self.reset(0)
 
@@ -208,11 +212,13 @@ class BOFPID:
         new = self.estimator.update(o)
         if new.any():
             self._new_heats(o, new)
-        actions = np.zeros((o.shape[0], N_ACT))
+        # the operating point first: the endpoint stage then overwrites ore (and the end
+        # target) in the rows it drives, so an ore trim acts on the practice's ore window only
+        actions = self.operating_point.apply(np.zeros((o.shape[0], N_ACT)))
         rows = self.estimator.sublance & np.isfinite(self.estimator.temp)
         if rows.any():
             self._endpoint(o, rows, actions)
-        out = np.clip(self.operating_point.apply(actions), -1.0, 1.0).astype(np.float32)
+        out = np.clip(actions, -1.0, 1.0).astype(np.float32)
         return out[0] if single else out
 
     # -------------------------------------------------------------------------------------------
@@ -253,23 +259,43 @@ class BOFPID:
         left = np.where(rows, self.ore_target - ore_now, 0.0)
         ore_plan = self._ore_schedule(left)
         c, t = est.forecast(o, ore_plan)
-        m = self._best_stop(c, t, aim_c, aim_t)
+        # the plant's end target moves at most END_RATE_PER_MIN of the plan per minute: a stop
+        # m steps ahead is only reachable if the target can get there within m + 1 moves
+        q = o[:, BOF_OBS["oxygen_flow"]]
+        plan = np.maximum(o[:, BOF_OBS["oxygen_planned"]], 1e-6)
+        end_now = o[:, BOF_OBS["oxygen_end_target"]]
+        move = END_RATE_PER_MIN * plan * self.dt_min  # Nm³/t per step
+        steps = np.arange(HORIZON_STEPS)[None, :]
+        stops = o[:, BOF_OBS["oxygen_blown"], None] + (steps + 0.5) * (q * self.dt_min)[:, None]
+        reach = np.abs(stops - end_now[:, None]) <= (steps + 1) * move[:, None]
+        reach &= np.abs(stops / plan[:, None] - 1.0) <= END_SPAN
+        m = self._best_stop(c, t, aim_c, aim_t, reach)
         heat = o[:, BOF_OBS["heat_size"]]
         # ore this step, kg/min → the coolant action after the sub-lance (practice feeds none)
         feed = ore_plan[:, 0] * heat / self.dt_min
         ore_action = coolant_action(feed, self.ore_span_per_t * heat)
-        actions[:, A_ORE] = np.where(rows, ore_action, 0.0)
-        # end-oxygen target: mid-way through the chosen stop step, so the blow ends after it
-        q = o[:, BOF_OBS["oxygen_flow"]]
-        target = o[:, BOF_OBS["oxygen_blown"]] + (m + 0.5) * q * self.dt_min
-        plan = np.maximum(o[:, BOF_OBS["oxygen_planned"]], 1e-6)
-        a_end = end_action(plan + g.end_gain * (target - plan), plan)
-        actions[:, A_END] = np.where(rows, a_end, 0.0)
+        actions[:, A_ORE] = np.where(rows, ore_action, actions[:, A_ORE])
+        # end-oxygen target: mid-way through the chosen stop step, so the blow ends after it;
+        # commanded as the move the plant's target makes this step, so the command is where the
+        # target is when the blow ends (not a value the rate limit never let it reach)
+        target = np.take_along_axis(stops, m[:, None], axis=1)[:, 0]
+        target = plan + g.end_gain * (target - plan)
+        target = np.clip(target, end_now - move, end_now + move)
+        a_end = end_action(target, plan)
+        actions[:, A_END] = np.where(rows, a_end, actions[:, A_END])
 
     def _best_stop(
-        self, c: FloatArray, t: FloatArray, aim_c: FloatArray, aim_t: FloatArray
+        self,
+        c: FloatArray,
+        t: FloatArray,
+        aim_c: FloatArray,
+        aim_t: FloatArray,
+        reach: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Index (0 = after the next step) of the stop step with the least forecast miss."""
+        """Index (0 = after the next step) of the stop step with the least forecast miss, among
+        the ``reach``-able ones where a row has any (else among all)."""
         cost = huber((c - aim_c[:, None]) / C_BAND)
         cost = cost + self.gains.temp_weight * huber((t - aim_t[:, None]) / T_BAND)
+        if reach is not None:
+            cost = np.where(reach | ~reach.any(axis=1, keepdims=True), cost, np.inf)
         return np.argmin(cost, axis=1)
