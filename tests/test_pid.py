@@ -291,7 +291,7 @@ def _rollout_actions(policy, make_env, seed: int = 0, steps: int = 60) -> np.nda
 @pytest.mark.parametrize(
     ("process", "cls", "gains_cls", "trim", "driven"),
     [
-        ("bof", BOFPID, BOFPIDGains, {"lance_height": -0.2, "lime_feed": 0.1}, "ore_feed"),
+        ("bof", BOFPID, BOFPIDGains, {"lance_height": -0.2, "lime_feed": 0.1}, "end_oxygen"),
         (
             "paint",
             PaintPID,
@@ -332,6 +332,32 @@ def test_operating_point_trims_only_the_actuators_the_loops_leave_alone(
         name = next(iter(trim))
         cls(dataclasses.replace(base.gains, operating_point={name: 2.0}), plant=base.params)
     assert gains_cls.from_dict({"operating_point": trim}).operating_point == trim
+
+
+def test_bof_ore_trim_acts_before_the_sublance_only():
+    """The BOF PID drives ore after the sub-lance (the coolant for a forecast excess); before
+    it, an ore trim is the set-point of the practice's ore window and adds to the action, after
+    it the loop's own ore action stands (on the same observations)."""
+    base = BOFPID.from_config()
+    trimmed = BOFPID(dataclasses.replace(base.gains, operating_point={"ore_feed": 0.3}))
+    env = bof_env()
+    obs, _ = env.reset(seed=EVAL_SEEDS[0])
+    base.reset(1)
+    trimmed.reset(1)
+    ore = envs.steel.layout.A.ore_feed
+    before = after = 0
+    done = False
+    while not done:
+        a_plain, a_trim = base.act(obs[None])[0], trimmed.act(obs[None])[0]
+        shift = np.zeros_like(a_plain)
+        if base.estimator.sublance[0]:
+            after += 1
+        else:
+            shift[ore] = 0.3
+            before += 1
+        np.testing.assert_allclose(a_trim, a_plain + shift, atol=1e-6)
+        obs, _, done, _, _ = env.step(a_plain)
+    assert before > 10 and after > 3
 
 
 def test_the_tuner_can_search_an_operating_point():
