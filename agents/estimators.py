@@ -44,7 +44,6 @@ from envs.paint import layout as paint_layout
 from envs.steel import BOFParams
 from envs.steel.layout import BAND_C, BAND_T
 from envs.steel.layout import OBSERVATION as BOF_OBSERVATION
-from envs.steel.physics import M_C, M_FEO, NM3_PER_KMOL
 
 __all__ = [
     "BOF_OBS",
@@ -65,6 +64,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 BOF_OBS: dict[str, int] = BOF_OBSERVATION.index_map()
 PAINT_OBS: dict[str, int] = paint_layout.OBSERVATION.index_map()
+M_C, M_FEO = 12.011, 71.844  # kg/kmol (IUPAC standard atomic weights)
+NM3_PER_KMOL = 22.414  # ideal gas at 0 °C, 1 atm
 ORE_O2_NM3_KG = 0.21  # Nm3 O2 per kg ore (Fe2O3, PHYSICS.md §1 coolants)
 # stage III is declared when the off-gas rate falls below this share of its stage-II plateau:
 # the analyser's 4 % noise makes a false alarm a ~4σ event

@@ -68,6 +68,8 @@ import yaml
 from agents.baselines.pid import PID, FloatArray, OperatingPoint, PIDGains
 from agents.estimators import BOF_OBS, BOFBathEstimator
 from envs.steel import (
+    END_RATE_PER_MIN,
+    END_SPAN,
     BOFParams,
     actuator_specs,
     coolant_action,
@@ -75,7 +77,6 @@ from envs.steel import (
     layout,
     resolve_variant,
 )
-from envs.steel.core import END_RATE_PER_MIN, END_SPAN
 
 __all__ = ["BOFPID", "DEFAULT_CONFIG", "BOFPIDGains"]
 
