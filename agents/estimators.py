@@ -14,12 +14,18 @@ BOF (:class:`BOFBathEstimator`): bath carbon and temperature during the blow.
   (the sub-lance is ≈ 6× more precise, so it dominates), the temperature starts from the
   sub-lance reading.
 - After the sub-lance: a delay-compensated balance from the sub-lance value; once the off-gas
-  rate drops below its stage-II plateau the decarburisation is mass-transfer limited, ``r = k_C
-  (C − C_eq) W``, and each rate reading gives the carbon of its own step directly (the shops'
-  dynamic endpoint estimate [PHYSICS.md §1]). The steps still inside the analyser delay are
-  bridged with the two-stage model ``ΔC = min(r_O2 Δt, (C − C_eq)(1 − e^{−k_C Δt}))`` — oxygen-
-  limited at the observed plateau, mass-transfer-limited with the nominal ``k_C`` at the lance
-  height — which is also the forecast the end-of-blow decision uses.
+  rate drops below its stage-II plateau the decarburisation is mass-transfer limited and each
+  rate reading gives the carbon of its own step directly (the shops' dynamic endpoint estimate
+  [PHYSICS.md §1]). The off-gas carries both carbon paths of the BOF-v2 physics
+  (docs/physics/bof.md §3.3–3.4): the jet's, ``(C − C_eq)(1 − e^{−k_C Δt})``, and the emulsion's
+  FeO reduction ``FeO + C → Fe + CO`` at ``κ = k_red · stir · C/(C + C_half)`` on the slag FeO,
+  which dominates below ≈ 0.1 % C (a jet-only inversion read the bath 0.07 wt% too high). The
+  estimator therefore carries the slag FeO from the sub-lance on: a prior at the reading
+  (``feo_at_sublance_kg_t``) plus the oxygen balance of each step (oxygen offered minus what
+  left as CO/CO2). The steps still inside the analyser delay are bridged with the same model,
+  ``ΔC = min(r_O2 Δt, ΔC_jet + ΔC_FeO)`` — oxygen-limited at the observed plateau (which
+  includes the emulsion path), mass-transfer-limited plus emulsion below it — which is also the
+  forecast the end-of-blow decision uses.
 - Temperature after the sub-lance: heat-up per Nm³/t of oxygen (one rate while oxygen burns
   carbon, a higher one once the excess oxygen burns iron to FeO) minus the ore's cooling.
 
@@ -47,7 +53,9 @@ __all__ = [
     "bath_mass_ratio",
     "charge_carbon_kg_t",
     "decarb_step",
+    "emulsion_reduction",
     "kc_at_lance",
+    "pcr_at_lance",
     "wet_to_dry_factor",
 ]
 
@@ -56,6 +64,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 BOF_OBS: dict[str, int] = BOF_OBSERVATION.index_map()
 PAINT_OBS: dict[str, int] = paint_layout.OBSERVATION.index_map()
+M_C, M_FEO = 12.011, 71.844  # kg/kmol (IUPAC standard atomic weights)
+NM3_PER_KMOL = 22.414  # ideal gas at 0 °C, 1 atm
 ORE_O2_NM3_KG = 0.21  # Nm3 O2 per kg ore (Fe2O3, PHYSICS.md §1 coolants)
 # stage III is declared when the off-gas rate falls below this share of its stage-II plateau:
 # the analyser's 4 % noise makes a false alarm a ~4σ event
@@ -63,6 +73,11 @@ STAGE3_SHARE = 0.85
 # share of the charge that is not bath at the end of the blow: Fe to slag (≈ 10 kg/t, PHYSICS.md
 # end FeO 15–25 %) besides the C, Si and Mn removed
 FE_LOSS_SHARE = 0.012
+# slag FeO at the sub-lance reading, kg per t of heat size: 7.1 ± 0.2 over the tuning heats
+# 500000..500011 of bof_250t under the practice (calibrated; the reading does not measure it)
+FEO_AT_SUBLANCE_KG_T = 7.1
+# bath carbon the stage-III inversion searches, wt% above C_eq (bisection iterations)
+INVERT_SPAN_PCT, INVERT_ITERATIONS = 2.0, 30
 
 
 # ------------------------------------------------------------------------------ BOF: relations
@@ -103,6 +118,32 @@ def decarb_step(
     return c_pct - np.maximum(np.minimum(r_o2_pct, mass_transfer), 0.0)
 
 
+def pcr_at_lance(p: BOFParams, lance_m: FloatArray) -> FloatArray:
+    """Nominal post-combustion ratio CO2/(CO + CO2) of the jet's carbon at a lance height."""
+    return np.clip(p.pcr_ref + p.pcr_lance_per_m * (lance_m - p.lance_ref_m), 0.03, 0.25)
+
+
+def emulsion_reduction(
+    p: BOFParams,
+    c_mid_pct: FloatArray,
+    feo_kmol_t: FloatArray,
+    o_fe_kmol_t: FloatArray,
+    stir: FloatArray,
+    dt_min: float,
+) -> FloatArray:
+    """FeO reduced by carbon in the emulsion over one step, kmol per t of heat size: the
+    plant's exact integration of ``dF/dt = o_Fe/Δt − κ F`` with ``κ = k_red · stir · C/(C +
+    C_half)`` at the step's mean carbon (docs/physics/bof.md §3.4), from FeO ``feo_kmol_t`` and
+    ``o_fe_kmol_t`` of oxygen reaching iron in the step."""
+    c = np.maximum(c_mid_pct, 0.0)
+    kappa_dt = p.feo_reduction_per_min * stir * c / (c + p.feo_reduction_c_half_pct) * dt_min
+    decay = np.exp(-kappa_dt)
+    safe = np.maximum(kappa_dt, 1e-9)
+    share = np.where(kappa_dt > 1e-9, (1.0 - decay) / safe, 1.0 - 0.5 * kappa_dt)
+    f0, o = np.maximum(feo_kmol_t, 0.0), np.maximum(o_fe_kmol_t, 0.0)
+    return np.maximum(f0 * (1.0 - decay) + o * (1.0 - share), 0.0)
+
+
 # ------------------------------------------------------------------------------ BOF: estimator
 class BOFBathEstimator:
     """Bath carbon (wt%) and temperature (°C) of ``n`` heats, updated once per control step.
@@ -114,6 +155,7 @@ class BOFBathEstimator:
             carbon (stage II) and once it burns iron (stage III), K/(Nm³/t).
         ore_cooling_k_per_kg_t: bath cooling per kg/t of ore, K/(kg/t).
         kc_gain: multiplier of the nominal ``k_C`` (a model correction the tuning may set).
+        feo_at_sublance_kg_t: slag FeO assumed at the sub-lance reading, kg per t of heat size.
 
     Call :meth:`update` with every observation batch (the reset observation included); new
     heats are detected by the blown oxygen falling back (or the campaign heat index moving).
@@ -126,8 +168,14 @@ class BOFBathEstimator:
         temp_rise_k_per_nm3_t: tuple[float, float] = (7.3, 12.6),
         ore_cooling_k_per_kg_t: float = 5.0,
         kc_gain: float = 1.0,
+        feo_at_sublance_kg_t: float = FEO_AT_SUBLANCE_KG_T,
     ) -> None:
+        if dt_s <= 0.0:
+            raise ValueError(f"dt_s must be > 0, got {dt_s}")
+        if feo_at_sublance_kg_t < 0.0:
+            raise ValueError(f"feo_at_sublance_kg_t must be >= 0, got {feo_at_sublance_kg_t}")
         self.p, self.dt_min = params, dt_s / 60.0
+        self.feo0 = float(feo_at_sublance_kg_t) / M_FEO  # kmol per t of heat size
         self.delay = round(params.offgas_delay_s / dt_s)  # analyser delay, whole steps
         self.rise2, self.rise3 = (float(v) for v in temp_rise_k_per_nm3_t)
         self.ore_cooling, self.kc_gain = float(ore_cooling_k_per_kg_t), float(kc_gain)
@@ -148,6 +196,8 @@ class BOFBathEstimator:
         self.sublance = np.zeros(n, dtype=bool)  # sub-lance reading taken into the estimate
         self.since_sl = np.zeros(n, dtype=np.int64)  # control steps since the sub-lance
         self.c_known = z.copy()  # carbon at the end of the last step the analyser has reported
+        self.feo_known = z.copy()  # slag FeO then, kmol per t of heat size
+        self.feo = z.copy()  # slag FeO now (after the sub-lance only), kmol/t
         self.carbon = np.full(n, np.nan)  # estimate now (end of the last step), wt%
         self.temp = np.full(n, np.nan)  # estimate now, °C (after the sub-lance only)
         self.stage3 = np.zeros(n, dtype=bool)
@@ -227,6 +277,8 @@ class BOFBathEstimator:
         c = w * c_sl + (1.0 - w) * c_bal
         self.c_known = np.where(taken, c, self.c_known)
         self.carbon = np.where(taken, c, self.carbon)
+        self.feo_known = np.where(taken, self.feo0, self.feo_known)
+        self.feo = np.where(taken, self.feo0, self.feo)
         self.temp = np.where(taken, t_sl, self.temp)
         self.sublance |= taken
         self.since_sl[taken] = 0
@@ -242,7 +294,9 @@ class BOFBathEstimator:
     ) -> None:
         """One step after the sub-lance: temperature, then the carbon of the reported step."""
         p, dtm = self.p, self.dt_min
-        decay = np.exp(-kc_at_lance(p, o[:, BOF_OBS["lance_height"]], self.kc_gain) * dtm)
+        lance = o[:, BOF_OBS["lance_height"]]
+        decay = np.exp(-kc_at_lance(p, lance, self.kc_gain) * dtm)
+        pcr = pcr_at_lance(p, lance)
         # temperature of the step just blown, at the stage the model had it in
         q_now = self.q_hist[:, 0]
         stage2 = self.carbon > self.critical_carbon(q_now, decay)
@@ -253,22 +307,125 @@ class BOFBathEstimator:
         # before the sub-lance are already in the sub-lance value
         fresh = rows & (self.since_sl > self.delay)
         ten_beta = 10.0 * self.beta
-        c_rate = p.c_eq_pct + r * dtm / (ten_beta * (1.0 - decay)) * decay
+        removed = r * dtm / ten_beta  # wt% the reported step took out, both carbon paths
+        c_start = self._invert_stage3(removed, self.feo_known, q_read, decay, pcr, ten_beta)
+        c_rate = c_start - removed  # the carbon had the whole reading been mass-transfer limited
         st3 = fresh & self._is_stage3(r, q_read)
         self.stage3 |= st3
         # stage II reading: balance, bounded below by what the mass transfer would allow
-        c_bal = np.maximum(self.c_known - r * dtm / ten_beta, c_rate)
+        c_bal = np.maximum(self.c_known - removed, c_rate)
+        c_from = np.where(st3, c_start, c_bal + removed)  # carbon at the reported step's start
+        red, o_fe = self._reported_feo(c_from, removed, self.feo_known, q_read, pcr, ten_beta)
+        feo_next = np.maximum(self.feo_known + o_fe - red, 0.0)
+        self.feo_known = np.where(fresh, feo_next, self.feo_known)
         self.c_known = np.where(st3, c_rate, np.where(fresh, c_bal, self.c_known))
         # bridge the steps the analyser has not reported yet with the two-stage model
         unseen = np.minimum(self.since_sl, self.delay)
-        c = self.c_known.copy()
+        c, feo = self.c_known.copy(), self.feo_known.copy()
         for k in range(self.delay):
             # the k-th unseen step offered the oxygen logged `unseen − 1 − k` steps ago
             idx = np.clip(unseen - 1 - k, 0, self.delay)[:, None]
             q_k = np.take_along_axis(self.q_hist, idx, axis=1)[:, 0]
-            r_pct = self.r_o2_now(q_k) * dtm / ten_beta
-            c = np.where(unseen > k, decarb_step(c, r_pct, p.c_eq_pct, decay), c)
+            c_k, feo_k = self.model_step(c, feo, q_k, decay, pcr)
+            c, feo = np.where(unseen > k, c_k, c), np.where(unseen > k, feo_k, feo)
         self.carbon = np.where(rows, c, self.carbon)
+        self.feo = np.where(rows, feo, self.feo)
+
+    # -- the two carbon paths (jet and emulsion) of the BOF-v2 physics -------------------------
+    def _stir(self, removed_pct: FloatArray, q_eff: FloatArray) -> FloatArray:
+        """Emulsion stirring: the step's CO evolution (1 at 0.25 %C/min) or the jet's (1 at
+        the nominal flow), the larger, at most 2 (docs/physics/bof.md §3.4)."""
+        jet = q_eff / self.p.practice_o2_nm3_t_min
+        return np.clip(np.maximum(removed_pct / self.dt_min / 0.25, jet), 0.0, 2.0)
+
+    def _o_offered(self, q_eff: FloatArray) -> FloatArray:
+        """Oxygen reacting with the bath in one step, kmol O per t of heat size."""
+        return 2.0 * self.p.o2_utilisation * q_eff * self.dt_min / NM3_PER_KMOL
+
+    def _emulsion(
+        self,
+        c_start: FloatArray,
+        jet_pct: FloatArray,
+        removed_pct: FloatArray,
+        feo: FloatArray,
+        q_eff: FloatArray,
+        pcr: FloatArray,
+        ten_beta: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """FeO reduced (kmol/t, capped at the carbon above C_eq) and the oxygen that reached
+        iron (kmol/t) in a step whose jet took ``jet_pct`` and both paths ``removed_pct``."""
+        o_fe = np.maximum(self._o_offered(q_eff) - jet_pct * ten_beta / M_C * (1.0 + pcr), 0.0)
+        c_mid = c_start - 0.5 * removed_pct
+        stir = self._stir(removed_pct, q_eff)
+        red = emulsion_reduction(self.p, c_mid, feo, o_fe, stir, self.dt_min)
+        c_left = np.maximum(c_start - jet_pct - self.p.c_eq_pct, 0.0) * ten_beta / M_C
+        return np.minimum(red, c_left), o_fe
+
+    def _invert_stage3(
+        self,
+        removed_pct: FloatArray,
+        feo: FloatArray,
+        q_eff: FloatArray,
+        decay: FloatArray,
+        pcr: FloatArray,
+        ten_beta: FloatArray,
+    ) -> FloatArray:
+        """Carbon at the start of a step whose jet was mass-transfer limited and whose two paths
+        took ``removed_pct`` (bisection: both paths rise with the carbon)."""
+        lo = np.full_like(removed_pct, self.p.c_eq_pct)
+        hi = lo + INVERT_SPAN_PCT
+        for _ in range(INVERT_ITERATIONS):
+            c = 0.5 * (lo + hi)
+            jet = (c - self.p.c_eq_pct) * (1.0 - decay)
+            red, _ = self._emulsion(c, jet, removed_pct, feo, q_eff, pcr, ten_beta)
+            above = jet + red * M_C / ten_beta > removed_pct
+            lo, hi = np.where(above, lo, c), np.where(above, c, hi)
+        return 0.5 * (lo + hi)
+
+    def _reported_feo(
+        self,
+        c_start: FloatArray,
+        removed_pct: FloatArray,
+        feo: FloatArray,
+        q_eff: FloatArray,
+        pcr: FloatArray,
+        ten_beta: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """FeO reduced and oxygen to iron (kmol/t) of a reported step: the off-gas reading is
+        split into the jet's and the emulsion's carbon (the emulsion's leaves as CO only)."""
+        red = np.zeros_like(removed_pct)
+        for _ in range(2):  # the split sets the oxygen left for iron, which sets the split
+            jet = np.maximum(removed_pct - red * M_C / ten_beta, 0.0)
+            red, o_fe = self._emulsion(c_start, jet, removed_pct, feo, q_eff, pcr, ten_beta)
+        return red, o_fe
+
+    def model_step(
+        self,
+        c_pct: FloatArray,
+        feo_kmol_t: FloatArray,
+        q_eff: FloatArray,
+        decay: FloatArray,
+        pcr: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Carbon (wt%) and slag FeO (kmol/t) after one step at oxygen offer ``q_eff``
+        (Nm³/(t min)): ``ΔC = min(r_O2 Δt, ΔC_jet + ΔC_FeO)`` — the observed plateau (which
+        carries both paths) or the jet's mass transfer ``(C − C_eq)(1 − e^{−k_C Δt})`` plus the
+        emulsion's FeO reduction; FeO gains the oxygen the carbon did not take."""
+        ten_beta = 10.0 * self.beta
+        plateau = self.r_o2_now(q_eff) * self.dt_min / ten_beta
+        mass_transfer = np.maximum(c_pct - self.p.c_eq_pct, 0.0) * (1.0 - decay)
+        red, red_pct = np.zeros_like(c_pct), np.zeros_like(c_pct)
+        jet = np.minimum(plateau, mass_transfer)
+        o_fe = np.zeros_like(c_pct)
+        for _ in range(2):  # jet and emulsion share the step's oxygen: predict, correct once
+            removed = np.minimum(plateau, jet + red_pct)
+            red, o_fe = self._emulsion(c_pct, jet, removed, feo_kmol_t, q_eff, pcr, ten_beta)
+            red_pct = red * M_C / ten_beta
+            jet = np.maximum(np.minimum(plateau - red_pct, mass_transfer), 0.0)
+        removed = np.minimum(plateau, jet + red_pct)
+        red = np.minimum(red, removed * ten_beta / M_C)
+        feo_next = np.maximum(feo_kmol_t + o_fe - red, 0.0)
+        return c_pct - np.maximum(removed, 0.0), feo_next
 
     # -- model pieces used by the controller ---------------------------------------------------
     def r_o2_now(self, q_eff: FloatArray) -> FloatArray:
@@ -288,16 +445,17 @@ class BOFBathEstimator:
         o = np.asarray(obs, dtype=np.float64)
         dtm, n_steps = self.dt_min, ore_kg_t.shape[1]
         q = o[:, BOF_OBS["oxygen_flow"]]
-        decay = np.exp(-kc_at_lance(self.p, o[:, BOF_OBS["lance_height"]], self.kc_gain) * dtm)
-        c, t = self.carbon.copy(), self.temp.copy()
+        lance = o[:, BOF_OBS["lance_height"]]
+        decay = np.exp(-kc_at_lance(self.p, lance, self.kc_gain) * dtm)
+        pcr = pcr_at_lance(self.p, lance)
+        c, t, feo = self.carbon.copy(), self.temp.copy(), self.feo.copy()
         cs, ts = np.empty((o.shape[0], n_steps)), np.empty((o.shape[0], n_steps))
         for k in range(n_steps):
             q_eff = q + ORE_O2_NM3_KG * ore_kg_t[:, k] / dtm
-            r_pct = self.r_o2_now(q_eff) * dtm / (10.0 * self.beta)
-            stage2 = c > self.p.c_eq_pct + r_pct / (1.0 - decay)
+            stage2 = c > self.critical_carbon(q_eff, decay)
             t = t + np.where(stage2, self.rise2, self.rise3) * q_eff * dtm
             t = t - self.ore_cooling * ore_kg_t[:, k]
-            c = decarb_step(c, r_pct, self.p.c_eq_pct, decay)
+            c, feo = self.model_step(c, feo, q_eff, decay, pcr)
             cs[:, k], ts[:, k] = c, t
         return cs, ts
 

@@ -128,9 +128,10 @@ def test_bof_estimator_reads_the_sublance_deviation_as_the_reading():
 
 def test_bof_pid_end_commands_are_reached_exactly():
     """The PID's end-oxygen command (through the public dead-band inverse) is the plant's end
-    target when the blow stops: the target's rate limit (≈ 1 % of the plan per step) only delays
-    the move from the plan while the blow is still far from it, so the v2 action design leaves
-    the PID's blow as before (checked against v1 on 8 heats: same steps, same endpoint)."""
+    target when the blow stops. The target moves at most ≈ 1 % of the plan per step, about the
+    blowing rate, so a stop decided late is not reachable at once: the PID picks its stop among
+    the reachable ones and commands each step's move (with the BOF-v2 physics the PID that
+    ignored the rate limit commanded stops the target never reached)."""
     pid = BOFPID.from_config()
     X, A = envs.steel.layout.X, envs.steel.layout.A
     for seed in EVAL_SEEDS[:4]:
@@ -291,7 +292,7 @@ def _rollout_actions(policy, make_env, seed: int = 0, steps: int = 60) -> np.nda
 @pytest.mark.parametrize(
     ("process", "cls", "gains_cls", "trim", "driven"),
     [
-        ("bof", BOFPID, BOFPIDGains, {"lance_height": -0.2, "lime_feed": 0.1}, "ore_feed"),
+        ("bof", BOFPID, BOFPIDGains, {"lance_height": -0.2, "lime_feed": 0.1}, "end_oxygen"),
         (
             "paint",
             PaintPID,
@@ -307,8 +308,7 @@ def test_operating_point_trims_only_the_actuators_the_loops_leave_alone(
     """Strong baselines tune their operating point with their gains: a trim adds a constant to
     the named actuators' actions and nothing else; a trim on a driven actuator is refused."""
     make = lambda: envs.make(process)  # noqa: E731
-    tuned = cls.from_config()
-    # the tuned gains without their own operating point (the tuned YAML carries one)
+    tuned = cls.from_config()  # without its own operating point: the trims are the only change
     base = cls(dataclasses.replace(tuned.gains, operating_point={}), plant=tuned.params)
     gains = dataclasses.replace(base.gains, operating_point=trim)
     trimmed = cls(gains, plant=base.params)
@@ -334,6 +334,33 @@ def test_operating_point_trims_only_the_actuators_the_loops_leave_alone(
         name = next(iter(trim))
         cls(dataclasses.replace(base.gains, operating_point={name: 2.0}), plant=base.params)
     assert gains_cls.from_dict({"operating_point": trim}).operating_point == trim
+
+
+def test_bof_ore_trim_acts_before_the_sublance_only():
+    """The BOF PID drives ore after the sub-lance (the coolant for a forecast excess); before
+    it, an ore trim is the set-point of the practice's ore window and adds to the action, after
+    it the loop's own ore action stands (on the same observations)."""
+    gains = BOFPID.from_config().gains
+    base = BOFPID(dataclasses.replace(gains, operating_point={}))
+    trimmed = BOFPID(dataclasses.replace(gains, operating_point={"ore_feed": 0.3}))
+    env = bof_env()
+    obs, _ = env.reset(seed=EVAL_SEEDS[0])
+    base.reset(1)
+    trimmed.reset(1)
+    ore = envs.steel.layout.A.ore_feed
+    before = after = 0
+    done = False
+    while not done:
+        a_plain, a_trim = base.act(obs[None])[0], trimmed.act(obs[None])[0]
+        shift = np.zeros_like(a_plain)
+        if base.estimator.sublance[0]:
+            after += 1
+        else:
+            shift[ore] = 0.3
+            before += 1
+        np.testing.assert_allclose(a_trim, a_plain + shift, atol=1e-6)
+        obs, _, done, _, _ = env.step(a_plain)
+    assert before > 10 and after > 3
 
 
 def test_the_tuner_can_search_an_operating_point():

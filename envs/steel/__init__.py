@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from envs.steel import layout
 from envs.steel.batch import BOFBatch, actuator_specs
-from envs.steel.core import coolant_action, end_action
+from envs.steel.core import END_RATE_PER_MIN, END_SPAN, coolant_action, end_action
 from envs.steel.env import BOFEnv, BOFVectorEnv, resolve_bof_scenario, resolve_bof_variant
 from envs.steel.params import BOFParams
 from envs.steel.practice import HeatTrajectory, run_practice_heat
@@ -28,6 +28,8 @@ resolve_variant = resolve_bof_variant
 resolve_scenario = resolve_bof_scenario
 
 __all__ = [
+    "END_RATE_PER_MIN",
+    "END_SPAN",
     "BOFBatch",
     "BOFEnv",
     "BOFParams",
