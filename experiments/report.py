@@ -281,6 +281,7 @@ def trajectory_figure(process: str, recs: dict[str, dict[str, Any]], out: Path) 
 # ---------------------------------------------------------------- the report
 def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
     """The report of the plant ``c["plant"]`` (``plant_name``: its ``plant=`` choice)."""
+    code_commit = git_commit()  # before this job rewrites its own committed figures
     setup_tracking(c["tracking"])
     process, env_id = c["env"]["name"], c["env"]["id"]
     plant = job_plant(c["plant"], process, plant_name)
@@ -321,7 +322,7 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
     head = (
         f"# {process}: policies vs baselines on the scenario sets\n\n"
         f"- plant `{plant.name}` (hash `{plant.plant_hash()}`), env `{env_id}`, git "
-        f"`{git_commit()}`; regenerate with "
+        f"`{code_commit}`; regenerate with "
         f"`python -m experiments.report env={process}` after the study "
         f"(`python -m experiments.train -m experiment=study env={process} agent=ppo,sac "
         "seed=0,1,2` and the baselines: `python -m experiments.evaluate "
