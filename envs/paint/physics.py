@@ -53,9 +53,11 @@ per-plant constants in :mod:`envs.paint.derive`, the step that chains them in
   half of the band and grows outside (C¹), rework × defect risks, under-cure/over-bake.
 
 Speed: p_sat and the logistic are tabulated (interpolated, errors < 1e-5 and 4e-5, tested) and
-divisions by constants are folded into the derived row. ``droplet_d32`` and
-``transfer_efficiency`` take eight arguments: they are the published relations [B2], [B3], one
-input per physical quantity, and are inlined.
+divisions by constants are folded into the derived row (so are the cure's minimum dose and the
+body heat per style). The wet bulb is solved once per body, outside the stations
+(:func:`wet_bulb_newton`, run over a block of plants by :func:`envs.paint.core.plant_phase`).
+``droplet_d32`` and ``transfer_efficiency`` take eight arguments: they are the published
+relations [B2], [B3], one input per physical quantity, and are inlined.
 """
 
 from __future__ import annotations
