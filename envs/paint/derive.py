@@ -45,6 +45,7 @@ from envs.paint.physics import (
     p_sat_kpa,
     reference_pv_booth,
     transfer_efficiency,
+    wet_bulb_c,
 )
 
 __all__ = ["actuator_limits", "derive", "practice_setpoints", "recipe_flow"]
@@ -157,6 +158,10 @@ def _derive_base(p: np.ndarray, d: np.ndarray) -> None:
     d[D.inv_target_clear] = 1.0 / p[P.base_dft_target_um + P_LAYER_STRIDE]
     for s in range(N_STYLES):
         d[D.inv_area + s] = 1.0 / p[P.area_sedan_m2 + s]
+        d[D.heat_kwh_k + s] = (
+            p[P.body_heat_kj_km2] * p[P.area_sedan_m2 + s] + p[P.skid_heat_kj_k]
+        ) / (p[P.burner_eff] * 3600.0)
+    d[D.ln_dose_min] = math.log(-math.log1p(-p[P.cure_alpha_min]))
     for layer in range(N_LAYERS):
         b = layer * P_LAYER_STRIDE
         d[D.ea_r + layer] = p[P.base_visc_ea_kj_mol + b] * 1000.0 / R_GAS
@@ -222,7 +227,7 @@ def derive(p: np.ndarray, d: np.ndarray) -> None:
         # in-flight evaporation is normalised once, on the paint's reference droplet (d32_ref)
         # in the reference climate: never on this plant's set-points or recipe, so the same
         # droplet in the same booth air loses the same solvent on every plant (issue 12)
-        drive = inflight_drive_kpa(p, b, REF_BOOTH_T_C, pv_ref)
+        drive = inflight_drive_kpa(p, b, REF_BOOTH_T_C, wet_bulb_c(REF_BOOTH_T_C, pv_ref))
         d_ref = p[P.base_d32_ref_um + b]
         d[D.drive_nom + layer] = drive
         d[D.evap_k + layer] = p[P.base_evap_inflight + b] * d_ref * d_ref / drive

@@ -219,6 +219,8 @@ DERIVED = Layout(
         Field("inv_target_clear"),
         Field("style_cum", size=N_STYLES, doc="cumulative style probabilities"),
         Field("inv_area", size=N_STYLES, doc="per style"),
+        Field("heat_kwh_k", "kWh/K", size=N_STYLES, doc="body + skid heat per K, per style"),
+        Field("ln_dose_min", doc="ln of the cure dose −ln(1 − α_min) that cure_alpha_min needs"),
         Field("t_on", "min", size=N_LAYERS, doc="per layer: spray-on time"),
         Field("d32_nom", "um", size=N_LAYERS, doc="d32 at recipe, nominal, sedan"),
         Field("drive_nom", "kPa", size=N_LAYERS, doc="in-flight drive, reference climate"),

@@ -53,9 +53,11 @@ per-plant constants in :mod:`envs.paint.derive`, the step that chains them in
   half of the band and grows outside (C¹), rework × defect risks, under-cure/over-bake.
 
 Speed: p_sat and the logistic are tabulated (interpolated, errors < 1e-5 and 4e-5, tested) and
-divisions by constants are folded into the derived row. ``droplet_d32`` and
-``transfer_efficiency`` take eight arguments: they are the published relations [B2], [B3], one
-input per physical quantity, and are inlined.
+divisions by constants are folded into the derived row (so are the cure's minimum dose and the
+body heat per style). The wet bulb is solved once per body, outside the stations
+(:func:`wet_bulb_newton`, run over a block of plants by :func:`envs.paint.core.plant_phase`).
+``droplet_d32`` and ``transfer_efficiency`` take eight arguments: they are the published
+relations [B2], [B3], one input per physical quantity, and are inlined.
 """
 
 from __future__ import annotations
@@ -142,17 +144,37 @@ def moist_air_enthalpy(t_c: float, pv_kpa: float) -> float:
     return 1.006 * t_c + w * (2501.0 + 1.86 * t_c)
 
 
+WET_BULB_NEWTON_STEPS = 4  # from the dry bulb: the error falls ≈ 8 K → 1e-11 K
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def wet_bulb_newton(t_c: float, pv_kpa: float, tw: float) -> float:
+    """One Newton step toward the wet bulb (:func:`wet_bulb_c`) from the iterate ``tw``, °C."""
+    ap = PSYCHRO_A * P_ATM_KPA
+    ps = 0.61094 * math.exp(17.625 * tw / (tw + 243.04))
+    slope = ps * 17.625 * 243.04 / ((tw + 243.04) * (tw + 243.04))
+    return tw - (ps - pv_kpa - ap * (t_c - tw)) / (slope + ap)
+
+
 @njit(cache=True, error_model="numpy")
 def wet_bulb_c(t_c: float, pv_kpa: float) -> float:
     """Wet-bulb temperature, °C: root of p_sat(T_wb) − A P (T − T_wb) = p_v (Newton from the dry
-    bulb; f is convex and increasing, so the iterates fall monotonically onto the root)."""
-    ap = PSYCHRO_A * P_ATM_KPA
+    bulb; f is convex and increasing, so the iterates fall monotonically onto the root).
+
+    The vector step runs the same steps iteration by iteration over a block of plants
+    (:func:`envs.paint.core.plant_phase`): the same numbers, but independent plants' steps
+    overlap instead of waiting on one chain of exponentials and divisions.
+    """
     tw = t_c
-    for _ in range(4):
-        ps = 0.61094 * math.exp(17.625 * tw / (tw + 243.04))
-        slope = ps * 17.625 * 243.04 / ((tw + 243.04) * (tw + 243.04))
-        tw -= (ps - pv_kpa - ap * (t_c - tw)) / (slope + ap)
+    for _ in range(WET_BULB_NEWTON_STEPS):
+        tw = wet_bulb_newton(t_c, pv_kpa, tw)
     return tw
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def needs_wet_bulb(p: np.ndarray) -> bool:
+    """Whether a layer is waterborne (its in-flight evaporation needs the booth's wet bulb)."""
+    return p[P.base_waterborne] > 0.5 or p[P.base_waterborne + P_LAYER_STRIDE] > 0.5
 
 
 def logistic_exact(z: float) -> float:
@@ -283,8 +305,9 @@ def evap_drive_kpa(p: np.ndarray, b: int, t_film: float, pv_air: float) -> float
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def inflight_drive_kpa(p: np.ndarray, b: int, t_air: float, pv_air: float) -> float:
-    """Evaporation driving force of a droplet in flight, kPa.
+def inflight_drive_kpa(p: np.ndarray, b: int, t_air: float, t_wb: float) -> float:
+    """Evaporation driving force of a droplet in flight, kPa (``t_wb``: the air's wet bulb,
+    :func:`wet_bulb_c`, read by waterborne layers only).
 
     A 20–50 µm droplet takes the air's wet-bulb temperature within a few ms of a flight of
     tens of ms, so water evaporates against ``p_sat(T_wb) − p_v = A P (T − T_wb)`` (the
@@ -293,7 +316,7 @@ def inflight_drive_kpa(p: np.ndarray, b: int, t_air: float, pv_air: float) -> fl
     booth air).
     """
     if p[P.base_waterborne + b] > 0.5:
-        return PSYCHRO_A * P_ATM_KPA * max(t_air - wet_bulb_c(t_air, pv_air), 0.0)
+        return PSYCHRO_A * P_ATM_KPA * max(t_air - t_wb, 0.0)
     return p_sat_kpa(t_air)
 
 
@@ -358,9 +381,16 @@ def climate(p: np.ndarray, d: np.ndarray, x: np.ndarray) -> None:
 
 @njit(cache=True, error_model="numpy", inline="always")
 def station(
-    p: np.ndarray, d: np.ndarray, x: np.ndarray, layer: int, style: int, words: np.ndarray
+    p: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    layer: int,
+    style: int,
+    words: np.ndarray,
+    t_wb: float,
 ) -> None:
-    """Droplets, TE, film build (mass balance) and in-flight evaporation of one layer."""
+    """Droplets, TE, film build (mass balance) and in-flight evaporation of one layer
+    (``t_wb``: the booth's wet bulb, °C, read by a waterborne layer)."""
     b, s = layer * P_LAYER_STRIDE, X.layers + layer * LAYER_STRIDE
     a = X.act + layer * STATION_STRIDE
     flow, speed, air, kv = (
@@ -381,7 +411,7 @@ def station(
     dft = solids * d[D.inv_area + style]
     # in-flight loss ∝ surface/volume × flight time ∝ 1/d32², times the driving force at the
     # droplets' (wet-bulb) temperature in the booth air
-    drive = inflight_drive_kpa(p, b, x[X.t_booth], x[X.pv_booth])
+    drive = inflight_drive_kpa(p, b, x[X.t_booth], t_wb)
     evap = min(d[D.evap_k + layer] * drive / (d32 * d32), 0.6)
     x[s + XL.ln_mu_rel], x[s + XL.d32], x[s + XL.te], x[s + XL.vs] = ln_mu, d32, te, vs
     x[s + XL.paint_ml], x[s + XL.solids_ml], x[s + XL.dft] = paint_ml, solids, dft
@@ -450,8 +480,7 @@ def defects(p: np.ndarray, d: np.ndarray, x: np.ndarray) -> None:
     x[X.pop] = logistic(z)
     # under-cure on the heavy-section dose (−ln(1 − α)) against the dose that α_min needs
     ln_dose = math.log(max(-math.log1p(-min(x[X.alpha], 1.0 - 1e-16)), 1e-300))
-    ln_dose_min = math.log(-math.log1p(-p[P.cure_alpha_min]))
-    x[X.under] = logistic((ln_dose_min - ln_dose) * (1.0 / CURE_WIDTH_LN))
+    x[X.under] = logistic((d[D.ln_dose_min] - ln_dose) * (1.0 / CURE_WIDTH_LN))
     over = x[X.overbake_min]  # no time above the limit, no over-bake
     x[X.over] = (
         logistic((over - p[P.overbake_max_min]) * (1.0 / OVERBAKE_WIDTH_MIN)) if over > 0.0 else 0.0
@@ -485,9 +514,7 @@ def energy(p: np.ndarray, d: np.ndarray, x: np.ndarray, style: int) -> None:
     """Booth HVAC (fresh air conditioned to the booth state + fans) and oven + heated flash energy
     of one body, kWh."""
     x[X.e_hvac] = d[D.hvac_k] * hvac_kj_per_kg(p, x) + d[D.fan_kwh]
-    heat = (p[P.body_heat_kj_km2] * p[P.area_sedan_m2 + style] + p[P.skid_heat_kj_k]) / (
-        p[P.burner_eff] * 3600.0
-    )
+    heat = d[D.heat_kwh_k + style]
     t_out, t_b = x[X.t_out], x[X.t_booth]
     oven = d[D.oven_loss_kwh_k] * (x[X.oven_t] - t_out) + heat * (x[X.oven_t] - t_b)
     flash = d[D.flash_loss_kwh_k] * (p[P.flash_temp_c] - t_out)
