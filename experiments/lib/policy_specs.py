@@ -3,6 +3,7 @@
 | spec | resolved through |
 | --- | --- |
 | ``baseline:operator``, ``baseline:pid``, ``baseline:mpc`` | ``agents.loading.load_baseline`` |
+| ``baseline:mpc_est`` | the MPC on estimates (:data:`ESTIMATE_MPC`, its ``from_config``) |
 | ``models:/<name>@<alias>``, ``models:/<name>/<version>`` | the MLflow registry (pyfunc model) |
 | ``runs:/<run id>`` or a bare run id | the model the training run logged (its ``model_uri`` tag) |
 | ``<file>.onnx`` | :class:`agents.loading.ONNXPolicy` |
@@ -13,6 +14,7 @@ Every error names what was asked for and what exists.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,9 +25,25 @@ from mlflow.exceptions import MlflowException
 
 from agents.loading import ONNXPolicy, check_policy_shapes, load_baseline, load_saved_policy
 
-__all__ = ["describe", "resolve_policy"]
+__all__ = ["ESTIMATE_MPC", "describe", "resolve_policy"]
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+# the MPC on estimates (issue 13's information-matched reference) per process: built like the
+# other baselines, for the evaluated plant and the env options it models
+ESTIMATE_MPC: dict[str, str] = {"bof": "agents.baselines.bof_mpc_est:BOFMPCEstimates"}
+
+
+def _estimate_mpc(process: str, plant: Any, env_kwargs: Mapping[str, Any] | None) -> Any:
+    """``baseline:mpc_est`` of ``process``, built for ``plant`` and the env's options."""
+    if process not in ESTIMATE_MPC:
+        raise ValueError(f"no mpc_est baseline for process {process!r}; has {sorted(ESTIMATE_MPC)}")
+    module, cls_name = ESTIMATE_MPC[process].split(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    options = dict(env_kwargs or {})
+    kwargs = {k: options[k] for k in getattr(cls, "ENV_OPTIONS", ()) if options.get(k) is not None}
+    if plant is not None:
+        kwargs["plant"] = plant
+    return cls.from_config(**kwargs)
 
 
 def _from_model_uri(uri: str) -> Any:
@@ -93,7 +111,9 @@ def resolve_policy(
     options ``env_kwargs`` (:func:`agents.loading.load_baseline`); other specs ignore both.
     """
     meta: dict[str, str] = {}
-    if spec.startswith("baseline:"):
+    if spec == "baseline:mpc_est":
+        policy = _estimate_mpc(process, plant, env_kwargs)
+    elif spec.startswith("baseline:"):
         policy = load_baseline(spec.split(":", 1)[1], process, n_act, plant, env_kwargs)
     elif spec.startswith("models:/"):
         policy, meta = _from_registry(spec)
@@ -107,7 +127,7 @@ def resolve_policy(
         policy = load_saved_policy(spec)
     else:
         raise ValueError(
-            f"cannot resolve policy {spec!r}: use baseline:<operator|pid|mpc>, "
+            f"cannot resolve policy {spec!r}: use baseline:<operator|pid|mpc|mpc_est>, "
             "models:/<name>@<alias>, runs:/<run id>, a .onnx file or a saved policy folder"
         )
     check_policy_shapes(policy, n_obs, n_act, f"policy {spec!r}")
