@@ -6,8 +6,11 @@ Everything comes from the tracking store, so the report and a reviewer's MLflow 
 evaluation runs (experiment ``<env>-evaluation``, written by ``experiments.evaluate``) give the
 KPI tables, training runs (experiment ``<env>``) the learning curves. Per scenario set and policy:
 return as the interquartile mean over (training seeds × episodes) with a 95 % stratified-bootstrap
-CI (rliable), ``gap_closed`` between PID (0) and the MPC oracle (1), the probability of improvement
-over PID, the domain KPIs with their bands, and for ``drift`` the recovery after the drift start.
+CI (rliable), ``gap_closed`` between PID (0) and the MPC oracle (1), ``gap_closed_est`` between
+PID (0) and the MPC on estimates (1, ``baseline:mpc_est``: the oracle's planner started from the
+estimated state), the probability of improvement over PID, the domain KPIs with their bands, and
+for ``drift`` the recovery after the drift start. Below each table the oracle's lead over the PID
+is split into information (oracle − MPC on estimates) and control (MPC on estimates − PID).
 Baselines are deterministic (one run each); trained policies have one run per training seed
 (the latest evaluation of each training run counts).
 """
@@ -37,9 +40,20 @@ from experiments.lib.scenario_sets import load_scenario_set
 from experiments.lib.stats import gap_closed, iqm_with_ci, probability_of_improvement
 from experiments.lib.tracking import git_commit, setup_tracking
 
-__all__ = ["main", "write_report"]
+__all__ = ["decomposition", "main", "write_report"]
 
-BASELINE_ORDER = ("operator", "pid", "mpc")
+# the reference rows, weakest first: practice, PID, MPC on estimates, MPC oracle (the fifth is
+# the perfect-endpoint ceiling row)
+BASELINE_ORDER = ("operator", "pid", "mpc_est", "mpc")
+# leading columns of a scenario table (the KPIs of :data:`KPIS` follow)
+LEAD_COLUMNS = (
+    "policy",
+    "runs × episodes",
+    "return IQM [95 % CI]",
+    "gap closed",
+    "gap closed (est)",
+    "P(> PID)",
+)
 # (row title, KPI key, format) per process: domain KPIs beside return, bands always named
 KPIS = {
     "bof": (
@@ -62,6 +76,8 @@ KPIS = {
         ("defect risk (sag+peel+dry+pop)", "defect_risk", "{:.1%}"),
     ),
 }
+# unit of an episode's return per process (the decomposition line)
+RETURN_UNIT = {"bof": "kEUR per episode", "paint": "hEUR (100 EUR) per shift"}
 DEFECTS = ("sag_risk", "orange_peel_risk", "dry_spray_risk", "solvent_pop_risk")
 
 
@@ -120,7 +136,7 @@ def family_rows(runs: pd.DataFrame) -> dict[str, list[pd.Series]]:
 def ceiling_cells(process: str, ceiling: dict[str, float]) -> list[str]:
     """The table row of a perfect controller: the hit-rate ceilings under the KPI columns of
     :data:`KPIS` (``—`` elsewhere), so each hit KPI is read next to what is attainable."""
-    cells = [CEILING_TITLE, "—", "—", "—", "—"]
+    cells = [CEILING_TITLE] + ["—"] * (len(LEAD_COLUMNS) - 1)
     for _, key, _ in KPIS[process]:
         value = ceiling.get(key)
         cells.append("—" if value is None else f"{100 * value:.2f} %")
@@ -138,19 +154,20 @@ def scenario_table(
     returns = {f: np.array([rec["returns"] for rec in recs]) for f, recs in records.items()}
     means = {f: float(r.mean()) for f, r in returns.items()}
     kpis = {f: [unit_kpi_means(rec) for rec in recs] for f, recs in records.items()}
-    pid, oracle = means.get("pid"), means.get("mpc")
-    header = ["policy", "runs × episodes", "return IQM [95 % CI]", "gap closed", "P(> PID)"]
-    header += [title for title, _, _ in KPIS[process]]
+    pid, oracle, est = means.get("pid"), means.get("mpc"), means.get("mpc_est")
+    header = [*LEAD_COLUMNS, *(title for title, _, _ in KPIS[process])]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for fam, scores in returns.items():
         iqm, lo, hi = iqm_with_ci(scores)
         gap = gap_closed(pid, means[fam], oracle) if pid is not None and oracle else np.nan
+        gap_est = gap_closed(pid, means[fam], est) if pid is not None and est else np.nan
         poi = probability_of_improvement(scores, returns["pid"]) if "pid" in returns else np.nan
         cells = [
             fam,
             f"{scores.shape[0]} × {scores.shape[1]}",
             f"{iqm:.3f} [{lo:.3f}, {hi:.3f}]",
             "—" if not np.isfinite(gap) else f"{gap:.2f}",
+            "—" if not np.isfinite(gap_est) else f"{gap_est:.2f}",
             "—" if fam == "pid" or not np.isfinite(poi) else f"{poi:.2f}",
         ]
         for _, key, fmt in KPIS[process]:
@@ -160,6 +177,30 @@ def scenario_table(
     if ceiling:
         lines.append("| " + " | ".join(ceiling_cells(process, ceiling)) + " |")
     return "\n".join(lines) + "\n", means
+
+
+def decomposition(means: dict[str, float], unit: str) -> str:
+    """The oracle's lead over the PID split into information and control (mean returns).
+
+    information = oracle − MPC on estimates (what knowing the true state is worth to the same
+    planner); control = MPC on estimates − PID (what planning with the model on the estimates
+    the PID also has is worth). Returns a markdown line, or ``""`` when a reference is missing.
+    """
+    if any(k not in means for k in ("pid", "mpc_est", "mpc")):
+        return ""
+    pid, est, oracle = means["pid"], means["mpc_est"], means["mpc"]
+    lead = oracle - pid
+    info, control = oracle - est, est - pid
+    share = (
+        f" ({info / lead:.0%} information, {control / lead:.0%} control)"
+        if abs(lead) > 1e-12
+        else ""
+    )
+    return (
+        f"Oracle lead over the PID: {lead:+.3f} {unit} = information (oracle − MPC on "
+        f"estimates) {info:+.3f} + control (MPC on estimates − PID) {control:+.3f}{share}; "
+        "mean returns.\n"
+    )
 
 
 def recovery_table(runs: pd.DataFrame) -> str:
@@ -298,8 +339,11 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         ]
         if len(sub) == 0:
             continue
-        table, _ = scenario_table(process, sub, ceilings(process, plant.params))
+        table, means = scenario_table(process, sub, ceilings(process, plant.params))
         text = f"### `{name}` — {sset.description}\n\n{table}"
+        split = decomposition(means, RETURN_UNIT.get(process, "per episode"))
+        if split:
+            text += f"\n{split}"
         if sset.drift_start is not None:
             text += (
                 f"\nDrift response (drift starts at unit {sset.drift_start}; recovered when "
@@ -326,10 +370,12 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         f"`python -m experiments.report env={process}` after the study "
         f"(`python -m experiments.train -m experiment=study env={process} agent=ppo,sac "
         "seed=0,1,2` and the baselines: `python -m experiments.evaluate "
-        f"env={process} policy=baseline:<operator|pid|mpc>`).\n"
+        f"env={process} policy=baseline:<operator|pid|mpc_est|mpc>`).\n"
         "- return: interquartile mean over (training seeds × episodes) with a 95 % stratified-"
         "bootstrap CI over seeds and episodes (rliable); gap closed = (cost_PID − cost)/"
-        "(cost_PID − cost_oracle) on the mean return (0 = PID, 1 = MPC oracle); P(> PID): "
+        "(cost_PID − cost_oracle) on the mean return (0 = PID, 1 = MPC oracle); gap closed "
+        "(est): the same against the MPC on estimates (`baseline:mpc_est`, the oracle's planner "
+        "started from the estimated state: 1 = what a shop's dynamic model reaches); P(> PID): "
         "probability of improvement over PID (rliable). Baselines are deterministic: one "
         "run each.\n"
         + (

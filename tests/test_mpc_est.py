@@ -123,3 +123,17 @@ def test_act_needs_attach_and_a_matching_batch() -> None:
     mpc.attach([make_bof()])
     with pytest.raises(ValueError, match="obs must have shape"):
         mpc.act(np.zeros((2, 26)))
+
+
+def test_report_decomposes_the_oracle_lead_into_information_and_control() -> None:
+    from experiments import report
+
+    line = report.decomposition({"pid": -5.0, "mpc_est": -4.5, "mpc": -4.0}, "kEUR per episode")
+    assert "+1.000 kEUR per episode" in line
+    assert "information (oracle − MPC on estimates) +0.500" in line
+    assert "control (MPC on estimates − PID) +0.500" in line
+    assert "(50% information, 50% control)" in line
+    assert report.decomposition({"pid": -5.0, "mpc": -4.0}, "kEUR") == ""  # no MPC on estimates
+    # the reference rows in order, the gap to the MPC on estimates a column of its own
+    assert report.BASELINE_ORDER == ("operator", "pid", "mpc_est", "mpc")
+    assert "gap closed (est)" in report.LEAD_COLUMNS
