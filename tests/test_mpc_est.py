@@ -137,3 +137,33 @@ def test_report_decomposes_the_oracle_lead_into_information_and_control() -> Non
     # the reference rows in order, the gap to the MPC on estimates a column of its own
     assert report.BASELINE_ORDER == ("operator", "pid", "mpc_est", "mpc")
     assert "gap closed (est)" in report.LEAD_COLUMNS
+
+
+def test_needs_adjust_mode() -> None:
+    mpc = BOFMPCEstimates.from_config()
+    with pytest.raises(ValueError, match="action_mode='adjust'"):
+        mpc.attach([gym.make("plantrl/BOF-v2", scenario="nominal", action_mode="absolute")])
+
+
+def test_true_estimates_give_the_oracles_copy_at_the_sublance() -> None:
+    """The replacement arithmetic: fed the true C, T and FeO, the copy is the oracle's (Si and
+    scrap are gone by the sub-lance in the nominal plant, so the model's zeros are exact)."""
+    env = make_bof()
+    env.reset(seed=SEEDS[2])
+    batch = env.unwrapped.batch
+    while batch.state[0, X.sublance_done] == 0.0:
+        env.step(np.zeros(5, dtype=np.float32))
+    x = batch.state[0]
+    heat_t = batch.variant.params.heat_size_t
+    copy = estimated_copy(
+        batch.plants,
+        100.0 * x[X.c] / bath_mass(x),
+        x[X.temp] - 273.15,
+        x[X.feo] / 71.844 / heat_t,
+        heat_t,
+    )
+    oracle = BOFMPCOracle.from_config()._copies([batch])[0]
+    y, z = copy.state[0], oracle.state[0]
+    assert 0.0 <= x[X.si] < 1.0 and x[X.scrap] == 0.0  # kg Si: < 1e-5 wt% of the bath
+    for row in (X.c, X.temp, X.feo):
+        assert y[row] == pytest.approx(z[row], rel=1e-6)

@@ -55,6 +55,7 @@ from agents.baselines.bof_mpc import BOFMPCOracle
 from agents.baselines.bof_pid import BOFPID
 from agents.baselines.mpc import load_config
 from agents.estimators import BOF_OBS, M_FEO
+from envs.core.actions import MODE_ADJUST
 from envs.core.bundle import Plants
 from envs.steel import layout, resolve_variant, rollout
 
@@ -151,6 +152,17 @@ class BOFMPCEstimates(BOFMPCOracle):
         return cls(plant=plant, **values)
 
     # policy protocol ------------------------------------------------------------------------
+    def attach(self, envs: list[Any]) -> None:
+        """As the oracle's; the envs must be in adjust mode (the PID's actions, played before
+        the sub-lance, are adjustments of the practice)."""
+        super().attach(envs)
+        if self.mode != MODE_ADJUST:
+            self._envs = None
+            raise ValueError(
+                "BOFMPCEstimates plays the PID's adjustments before the sub-lance: it needs "
+                "envs with action_mode='adjust'"
+            )
+
     def reset(self, n: int) -> None:
         super().reset(n)
         self.pid.reset(int(n))
