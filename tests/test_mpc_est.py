@@ -167,3 +167,27 @@ def test_true_estimates_give_the_oracles_copy_at_the_sublance() -> None:
     assert 0.0 <= x[X.si] < 1.0 and x[X.scrap] == 0.0  # kg Si: < 1e-5 wt% of the bath
     for row in (X.c, X.temp, X.feo):
         assert y[row] == pytest.approx(z[row], rel=1e-6)
+
+
+def test_final_table_pairs_every_reference_present() -> None:
+    from agents.evaluation import EpisodeResults
+    from experiments.lib.kpi_tables import final_table
+
+    def res(returns: list[float]) -> EpisodeResults:
+        return EpisodeResults([1, 2, 3], np.array(returns), np.ones(3, dtype=np.int64), [])
+
+    table = final_table(
+        {
+            "ppo": res([-4.0, -5.0, -6.0]),
+            "pid": res([-5.0, -5.5, -6.5]),
+            "mpc_est": res([-4.5, -4.5, -5.5]),
+        }
+    )
+    rows = dict(table.rows)
+    assert "Δ return vs operator (paired, ± s.e.)" not in rows
+    assert rows["Δ return vs pid (paired, ± s.e.)"][0] == "+0.67 ± 0.17"
+    assert rows["Δ return vs mpc_est (paired, ± s.e.)"][0] == "-0.17 ± 0.33"
+    assert [t for t, _ in table.rows][1:3] == [
+        "Δ return vs pid (paired, ± s.e.)",
+        "Δ return vs mpc_est (paired, ± s.e.)",
+    ]

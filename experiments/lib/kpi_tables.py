@@ -18,9 +18,18 @@ from rich.table import Table
 
 from agents.evaluation import EpisodeResults
 
-__all__ = ["CEILING_TITLE", "KPITable", "ceilings", "final_table", "print_table"]
+__all__ = [
+    "CEILING_TITLE",
+    "PAIRED_REFERENCES",
+    "KPITable",
+    "ceilings",
+    "final_table",
+    "print_table",
+]
 
 CEILING_TITLE = "perfect endpoint (ceiling)"
+# references a paired Δ-return row is given against, when in the table (weakest first)
+PAIRED_REFERENCES = ("operator", "pid", "mpc_est")
 
 
 def ceilings(process: str, params: Any) -> dict[str, float]:
@@ -98,14 +107,17 @@ def final_table(
                 cell += f" ± {s['return_std']:.2f}"
             cells.append(cell)
         rows.append((title, cells))
-    if "operator" in results:  # paired on the same seeds: the honest size of an improvement
-        base = results["operator"].returns
+    # paired on the same seeds against each reference present: the honest size of an
+    # improvement (operator practice, PID, MPC on estimates)
+    paired = [ref for ref in PAIRED_REFERENCES if ref in results]
+    for k, ref in enumerate(paired):
+        base = results[ref].returns
         cells = []
         for res in results.values():
             diff = res.returns - base
             se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
             cells.append(f"{diff.mean():+.2f} ± {se:.2f}")
-        rows.insert(1, ("Δ return vs operator (paired, ± s.e.)", cells))
+        rows.insert(1 + k, (f"Δ return vs {ref} (paired, ± s.e.)", cells))
     policies = list(summaries)
     if ceiling:
         keys = {title: (key, fmt) for title, key, fmt in COLUMNS}
