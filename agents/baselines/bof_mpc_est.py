@@ -39,6 +39,12 @@ bath Mn and P, the slag's SiO2/MnO/P2O5/CaO/MgO and undissolved lime, the foam i
 carbon/oxygen/heat accounting rows and the last step's decarburisation rate and post-combustion
 ratio (both measured by the off-gas analyser).
 
+Certainty equivalence: the plan treats the estimate as the truth. Measured on the nominal set
+(32 heats, seeds 200000–200031; PID −4.913, oracle −4.029 kEUR/heat): −4.702 with the oracle's
+settings, and *worse* with more optimisation (samples 128: −4.840; iterations 8: −4.762;
+horizon 120: −4.789; replan every step: −4.743) — a harder search fits the estimate's error. A
+planner that averages over the estimator's error (sampled C/T offsets) is the obvious next step.
+
 >>> mpc = BOFMPCEstimates.from_config(samples=8, iterations=1)
 >>> mpc.layout.n_blocks
 6
