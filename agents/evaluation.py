@@ -28,13 +28,16 @@ __all__ = ["EpisodeResults", "RecurrentSB3Policy", "evaluate", "n_actions", "uni
 class EpisodeResults:
     """Per-episode returns, per-unit KPIs (one dict per ended unit, in order) and each episode's
     series of product KPIs (``info["product_kpi"]``: every heat of a BOF campaign, every body of
-    a paint shift) for drift-recovery analysis."""
+    a paint shift) for drift-recovery analysis, and each episode's drawn drift start
+    (``info["drift_start"]`` of a profile with ``drift_events``: unit index, -1 for none; ``None``
+    where the env draws none)."""
 
     seeds: list[int]
     returns: np.ndarray
     lengths: np.ndarray
     units: list[dict[str, float]]
     series: list[list[dict[str, float]]] = dataclasses.field(default_factory=list)
+    drift_starts: list[int | None] = dataclasses.field(default_factory=list)
 
     def kpi_means(self) -> dict[str, float]:
         """Mean of every KPI over all units (hit flags become hit rates)."""
@@ -66,7 +69,10 @@ def evaluate(
     env_list = [make_env() for _ in seeds]
     if hasattr(policy, "attach"):  # a privileged reference (the MPC oracle) reads the plants
         policy.attach(env_list)
-    obs = np.stack([e.reset(seed=int(s))[0] for e, s in zip(env_list, seeds, strict=True)])
+    resets = [e.reset(seed=int(s)) for e, s in zip(env_list, seeds, strict=True)]
+    obs = np.stack([r[0] for r in resets])
+    # drawn at reset and fixed for the episode: recovery is measured from the episode's own start
+    drift_starts = [r[1].get("drift_start") for r in resets]
     returns, lengths = np.zeros(len(seeds)), np.zeros(len(seeds), dtype=np.int64)
     running = np.ones(len(seeds), dtype=bool)
     units: list[list[dict[str, float]]] = [[] for _ in seeds]
@@ -87,7 +93,7 @@ def evaluate(
     for e in env_list:
         e.close()
     flat = [u for us in units for u in us]
-    return EpisodeResults(list(map(int, seeds)), returns, lengths, flat, series)
+    return EpisodeResults(list(map(int, seeds)), returns, lengths, flat, series, drift_starts)
 
 
 def n_actions(make_env: Callable[[], gym.Env]) -> int:

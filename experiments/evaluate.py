@@ -47,10 +47,14 @@ def env_sizes(env_id: str, plant: Any, kwargs: dict[str, Any]) -> tuple[int, int
 def summarise(res: EpisodeResults, sset: ScenarioSet) -> dict[str, float]:
     """Aggregates of one scenario set: return, unit KPIs and, for drift sets, recovery."""
     summary = res.summary()
-    if sset.drift_start is not None:
+    if sset.has_drift:
+        # a set whose start varies reads each episode's own start from its reset info
+        starts: int | list[int | None] = (
+            res.drift_starts if sset.drift_start_varies else int(sset.drift_start or 0)
+        )
         rec = drift_recovery(
             res.series,
-            sset.drift_start,
+            starts,
             sset.recovery_kpis,
             sset.recovery_window,
             sset.recovery_share,

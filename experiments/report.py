@@ -344,9 +344,14 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         split = decomposition(means, RETURN_UNIT.get(process, "per episode"))
         if split:
             text += f"\n{split}"
-        if sset.drift_start is not None:
+        if sset.has_drift:
+            where = (
+                "drift start drawn per episode, recovery from each episode's own start"
+                if sset.drift_start_varies
+                else f"drift starts at unit {sset.drift_start}"
+            )
             text += (
-                f"\nDrift response (drift starts at unit {sset.drift_start}; recovered when "
+                f"\nDrift response ({where}; recovered when "
                 f"{sset.recovery_share:.0%} of {sset.recovery_window} consecutive units have "
                 f"{' and '.join(sset.recovery_kpis)} in spec again):\n\n{recovery_table(sub)}"
             )

@@ -61,4 +61,5 @@ def test_help_lists_the_package_groups(job: str):
         timeout=120,
     ).stdout
     assert f"plant: {', '.join(PLANTS)}" in out
-    assert "scenarios/bof: drift, nominal, sensor_faults" in out and "agent: " in out
+    bof_scenarios = "drift, drift_varied, mixture, nominal, sensor_faults"
+    assert f"scenarios/bof: {bof_scenarios}" in out and "agent: " in out

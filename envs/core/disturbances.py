@@ -9,6 +9,10 @@ viscosity) that moves across an episode or a campaign of heats/bodies. Each ``Dr
 | random steps | with probability p: + step_std·z | scrap batch change, new paint lot |
 | linear trend | + trend·k | refractory and lance wear over a campaign |
 | scheduled event | step or ramp from a given k | the "drift starts at heat 40" scenario |
+| drawn event | per episode: event group, start, size, sign | "one policy for every condition" |
+
+A drawn event is the scheduled event with its start, size and sign drawn per episode
+(:class:`DriftEvents`, a scenario's ``drift_events``).
 
 The OU update is the exact discretisation (no Euler error at any θ): its stationary std is
 σ/√(2θ), and θ → 0 gives the random walk σ·z. θ and σ are per step (or per heat, if the plant
@@ -74,6 +78,10 @@ DRIFT_STATE = Layout(
         Field("ou", doc="OU deviation from the mean"),
         Field("step", doc="sum of random steps so far"),
         Field("k", doc="steps since reset"),
+        Field(
+            "ev_start", doc="this episode's scheduled-event start (cfg's, or drawn: DriftEvents)"
+        ),
+        Field("ev_mag", doc="this episode's scheduled-event magnitude, drift units"),
     ],
 )
 XD = DRIFT_STATE.at
@@ -230,12 +238,12 @@ class DriftBank:
         noise_cols: int64 (n_drifts, 3); first word of [OU, step uniform, step size] (``Z_*``),
             or -1.
         n_noise: 16-bit noise words one plant-step needs (``envs.core.noise.draw_bits``).
-        state_width: ``DRIFT_STATE_WIDTH`` ([OU deviation, step sum, k]).
+        state_width: ``DRIFT_STATE_WIDTH`` ([OU deviation, step sum, k, event start, event size]).
 
     >>> wear = {"trend_per_step": 2e-3, "event_start": 40, "event_magnitude": 0.1}
     >>> bank = DriftBank({"heat_loss": {"ou_theta": 0.05, "ou_sigma": 0.01}, "lance_wear": wear})
     >>> bank.n_noise, bank.new_state(8).shape
-    (1, (8, 2, 3))
+    (1, (8, 2, 5))
     """
 
     def __init__(self, specs: Mapping[str, DriftSpec | Mapping[str, Any]]) -> None:
@@ -263,6 +271,135 @@ class DriftBank:
         return np.zeros((n_plants, self.n_drifts, DRIFT_STATE_WIDTH), dtype=np.float64)
 
 
+# Uniforms one episode's DriftEvents draw takes from the plant's stream, in this order.
+EVENT_DRAWS = Layout("event_draws", ["group", "start", "size", "sign"])
+EV = EVENT_DRAWS.at
+N_EVENT_DRAWS = len(EVENT_DRAWS)
+
+
+@dataclass(frozen=True)
+class DriftEvents:
+    """Per-episode random timing, size and sign of a drift bank's scheduled events.
+
+    Without it, a scheduled event starts at its spec's ``event_start`` in every episode, so a
+    policy that observes the unit index can memorise when the drift comes. With it, every
+    episode draws (from the plant's own stream, at reset: uniforms ``EVENT_DRAWS``):
+
+    | draw | distribution | effect |
+    | --- | --- | --- |
+    | group | none with ``p_none``, else one of ``groups`` uniformly | only its events run |
+    | start S | integer uniform in ``start`` = [lo, hi] (units: heats, bodies) | group starts at S |
+    | size | uniform in ``size`` = [lo, hi] | × every event magnitude of the group |
+    | sign | −1 with ``p_flip`` | × every event magnitude of the group |
+
+    Drift j of the chosen group starts at S + (event_start_j − min event_start of the group), so
+    a group keeps its internal timing (the paint drift set's dry front 50 bodies after its lot);
+    its ramp, OU, steps and trend are its spec's. Events of the other groups are off. Every group
+    member must have a scheduled event from unit ≥ 1, and ``start`` ≥ 1: the first unit of an
+    episode is undisturbed by events whether they are drawn or not, so the reset's unit-0 values
+    never depend on the draw.
+
+    Args:
+        groups: group name → drift names (e.g. ``{"lots": ["vs_clear", "visc_base"]}``).
+        start: [lo, hi] inclusive range of the group's start S, units (1 ≤ lo ≤ hi).
+        size: [lo, hi] range of the magnitude multiplier (0 ≤ lo ≤ hi); default [1, 1].
+        p_none: probability of an episode without any event, in [0, 1].
+        p_flip: probability that the magnitudes' sign is flipped, in [0, 1].
+    """
+
+    groups: Mapping[str, tuple[str, ...]]
+    start: tuple[int, int]
+    size: tuple[float, float] = (1.0, 1.0)
+    p_none: float = 0.0
+    p_flip: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Validate ranges; errors name the field and its valid range."""
+        if not self.groups or any(not members for members in self.groups.values()):
+            raise ValueError(f"DriftEvents.groups must name ≥ 1 non-empty group, got {self.groups}")
+        lo, hi = self.start
+        if not (isinstance(lo, Integral) and isinstance(hi, Integral) and 1 <= lo <= hi):
+            raise ValueError(f"DriftEvents.start must be integers 1 ≤ lo ≤ hi, got {self.start}")
+        if not 0.0 <= self.size[0] <= self.size[1] < math.inf:
+            raise ValueError(f"DriftEvents.size must be 0 ≤ lo ≤ hi < inf, got {self.size}")
+        check_field("DriftEvents", "p_none", self.p_none, 0.0, 1.0)
+        check_field("DriftEvents", "p_flip", self.p_flip, 0.0, 1.0)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DriftEvents:
+        """Build from a scenario's ``drift_events`` mapping; unknown keys list the valid ones."""
+        valid = ("groups", "start", "size", "p_none", "p_flip")
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown drift_events key(s) {unknown}; valid keys: {list(valid)}")
+        if "groups" not in data or "start" not in data:
+            raise ValueError("drift_events needs 'groups' and 'start'")
+        pair = {k: tuple(data[k]) for k in ("start", "size") if k in data}
+        if any(len(v) != 2 for v in pair.values()):
+            raise ValueError(f"drift_events start and size are [lo, hi] pairs, got {pair}")
+        groups = {str(g): tuple(map(str, m)) for g, m in dict(data["groups"]).items()}
+        rest = {k: float(data[k]) for k in ("p_none", "p_flip") if k in data}
+        return cls(groups=groups, **pair, **rest)  # type: ignore[arg-type]
+
+    def compile(self, bank: DriftBank) -> tuple[IntArray, FloatArray]:
+        """(members, offsets): members (n_groups, n_drifts) 0/1 of each group's drifts, offsets
+        (n_drifts,) of each event start from its group's earliest; errors name unknown drifts and
+        drifts without an event from unit ≥ 1."""
+        members = np.zeros((len(self.groups), bank.n_drifts), dtype=np.int64)
+        offsets = np.zeros(bank.n_drifts)
+        for g, (name, drifts) in enumerate(self.groups.items()):
+            unknown = sorted(set(drifts) - set(bank.names))
+            if unknown:
+                raise ValueError(
+                    f"drift_events group {name!r}: unknown drift(s) {unknown}; "
+                    f"valid drifts: {list(bank.names)}"
+                )
+            starts = [bank.specs[d].event_start for d in drifts]
+            if min(starts) < 1:
+                raise ValueError(
+                    f"drift_events group {name!r}: every drift needs a scheduled event from "
+                    f"unit ≥ 1 (event_start), got {dict(zip(drifts, starts, strict=True))}"
+                )
+            for d, s0 in zip(drifts, starts, strict=True):
+                members[g, bank.index(d)] = 1
+                offsets[bank.index(d)] = s0 - min(starts)
+        return members, offsets
+
+    def apply(self, bank: DriftBank, states: FloatArray, idx: IntArray, u: FloatArray) -> IntArray:
+        """Draw the events of the plants ``idx`` whose drifts were just reset.
+
+        Args:
+            bank: The plants' drift bank.
+            states: Drift states of every plant, (n, n_drifts, DRIFT_STATE_WIDTH); the event
+                columns of ``idx`` are overwritten.
+            idx: Plants starting an episode, int64.
+            u: Uniforms in (0, 1), (len(idx), N_EVENT_DRAWS), columns ``EVENT_DRAWS``.
+
+        Returns:
+            Each plant's group start S (units from 0), or -1 for an episode without events.
+        """
+        members, offsets = self.compile(bank)
+        n_groups = members.shape[0]
+        lo, hi = self.start
+        out = np.full(idx.size, -1, dtype=np.int64)
+        mags = np.array([bank.specs[d].event_magnitude for d in bank.names])
+        for k, i in enumerate(idx):
+            states[i, :, XD.ev_start] = -1.0  # events off unless this episode's group has them
+            g_u = u[k, EV.group]
+            if g_u < self.p_none:
+                continue
+            # the rest of (p_none, 1) picks the group uniformly
+            g = min(int((g_u - self.p_none) / (1.0 - self.p_none) * n_groups), n_groups - 1)
+            s = lo + min(int(u[k, EV.start] * (hi - lo + 1)), hi - lo)
+            scale = self.size[0] + (self.size[1] - self.size[0]) * u[k, EV.size]
+            sign = -1.0 if u[k, EV.sign] < self.p_flip else 1.0
+            on = members[g] == 1
+            states[i, on, XD.ev_start] = s + offsets[on]
+            states[i, on, XD.ev_mag] = sign * scale * mags[on]
+            out[k] = s
+        return out
+
+
 # ---------------------------------------------------------------- compiled kernels (one plant)
 # inline="always" puts these into the caller's numba IR, so passing arrays to them costs no
 # reference counting (measured ~40 ns per call when left to LLVM's inliner at 4096 plants).
@@ -271,7 +408,8 @@ def _drift_value(cfg: FloatArray, state: FloatArray, j: int) -> float:
     """clip(mean + OU deviation + step sum + trend·k + scheduled offset(k))."""
     k = state[j, XD.k]
     x = cfg[j, DC.mean] + state[j, XD.ou] + state[j, XD.step] + cfg[j, DC.trend] * k
-    x += scheduled_offset(k, cfg[j, DC.event_start], cfg[j, DC.event_ramp], cfg[j, DC.event_mag])
+    # the event's start and size are per plant and episode (DriftEvents may redraw them at reset)
+    x += scheduled_offset(k, state[j, XD.ev_start], cfg[j, DC.event_ramp], state[j, XD.ev_mag])
     return clip_value(x, cfg[j, DC.low], cfg[j, DC.high])
 
 
@@ -288,6 +426,8 @@ def drift_bank_reset(cfg: FloatArray, state: FloatArray, out: FloatArray) -> Non
         state[j, XD.ou] = 0.0
         state[j, XD.step] = 0.0
         state[j, XD.k] = 0.0
+        state[j, XD.ev_start] = cfg[j, DC.event_start]
+        state[j, XD.ev_mag] = cfg[j, DC.event_mag]
         out[j] = _drift_value(cfg, state, j)
 
 
@@ -362,7 +502,8 @@ def drift_bank_step(
 
 @njit(cache=True)
 def drift_bank_reset_batch(cfg: FloatArray, states: FloatArray, out: FloatArray) -> None:
-    """``drift_bank_reset`` for every plant: states (n, n_drifts, 3), out (n, n_drifts)."""
+    """``drift_bank_reset`` for every plant: states (n, n_drifts, DRIFT_STATE_WIDTH), out (n,
+    n_drifts)."""
     for i in range(states.shape[0]):
         drift_bank_reset(cfg, states[i], out[i])
 

@@ -138,7 +138,7 @@ class BatchEnv(gym.Env, Generic[B]):
         self.batch.reset_plants(self._plant)
         self._ready = True
         self._history = [self._snapshot()]
-        return self._obs(), {"unit_end": False, "truth": self._truth()}
+        return self._obs(), self._episode_info({"unit_end": False, "truth": self._truth()})
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._ready:
@@ -155,7 +155,15 @@ class BatchEnv(gym.Env, Generic[B]):
         self._ready = not (terminated or truncated)
         if self.render_mode is not None:
             self._history.append(self._snapshot())
-        return self._obs(), float(result.reward[0]), terminated, truncated, info
+        return self._obs(), float(result.reward[0]), terminated, truncated, self._episode_info(info)
+
+    def _episode_info(self, info: dict[str, Any]) -> dict[str, Any]:
+        """``info["drift_start"]``: the unit (from 0) where this episode's drawn drift events
+        start, -1 for none; only with a scenario's ``drift_events`` (what evaluation measures
+        recovery from, per episode)."""
+        if getattr(self.batch, "drift_events", None) is not None:
+            info["drift_start"] = int(self.batch.drift_start[0])  # type: ignore[attr-defined]
+        return info
 
     def _obs(self) -> np.ndarray:
         return self.batch.obs[0].copy()  # clipped to the Box and float32 in the compiled step

@@ -26,7 +26,7 @@ import numpy as np
 from envs.core.actions import ActionScaler, ActuatorSpec
 from envs.core.batch import PlantBatchBase, positive_int
 from envs.core.bundle import Plants, new_plants
-from envs.core.disturbances import DriftBank, DriftSpec
+from envs.core.disturbances import N_EVENT_DRAWS, DriftBank, DriftEvents, DriftSpec
 from envs.core.jit import bound_entry
 from envs.core.params import PlantVariant
 from envs.core.sensors import SensorBank, SensorSpec, merge_specs
@@ -102,6 +102,9 @@ class PaintBatch(PlantBatchBase):
         sensors: overrides of the default sensor specs, ``{signal: {field: value}}``.
         drifts: overrides of the default drift specs, ``{drift: {field: value}}``; ``{}``
             keeps the defaults, ``None`` too.
+        drift_events: per-shift random start, size and sign of the drifts' scheduled events
+            (:class:`envs.core.disturbances.DriftEvents` fields), or None (the specs' fixed
+            events, bit for bit).
 
     Attributes:
         plants: the bundle the kernels step; ``params``, ``state``, ``derived``, ``obs``,
@@ -119,6 +122,7 @@ class PaintBatch(PlantBatchBase):
         randomize: bool = False,
         sensors: Mapping[str, Mapping[str, Any]] | None = None,
         drifts: Mapping[str, Mapping[str, Any]] | None = None,
+        drift_events: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(variant.params, PaintLineParams):
             raise TypeError(
@@ -143,6 +147,11 @@ class PaintBatch(PlantBatchBase):
             merge_specs(default_sensors(params), sensors, SensorSpec, "sensor"), self.dt_s
         )
         self.drifts = DriftBank(merge_specs(default_drifts(params), drifts, DriftSpec, "drift"))
+        self.drift_events = None if drift_events is None else DriftEvents.from_dict(drift_events)
+        if self.drift_events is not None:
+            self.drift_events.compile(self.drifts)  # fails early on unknown drifts
+        # each plant's drawn event start this shift, bodies from 0 (-1: none or not drawn)
+        self.drift_start = np.full(self.n, -1, dtype=np.int64)
         plants = new_paint_plants(
             params,
             self.n,
@@ -166,6 +175,11 @@ class PaintBatch(PlantBatchBase):
             self._draw_parameters(idx)
         z = self.streams.normals(idx, N_RESET_NOISE)
         self._reset(self.plants, idx, z, self.randomize)
+        if self.drift_events is not None:  # after the reset: body 0 is never an event's
+            u = self.streams.uniforms(idx, N_EVENT_DRAWS)
+            self.drift_start[idx] = self.drift_events.apply(
+                self.drifts, self.plants.drift_state, idx, u
+            )
 
     def step(
         self,

@@ -21,7 +21,13 @@ from envs.paint.params import PaintLineParams
 __all__ = ["PaintEnv", "PaintVectorEnv", "resolve_paint_scenario", "resolve_paint_variant"]
 
 # what a scenario profile may set, and its value when neither profile nor caller sets it
-SCENARIO_DEFAULTS = {"shift_bodies": None, "sensors": None, "drifts": None, "randomize": False}
+SCENARIO_DEFAULTS = {
+    "shift_bodies": None,
+    "sensors": None,
+    "drifts": None,
+    "randomize": False,
+    "drift_events": None,
+}
 BOX_LOW, BOX_HIGH = OBS_LOW.astype(np.float32), OBS_HIGH.astype(np.float32)
 
 
@@ -36,8 +42,9 @@ def resolve_paint_scenario(scenario: str | Mapping[str, Any] | None) -> dict[str
     """Disturbance profile: a name in ``envs/conf/scenarios/paint/``, a YAML path or a mapping.
 
     A profile sets any of ``shift_bodies``, ``sensors`` (sensor faults), ``drifts`` (climate,
-    paint-lot and wear drifts with scheduled events) and ``randomize``; explicit env arguments
-    override it.
+    paint-lot and wear drifts with scheduled events), ``drift_events`` (their start, size and sign
+    drawn per shift: :class:`envs.core.disturbances.DriftEvents`) and ``randomize``; explicit
+    env arguments override it.
     """
     return resolve_scenario(scenario, "paint", tuple(SCENARIO_DEFAULTS))
 

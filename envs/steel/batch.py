@@ -26,7 +26,7 @@ import numpy as np
 from envs.core.actions import ActionScaler, ActuatorSpec
 from envs.core.batch import PlantBatchBase, positive_int
 from envs.core.bundle import Plants, new_plants
-from envs.core.disturbances import DriftBank, DriftSpec
+from envs.core.disturbances import N_EVENT_DRAWS, DriftBank, DriftEvents, DriftSpec
 from envs.core.jit import bound_entry
 from envs.core.noise import BITS_DTYPE
 from envs.core.params import PlantVariant
@@ -73,6 +73,9 @@ class BOFBatch(PlantBatchBase):
         randomize: draw plant parameters from the variant's ranges at each episode start.
         sensors: overrides of the default sensor specs, ``{signal: {field: value}}``.
         drifts: campaign drift specs ``{drift: {field: value}}`` (default: built-in set).
+        drift_events: per-campaign random start, size and sign of the drifts' scheduled events
+            (:class:`envs.core.disturbances.DriftEvents` fields; campaigns only), or None (the
+            specs' fixed events, bit for bit).
 
     Attributes:
         plants: the bundle the kernels take (:class:`envs.core.bundle.Plants`); ``params``,
@@ -92,6 +95,7 @@ class BOFBatch(PlantBatchBase):
         randomize: bool = False,
         sensors: Mapping[str, Mapping[str, Any]] | None = None,
         drifts: Mapping[str, Mapping[str, Any]] | None = None,
+        drift_events: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(variant.params, BOFParams):
             raise TypeError(f"BOF plants need BOFParams, got {type(variant.params).__name__}")
@@ -115,6 +119,13 @@ class BOFBatch(PlantBatchBase):
         if unknown:
             raise ValueError(f"unknown drift(s) {unknown}; valid drifts: {sorted(DRIFT_TARGETS)}")
         self.drifts = DriftBank({k: DriftSpec.from_dict(v) for k, v in drift_specs.items()})
+        self.drift_events = None if drift_events is None else DriftEvents.from_dict(drift_events)
+        if self.drift_events is not None:
+            if self.campaign_heats == 1:
+                raise ValueError("drift_events need a campaign (campaign_heats > 1)")
+            self.drift_events.compile(self.drifts)  # fails early on unknown drifts
+        # each plant's drawn event start this campaign, heats from 0 (-1: none or not drawn)
+        self.drift_start = np.full(self.n, -1, dtype=np.int64)
         # drifts act only across the heats of a campaign: outside one they multiply nothing
         campaign = self.campaign_heats > 1
         targets = [BOFParams.index(DRIFT_TARGETS[k]) for k in self.drifts.names] if campaign else []
@@ -165,6 +176,9 @@ class BOFBatch(PlantBatchBase):
         if self.randomize:
             self._draw_parameters(idx)
         self._start_heats(idx, new_episode=True)
+        if self.drift_events is not None:  # after the reset: heat 0 is never an event's
+            u = self.streams.uniforms(idx, N_EVENT_DRAWS)
+            self.drift_start[idx] = self.drift_events.apply(self.drifts, self.drift_state, idx, u)
 
     def _start_heats(self, idx: np.ndarray, new_episode: bool) -> None:
         """Charge the next heat (the first of a campaign with ``new_episode``) into ``idx``."""

@@ -22,7 +22,13 @@ from envs.steel.scoring import heat_kpi_table, kpi_dict
 __all__ = ["BOFEnv", "BOFVectorEnv", "resolve_bof_scenario", "resolve_bof_variant"]
 
 # what a scenario profile may set, and its value when neither profile nor caller sets it
-SCENARIO_DEFAULTS = {"campaign_heats": 1, "sensors": None, "drifts": None, "randomize": False}
+SCENARIO_DEFAULTS = {
+    "campaign_heats": 1,
+    "sensors": None,
+    "drifts": None,
+    "randomize": False,
+    "drift_events": None,
+}
 
 OBS_LOW = OBSERVATION.low.astype(np.float32)
 OBS_HIGH = OBSERVATION.high.astype(np.float32)
@@ -39,7 +45,9 @@ def resolve_bof_scenario(scenario: str | Mapping[str, Any] | None) -> dict[str, 
     """Disturbance profile: a name in ``envs/conf/scenarios/bof/``, a YAML path or a mapping.
 
     A profile sets any of ``campaign_heats``, ``sensors`` (sensor faults), ``drifts`` (campaign
-    drifts and scheduled events) and ``randomize``; explicit env arguments override it.
+    drifts and scheduled events), ``drift_events`` (their start, size and sign drawn per campaign:
+    :class:`envs.core.disturbances.DriftEvents`) and ``randomize``; explicit env arguments
+    override it.
     """
     return resolve_scenario(scenario, "bof", tuple(SCENARIO_DEFAULTS))
 

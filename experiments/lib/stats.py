@@ -92,13 +92,28 @@ def episode_recovery(
 
 def drift_recovery(
     series: Sequence[Sequence[Mapping[str, float]]],
-    start: int,
+    start: int | Sequence[int | None],
     kpis: Sequence[str],
     window: int,
     share: float,
 ) -> Recovery:
-    """Recovery of every episode (see the module docstring)."""
-    out = [episode_recovery(in_spec_flags(s, kpis), start, window, share) for s in series]
+    """Recovery of every episode (see the module docstring).
+
+    ``start`` is the drift's first unit in every episode, or one start per episode (drawn per
+    episode: ``EpisodeResults.drift_starts``); episodes whose start is ``None`` or negative had
+    no drift and are left out.
+    """
+    if isinstance(start, int):
+        starts: list[int | None] = [start] * len(series)
+    else:
+        starts = list(start)
+        if len(starts) != len(series):
+            raise ValueError(f"{len(starts)} drift starts for {len(series)} episodes")
+    out = [
+        episode_recovery(in_spec_flags(s, kpis), u0, window, share)
+        for s, u0 in zip(series, starts, strict=True)
+        if u0 is not None and u0 >= 0
+    ]
     return Recovery([o[0] for o in out], [o[1] for o in out], [o[2] for o in out])
 
 
