@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
 import yaml
 from hydra import compose, initialize
@@ -187,3 +188,26 @@ def test_tune_config_is_the_train_config_plus_the_tune_section(tmp_path: Path) -
         OmegaConf.to_container(train_cfg)
     )
     assert tuned["tune"]["space"]["params"][0]["name"].startswith("agent.algo.")  # sac space
+
+
+def test_a_pruned_trial_stops_at_its_first_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pruner's verdict on an intermediate evaluation ends the trial's training there."""
+    open_study = tune_job.open_study
+
+    def always_prune(c: Any) -> optuna.Study:
+        study = open_study(c)
+        study.pruner = optuna.pruners.ThresholdPruner(lower=1e9)  # every score is below
+        return study
+
+    monkeypatch.setattr(tune_job, "open_study", always_prune)
+    with pytest.raises(RuntimeError, match="no trial completed"):
+        run_tune(tmp_path, "n_trials=1")
+    (child,) = [r for r in tune_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags]
+    assert child.data.tags["optuna.state"] == "pruned"
+    uri = f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}"
+    history = MlflowClient(tracking_uri=uri).get_metric_history(
+        child.info.run_id, "eval/paired_delta"
+    )
+    assert [m.step for m in history] == [128], "no training or evaluation after the prune"
