@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import hydra
@@ -61,6 +62,7 @@ TUNE_KEYS = ("tune", "n_trials")  # the keys conf/tune.yaml adds to the train co
 TYPES = ("float", "int", "categorical", "width")
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 PARENT_ATTR = "mlflow_parent_run_id"
+SETTINGS_ATTR = "settings"
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -320,7 +322,51 @@ def open_study(c: Mapping[str, Any]) -> optuna.Study:
         seed=int(t["seed"]) + len(study.trials), n_startup_trials=int(t["n_startup_trials"])
     )
     study.pruner = pruner
+    check_same_settings(study, c)
     return study
+
+
+def study_settings(c: Mapping[str, Any]) -> dict[str, Any]:
+    """What makes trial scores comparable: the same plant, env, agent base, budget and seeds.
+
+    Sampler and pruner settings, tracking, paths and the output file may change on a resume.
+    """
+    t = c["tune"]
+    train = {k: v for k, v in c["train"].items() if k not in ("progress_bar", "total_timesteps")}
+    train.pop("checkpoint_every_steps", None)
+    settings = {
+        "env": c["env"],
+        "plant": plant_tags(plant_of(dict(c))),
+        "agent": c["agent"],
+        "seed": c["seed"],
+        "train": train,
+        "eval.scenario": c["eval"]["scenario"],
+        "tune": {
+            k: t[k] for k in ("timesteps", "every_steps", "first_seed", "n_episodes", "space")
+        },
+    }
+    return cast(dict[str, Any], json.loads(json.dumps(settings)))
+
+
+def check_same_settings(study: optuna.Study, c: Mapping[str, Any]) -> None:
+    """A new study records its settings; a resumed one must be continued with the same.
+
+    Raises:
+        ConfigError: naming the settings that differ from those the study was started with.
+    """
+    now = study_settings(c)
+    before = study.user_attrs.get(SETTINGS_ATTR)
+    if before is None:
+        study.set_user_attr(SETTINGS_ATTR, now)
+        return
+    old, new = flatten(before), flatten(now)
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if changed:
+        raise ConfigError(
+            f"study {study.study_name!r} was started with other settings, so its trial scores "
+            f"would not be comparable; these differ: {changed}. Use the study's settings or "
+            "another tune.study"
+        )
 
 
 def write_best(c: Mapping[str, Any], study: optuna.Study, hparams_choice: str | None) -> Path:

@@ -110,6 +110,9 @@ def test_interrupted_study_resumes_into_the_same_study(
     assert len(parents) == 1, "the resumed search continues the study's parent run"
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     assert sorted(r.data.tags["optuna.trial"] for r in children) == ["0", "1"]
+    # continuing with another budget would mix incomparable scores: refused, nothing run
+    with pytest.raises(ConfigError, match=r"differ: \['tune.timesteps'\]"):
+        run_tune(root, "n_trials=3", "tune.timesteps=512")
     # a third start with the target already reached runs no trial
     again = run_tune(root, "n_trials=2")
     assert again["n_trials"] == 2 and len(tune_runs(root)) == 3
