@@ -19,6 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import MissingConfigException
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig, OmegaConf
+from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from agents.builder import build_agent, make_train_env
 from experiments import tune as tune_job
@@ -83,8 +84,22 @@ def resumed(
     return root, first, second
 
 
-def test_two_trials_complete_as_child_runs_of_one_parent(tmp_path: Path) -> None:
-    out = run_tune(tmp_path, "n_trials=2")
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A study of 2 trials run in one go."""
+    root = tmp_path_factory.mktemp("tune")
+    return root, run_tune(root, "n_trials=2")
+
+
+def trials(root: Path) -> list[optuna.trial.FrozenTrial]:
+    storage = JournalStorage(JournalFileBackend(str(root / "results/tune/studies.journal")))
+    return optuna.load_study(study_name="bof-ppo-bof_250t", storage=storage).trials
+
+
+def test_two_trials_complete_as_child_runs_of_one_parent(
+    fresh: tuple[Path, dict[str, Any]],
+) -> None:
+    tmp_path, out = fresh
     assert out["n_trials"] == 2
     runs = tune_runs(tmp_path)
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
@@ -116,6 +131,16 @@ def test_interrupted_study_resumes_into_the_same_study(
     # a third start with the target already reached runs no trial
     again = run_tune(root, "n_trials=2")
     assert again["n_trials"] == 2 and len(tune_runs(root)) == 3
+
+
+def test_same_seeds_same_trials(
+    fresh: tuple[Path, dict[str, Any]],
+    resumed: tuple[Path, dict[str, Any], dict[str, Any]],
+) -> None:
+    """Trial 0 of two studies with the same seeds: the same sample, the same paired scores."""
+    a, b = trials(fresh[0])[0], trials(resumed[0])[0]
+    assert a.params == b.params
+    assert a.intermediate_values == b.intermediate_values and a.value == b.value
 
 
 def test_best_parameter_file_composes_into_a_training_config(
