@@ -269,16 +269,21 @@ def run_trial(
             int(t["every_steps"]),
             make_policy(tc["agent"]),
         )
-        model.learn(int(t["timesteps"]), callback=[eval_cb])
-        if not eval_cb.pruned and eval_cb.scored_at != model.num_timesteps:
-            eval_cb.run_eval()  # the score is the policy at the end of its budget
-        writer.flush()
+        try:
+            model.learn(int(t["timesteps"]), callback=[eval_cb])
+            if not eval_cb.pruned and eval_cb.scored_at != model.num_timesteps:
+                eval_cb.run_eval()  # the score is the policy at the end of its budget
+        finally:
+            writer.flush()
+            train_env.close()
         mlflow.set_tag("optuna.state", "pruned" if eval_cb.pruned else "complete")
         assert eval_cb.score is not None
-        if eval_cb.pruned:
-            raise optuna.TrialPruned(f"pruned at {eval_cb.scored_at} steps")
-        mlflow.log_metric("score", eval_cb.score, step=model.num_timesteps)
-        return eval_cb.score
+        if not eval_cb.pruned:
+            mlflow.log_metric("score", eval_cb.score, step=model.num_timesteps)
+    # raised outside the run, which a pruned trial ends as FINISHED (not FAILED)
+    if eval_cb.pruned:
+        raise optuna.TrialPruned(f"pruned at {eval_cb.scored_at} steps")
+    return eval_cb.score
 
 
 def tuning_seeds(c: Mapping[str, Any]) -> range:

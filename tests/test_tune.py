@@ -234,6 +234,7 @@ def test_a_pruned_trial_stops_at_its_first_report(
         run_tune(tmp_path, "n_trials=1")
     (child,) = [r for r in tune_runs(tmp_path) if "mlflow.parentRunId" in r.data.tags]
     assert child.data.tags["optuna.state"] == "pruned"
+    assert child.info.status == "FINISHED", "a pruned trial is a regular end, not a failure"
     uri = f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}"
     history = MlflowClient(tracking_uri=uri).get_metric_history(
         child.info.run_id, "eval/paired_delta"
