@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate tune study-bof study-paint report results clean
+.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate tune tune-agent study-bof study-paint report results clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,14 @@ calibrate: $(STAMP)  ## refit the BOF operator's static model on the nominal pla
 tune: $(STAMP)  ## re-tune both PID baselines (gains + operating point) into conf/baselines
 	$(BIN)/python -m experiments.tuning.pid --process bof
 	$(BIN)/python -m experiments.tuning.pid --process paint
+
+# Optuna search of an agent's hyper-parameters: resumes the study in results/tune/ and writes
+# conf/hparams/$(TUNE_ENV)_$(TUNE_AGENT)_tuned.yaml (README "Tuning hyper-parameters").
+TUNE_ENV ?= bof
+TUNE_AGENT ?= ppo
+N_TRIALS ?= 20
+tune-agent: $(STAMP)  ## Optuna search of an agent's hyper-parameters (TUNE_ENV=bof TUNE_AGENT=ppo N_TRIALS=20)
+	$(BIN)/python -m experiments.tune env=$(TUNE_ENV) agent=$(TUNE_AGENT) n_trials=$(N_TRIALS)
 
 # The evaluation study (issue 5): PPO and SAC x 3 seeds trained on the nominal plant and evaluated
 # on every scenario set, the three baselines on the same sets, then the report. Long (≈ 10 min BOF, ≈ 35 min paint, on 2 cores).
