@@ -47,7 +47,7 @@ from experiments.lib.scenario_sets import ScenarioSet, load_scenario_set
 from experiments.lib.stats import drift_recovery, gap_closed
 from experiments.lib.tracking import git_commit, setup_tracking
 
-__all__ = ["evaluate_policy", "main"]
+__all__ = ["evaluate_policy", "main", "recorded_residual", "resolve_combined_policy"]
 
 
 def env_sizes(env_id: str, plant: Any, kwargs: dict[str, Any]) -> tuple[int, int]:
@@ -180,6 +180,25 @@ def residual_for(spec: str, requested: Any) -> ResidualConfig:
     return recorded or asked or ResidualConfig()
 
 
+def resolve_combined_policy(
+    spec: str,
+    residual: ResidualConfig,
+    process: str,
+    n_obs: int,
+    n_act: int,
+    plant: Any = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> tuple[Any, dict[str, str]]:
+    """:func:`resolve_policy` for the raw env; a residual correction comes back combined with
+    its base, built for ``plant`` (:class:`agents.residual.ResidualPolicy`), and tagged."""
+    if not residual.active:
+        return resolve_policy(spec, process, n_obs, n_act, plant, env_kwargs)
+    base = ResidualController(residual, process, n_act, plant, env_kwargs)
+    # the learned correction sees the env's observation + the base's estimates
+    inner, meta = resolve_policy(spec, process, n_obs + base.n_features, n_act, plant, env_kwargs)
+    return ResidualPolicy(inner, base), {**meta, "residual_base": residual.base}
+
+
 def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict[str, float]]:
     """The whole job for a resolved config: every scenario set, one MLflow run each.
 
@@ -196,16 +215,11 @@ def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict
     sets = [load_scenario_set(process, name) for name in c["scenario_sets"]]  # fail before running
     spec = str(c["policy"])
     residual = residual_for(spec, c.get("base"))
-    n_in = n_obs
-    if residual.active:  # the learned correction sees the env's observation + the estimates
-        n_in += ResidualController(residual, process, n_act, plant, env_kwargs).n_features
     results = {}
     for sset in (s.with_episodes(c["episodes"]) for s in sets):
-        policy, meta = resolve_policy(spec, process, n_in, n_act, plant, env_kwargs)
-        if residual.active:
-            base = ResidualController(residual, process, n_act, plant, env_kwargs)
-            policy = ResidualPolicy(policy, base)
-            meta = {**meta, "residual_base": residual.base}
+        policy, meta = resolve_combined_policy(
+            spec, residual, process, n_obs, n_act, plant, env_kwargs
+        )
 
         def make_env(name: str = sset.name) -> Any:
             return envs.make(env_id, plant=plant, scenario=name, **env_kwargs)
