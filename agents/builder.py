@@ -17,6 +17,7 @@ from hydra.utils import get_class, instantiate
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from agents.residual import ResidualConfig
 from agents.vecenv import make_sb3_vec_env
 
 __all__ = ["algorithm_class", "build_agent", "load_policy", "make_train_env", "save_policy"]
@@ -34,9 +35,17 @@ def make_train_env(
     normalize_obs: bool,
     normalize_reward: bool,
     gamma: float,
+    residual: ResidualConfig | None = None,
 ) -> VecEnv:
-    """The native vector env of ``n_envs`` plants, wrapped for SB3 and (optionally) normalised."""
-    venv: VecEnv = make_sb3_vec_env(env_id, n_envs=n_envs, seed=seed, plant=plant, **env_kwargs)
+    """The native vector env of ``n_envs`` plants, wrapped for SB3 and (optionally) normalised.
+
+    With a ``residual`` base controller the agent acts on :class:`ResidualVectorWrapper` (a
+    correction to the base; the observation carries the base's estimates if configured), and
+    the normalisation sees that observation.
+    """
+    venv: VecEnv = make_sb3_vec_env(
+        env_id, n_envs=n_envs, seed=seed, plant=plant, residual=residual, **env_kwargs
+    )
     if normalize_obs or normalize_reward:
         venv = VecNormalize(venv, norm_obs=normalize_obs, norm_reward=normalize_reward, gamma=gamma)
     return venv

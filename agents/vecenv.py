@@ -317,7 +317,12 @@ def _scalar(v: Any) -> Any:
 
 
 def make_sb3_vec_env(
-    env: str = "bof", n_envs: int = 8, seed: int | None = 0, plant: Any = None, **env_kwargs: Any
+    env: str = "bof",
+    n_envs: int = 8,
+    seed: int | None = 0,
+    plant: Any = None,
+    residual: Any = None,
+    **env_kwargs: Any,
 ) -> NativeVecEnvAdapter:
     """Build the native vector env of a process and wrap it for SB3.
 
@@ -326,6 +331,9 @@ def make_sb3_vec_env(
         n_envs: number of plants stepped together.
         seed: seed of the first ``reset()`` (``None``: unseeded).
         plant: plant variant (name in ``envs/conf/plant/``, YAML path, mapping or params).
+        residual: an :class:`agents.residual.ResidualConfig`; with a base controller the vector
+            env is wrapped in :class:`agents.residual.ResidualVectorWrapper` (the agent then
+            learns a correction to the base). ``None`` or base ``"none"``: the plain env.
         **env_kwargs: further env arguments, e.g. ``action_mode="absolute"``.
     """
     import envs  # registers the plantrl/ ids
@@ -346,6 +354,10 @@ def make_sb3_vec_env(
         autoreset_mode="same_step",
         **env_kwargs,
     )
+    if residual is not None and residual.active:
+        from agents.residual import ResidualVectorWrapper
+
+        venv = ResidualVectorWrapper(venv, residual)
     adapter = NativeVecEnvAdapter(venv)
     if seed is not None:
         adapter.seed(seed)

@@ -13,28 +13,41 @@ KPIs, drift recovery), per-episode returns as ``episode/return`` steps, every ep
 operator/pid/mpc or the algorithm, and the training seed where known), env, plant (``plant``,
 ``plant_hash``; the full parameter set is ``plant.json``), scenario set and git commit — what
 ``experiments.report`` groups by. Baselines are built for the evaluated plant, overrides included.
+
+A policy trained with residual control (``base=operator|pid``, :mod:`agents.residual`) is
+evaluated as the combined policy: the base, scale and estimator features its training run
+recorded (``base.*`` params, or the ``base`` node of a policy folder's ``config.yaml``) rebuild
+the base controller for the evaluated plant around the learned correction
+(:class:`agents.residual.ResidualPolicy`); the runs are tagged ``residual_base``. ``base=`` on
+the command line must agree with what the run recorded (it is needed only for a source that
+records nothing, an ONNX file).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, cast
 
 import hydra
 import mlflow
 import numpy as np
+import yaml
 from hydra.core.hydra_config import HydraConfig
+from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig, OmegaConf
 
 import envs
 from agents.evaluation import EpisodeResults, evaluate
+from agents.residual import ResidualConfig, ResidualController, ResidualPolicy, residual_config
+from experiments.lib.config_checks import ConfigError
 from experiments.lib.plants import job_plant, log_plant, plant_tags
-from experiments.lib.policy_specs import describe, resolve_policy
+from experiments.lib.policy_specs import RUN_ID, describe, resolve_policy
 from experiments.lib.scenario_sets import ScenarioSet, load_scenario_set
 from experiments.lib.stats import drift_recovery, gap_closed
 from experiments.lib.tracking import git_commit, setup_tracking
 
-__all__ = ["evaluate_policy", "main"]
+__all__ = ["evaluate_policy", "main", "recorded_residual", "resolve_combined_policy"]
 
 
 def env_sizes(env_id: str, plant: Any, kwargs: dict[str, Any]) -> tuple[int, int]:
@@ -109,6 +122,87 @@ def log_evaluation(
             mlflow.log_metric("gap_closed", gap)
 
 
+def _run_of(spec: str) -> str | None:
+    """The MLflow run that trained the policy ``spec`` names (runs:/, a run id, models:/)."""
+    if spec.startswith("runs:/"):
+        return spec[len("runs:/") :].strip("/").split("/")[0]
+    if RUN_ID.match(spec):
+        return spec
+    if spec.startswith("models:/"):
+        client = mlflow.MlflowClient()
+        name, _, alias = spec[len("models:/") :].partition("@")
+        try:
+            if alias:
+                version = client.get_model_version_by_alias(name, alias)
+            else:
+                name, _, number = name.partition("/")
+                version = client.get_model_version(name, number)
+        except MlflowException:
+            return None  # resolve_policy reports the unknown model
+        return version.tags.get("run_id") or version.run_id
+    return None
+
+
+def recorded_residual(spec: str) -> ResidualConfig | None:
+    """The residual settings the policy's training recorded; None where nothing is recorded
+    (baselines, ONNX files, runs from before residual control: those are ``base=none``)."""
+    if spec.startswith("baseline:"):
+        return None
+    run_id = _run_of(spec)
+    if run_id is not None:
+        try:
+            params = mlflow.get_run(run_id).data.params
+        except MlflowException:
+            return None  # resolve_policy reports the unknown run
+        node: dict[str, Any] = {
+            k[len("base.") :]: v for k, v in params.items() if k.startswith("base.")
+        }
+        if "estimator_features" in node:
+            node["estimator_features"] = node["estimator_features"] == "True"
+        return residual_config(node)
+    config = Path(spec) / "config.yaml"
+    if config.is_file():
+        return residual_config(yaml.safe_load(config.read_text()).get("base"))
+    return None
+
+
+def residual_for(spec: str, requested: Any) -> ResidualConfig:
+    """The residual settings to evaluate ``spec`` with: the recorded ones, or ``base=`` where
+    nothing is recorded; a ``base=`` that contradicts the record is an error."""
+    recorded = recorded_residual(spec)
+    try:
+        asked = None if requested is None else residual_config(requested)
+    except ValueError as err:
+        raise ConfigError(f"base: {err}") from err
+    if spec.startswith("baseline:") and asked is not None and asked.active:
+        raise ConfigError(f"base={asked.base} applies to a trained correction, not to {spec}")
+    if asked is not None and recorded is not None and asked != recorded:
+        raise ConfigError(
+            f"base={asked.to_dict()} contradicts what {spec} was trained with "
+            f"({recorded.to_dict()}); drop the base= override"
+        )
+    return recorded or asked or ResidualConfig()
+
+
+def resolve_combined_policy(
+    spec: str,
+    residual: ResidualConfig,
+    process: str,
+    n_obs: int,
+    n_act: int,
+    plant: Any = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> tuple[Any, dict[str, str]]:
+    """:func:`resolve_policy` for the raw env; a residual correction comes back combined with
+    its base, built for ``plant`` (:class:`agents.residual.ResidualPolicy`), and tagged."""
+    if not residual.active:
+        return resolve_policy(spec, process, n_obs, n_act, plant, env_kwargs)
+    base = ResidualController(residual, process, n_act, plant, env_kwargs)
+    # the learned correction sees the env's observation + the base's estimates
+    inner, meta = resolve_policy(spec, process, n_obs + base.n_features, n_act, plant, env_kwargs)
+    return ResidualPolicy(inner, base), {**meta, "residual_base": residual.base}
+
+
 def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict[str, float]]:
     """The whole job for a resolved config: every scenario set, one MLflow run each.
 
@@ -123,10 +217,13 @@ def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict
     env_kwargs.pop("scenario", None)
     n_obs, n_act = env_sizes(env_id, plant, env_kwargs)
     sets = [load_scenario_set(process, name) for name in c["scenario_sets"]]  # fail before running
+    spec = str(c["policy"])
+    residual = residual_for(spec, c.get("base"))
     results = {}
     for sset in (s.with_episodes(c["episodes"]) for s in sets):
-        spec = str(c["policy"])
-        policy, meta = resolve_policy(spec, process, n_obs, n_act, plant, env_kwargs)
+        policy, meta = resolve_combined_policy(
+            spec, residual, process, n_obs, n_act, plant, env_kwargs
+        )
 
         def make_env(name: str = sset.name) -> Any:
             return envs.make(env_id, plant=plant, scenario=name, **env_kwargs)

@@ -4,6 +4,7 @@
     python -m experiments.train agent=sac plant=bof_120t seed=3
     python -m experiments.train experiment=debug         # seconds
     python -m experiments.train resume=<mlflow run id>   # continue an interrupted run
+    python -m experiments.train base=pid base.scale=0.5  # learn a correction to the PID
 
 Steps: compose and validate the config -> open the MLflow store -> build the native vector env
 (n plants per call) and the algorithm (or load the last checkpoint) -> learn with evaluation,
@@ -33,6 +34,7 @@ from agents.baselines.operator import OperatorPolicy
 from agents.builder import algorithm_class, build_agent, make_train_env, save_policy
 from agents.evaluation import RecurrentSB3Policy, evaluate, n_actions
 from agents.policy import SB3Policy
+from agents.residual import ResidualConfig, ResidualWrapper, residual_config
 from envs.core.params import PlantVariant
 from experiments.evaluate import evaluate_policy
 from experiments.lib.callbacks import (
@@ -141,6 +143,7 @@ def record_new_run(c: dict[str, Any], run: Any, env_id: str) -> Path:
             "seed": str(c["seed"]),
             "git_commit": git_commit(),
             "scenario": c["eval"]["scenario"],
+            "residual_base": residual_config(c.get("base")).base,
         }
     )
     mlflow.log_artifact(str(run_dir / "config.yaml"), "config")
@@ -182,17 +185,32 @@ def learn(
 
 
 def compare_with_operator(
-    c: dict[str, Any], model: Any, train_env: Any, make_eval_env: Any, title: str
+    c: dict[str, Any],
+    model: Any,
+    train_env: Any,
+    make_eval_env: Any,
+    title: str,
+    make_raw_env: Any = None,
 ) -> dict[str, float]:
-    """Policy and operator practice on the same held-apart seeds: table, kpi/* metrics."""
+    """Policy and operator practice on the same held-apart seeds: table, kpi/* metrics.
+
+    With a residual base, ``make_eval_env`` builds the wrapped env the policy acts on and
+    ``make_raw_env`` the plain one for the operator; the base alone (the zero correction on the
+    wrapped env, which is the base exactly) is a row of its own, ``base:<name>``.
+    """
     first = c["eval"]["first_seed"]
     seeds = range(first, first + c["eval"]["final_episodes"])
     vecnorm = train_env if isinstance(train_env, VecNormalize) else None
     name = c["agent"]["name"]
+    make_raw_env = make_raw_env or make_eval_env
     results = {name: evaluate(make_policy(c["agent"])(model, vecnorm), make_eval_env, seeds)}
+    residual = residual_config(c.get("base"))
+    if residual.base == "pid":
+        zero = OperatorPolicy(n_actions(make_eval_env))  # the zero correction: the base alone
+        results[f"base:{residual.base}"] = evaluate(zero, make_eval_env, seeds)
     if c["env"]["kwargs"].get("action_mode", "adjust") == "adjust":
-        operator = OperatorPolicy(n_actions(make_eval_env))
-        results["operator"] = evaluate(operator, make_eval_env, seeds)
+        operator = OperatorPolicy(n_actions(make_raw_env))
+        results["operator"] = evaluate(operator, make_raw_env, seeds)
     table = final_table(results)
     print_table(table, f"{title}: {len(seeds)} eval episodes, scenario {c['eval']['scenario']}")
     mlflow.log_text(table.to_markdown(), "final_table.md")
@@ -204,6 +222,14 @@ def compare_with_operator(
     return results[name].summary()
 
 
+def _residual(c: dict[str, Any]) -> ResidualConfig:
+    """The run's residual settings (``base`` node), a clear ConfigError when invalid."""
+    try:
+        return residual_config(c.get("base"))
+    except ValueError as err:
+        raise ConfigError(f"base: {err}") from err
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """The whole job for a composed config (tests call it with ``hydra.compose``)."""
     # --- 1. config, validated before anything is created -------------------------------------
@@ -213,6 +239,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     experiment_id = setup_tracking(c["tracking"])  # an unreachable server fails here, no run
     env_id, seed, resuming = c["env"]["id"], int(c["seed"]), c.get("resume") is not None
     env_kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
+    residual = _residual(c)
 
     # --- 2. envs: n plants per call for training, seeded single envs for evaluation ----------
     start = latest_checkpoint(c["resume"])[1] if resuming else 0
@@ -225,12 +252,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
         c["train"]["normalize_obs"],
         c["train"]["normalize_reward"],
         float(c["agent"]["algo"].get("gamma", 0.99)),
+        residual,
     )
 
     eval_kwargs = {**env_kwargs, "scenario": c["eval"]["scenario"]}
 
-    def make_eval_env() -> gym.Env:
+    def make_raw_env() -> gym.Env:
         return envs.make(env_id, plant=c["plant"], **eval_kwargs)
+
+    def make_eval_env() -> gym.Env:
+        """The env the policy acts on: the raw env, or the residual wrapper around it."""
+        env = make_raw_env()
+        return ResidualWrapper(env, residual) if residual.active else env
 
     # --- 3. agent: new, or the interrupted run's last checkpoint ------------------------------
     run_id = None
@@ -241,6 +274,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     # --- 4. learn and evaluate inside one MLflow run -----------------------------------------
     title = f"{c['env']['name']}-{c['agent']['name']}-{c['plant_name']}-s{seed}"
+    if residual.active:
+        title += f"-on-{residual.base}"
     with mlflow.start_run(
         run_id=run_id,
         experiment_id=None if run_id else experiment_id,
@@ -248,7 +283,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ) as run:
         run_dir = Path(c["resume"]) if resuming else record_new_run(c, run, env_id)
         learn(c, model, run, run_dir, make_eval_env, resuming)
-        summary = compare_with_operator(c, model, train_env, make_eval_env, title)
+        summary = compare_with_operator(c, model, train_env, make_eval_env, title, make_raw_env)
 
         # --- 5. the trained artefact: zip + normalisation + config, registered ---------------
         policy_dir = save_policy(model, train_env, run_dir / "final")
@@ -260,6 +295,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             **plant_tags(plant_of(c)),
             "algorithm": c["agent"]["name"],
             "seed": str(seed),
+            "residual_base": residual.base,
         }
         reg = log_and_register_policy(
             policy_dir,
