@@ -33,9 +33,9 @@ import matplotlib.pyplot as plt
 
 import envs
 from envs.core.params import PlantVariant
+from experiments.evaluate import residual_for, resolve_combined_policy
 from experiments.lib.kpi_tables import CEILING_TITLE, ceilings
 from experiments.lib.plants import job_plant
-from experiments.lib.policy_specs import resolve_policy
 from experiments.lib.scenario_sets import load_scenario_set
 from experiments.lib.stats import gap_closed, iqm_with_ci, probability_of_improvement
 from experiments.lib.tracking import git_commit, setup_tracking
@@ -268,7 +268,11 @@ def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> d
     obs_shape, act_shape = env.observation_space.shape, env.action_space.shape
     assert obs_shape is not None and act_shape is not None
     variant = getattr(env.unwrapped, "variant", None)  # baselines are built for this plant
-    policy, _ = resolve_policy(spec, process, obs_shape[0], act_shape[0], variant)
+    # a residual run is drawn as the combined policy it was trained as (base + correction)
+    residual = residual_for(spec, None)
+    policy, _ = resolve_combined_policy(
+        spec, residual, process, obs_shape[0], act_shape[0], variant
+    )
     if hasattr(policy, "reset"):
         policy.reset(1)
     if hasattr(policy, "attach"):
