@@ -122,6 +122,13 @@ def check_tune_config(c: Mapping[str, Any]) -> None:
         ConfigError: naming the key, e.g. ``n_trials = 0 is invalid: must be a positive integer``.
     """
     t = c["tune"]
+    base = (c.get("base") or {}).get("name", "none")
+    if base != "none":
+        # trials build their envs without the residual wrapper: a search for a residual agent
+        # would tune a different problem than the one it is meant for
+        raise ConfigError(
+            f"base = {base!r}: experiments.tune searches plain agents only (base=none) for now"
+        )
     for key, value in (
         ("n_trials", c["n_trials"]),
         ("tune.n_episodes", t["n_episodes"]),

@@ -240,3 +240,14 @@ def test_a_pruned_trial_stops_at_its_first_report(
         child.info.run_id, "eval/paired_delta"
     )
     assert [m.step for m in history] == [128], "no training or evaluation after the prune"
+
+
+def test_a_residual_base_is_refused_until_trials_build_it() -> None:
+    """Trials build plain envs; tuning ``base=pid`` would search another problem: refused."""
+    c = {
+        "base": {"name": "pid"},
+        "tune": {},
+        "n_trials": 1,
+    }
+    with pytest.raises(tune_job.ConfigError, match="base = 'pid'"):
+        tune_job.check_tune_config(c)
