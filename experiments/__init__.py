@@ -9,7 +9,12 @@
 | ``experiments.benchmarks.{envs,training}`` | ``make bench``: ``results/benchmarks/*.md`` |
 | ``experiments.calibration.{bof,paint}`` | fit a process's unsourced constants |
 | ``experiments.tuning.pid`` | tune a PID baseline once, write its gains into ``conf/baselines/`` |
+| ``experiments.tune`` | Optuna search of an agent's hyper-parameters → ``conf/hparams`` (Hydra) |
+| ``experiments.benchmarks.against`` | env speed of this checkout against another revision (A/B) |
 | ``experiments.studies.mpc_convergence`` | is the MPC oracle converged? ``results/<process>/`` |
+| ``experiments.studies.{audit_bof,audit_paint}`` | the plants against the version step's targets |
+| ``experiments.studies.exploration_noise`` | the practice under Gaussian action noise |
+| ``experiments.studies.main_job`` | run the main job, write ``results/bof/main_job.md`` |
 
 Shared code lives in :mod:`experiments.lib` (tracking, registry, statistics, tables, scenario
 sets, policy specs); library modules never import an entry point.
