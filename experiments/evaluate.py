@@ -200,7 +200,13 @@ def resolve_combined_policy(
     base = ResidualController(residual, process, n_act, plant, env_kwargs)
     # the learned correction sees the env's observation + the base's estimates
     inner, meta = resolve_policy(spec, process, n_obs + base.n_features, n_act, plant, env_kwargs)
-    return ResidualPolicy(inner, base), {**meta, "residual_base": residual.base}
+    # its own family: a correction on the PID is never pooled with plain agents of its algorithm
+    family = f"{meta.get('policy_family', describe(spec)['policy_family'])}-on-{residual.base}"
+    return ResidualPolicy(inner, base), {
+        **meta,
+        "policy_family": family,
+        "residual_base": residual.base,
+    }
 
 
 def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict[str, float]]:

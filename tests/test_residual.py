@@ -318,6 +318,8 @@ def test_trained_residual_policy_evaluates_as_the_combined_policy(tmp_path: Path
     (ev,) = [e for e in client.search_experiments() if e.name == "bof-evaluation"]
     (eval_run,) = client.search_runs([ev.experiment_id])
     assert eval_run.data.tags["residual_base"] == "pid"
+    # pooled in reports as its own family, never with plain PPO runs
+    assert eval_run.data.tags["policy_family"] == "ppo-on-pid"
 
     # a saved policy folder is rebuilt the same way; a contradicting base= is refused
     folder = tmp_path / "policy"
