@@ -6,8 +6,8 @@
 The README's first command runs the main job; this script runs exactly that job (the embedded
 defaults, or the overrides given) and writes what it printed — the trained policy against the
 operator practice on the same held-apart episodes — into ``results/bof/main_job.md`` with the
-date, commit, wall time and the reading the numbers allow (a paired difference is called an
-improvement only beyond two standard errors). One seed of one algorithm is a demonstration of
+date, commit, wall time and the paired difference with its standard error — never called an
+improvement, since it comes from one training seed). One seed of one algorithm is a demonstration of
 the pipeline, not a result; the evaluation study (``make study-bof``) is.
 """
 
@@ -38,16 +38,14 @@ def reading(table: str) -> str:
     delta, se = float(match[1]), float(match[2])
     unit_match = _UNIT.search(table)
     unit = unit_match[1] if unit_match else "return units"
-    if se > 0 and abs(delta) > 2 * se:
-        verdict = "better" if delta > 0 else "worse"
-        return (
-            f"The policy's mean return is {verdict} than the operator's by {abs(delta):.2f} "
-            f"{unit} per episode, {abs(delta) / se:.1f} paired standard errors: beyond noise "
-            "on these episodes, but from one training seed — not a claim about the algorithm."
-        )
+    size = f"{abs(delta) / se:.1f}" if se > 0 else "∞"
+    beyond = se > 0 and abs(delta) > 2 * se
     return (
-        f"Paired difference {delta:+.2f} ± {se:.2f} {unit} per episode: within two standard "
-        "errors, **not** a significant difference on these episodes (and one training seed)."
+        f"Paired difference to the operator {delta:+.2f} ± {se:.2f} {unit} per episode "
+        f"({size} standard errors, {'beyond' if beyond else 'within'} two on these episodes). "
+        "One training seed is no result either way: whether the algorithm beats the operator "
+        "(or the PID) takes ≥ 5 training seeds with a CI over seeds and episodes — the "
+        "evaluation study (`make study-bof`, results/bof/report.md)."
     )
 
 
