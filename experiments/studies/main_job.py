@@ -6,9 +6,9 @@
 The README's first command runs the main job; this script runs exactly that job (the embedded
 defaults, or the overrides given) and writes what it printed — the trained policy against the
 operator practice on the same held-apart episodes — into ``results/bof/main_job.md`` with the
-date, commit, wall time and the paired difference with its standard error — never called an
-improvement, since it comes from one training seed). One seed of one algorithm is a demonstration of
-the pipeline, not a result; the evaluation study (``make study-bof``) is.
+date, commit, wall time and the paired difference with its standard error, never called an
+improvement: one seed of one algorithm is a demonstration of the pipeline, not a result; the
+evaluation study (``make study-bof``) is.
 """
 
 from __future__ import annotations
