@@ -1,4 +1,4 @@
-"""Main job: train an adjustment policy on a plant, compare it with the operator, track it all.
+"""Main job: train an adjustment policy on a plant, compare it with the plant's controllers.
 
     python -m experiments.train                          # BOF, nominal plant, PPO (a few minutes)
     python -m experiments.train agent=sac plant=bof_120t seed=3
@@ -8,8 +8,9 @@
 
 Steps: compose and validate the config -> open the MLflow store -> build the native vector env
 (n plants per call) and the algorithm (or load the last checkpoint) -> learn with evaluation,
-checkpoints and a progress bar, every SB3 metric streamed to MLflow -> evaluate policy and
-operator practice on the same held-apart episode seeds -> log, register (alias "candidate").
+checkpoints and a progress bar, every SB3 metric streamed to MLflow -> evaluate the policy,
+operator practice, PID and MPC on estimates on the same held-apart episode seeds -> log,
+register (alias "candidate").
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 import envs
 from agents.baselines.operator import OperatorPolicy
 from agents.builder import algorithm_class, build_agent, make_train_env, save_policy
-from agents.evaluation import RecurrentSB3Policy, evaluate, n_actions
+from agents.evaluation import RecurrentSB3Policy, evaluate
+from agents.loading import load_baseline
 from agents.policy import SB3Policy
 from agents.residual import ResidualConfig, ResidualWrapper, residual_config
 from envs.core.params import PlantVariant
@@ -46,6 +48,7 @@ from experiments.lib.callbacks import (
 from experiments.lib.config_checks import ConfigError, validate_train_config
 from experiments.lib.kpi_tables import final_table, print_table
 from experiments.lib.plants import job_plant, log_plant, plant_tags
+from experiments.lib.policy_specs import ESTIMATE_MPC, resolve_policy
 from experiments.lib.registry import log_and_register_policy
 from experiments.lib.tracking import (
     MLflowOutputFormat,
@@ -184,7 +187,29 @@ def learn(
     writer.flush()
 
 
-def compare_with_operator(
+def reference_policies(c: dict[str, Any], make_raw_env: Any) -> dict[str, Any]:
+    """The plant's own controllers the trained policy is judged against, built for its plant.
+
+    Operator practice (adjust mode only: in absolute mode there is no practice to add), the
+    tuned PID and, where the process has one, the MPC on estimates (the information-matched
+    reference of ``baseline:mpc_est``); the perfect-information oracle is left to the reports.
+    """
+    env = make_raw_env()
+    obs_shape, act_shape = env.observation_space.shape, env.action_space.shape
+    assert obs_shape is not None and act_shape is not None  # flat Box spaces
+    if c["env"]["kwargs"].get("action_mode", "adjust") != "adjust":
+        return {}
+    process, kwargs = c["env"]["name"], c["env"]["kwargs"]
+    refs: dict[str, Any] = {"operator": OperatorPolicy(act_shape[0])}
+    refs["pid"] = load_baseline("pid", process, act_shape[0], plant_of(c), kwargs)
+    if process in ESTIMATE_MPC:
+        refs["mpc_est"] = resolve_policy(
+            "baseline:mpc_est", process, obs_shape[0], act_shape[0], plant_of(c), kwargs
+        )[0]
+    return refs
+
+
+def compare_with_references(
     c: dict[str, Any],
     model: Any,
     train_env: Any,
@@ -192,11 +217,12 @@ def compare_with_operator(
     title: str,
     make_raw_env: Any = None,
 ) -> dict[str, float]:
-    """Policy and operator practice on the same held-apart seeds: table, kpi/* metrics.
+    """Policy, operator practice, PID and MPC on estimates on the same held-apart seeds.
 
-    With a residual base, ``make_eval_env`` builds the wrapped env the policy acts on and
-    ``make_raw_env`` the plain one for the operator; the base alone (the zero correction on the
-    wrapped env, which is the base exactly) is a row of its own, ``base:<name>``.
+    Prints and logs the table (``final_table.md``, ``kpi/*`` for the policy and
+    ``kpi/<reference>/*`` for each reference) with the paired Δ return against every
+    reference. With a residual base, ``make_eval_env`` builds the wrapped env the policy acts
+    on and ``make_raw_env`` the plain one the references act on.
     """
     first = c["eval"]["first_seed"]
     seeds = range(first, first + c["eval"]["final_episodes"])
@@ -204,13 +230,8 @@ def compare_with_operator(
     name = c["agent"]["name"]
     make_raw_env = make_raw_env or make_eval_env
     results = {name: evaluate(make_policy(c["agent"])(model, vecnorm), make_eval_env, seeds)}
-    residual = residual_config(c.get("base"))
-    if residual.base == "pid":
-        zero = OperatorPolicy(n_actions(make_eval_env))  # the zero correction: the base alone
-        results[f"base:{residual.base}"] = evaluate(zero, make_eval_env, seeds)
-    if c["env"]["kwargs"].get("action_mode", "adjust") == "adjust":
-        operator = OperatorPolicy(n_actions(make_raw_env))
-        results["operator"] = evaluate(operator, make_raw_env, seeds)
+    for ref, policy in reference_policies(c, make_raw_env).items():
+        results[ref] = evaluate(policy, make_raw_env, seeds)
     table = final_table(results)
     print_table(table, f"{title}: {len(seeds)} eval episodes, scenario {c['eval']['scenario']}")
     mlflow.log_text(table.to_markdown(), "final_table.md")
@@ -283,7 +304,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ) as run:
         run_dir = Path(c["resume"]) if resuming else record_new_run(c, run, env_id)
         learn(c, model, run, run_dir, make_eval_env, resuming)
-        summary = compare_with_operator(c, model, train_env, make_eval_env, title, make_raw_env)
+        summary = compare_with_references(c, model, train_env, make_eval_env, title, make_raw_env)
 
         # --- 5. the trained artefact: zip + normalisation + config, registered ---------------
         policy_dir = save_policy(model, train_env, run_dir / "final")

@@ -294,8 +294,12 @@ def test_trained_residual_policy_evaluates_as_the_combined_policy(tmp_path: Path
         "True",
     )
     assert run.data.tags["residual_base"] == "pid"
-    # the final table's base row (the zero correction) is logged beside the operator's
-    assert {"kpi/base:pid/return_mean", "kpi/operator/return_mean"} <= set(run.data.metrics)
+    # the references (the PID row is the zero correction: the base exactly) are logged beside
+    assert {
+        "kpi/pid/return_mean",
+        "kpi/operator/return_mean",
+        "kpi/mpc_est/return_mean",
+    } <= set(run.data.metrics)
     run_dir = tmp_path / "results" / "checkpoints" / run.info.run_id
     c = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert c["base"] == {"name": "pid", "scale": 0.3, "estimator_features": True}
