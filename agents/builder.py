@@ -36,15 +36,24 @@ def make_train_env(
     normalize_reward: bool,
     gamma: float,
     residual: ResidualConfig | None = None,
+    paired_reference: str | None = None,
 ) -> VecEnv:
     """The native vector env of ``n_envs`` plants, wrapped for SB3 and (optionally) normalised.
 
     With a ``residual`` base controller the agent acts on :class:`ResidualVectorWrapper` (a
     correction to the base; the observation carries the base's estimates if configured), and
-    the normalisation sees that observation.
+    the normalisation sees that observation. With a ``paired_reference`` controller each
+    unit's reward is paid net of that controller's return on the same episode
+    (:mod:`agents.paired`: common random numbers for the gradient).
     """
     venv: VecEnv = make_sb3_vec_env(
-        env_id, n_envs=n_envs, seed=seed, plant=plant, residual=residual, **env_kwargs
+        env_id,
+        n_envs=n_envs,
+        seed=seed,
+        plant=plant,
+        residual=residual,
+        paired_reference=paired_reference,
+        **env_kwargs,
     )
     if normalize_obs or normalize_reward:
         venv = VecNormalize(venv, norm_obs=normalize_obs, norm_reward=normalize_reward, gamma=gamma)

@@ -322,6 +322,7 @@ def make_sb3_vec_env(
     seed: int | None = 0,
     plant: Any = None,
     residual: Any = None,
+    paired_reference: str | None = None,
     **env_kwargs: Any,
 ) -> NativeVecEnvAdapter:
     """Build the native vector env of a process and wrap it for SB3.
@@ -334,6 +335,10 @@ def make_sb3_vec_env(
         residual: an :class:`agents.residual.ResidualConfig`; with a base controller the vector
             env is wrapped in :class:`agents.residual.ResidualVectorWrapper` (the agent then
             learns a correction to the base). ``None`` or base ``"none"``: the plain env.
+        paired_reference: ``"pid"`` / ``"operator"``: seed every episode from the run seed and
+            pay each unit's reward net of that controller's return on the same unit
+            (:class:`agents.paired.PairedReturnVectorWrapper`, below the residual wrapper);
+            ``None``: the env's rewards.
         **env_kwargs: further env arguments, e.g. ``action_mode="absolute"``.
     """
     import envs  # registers the plantrl/ ids
@@ -354,6 +359,10 @@ def make_sb3_vec_env(
         autoreset_mode="same_step",
         **env_kwargs,
     )
+    if paired_reference is not None:
+        from agents.paired import PairedReturnVectorWrapper
+
+        venv = PairedReturnVectorWrapper(venv, paired_reference)
     if residual is not None and residual.active:
         from agents.residual import ResidualVectorWrapper
 

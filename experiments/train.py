@@ -274,6 +274,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         c["train"]["normalize_reward"],
         float(c["agent"]["algo"].get("gamma", 0.99)),
         residual,
+        c["train"].get("paired_reference"),
     )
 
     eval_kwargs = {**env_kwargs, "scenario": c["eval"]["scenario"]}

@@ -45,6 +45,7 @@ without looking at the flags (an episode ends only with a unit).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import gymnasium as gym
@@ -232,6 +233,18 @@ class BatchVectorEnv(gym.vector.VectorEnv, Generic[B]):
         self._n_pending = 0
         self._ready = True
         return self._obs(), {}
+
+    def restart_plants(self, idx: np.ndarray, seeds: Sequence[int]) -> np.ndarray:
+        """Start a new episode of plants ``idx`` from ``seeds`` (one per plant), exactly as a
+        single env's ``reset(seed=s)``; the other plants are untouched. Returns the restarted
+        plants' first observations. Used to pick every training episode's seed (common random
+        numbers, :mod:`agents.paired`); call it between steps (same-step autoreset)."""
+        if not self._ready:
+            raise RuntimeError("call reset() before restart_plants()")
+        idx = np.asarray(idx, dtype=np.intp)
+        self.batch.seed_plants(idx, plant_seeds(list(seeds), len(idx)))
+        self.batch.reset_plants(idx)
+        return self.batch.obs[idx].copy()
 
     def step(
         self, actions: Any

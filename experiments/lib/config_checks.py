@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agents.paired import REFERENCES
+
 __all__ = ["ConfigError", "validate_train_config"]
 
 
@@ -72,6 +74,12 @@ def validate_train_config(cfg: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"train.total_timesteps = {cfg['train']['total_timesteps']} is smaller than "
             f"train.n_envs = {cfg['train']['n_envs']}: not a single vector step would run"
+        )
+    paired = cfg["train"].get("paired_reference")
+    if paired is not None and paired not in REFERENCES:
+        raise ConfigError(
+            f"train.paired_reference = {paired!r} is invalid: must be null (plain rewards) or "
+            f"one of {list(REFERENCES)} (agents/paired.py)"
         )
     plant_process = (
         cfg.get("plant", {}).get("process") if isinstance(cfg.get("plant"), Mapping) else None
