@@ -44,7 +44,11 @@ from experiments.lib.callbacks import (
     ProgressCallback,
     latest_checkpoint,
 )
-from experiments.lib.config_checks import ConfigError, validate_train_config
+from experiments.lib.config_checks import (
+    ConfigError,
+    residual_settings,
+    validate_train_config,
+)
 from experiments.lib.kpi_tables import final_table, print_table
 from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.registry import log_and_register_policy
@@ -221,14 +225,6 @@ def compare_with_operator(
             {prefix + k: v for k, v in res.summary().items()}, step=model.num_timesteps
         )
     return results[name].summary()
-
-
-def residual_settings(c: Mapping[str, Any]) -> ResidualConfig:
-    """The run's residual settings (``base`` node), a clear ConfigError when invalid."""
-    try:
-        return residual_config(c.get("base"))
-    except ValueError as err:
-        raise ConfigError(f"base: {err}") from err
 
 
 def build_train_env(c: Mapping[str, Any], residual: ResidualConfig, seed: int) -> Any:

@@ -24,25 +24,21 @@ workers started side by side share it (``n_trials`` counts finished trials of th
 Every trial is an MLflow child run (tag ``mlflow.parentRunId``) of one parent run per study, in
 the experiment ``<tracking.experiment>-tune`` (kept apart from the runs the reports read). At the
 end the best trial's values are written as an hparams option (``tune.output``) with its
-provenance; train with it by ``python -m experiments.train hparams=<file name>``:
+provenance: ``conf/hparams/<env>_<agent>_tuned.yaml`` (package ``agent``) for ``base=none``,
+``conf/hparams/<env>_<agent>_on_<base>_tuned.yaml`` (package ``_global_``: it selects its base and
+sets its scale; why, in experiments/lib/tune_study.py) for a residual base. Train with it by
+``python -m experiments.train hparams=<file name>``.
 
-| base | default file (conf/hparams/) | package | what it sets |
-| --- | --- | --- | --- |
-| none | ``<env>_<agent>_tuned.yaml`` | ``agent`` | ``agent.*`` |
-| pid, operator | ``<env>_<agent>_on_<base>_tuned.yaml`` | ``_global_`` | ``agent.*``, ``base`` |
-
-A residual file is ``_global_`` because its values live in two groups: it selects the base with
-``override /base: <base>`` (so ``hparams=…`` alone trains the tuned problem) and sets
-``base.scale`` / ``base.estimator_features``. It gets its own name, so the ``${env}_${agent}``
-option a plain run picks up automatically never turns a plain run into a residual one. Both
-record the base under ``agent.tuned.base``; training them on another base is refused
-(experiments.lib.config_checks).
+| module | for |
+| --- | --- |
+| this job | checks, trials (training, paired evaluation, pruning), the study, MLflow runs |
+| :mod:`experiments.lib.tune_space` | searchable keys and sampling of ``conf/tune/space/*`` |
+| :mod:`experiments.lib.tune_study` | the score's yardstick, default names, the best file |
 """
 
 from __future__ import annotations
 
 import copy
-import datetime
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -65,96 +61,36 @@ from agents.evaluation import evaluate, n_actions
 from agents.loading import load_baseline
 from agents.residual import ResidualConfig
 from experiments.lib.callbacks import EvalCallback
-from experiments.lib.config_checks import ConfigError, validate_train_config
+from experiments.lib.config_checks import ConfigError, residual_settings, validate_train_config
 from experiments.lib.plants import plant_tags
 from experiments.lib.scenario_sets import load_scenario_set, scenario_names
 from experiments.lib.tracking import MLflowOutputFormat, flatten, git_commit, setup_tracking
+from experiments.lib.tune_space import check_space, config_values, sample, set_key
+from experiments.lib.tune_study import (
+    FINISHED,
+    YARDSTICK,
+    default_names,
+    has_yardstick,
+    objective,
+    tuning_seeds,
+    write_best,
+)
 from experiments.train import (
     build_train_env,
     eval_env_makers,
     make_policy,
     plant_of,
-    residual_settings,
     resolve_config,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 TUNE_KEYS = ("tune", "n_trials")  # the keys conf/tune.yaml adds to the train config
-TYPES = ("float", "int", "categorical", "width")
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 PARENT_ATTR = "mlflow_parent_run_id"
 SETTINGS_ATTR = "settings"
-SEARCHABLE_BASE = ("base.scale", "base.estimator_features")  # base.name is the study's choice
-YARDSTICK = "pid"  # issue 13: the controller a learned policy has to beat
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 # --- config --------------------------------------------------------------------------------------
-
-
-def _get(tree: Mapping[str, Any], path: str) -> Any:
-    node: Any = tree
-    for part in path.split("."):
-        node = node[part]
-    return node
-
-
-def _set(tree: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = tree
-    for part in parents:
-        node = node[part]
-    node[leaf] = value
-
-
-def _check_key(name: str, c: Mapping[str, Any]) -> None:
-    """A searched key is an ``agent.algo`` key of the config or a searchable ``base`` key."""
-    if name.startswith("base."):
-        if name not in SEARCHABLE_BASE:
-            raise ConfigError(
-                f"tune.space entry {name!r}: of the base only {list(SEARCHABLE_BASE)} can be "
-                "searched (the base itself is the study's choice: base=pid|operator)"
-            )
-        if not residual_settings(c).active:
-            raise ConfigError(
-                f"tune.space entry {name!r} needs a residual base (base=pid or base=operator): "
-                "base=none has no correction to scale; drop the entry or choose a base"
-            )
-        return
-    if not name.startswith("agent.algo."):
-        raise ConfigError(
-            f"tune.space entry {name!r}: only agent.algo.* keys and {list(SEARCHABLE_BASE)} can "
-            "be searched (the tuned file is an hparams option, which sets agent and base only)"
-        )
-    parent = name.rpartition(".")[0]
-    try:
-        node = _get(c, parent)
-    except (KeyError, TypeError):
-        node = None
-    if not isinstance(node, Mapping):
-        raise ConfigError(f"tune.space entry {name!r}: {parent} is not in the agent config")
-
-
-def check_space(space: list[Mapping[str, Any]], c: Mapping[str, Any]) -> None:
-    """Every search-space entry names a searchable key of the config and a valid range.
-
-    Raises:
-        ConfigError: naming the entry and what is wrong with it.
-    """
-    if not space:
-        raise ConfigError("tune.space.params is empty: nothing to search")
-    for entry in space:
-        name, kind = str(entry.get("name")), entry.get("type")
-        _check_key(name, c)
-        if kind not in TYPES:
-            raise ConfigError(f"tune.space entry {name!r}: type {kind!r} is not one of {TYPES}")
-        if kind in ("float", "int") and not float(entry["low"]) < float(entry["high"]):
-            raise ConfigError(f"tune.space entry {name!r}: needs low < high")
-        if kind in ("categorical", "width") and not entry.get("choices"):
-            raise ConfigError(f"tune.space entry {name!r}: needs a non-empty list of choices")
-        if name == "base.scale" and kind == "float" and not float(entry["low"]) > 0.0:
-            raise ConfigError(f"tune.space entry {name!r}: needs low > 0 (a correction's gain)")
 
 
 def _check_residual(c: Mapping[str, Any]) -> ResidualConfig:
@@ -213,37 +149,6 @@ def check_tune_config(c: Mapping[str, Any]) -> None:
     check_space(list(t["space"]["params"]), c)
 
 
-def sample(trial: optuna.Trial, space: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Config values (``{dotted key: value}``) of one trial from the search space."""
-    values: dict[str, Any] = {}
-    for e in space:
-        name, kind = str(e["name"]), e["type"]
-        if kind == "float":
-            values[name] = trial.suggest_float(
-                name, float(e["low"]), float(e["high"]), log=bool(e.get("log", False))
-            )
-        elif kind == "int":
-            values[name] = trial.suggest_int(
-                name, int(e["low"]), int(e["high"]), log=bool(e.get("log", False))
-            )
-        elif kind == "categorical":
-            values[name] = trial.suggest_categorical(name, list(e["choices"]))
-        else:  # width: one width for `depth` hidden layers (lists are not Optuna choices)
-            width = trial.suggest_categorical(name, [int(w) for w in e["choices"]])
-            values[name] = [width] * int(e.get("depth", 2))
-    return values
-
-
-def config_values(params: Mapping[str, Any], space: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Optuna's stored params of a trial as config values (widths back to ``net_arch`` lists)."""
-    kinds = {str(e["name"]): e for e in space}
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        e = kinds.get(name)
-        out[name] = [value] * int(e.get("depth", 2)) if e and e["type"] == "width" else value
-    return out
-
-
 # --- one trial -----------------------------------------------------------------------------------
 
 
@@ -296,7 +201,7 @@ def run_trial(
     values = sample(trial, list(t["space"]["params"]))
     tc = copy.deepcopy(dict(c))
     for name, value in values.items():
-        _set(tc, name, value)
+        set_key(tc, name, value)
     tc["train"]["total_timesteps"] = int(t["timesteps"])
     validate_train_config(tc)  # a space that yields an invalid value fails with the key's name
     residual = residual_settings(tc)  # the sampled base.scale included
@@ -358,23 +263,6 @@ def log_trial(
     )
     if yardstick is not None:  # what a score of 0 means: the PID's return on these seeds
         mlflow.log_metric(f"yardstick/{YARDSTICK}_return_mean", float(yardstick.mean()))
-
-
-def tuning_seeds(c: Mapping[str, Any]) -> range:
-    first = int(c["tune"]["first_seed"])
-    return range(first, first + int(c["tune"]["n_episodes"]))
-
-
-def has_yardstick(c: Mapping[str, Any]) -> bool:
-    """The PID acts as adjustments around practice: an env in ``absolute`` mode has none."""
-    return bool(c["env"]["kwargs"].get("action_mode", "adjust") == "adjust")
-
-
-def objective(c: Mapping[str, Any]) -> str:
-    """What a trial's score is (tags, provenance, study settings)."""
-    if has_yardstick(c):
-        return f"mean paired return difference to the {YARDSTICK} alone on the tuning seeds"
-    return "mean return on the tuning seeds (action_mode=absolute: no PID to pair with)"
 
 
 def yardstick_returns(c: Mapping[str, Any]) -> np.ndarray | None:
@@ -462,91 +350,6 @@ def check_same_settings(study: optuna.Study, c: Mapping[str, Any]) -> None:
             f"would not be comparable; these differ: {changed}. Use the study's settings or "
             "another tune.study"
         )
-
-
-def default_names(c: Mapping[str, Any], residual: ResidualConfig) -> tuple[str, Path]:
-    """The study name and best-parameter file of a search that names neither.
-
-    A residual search is its own study (``…-on-<base>``, as the train job names its runs) and
-    its own file ``<env>_<agent>_on_<base>_tuned.yaml``: the ``${env}_${agent}`` hparams option
-    is picked up by every plain run, which must not become a residual one.
-    """
-    env, agent = c["env"]["name"], c["agent"]["name"]
-    study, stem = f"{env}-{agent}-{c['plant_name']}", f"{env}_{agent}"
-    if residual.active:
-        study, stem = f"{study}-on-{residual.base}", f"{stem}_on_{residual.base}"
-    return study, Path(str(c["paths"]["root"])) / "conf" / "hparams" / f"{stem}_tuned.yaml"
-
-
-def provenance(
-    c: Mapping[str, Any], study: optuna.Study, base: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Where the best values come from (``agent.tuned`` of the written file)."""
-    t, best = c["tune"], study.best_trial
-    seeds = tuning_seeds(c)
-    return {
-        "study": study.study_name,
-        "storage": str(t["storage"]),
-        "trial": best.number,
-        "score": float(best.value) if best.value is not None else None,
-        "score_is": objective(c),
-        "base": dict(base),  # the residual base these values were tuned for (config_checks)
-        "trials_finished": len([tr for tr in study.trials if tr.state in FINISHED]),
-        "tuning_seeds": f"{seeds.start}..{seeds.stop - 1}",
-        "training_seed": int(c["seed"]),
-        "timesteps": int(t["timesteps"]),
-        "env_id": c["env"]["id"],
-        "plant": c["plant_name"],
-        "mlflow_run_id": best.user_attrs.get("mlflow_run_id"),
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": git_commit(),
-    }
-
-
-def write_best(c: Mapping[str, Any], study: optuna.Study, hparams_choice: str | None) -> Path:
-    """The best trial's values as an hparams option with its provenance (module docstring).
-
-    The agent values are merged into the hparams option the search started from (its keys that
-    were not searched stay), so ``hparams=<file name>`` replaces it completely. A residual
-    search's file is ``# @package _global_``: it selects its base and sets its scale too.
-    """
-    t = c["tune"]
-    agent: dict[str, Any] = {}
-    if hparams_choice:
-        src = REPO / "conf" / "hparams" / f"{hparams_choice}.yaml"
-        if src.is_file():
-            text = src.read_text()
-            agent = yaml.safe_load(text) or {}
-            if text.startswith("# @package _global_"):  # a residual tuned file as the start
-                agent = agent.get("agent", {})
-    agent.pop("tuned", None)
-    tree: dict[str, Any] = {"agent": agent, "base": dict(residual_settings(c).to_dict())}
-    for name, value in config_values(study.best_trial.params, list(t["space"]["params"])).items():
-        *parents, leaf = name.split(".")
-        node = tree
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    prov = provenance(c, study, tree["base"])
-    agent["tuned"] = prov
-    out = Path(str(t["output"]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    header = (
-        f"# Tuned by experiments.tune (study {study.study_name}, trial {prov['trial']}, score "
-        f"{prov['score']}); train with hparams={out.stem}\n"
-    )
-    if residual_settings(c).active:
-        base = tree["base"]
-        doc: dict[str, Any] = {
-            # the group choice, so `hparams=<file>` alone trains the tuned residual problem
-            "defaults": [{"override /base": base.pop("name")}, "_self_"],
-            "agent": agent,
-            "base": base,
-        }
-        out.write_text("# @package _global_\n" + header + yaml.safe_dump(doc, sort_keys=False))
-    else:
-        out.write_text("# @package agent\n" + header + yaml.safe_dump(agent, sort_keys=False))
-    return out
 
 
 def tune(cfg: DictConfig) -> dict[str, Any]:

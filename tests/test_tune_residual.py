@@ -25,8 +25,10 @@ from agents.builder import build_agent
 from agents.evaluation import evaluate, n_actions
 from agents.residual import ResidualConfig
 from experiments import tune as tune_job
-from experiments.lib.config_checks import ConfigError, validate_train_config
-from experiments.train import build_train_env, eval_env_makers, residual_settings, resolve_config
+from experiments.lib.config_checks import ConfigError, residual_settings, validate_train_config
+from experiments.lib.tune_space import check_space
+from experiments.lib.tune_study import default_names, tuning_seeds
+from experiments.train import build_train_env, eval_env_makers, resolve_config
 
 STUDY = "bof-ppo-bof_250t-on-pid"
 RESIDUAL = (
@@ -110,7 +112,7 @@ def test_the_yardstick_is_the_zero_correction_on_the_tuning_seeds(tmp_path: Path
     pid_alone = tune_job.yardstick_returns(c)
     assert pid_alone is not None and pid_alone.shape == (2,)
     make_env = eval_env_makers(c, residual_settings(c))[1]
-    zero = evaluate(OperatorPolicy(n_actions(make_env)), make_env, tune_job.tuning_seeds(c))
+    zero = evaluate(OperatorPolicy(n_actions(make_env)), make_env, tuning_seeds(c))
     np.testing.assert_array_equal(zero.returns, pid_alone)
 
 
@@ -175,11 +177,11 @@ def test_default_study_and_file_names_keep_residual_searches_apart() -> None:
         "plant_name": "paint_line",
         "paths": {"root": "/repo"},
     }
-    assert tune_job.default_names(c, ResidualConfig()) == (
+    assert default_names(c, ResidualConfig()) == (
         "paint-sac-paint_line",
         Path("/repo/conf/hparams/paint_sac_tuned.yaml"),
     )
-    assert tune_job.default_names(c, ResidualConfig("operator")) == (
+    assert default_names(c, ResidualConfig("operator")) == (
         "paint-sac-paint_line-on-operator",
         Path("/repo/conf/hparams/paint_sac_on_operator_tuned.yaml"),
     )
@@ -228,4 +230,4 @@ def test_the_residual_space_composes_and_passes_the_checks(tmp_path: Path) -> No
     assert names[0] == "base.scale" and "agent.algo.batch_size" in names
     c["base"] = {"name": "none", "scale": 1.0, "estimator_features": False}
     with pytest.raises(ConfigError, match="needs a residual base"):
-        tune_job.check_space(c["tune"]["space"]["params"], c)
+        check_space(c["tune"]["space"]["params"], c)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ConfigError", "validate_train_config"]
+from agents.residual import ResidualConfig, residual_config
+
+__all__ = ["ConfigError", "check_tuned_base", "residual_settings", "validate_train_config"]
 
 
 class ConfigError(ValueError):
@@ -109,3 +111,11 @@ def check_tuned_base(cfg: Mapping[str, Any]) -> None:
             f"{tuned.get('study')!r}) were tuned for base {want!r}: train with base={want}, or "
             "drop the record with ~agent.tuned to use them on this base deliberately"
         )
+
+
+def residual_settings(c: Mapping[str, Any]) -> ResidualConfig:
+    """The job's residual settings (its ``base`` node), a clear ConfigError when invalid."""
+    try:
+        return residual_config(c.get("base"))
+    except ValueError as err:
+        raise ConfigError(f"base: {err}") from err
