@@ -16,6 +16,7 @@ register (alias "candidate").
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -45,7 +46,11 @@ from experiments.lib.callbacks import (
     ProgressCallback,
     latest_checkpoint,
 )
-from experiments.lib.config_checks import ConfigError, validate_train_config
+from experiments.lib.config_checks import (
+    ConfigError,
+    residual_settings,
+    validate_train_config,
+)
 from experiments.lib.kpi_tables import final_table, print_table
 from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import ESTIMATE_MPC, resolve_policy
@@ -243,12 +248,41 @@ def compare_with_references(
     return results[name].summary()
 
 
-def _residual(c: dict[str, Any]) -> ResidualConfig:
-    """The run's residual settings (``base`` node), a clear ConfigError when invalid."""
-    try:
-        return residual_config(c.get("base"))
-    except ValueError as err:
-        raise ConfigError(f"base: {err}") from err
+def build_train_env(c: Mapping[str, Any], residual: ResidualConfig, seed: int) -> Any:
+    """The native vector env the agent learns on (the residual wrapper inside with a base; the
+    paired-return wrapper below it with ``train.paired_reference``)."""
+    env_kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
+    return make_train_env(
+        c["env"]["id"],
+        c["train"]["n_envs"],
+        seed,
+        c["plant"],
+        env_kwargs,
+        c["train"]["normalize_obs"],
+        c["train"]["normalize_reward"],
+        float(c["agent"]["algo"].get("gamma", 0.99)),
+        residual,
+        c["train"].get("paired_reference"),
+    )
+
+
+def eval_env_makers(
+    c: Mapping[str, Any], residual: ResidualConfig
+) -> tuple[Callable[[], gym.Env], Callable[[], gym.Env]]:
+    """``(make_raw_env, make_eval_env)`` of the ``eval.scenario`` episodes: the plain env (for
+    the operator and the PID) and the env the policy acts on (the residual wrapper around it)."""
+    env_id = c["env"]["id"]
+    kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
+    eval_kwargs = {**kwargs, "scenario": c["eval"]["scenario"]}
+
+    def make_raw_env() -> gym.Env:
+        return envs.make(env_id, plant=c["plant"], **eval_kwargs)
+
+    def make_eval_env() -> gym.Env:
+        env = make_raw_env()
+        return ResidualWrapper(env, residual) if residual.active else env
+
+    return make_raw_env, make_eval_env
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -259,33 +293,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     torch.set_num_threads(int(c["train"]["torch_threads"]))
     experiment_id = setup_tracking(c["tracking"])  # an unreachable server fails here, no run
     env_id, seed, resuming = c["env"]["id"], int(c["seed"]), c.get("resume") is not None
-    env_kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
-    residual = _residual(c)
+    residual = residual_settings(c)
 
     # --- 2. envs: n plants per call for training, seeded single envs for evaluation ----------
     start = latest_checkpoint(c["resume"])[1] if resuming else 0
-    train_env = make_train_env(
-        env_id,
-        c["train"]["n_envs"],
-        seed + start,
-        c["plant"],
-        env_kwargs,
-        c["train"]["normalize_obs"],
-        c["train"]["normalize_reward"],
-        float(c["agent"]["algo"].get("gamma", 0.99)),
-        residual,
-        c["train"].get("paired_reference"),
-    )
-
-    eval_kwargs = {**env_kwargs, "scenario": c["eval"]["scenario"]}
-
-    def make_raw_env() -> gym.Env:
-        return envs.make(env_id, plant=c["plant"], **eval_kwargs)
-
-    def make_eval_env() -> gym.Env:
-        """The env the policy acts on: the raw env, or the residual wrapper around it."""
-        env = make_raw_env()
-        return ResidualWrapper(env, residual) if residual.active else env
+    train_env = build_train_env(c, residual, seed + start)
+    make_raw_env, make_eval_env = eval_env_makers(c, residual)
 
     # --- 3. agent: new, or the interrupted run's last checkpoint ------------------------------
     run_id = None

@@ -3,37 +3,47 @@
     python -m experiments.tune env=bof agent=ppo n_trials=20
     python -m experiments.tune env=bof agent=ppo n_trials=40      # the same study, up to 40 trials
     python -m experiments.tune env=paint agent=ppo tune.timesteps=1000000 n_trials=30
+    python -m experiments.tune env=bof agent=ppo base=pid tune/space=ppo_residual n_trials=20
 
 Each trial trains the agent of the composed train config (conf/tune.yaml = conf/train.yaml plus
 the ``tune`` section and ``conf/tune/space/<agent>.yaml``) with sampled values, using the train
-job's building blocks (``make_train_env``, ``build_agent``, the library's ``EvalCallback``, the
-MLflow logger output). Every ``tune.every_steps`` env-steps the policy is evaluated on the tuning
-episodes — the same seeds for every trial (common random numbers), ``tune.first_seed``.. and
-disjoint from the evaluation seeds — and the score reported to the pruner is the paired mean
-difference to the operator practice on those seeds (return per episode; the plain mean return
-when the env has no operator, ``action_mode=absolute``). The median pruner stops a trial whose
-score falls below the median of earlier trials at the same step.
+job's building blocks (``build_train_env`` and ``eval_env_makers`` of experiments.train, so a
+residual base, ``base=pid|operator``, is wired exactly as ``experiments.train base=pid`` wires
+it; ``build_agent``, the library's ``EvalCallback``, the MLflow logger output). Every
+``tune.every_steps`` env-steps the policy is evaluated on the tuning episodes — the same seeds
+for every trial (common random numbers), ``tune.first_seed``.. and disjoint from the evaluation
+seeds — and the score reported to the pruner is the mean paired return difference to the PID
+alone on those seeds, for every base (issue 13: the PID is the yardstick a learned policy has to
+beat; with ``base=pid`` a zero correction scores exactly 0). An env without the PID's action
+layout (``action_mode=absolute``) is scored by its plain mean return. The median pruner stops a
+trial whose score falls below the median of earlier trials at the same step.
 
 The study lives in an Optuna journal file (``tune.storage``, under results/, git-ignored): an
 interrupted search started again with the same command resumes into the same study, and several
 workers started side by side share it (``n_trials`` counts finished trials of the whole study).
 Every trial is an MLflow child run (tag ``mlflow.parentRunId``) of one parent run per study, in
 the experiment ``<tracking.experiment>-tune`` (kept apart from the runs the reports read). At the
-end the best trial's values are written as an hparams option (``tune.output``, by default
-``conf/hparams/<env>_<agent>_tuned.yaml``) with its provenance; train with it by
-``python -m experiments.train hparams=<env>_<agent>_tuned``.
+end the best trial's values are written as an hparams option (``tune.output``) with its
+provenance: ``conf/hparams/<env>_<agent>_tuned.yaml`` (package ``agent``) for ``base=none``,
+``conf/hparams/<env>_<agent>_on_<base>_tuned.yaml`` (package ``_global_``: it selects its base and
+sets its scale; why, in experiments/lib/tune_study.py) for a residual base. Train with it by
+``python -m experiments.train hparams=<file name>``.
+
+| module | for |
+| --- | --- |
+| this job | checks, trials (training, paired evaluation, pruning), the study, MLflow runs |
+| :mod:`experiments.lib.tune_space` | searchable keys and sampling of ``conf/tune/space/*`` |
+| :mod:`experiments.lib.tune_study` | the score's yardstick, default names, the best file |
 """
 
 from __future__ import annotations
 
 import copy
-import datetime
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-import gymnasium as gym
 import hydra
 import mlflow
 import numpy as np
@@ -46,21 +56,34 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import VecNormalize
 
-import envs
-from agents.baselines.operator import OperatorPolicy
-from agents.builder import build_agent, make_train_env
+from agents.builder import build_agent
 from agents.evaluation import evaluate, n_actions
+from agents.loading import load_baseline
+from agents.residual import ResidualConfig
 from experiments.lib.callbacks import EvalCallback
-from experiments.lib.config_checks import ConfigError, validate_train_config
+from experiments.lib.config_checks import ConfigError, residual_settings, validate_train_config
 from experiments.lib.plants import plant_tags
 from experiments.lib.scenario_sets import load_scenario_set, scenario_names
 from experiments.lib.tracking import MLflowOutputFormat, flatten, git_commit, setup_tracking
-from experiments.train import make_policy, plant_of, resolve_config
+from experiments.lib.tune_space import check_space, config_values, sample, set_key
+from experiments.lib.tune_study import (
+    FINISHED,
+    YARDSTICK,
+    default_names,
+    has_yardstick,
+    objective,
+    tuning_seeds,
+    write_best,
+)
+from experiments.train import (
+    build_train_env,
+    eval_env_makers,
+    make_policy,
+    plant_of,
+    resolve_config,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 TUNE_KEYS = ("tune", "n_trials")  # the keys conf/tune.yaml adds to the train config
-TYPES = ("float", "int", "categorical", "width")
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 PARENT_ATTR = "mlflow_parent_run_id"
 SETTINGS_ATTR = "settings"
 
@@ -70,65 +93,32 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 # --- config --------------------------------------------------------------------------------------
 
 
-def _get(tree: Mapping[str, Any], path: str) -> Any:
-    node: Any = tree
-    for part in path.split("."):
-        node = node[part]
-    return node
-
-
-def _set(tree: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = tree
-    for part in parents:
-        node = node[part]
-    node[leaf] = value
-
-
-def check_space(space: list[Mapping[str, Any]], c: Mapping[str, Any]) -> None:
-    """Every search-space entry names an ``agent.algo`` key of the config and a valid range.
+def _check_residual(c: Mapping[str, Any]) -> ResidualConfig:
+    """The base node is valid and its residual wrapper can act on the env.
 
     Raises:
-        ConfigError: naming the entry and what is wrong with it.
+        ConfigError: naming the ``base`` key or the env option that is wrong.
     """
-    if not space:
-        raise ConfigError("tune.space.params is empty: nothing to search")
-    for entry in space:
-        name, kind = str(entry.get("name")), entry.get("type")
-        if not name.startswith("agent.algo."):
-            raise ConfigError(
-                f"tune.space entry {name!r}: only agent.algo.* keys can be searched (the tuned "
-                "file is an hparams option of the agent package)"
-            )
-        parent = name.rpartition(".")[0]
-        try:
-            node = _get(c, parent)
-        except (KeyError, TypeError):
-            node = None
-        if not isinstance(node, Mapping):
-            raise ConfigError(f"tune.space entry {name!r}: {parent} is not in the agent config")
-        if kind not in TYPES:
-            raise ConfigError(f"tune.space entry {name!r}: type {kind!r} is not one of {TYPES}")
-        if kind in ("float", "int") and not float(entry["low"]) < float(entry["high"]):
-            raise ConfigError(f"tune.space entry {name!r}: needs low < high")
-        if kind in ("categorical", "width") and not entry.get("choices"):
-            raise ConfigError(f"tune.space entry {name!r}: needs a non-empty list of choices")
+    residual = residual_settings(c)
+    mode = c["env"]["kwargs"].get("action_mode", "adjust")
+    if residual.active and mode != "adjust":
+        raise ConfigError(
+            f"base = {residual.base!r} needs env.kwargs.action_mode='adjust' (the base acts as "
+            f"adjustments around practice), got {mode!r}: drop the action_mode override or "
+            "tune with base=none"
+        )
+    return residual
 
 
 def check_tune_config(c: Mapping[str, Any]) -> None:
-    """Numbers, seeds and space of the ``tune`` section (the train part: validate_train_config).
+    """Numbers, seeds, base and space of the ``tune`` section (the train part:
+    validate_train_config).
 
     Raises:
         ConfigError: naming the key, e.g. ``n_trials = 0 is invalid: must be a positive integer``.
     """
     t = c["tune"]
-    base = (c.get("base") or {}).get("name", "none")
-    if base != "none":
-        # trials build their envs without the residual wrapper: a search for a residual agent
-        # would tune a different problem than the one it is meant for
-        raise ConfigError(
-            f"base = {base!r}: experiments.tune searches plain agents only (base=none) for now"
-        )
+    _check_residual(c)
     for key, value in (
         ("n_trials", c["n_trials"]),
         ("tune.n_episodes", t["n_episodes"]),
@@ -159,56 +149,27 @@ def check_tune_config(c: Mapping[str, Any]) -> None:
     check_space(list(t["space"]["params"]), c)
 
 
-def sample(trial: optuna.Trial, space: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Config values (``{dotted key: value}``) of one trial from the search space."""
-    values: dict[str, Any] = {}
-    for e in space:
-        name, kind = str(e["name"]), e["type"]
-        if kind == "float":
-            values[name] = trial.suggest_float(
-                name, float(e["low"]), float(e["high"]), log=bool(e.get("log", False))
-            )
-        elif kind == "int":
-            values[name] = trial.suggest_int(
-                name, int(e["low"]), int(e["high"]), log=bool(e.get("log", False))
-            )
-        elif kind == "categorical":
-            values[name] = trial.suggest_categorical(name, list(e["choices"]))
-        else:  # width: one width for `depth` hidden layers (lists are not Optuna choices)
-            width = trial.suggest_categorical(name, [int(w) for w in e["choices"]])
-            values[name] = [width] * int(e.get("depth", 2))
-    return values
-
-
-def config_values(params: Mapping[str, Any], space: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Optuna's stored params of a trial as config values (widths back to ``net_arch`` lists)."""
-    kinds = {str(e["name"]): e for e in space}
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        e = kinds.get(name)
-        out[name] = [value] * int(e.get("depth", 2)) if e and e["type"] == "width" else value
-    return out
-
-
 # --- one trial -----------------------------------------------------------------------------------
 
 
 class PairedEvalCallback(EvalCallback):
-    """Evaluation on the tuning seeds, paired with the baseline's returns, reported to Optuna.
+    """Evaluation on the tuning seeds, paired with the PID's returns, reported to Optuna.
 
-    Logs ``eval/return_mean`` … and ``eval/paired_delta`` (mean over the seeds of the policy's
-    return minus the baseline's on the same seed); stops training when the pruner says so.
+    Logs ``eval/return_mean`` …, ``eval/paired_delta`` (the score: mean over the seeds of the
+    policy's return minus the PID's on the same seed) and ``eval/paired_delta_se`` (its standard
+    error over the seeds, to read a difference against its noise); stops training when the
+    pruner says so.
     """
 
     def __init__(
         self,
         trial: optuna.Trial,
-        baseline_returns: np.ndarray | None,
+        yardstick: np.ndarray | None,
         *args: Any,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.trial, self.baseline = trial, baseline_returns
+        self.trial, self.yardstick = trial, yardstick
         self.score: float | None = None
         self.scored_at, self.pruned = -1, False
 
@@ -220,9 +181,10 @@ class PairedEvalCallback(EvalCallback):
         env = self.model.get_env()
         vecnorm = env if isinstance(env, VecNormalize) else None
         res = evaluate(self.make_policy(self.model, vecnorm), self.make_env, self.seeds)
-        paired = res.returns if self.baseline is None else res.returns - self.baseline
+        paired = res.returns if self.yardstick is None else res.returns - self.yardstick
         self.score, self.scored_at = float(paired.mean()), int(self.num_timesteps)
-        self.last = {**res.summary(), "paired_delta": self.score}
+        se = float(paired.std(ddof=1) / np.sqrt(len(paired))) if len(paired) > 1 else 0.0
+        self.last = {**res.summary(), "paired_delta": self.score, "paired_delta_se": se}
         for key, value in self.last.items():
             self.logger.record(f"eval/{key}", value)
         self.logger.dump(self.num_timesteps)
@@ -232,46 +194,33 @@ class PairedEvalCallback(EvalCallback):
 
 
 def run_trial(
-    trial: optuna.Trial, c: Mapping[str, Any], baseline: np.ndarray | None, parent: Any
+    trial: optuna.Trial, c: Mapping[str, Any], yardstick: np.ndarray | None, parent: Any
 ) -> float:
     """Train one sampled configuration; its last paired evaluation score (or TrialPruned)."""
     t = c["tune"]
-    space = list(t["space"]["params"])
-    values = sample(trial, space)
+    values = sample(trial, list(t["space"]["params"]))
     tc = copy.deepcopy(dict(c))
     for name, value in values.items():
-        _set(tc, name, value)
+        set_key(tc, name, value)
     tc["train"]["total_timesteps"] = int(t["timesteps"])
     validate_train_config(tc)  # a space that yields an invalid value fails with the key's name
+    residual = residual_settings(tc)  # the sampled base.scale included
 
-    env_id, seed = tc["env"]["id"], int(tc["seed"])  # one training seed for all trials (CRN)
-    env_kwargs = {k: v for k, v in tc["env"]["kwargs"].items() if v is not None}
-    train_env = make_train_env(
-        env_id,
-        tc["train"]["n_envs"],
-        seed,
-        tc["plant"],
-        env_kwargs,
-        tc["train"]["normalize_obs"],
-        tc["train"]["normalize_reward"],
-        float(tc["agent"]["algo"].get("gamma", 0.99)),
-    )
+    seed = int(tc["seed"])  # one training seed for all trials (CRN)
+    train_env = build_train_env(tc, residual, seed)  # the train job's env, wrapper and all
     model = build_agent(tc["agent"], train_env, seed)
     # nested under the active parent run (MLflow tags it mlflow.parentRunId), in its experiment
     with mlflow.start_run(
         run_name=f"trial-{trial.number}", nested=True, experiment_id=parent.info.experiment_id
     ) as run:
         trial.set_user_attr("mlflow_run_id", run.info.run_id)
-        mlflow.log_params(flatten({k: v for k, v in tc.items() if k not in TUNE_KEYS}))
-        mlflow.log_params(flatten({"tune": {k: v for k, v in t.items() if k != "space"}}))
-        mlflow.log_params({f"sampled.{k}": str(v) for k, v in values.items()})
-        mlflow.set_tags({"optuna.trial": str(trial.number), "optuna.study": trial.study.study_name})
+        log_trial(tc, values, trial, yardstick)
         writer = MLflowOutputFormat()
         model.set_logger(Logger(folder=None, output_formats=[writer]))
         eval_cb = PairedEvalCallback(
             trial,
-            baseline,
-            lambda: eval_env(tc),
+            yardstick,
+            eval_env_makers(tc, residual)[1],  # the env the policy acts on (wrapped with a base)
             tuning_seeds(tc),
             int(t["every_steps"]),
             make_policy(tc["agent"]),
@@ -293,24 +242,43 @@ def run_trial(
     return eval_cb.score
 
 
-def tuning_seeds(c: Mapping[str, Any]) -> range:
-    first = int(c["tune"]["first_seed"])
-    return range(first, first + int(c["tune"]["n_episodes"]))
-
-
-def eval_env(c: Mapping[str, Any]) -> gym.Env:
-    kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
-    return envs.make(
-        c["env"]["id"], plant=c["plant"], **{**kwargs, "scenario": c["eval"]["scenario"]}
+def log_trial(
+    tc: Mapping[str, Any],
+    values: Mapping[str, Any],
+    trial: optuna.Trial,
+    yardstick: np.ndarray | None,
+) -> None:
+    """A trial's child run: its config, sampled values, objective and the yardstick's level."""
+    t = tc["tune"]
+    mlflow.log_params(flatten({k: v for k, v in tc.items() if k not in TUNE_KEYS}))
+    mlflow.log_params(flatten({"tune": {k: v for k, v in t.items() if k != "space"}}))
+    mlflow.log_params({f"sampled.{k}": str(v) for k, v in values.items()})
+    mlflow.set_tags(
+        {
+            "optuna.trial": str(trial.number),
+            "optuna.study": trial.study.study_name,
+            "residual_base": residual_settings(tc).base,
+            "tune.objective": objective(tc),
+        }
     )
+    if yardstick is not None:  # what a score of 0 means: the PID's return on these seeds
+        mlflow.log_metric(f"yardstick/{YARDSTICK}_return_mean", float(yardstick.mean()))
 
 
-def baseline_returns(c: Mapping[str, Any]) -> np.ndarray | None:
-    """The operator practice's returns on the tuning seeds (``None`` without an operator)."""
-    if c["env"]["kwargs"].get("action_mode", "adjust") != "adjust":
+def yardstick_returns(c: Mapping[str, Any]) -> np.ndarray | None:
+    """The PID's returns on the tuning seeds, on the plain env (``None`` without a PID).
+
+    The same for every base: with ``base=pid`` it is also the zero correction's return (the
+    wrapper is the PID exactly), so a score > 0 is a gain over the controller corrected.
+    """
+    if not has_yardstick(c):
         return None
-    operator = OperatorPolicy(n_actions(lambda: eval_env(c)))
-    return evaluate(operator, lambda: eval_env(c), tuning_seeds(c)).returns
+    make_raw_env = eval_env_makers(c, ResidualConfig())[0]
+    kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
+    pid = load_baseline(
+        YARDSTICK, c["env"]["name"], n_actions(make_raw_env), plant_of(dict(c)), kwargs
+    )
+    return evaluate(pid, make_raw_env, tuning_seeds(c)).returns
 
 
 # --- the study -----------------------------------------------------------------------------------
@@ -339,7 +307,8 @@ def open_study(c: Mapping[str, Any]) -> optuna.Study:
 
 
 def study_settings(c: Mapping[str, Any]) -> dict[str, Any]:
-    """What makes trial scores comparable: the same plant, env, agent base, budget and seeds.
+    """What makes trial scores comparable: the same plant, env, agent base, residual base,
+    objective, budget and seeds.
 
     Sampler and pruner settings, tracking, paths and the output file may change on a resume.
     """
@@ -350,6 +319,8 @@ def study_settings(c: Mapping[str, Any]) -> dict[str, Any]:
         "env": c["env"],
         "plant": plant_tags(plant_of(dict(c))),
         "agent": c["agent"],
+        "base": residual_settings(c).to_dict(),
+        "objective": objective(c),
         "seed": c["seed"],
         "train": train,
         "eval.scenario": c["eval"]["scenario"],
@@ -381,59 +352,6 @@ def check_same_settings(study: optuna.Study, c: Mapping[str, Any]) -> None:
         )
 
 
-def write_best(c: Mapping[str, Any], study: optuna.Study, hparams_choice: str | None) -> Path:
-    """The best trial's values as an hparams option (package agent) with its provenance.
-
-    The values are merged into the hparams option the search started from (its keys that were
-    not searched stay), so ``hparams=<env>_<agent>_tuned`` replaces it completely.
-    """
-    t = c["tune"]
-    best = study.best_trial
-    base: dict[str, Any] = {}
-    if hparams_choice:
-        src = REPO / "conf" / "hparams" / f"{hparams_choice}.yaml"
-        if src.is_file():
-            base = yaml.safe_load(src.read_text()) or {}
-    base.pop("tuned", None)
-    tree: dict[str, Any] = {"agent": base}
-    for name, value in config_values(best.params, list(t["space"]["params"])).items():
-        *parents, leaf = name.split(".")
-        node = tree
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    finished = [tr for tr in study.trials if tr.state in FINISHED]
-    seeds = tuning_seeds(c)
-    provenance = {
-        "study": study.study_name,
-        "storage": str(t["storage"]),
-        "trial": best.number,
-        "score": float(best.value) if best.value is not None else None,
-        "score_is": "mean paired return difference to the operator on the tuning seeds"
-        if c["env"]["kwargs"].get("action_mode", "adjust") == "adjust"
-        else "mean return on the tuning seeds",
-        "trials_finished": len(finished),
-        "tuning_seeds": f"{seeds.start}..{seeds.stop - 1}",
-        "training_seed": int(c["seed"]),
-        "timesteps": int(t["timesteps"]),
-        "env_id": c["env"]["id"],
-        "plant": c["plant_name"],
-        "mlflow_run_id": best.user_attrs.get("mlflow_run_id"),
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": git_commit(),
-    }
-    tree["agent"]["tuned"] = provenance
-    out = Path(str(t["output"]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    header = (
-        "# @package agent\n"
-        f"# Tuned by experiments.tune (study {study.study_name}, trial {best.number}, score "
-        f"{provenance['score']}); train with hparams={out.stem}\n"
-    )
-    out.write_text(header + yaml.safe_dump(tree["agent"], sort_keys=False))
-    return out
-
-
 def tune(cfg: DictConfig) -> dict[str, Any]:
     """The whole search for a composed ``tune`` config (tests call it with ``hydra.compose``).
 
@@ -445,14 +363,15 @@ def tune(cfg: DictConfig) -> dict[str, Any]:
     check_tune_config(c)
     validate_train_config(c)
     t = c["tune"]
-    if t["study"] is None:
-        t["study"] = f"{c['env']['name']}-{c['agent']['name']}-{c['plant_name']}"
+    study_name, output = default_names(c, residual_settings(c))
+    t["study"] = study_name if t["study"] is None else t["study"]
+    t["output"] = str(output) if t["output"] is None else t["output"]
     torch.set_num_threads(int(c["train"]["torch_threads"]))
     tracking = {**c["tracking"], "experiment": f"{c['tracking']['experiment']}-tune"}
     experiment_id = setup_tracking(tracking)
     study = open_study(c)
     n_target = int(c["n_trials"])
-    baseline = baseline_returns(c)
+    yardstick = yardstick_returns(c)  # the same seeds for every trial: computed once
 
     parent_id = study.user_attrs.get(PARENT_ATTR)
     with mlflow.start_run(
@@ -468,16 +387,20 @@ def tune(cfg: DictConfig) -> dict[str, Any]:
                     "optuna.storage": str(t["storage"]),
                     "env_id": c["env"]["id"],
                     "algorithm": c["agent"]["name"],
+                    "residual_base": residual_settings(c).base,
+                    "tune.objective": objective(c),
                     "git_commit": git_commit(),
                     **plant_tags(plant_of(c)),
                 }
             )
+            if yardstick is not None:
+                mlflow.log_metric(f"yardstick/{YARDSTICK}_return_mean", float(yardstick.mean()))
             mlflow.log_params(flatten({"tune": {k: v for k, v in t.items() if k != "space"}}))
             mlflow.log_text(yaml.safe_dump(t["space"], sort_keys=False), "tune/space.yaml")
         done = len(study.get_trials(deepcopy=False, states=FINISHED))
         if done < n_target:
             study.optimize(
-                lambda trial: run_trial(trial, c, baseline, parent),
+                lambda trial: run_trial(trial, c, yardstick, parent),
                 callbacks=[optuna.study.MaxTrialsCallback(n_target, states=FINISHED)],
                 n_trials=n_target - done,  # other workers may finish some: the callback stops
             )

@@ -107,9 +107,13 @@ def test_two_trials_complete_as_child_runs_of_one_parent(
     assert len(parents) == 1 and len(children) == 2
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
     assert {r.data.tags["optuna.trial"] for r in children} == {"0", "1"}
-    # every trial was evaluated on the tuning seeds and paired with the operator
+    # every trial was evaluated on the tuning seeds and paired with the PID (issue 13's yardstick)
     for r in children:
         assert "eval/paired_delta" in r.data.metrics
+        assert r.data.tags["tune.objective"].startswith("mean paired return difference to the pid")
+        # the score is the policy's mean return minus the PID's on the same seeds
+        delta = r.data.metrics["eval/return_mean"] - r.data.metrics["yardstick/pid_return_mean"]
+        assert r.data.metrics["eval/paired_delta"] == pytest.approx(delta)
         assert r.data.params["tune.first_seed"] == "700000"
     assert Path(out["output"]).is_file()
 
@@ -240,14 +244,3 @@ def test_a_pruned_trial_stops_at_its_first_report(
         child.info.run_id, "eval/paired_delta"
     )
     assert [m.step for m in history] == [128], "no training or evaluation after the prune"
-
-
-def test_a_residual_base_is_refused_until_trials_build_it() -> None:
-    """Trials build plain envs; tuning ``base=pid`` would search another problem: refused."""
-    c = {
-        "base": {"name": "pid"},
-        "tune": {},
-        "n_trials": 1,
-    }
-    with pytest.raises(tune_job.ConfigError, match="base = 'pid'"):
-        tune_job.check_tune_config(c)

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.paired import REFERENCES
+from agents.residual import ResidualConfig, residual_config
 
-__all__ = ["ConfigError", "validate_train_config"]
+__all__ = ["ConfigError", "check_tuned_base", "residual_settings", "validate_train_config"]
 
 
 class ConfigError(ValueError):
@@ -81,6 +82,7 @@ def validate_train_config(cfg: Mapping[str, Any]) -> None:
             f"train.paired_reference = {paired!r} is invalid: must be null (plain rewards) or "
             f"one of {list(REFERENCES)} (agents/paired.py)"
         )
+    check_tuned_base(cfg)
     plant_process = (
         cfg.get("plant", {}).get("process") if isinstance(cfg.get("plant"), Mapping) else None
     )
@@ -90,3 +92,37 @@ def validate_train_config(cfg: Mapping[str, Any]) -> None:
             f"plant.process = {plant_process!r} does not match env.name = {env_name!r}: pick a "
             f"{env_name} plant (envs/conf/plant/{env_name}_*.yaml), e.g. plant=<{env_name}_...>"
         )
+
+
+def check_tuned_base(cfg: Mapping[str, Any]) -> None:
+    """Hyper-parameters tuned for one residual base are not trained on another by accident.
+
+    A best-parameter file of experiments.tune records its base under ``agent.tuned.base``; a
+    composed ``base`` group of another name (``hparams=bof_ppo_on_pid_tuned base=none``) would
+    train values searched for a different problem. Files without the record are not checked.
+
+    Raises:
+        ConfigError: naming both bases and the two ways out.
+    """
+    agent = cfg.get("agent")
+    tuned = agent.get("tuned") if isinstance(agent, Mapping) else None
+    if not isinstance(tuned, Mapping) or not isinstance(tuned.get("base"), Mapping):
+        return
+    recorded = tuned["base"]
+    base = cfg.get("base")
+    have = str(base.get("name", "none")) if isinstance(base, Mapping) else "none"
+    want = str(recorded.get("name", "none"))
+    if have != want:
+        raise ConfigError(
+            f"base.name = {have!r}, but the hyper-parameters in agent (study "
+            f"{tuned.get('study')!r}) were tuned for base {want!r}: train with base={want}, or "
+            "drop the record with ~agent.tuned to use them on this base deliberately"
+        )
+
+
+def residual_settings(c: Mapping[str, Any]) -> ResidualConfig:
+    """The job's residual settings (its ``base`` node), a clear ConfigError when invalid."""
+    try:
+        return residual_config(c.get("base"))
+    except ValueError as err:
+        raise ConfigError(f"base: {err}") from err
