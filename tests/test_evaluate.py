@@ -28,6 +28,7 @@ from experiments.lib.stats import (
     episode_recovery,
     gap_closed,
     iqm_with_ci,
+    paired_delta_with_ci,
     probability_of_improvement,
 )
 
@@ -78,6 +79,20 @@ def test_gap_closed_and_rliable_statistics():
     assert probability_of_improvement(scores + 5.0, scores) > 0.95
     with pytest.raises(ValueError, match="same episodes"):
         probability_of_improvement(scores, scores[:, :5])
+
+
+def test_paired_delta_sees_a_small_gain_under_large_shared_noise():
+    """Episodes differ by ±10 (the charge), the policy gains 0.1 on each: unpaired it is lost in
+    the noise, paired on the same episodes it is certain; a zero gain is not."""
+    rng = np.random.default_rng(1)
+    reference = rng.normal(0.0, 10.0, size=64)
+    runs = reference[None, :] + 0.1 + rng.normal(0.0, 0.05, size=(5, 64))
+    mean, lo, hi, p_positive = paired_delta_with_ci(runs, reference)
+    assert mean == pytest.approx(0.1, abs=0.02) and 0 < lo < mean < hi and p_positive == 1.0
+    _, lo0, hi0, p0 = paired_delta_with_ci(runs - 0.1, reference)
+    assert lo0 < 0 < hi0 and 0.05 < p0 < 0.95
+    with pytest.raises(ValueError, match="same episodes"):
+        paired_delta_with_ci(runs, reference[:10])
 
 
 # ---------------------------------------------------------------- policies

@@ -49,10 +49,11 @@ def test_report_row_of_a_perfect_controller():
     ceiling = hit_rate_ceiling(BOFParams())
     cells = report.ceiling_cells("bof", ceiling)
     titles = [t for t, _, _ in report.KPIS["bof"]]
-    # six leading columns (policy, runs, return, gap to the oracle, gap to the MPC on
-    # estimates, P(> PID)), then one per KPI
-    assert len(cells) == 6 + len(titles) and cells[0] == CEILING_TITLE
-    by_title = dict(zip(titles, cells[6:], strict=True))
+    # the leading columns (policy, runs, return, gaps, paired Δ vs PID, P(Δ > 0), P(> PID)),
+    # then one per KPI
+    lead = len(report.LEAD_COLUMNS)
+    assert len(cells) == lead + len(titles) and cells[0] == CEILING_TITLE
+    by_title = dict(zip(titles, cells[lead:], strict=True))
     assert by_title["C hit ±0.02 wt%"] == f"{100 * ceiling['hit_c_0.02']:.2f} %"
     assert by_title["double hit ±0.02 %/±15 K"] == "99.98 %"
     assert by_title["slag FeO [%]"] == "—"

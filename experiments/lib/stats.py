@@ -32,6 +32,7 @@ __all__ = [
     "drift_recovery",
     "gap_closed",
     "iqm_with_ci",
+    "paired_delta_with_ci",
     "probability_of_improvement",
 ]
 
@@ -156,3 +157,28 @@ def probability_of_improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> fl
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"both need the same episodes: {x.shape[1]} vs {y.shape[1]} columns")
     return float(metrics.probability_of_improvement(x, y))
+
+
+def paired_delta_with_ci(
+    scores: np.ndarray, reference: np.ndarray, reps: int = 2000, seed: int = 0
+) -> tuple[float, float, float, float]:
+    """Mean paired difference to a reference on the same episodes, its 95 % CI and P(Δ > 0).
+
+    ``scores`` is (runs × episodes), ``reference`` (1 × episodes) or (episodes,): a
+    deterministic baseline on the same seeds. The bootstrap resamples training runs and
+    episodes (both sources of doubt, as :func:`iqm_with_ci`); ``P(Δ > 0)`` is the share of
+    resamples whose mean difference is positive: how sure one can be that the policy beats the
+    reference *on average* (rliable's P(X > Y) is the share of episodes it wins, a different
+    question). Returns ``(mean, low, high, p_positive)``.
+    """
+    x = np.atleast_2d(np.asarray(scores, dtype=float))
+    ref = np.asarray(reference, dtype=float).reshape(-1)
+    if x.shape[1] != ref.shape[0]:
+        raise ValueError(f"both need the same episodes: {x.shape[1]} vs {ref.shape[0]}")
+    diff = x - ref[None, :]
+    rng = np.random.default_rng(seed)
+    runs = rng.integers(0, diff.shape[0], size=(reps, diff.shape[0]))
+    eps = rng.integers(0, diff.shape[1], size=(reps, diff.shape[1]))
+    means = np.array([diff[r][:, e].mean() for r, e in zip(runs, eps, strict=True)])
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(diff.mean()), float(low), float(high), float(np.mean(means > 0))
