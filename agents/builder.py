@@ -8,11 +8,13 @@ model (:func:`save_policy` / :func:`load_policy`).
 
 from __future__ import annotations
 
+import importlib
 import pickle
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.utils import get_class, instantiate
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
@@ -20,7 +22,15 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from agents.residual import ResidualConfig
 from agents.vecenv import make_sb3_vec_env
 
-__all__ = ["algorithm_class", "build_agent", "load_policy", "make_train_env", "save_policy"]
+__all__ = [
+    "action_names",
+    "algorithm_class",
+    "build_agent",
+    "load_policy",
+    "make_train_env",
+    "save_policy",
+    "set_initial_log_std",
+]
 
 MODEL_FILE = "model.zip"
 VECNORM_FILE = "vecnormalize.pkl"
@@ -65,9 +75,58 @@ def algorithm_class(agent_cfg: Mapping[str, Any]) -> type[BaseAlgorithm]:
     return get_class(str(agent_cfg["algo"]["_target_"]))
 
 
-def build_agent(agent_cfg: Mapping[str, Any], env: VecEnv, seed: int) -> BaseAlgorithm:
-    """Instantiate the algorithm of ``agent.algo`` on ``env`` with a fixed seed."""
-    return instantiate(agent_cfg["algo"], env=env, seed=seed, _convert_="all")
+def build_agent(
+    agent_cfg: Mapping[str, Any],
+    env: VecEnv,
+    seed: int,
+    action_names: Sequence[str] | None = None,
+) -> BaseAlgorithm:
+    """Instantiate the algorithm of ``agent.algo`` on ``env`` with a fixed seed.
+
+    ``agent.log_std_per_action`` (``{actuator name: log σ}``, names from ``action_names``)
+    sets the initial exploration of single actuators; the others keep
+    ``policy_kwargs.log_std_init``.
+    """
+    model = instantiate(agent_cfg["algo"], env=env, seed=seed, _convert_="all")
+    per_action = agent_cfg.get("log_std_per_action")
+    if per_action:
+        set_initial_log_std(model, per_action, action_names or [])
+    return model
+
+
+def action_names(env_id: str) -> list[str]:
+    """The actuator names of a process in action order (its layout's ``ACTUATORS``)."""
+    import envs
+
+    layout = importlib.import_module(envs.process(env_id).layout)
+    return list(layout.ACTUATORS.names)
+
+
+def set_initial_log_std(
+    model: BaseAlgorithm, per_action: Mapping[str, float], names: Sequence[str]
+) -> None:
+    """Per-actuator initial exploration: ``log σ`` of the named action dimensions.
+
+    One σ for every actuator spends the same exploration on a lance height (cheap to jiggle)
+    as on the end-of-blow target or the lime trim (a cliff: a P downgrade costs ≈ 7.5 kEUR per
+    heat). Needs a state-independent Gaussian policy (PPO, A2C, RecurrentPPO without gSDE).
+    """
+    log_std = getattr(model.policy, "log_std", None)
+    if not isinstance(log_std, torch.nn.Parameter) or log_std.ndim != 1:
+        raise ValueError(
+            f"agent.log_std_per_action needs a Gaussian policy with one log σ per action "
+            f"(PPO, A2C, RecurrentPPO); {type(model).__name__} has none"
+        )
+    unknown = sorted(set(per_action) - set(names))
+    if unknown:
+        raise ValueError(
+            f"agent.log_std_per_action: unknown actuator(s) {unknown}; valid: {list(names)}"
+        )
+    if len(names) != log_std.shape[0]:
+        raise ValueError(f"{len(names)} actuator names for {log_std.shape[0]} action dimensions")
+    with torch.no_grad():
+        for name, value in per_action.items():
+            log_std[names.index(name)] = float(value)
 
 
 def save_policy(model: BaseAlgorithm, env: VecEnv | None, directory: str | Path) -> Path:

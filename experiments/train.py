@@ -33,7 +33,13 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 import envs
 from agents.baselines.operator import OperatorPolicy
-from agents.builder import algorithm_class, build_agent, make_train_env, save_policy
+from agents.builder import (
+    action_names,
+    algorithm_class,
+    build_agent,
+    make_train_env,
+    save_policy,
+)
 from agents.evaluation import RecurrentSB3Policy, evaluate
 from agents.loading import load_baseline
 from agents.policy import SB3Policy
@@ -305,7 +311,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if resuming:
         model, train_env, run_id = load_checkpoint(c, train_env)
     else:
-        model = build_agent(c["agent"], train_env, seed)
+        model = build_agent(c["agent"], train_env, seed, action_names(c["env"]["id"]))
 
     # --- 4. learn and evaluate inside one MLflow run -----------------------------------------
     title = f"{c['env']['name']}-{c['agent']['name']}-{c['plant_name']}-s{seed}"

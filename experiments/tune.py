@@ -56,7 +56,7 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import VecNormalize
 
-from agents.builder import build_agent
+from agents.builder import action_names, build_agent
 from agents.evaluation import evaluate, n_actions
 from agents.loading import load_baseline
 from agents.residual import ResidualConfig
@@ -208,7 +208,7 @@ def run_trial(
 
     seed = int(tc["seed"])  # one training seed for all trials (CRN)
     train_env = build_train_env(tc, residual, seed)  # the train job's env, wrapper and all
-    model = build_agent(tc["agent"], train_env, seed)
+    model = build_agent(tc["agent"], train_env, seed, action_names(tc["env"]["id"]))
     # nested under the active parent run (MLflow tags it mlflow.parentRunId), in its experiment
     with mlflow.start_run(
         run_name=f"trial-{trial.number}", nested=True, experiment_id=parent.info.experiment_id
