@@ -218,3 +218,20 @@ def test_bad_use_fails_clearly() -> None:
         est.record_prediction(np.zeros(2))
     with pytest.raises(ValueError, match="obs must have shape"):
         est.update(np.zeros((1, 30)))
+
+
+def test_convergence_study_covers_the_mpc_on_estimates_of_both_processes() -> None:
+    from agents.baselines.bof_mpc_est import BOFMPCEstimates
+    from experiments.studies import mpc_convergence as conv
+
+    paint = conv.STUDIES["paint"].for_baseline("mpc_est")
+    assert paint.oracle is PaintMPCEstimates and paint.config_path == paint_mpc_est.CONFIG_PATH
+    assert "solids_gain" in paint.sweeps and "solids_gain" not in conv.STUDIES["paint"].sweeps
+    bof = conv.STUDIES["bof"].for_baseline("mpc_est")
+    assert bof.oracle is BOFMPCEstimates and bof.title == "MPC on estimates"
+    assert bof.extra == ()  # the clairvoyant row needs the tap errors an estimate cannot know
+    assert conv.STUDIES["bof"].for_baseline("mpc").oracle is conv.bof_mpc.BOFMPCOracle
+    with pytest.raises(ValueError, match="baseline must be one of"):
+        conv.STUDIES["bof"].for_baseline("pid")
+    with pytest.raises(SystemExit):
+        conv.main(["--process", "paint", "--baseline", "oracle"])
