@@ -47,9 +47,21 @@ is true (with ``randomize=True`` they would carry the drawn parameters: not a se
 reference is evaluated in). Sensor faults reach the plan as the shop would see them (a biased
 gauge moves the solids estimate, a stuck cup the viscosity).
 
-Certainty equivalence: the plan treats the estimate as the truth. Measured (8 shifts
-200000–200007 of ``paint_50jph``, mean return per shift, hEUR): see
-``conf/baselines/paint_mpc_est.yaml``.
+Certainty equivalence: the plan treats the estimate as the truth. Measured on the first 8
+shifts of each set (seeds 200000–200007, ``paint_50jph``, mean return per shift in hEUR, paired
+s.e.; ``python -m experiments.evaluate env=paint policy=baseline:<pid|mpc_est|mpc>
+scenario_sets=[…] episodes=8``):
+
+| set | PID | MPC on estimates | oracle | est − PID | oracle − est | information share |
+| --- | --- | --- | --- | --- | --- | --- |
+| ``nominal`` | −224.39 | −221.81 | −220.01 | +2.58 ± 0.93 | +1.80 ± 0.22 | 41 % |
+| ``drift`` | −347.63 | −300.92 | −260.84 | +46.70 ± 5.79 | +40.08 ± 3.58 | 46 % |
+
+On ``drift`` the viscosity reading lets it handle the thickening base (defect risk 4.2 % of
+bodies against the PID's 8.3 %, the oracle's 4.3 %), but it sees the thin clear lot only through
+the post-oven gauge, 40 bodies late: it recovers in 50 bodies (PID 55, oracle 5) with
+24.5 bodies out of spec per shift (PID 23.1, oracle 1.4). That delay is most of the
+information share: the line measures volume solids nowhere else.
 
 >>> mpc = PaintMPCEstimates.from_config(samples=8, iterations=1)
 >>> mpc.layout.block_steps
