@@ -7,7 +7,7 @@ conversion of readings into state rows is :func:`agents.baselines.paint_mpc_est.
 
 | quantity | unit | range | from |
 | --- | --- | --- | --- |
-| ``reading`` | obs units | the obs Box | the latest observation row (climate, paint, cup) |
+| ``reading`` | obs units | the obs Box | the latest finite reading of every observation |
 | ``solids`` | - | [0.5, 1.5] | gauge reading / model DFT at nominal solids, EMA per layer |
 | ``wear`` | - | [0.8, 1.5] | the plant's nominal bell-wear trend at the body count |
 
@@ -110,7 +110,9 @@ class PaintLineEstimator:
         ratio = np.clip(read / np.where(ok, then, 1.0), *SOLIDS_RANGE)
         g = self.solids_gain
         self.solids = np.where(ok, (1.0 - g) * self.solids + g * ratio, self.solids)
-        self.reading, self.body = o.copy(), body
+        # a missing reading (a sensor's NaN dropout) holds the last one, as a historian does
+        self.reading = np.where(np.isfinite(o) | new[:, None], o, self.reading)
+        self.body = body
         self.pending = np.full_like(self.pending, np.nan)
         return new
 

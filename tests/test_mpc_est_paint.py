@@ -220,6 +220,20 @@ def test_bad_use_fails_clearly() -> None:
         est.update(np.zeros((1, 30)))
 
 
+def test_a_missing_reading_holds_the_last_one() -> None:
+    env, obs = started(SEEDS[0], bodies=0)
+    est = PaintLineEstimator(resolve_variant("paint_50jph").params)
+    est.update(obs[None])
+    obs, *_ = env.step(np.zeros(11, dtype=np.float32))
+    lost = obs.astype(np.float64)
+    column = envs.paint.layout.OBSERVATION.index("booth_rh")
+    held = est.reading[0, column]
+    lost[column] = np.nan
+    est.update(lost[None])
+    assert est.reading[0, column] == held
+    assert est.reading[0, column + 1] == lost[column + 1]  # the others are this body's
+
+
 def test_convergence_study_covers_the_mpc_on_estimates_of_both_processes() -> None:
     from agents.baselines.bof_mpc_est import BOFMPCEstimates
     from experiments.studies import mpc_convergence as conv
