@@ -249,3 +249,39 @@ def test_convergence_study_covers_the_mpc_on_estimates_of_both_processes() -> No
         conv.STUDIES["bof"].for_baseline("pid")
     with pytest.raises(SystemExit):
         conv.main(["--process", "paint", "--baseline", "oracle"])
+
+
+@pytest.mark.slow
+def test_paint_report_has_the_reference_row_and_the_decomposition(tmp_path: Path) -> None:
+    """experiments.evaluate logs baseline:mpc_est for the paint line under its own family, and
+    the report's table and information/control line pick it up as they do for the BOF."""
+    from experiments import report
+    from experiments.evaluate import evaluate_policy
+
+    def config(policy: str) -> dict[str, Any]:
+        return {
+            "env": {
+                "name": "paint",
+                "id": "plantrl/PaintLine-v1",
+                "kwargs": {"action_mode": "adjust", "shift_bodies": 12},  # a short shift
+            },
+            "plant": "paint_50jph",
+            "policy": policy,
+            "scenario_sets": ["nominal"],
+            "episodes": 1,
+            "tracking": {
+                "uri": f"sqlite:///{tmp_path}/mlflow.db",
+                "artifact_location": str(tmp_path / "art"),
+                "experiment": "paint-evaluation",
+            },
+        }
+
+    for policy in ("baseline:pid", "baseline:mpc_est", "baseline:mpc"):
+        evaluate_policy(config(policy), "paint_50jph")
+    runs = report.evaluation_runs("paint", resolve_variant("paint_50jph"))
+    assert set(runs["tags.policy_family"]) == {"pid", "mpc_est", "mpc"}
+    table, means = report.scenario_table("paint", runs)
+    rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines()[2:]]
+    assert rows == ["pid", "mpc_est", "mpc"]  # the reference rows, weakest first
+    line = report.decomposition(means, report.RETURN_UNIT["paint"])
+    assert "information (oracle − MPC on estimates)" in line and "hEUR" in line
