@@ -60,11 +60,13 @@ tune-agent: $(STAMP)  ## Optuna search of an agent's hyper-parameters (TUNE_ENV=
 	$(BIN)/python -m experiments.tune env=$(TUNE_ENV) agent=$(TUNE_AGENT) n_trials=$(N_TRIALS)
 
 # The evaluation study (issue 5): PPO and SAC x 3 seeds trained on the nominal plant and evaluated
-# on every scenario set, the three baselines on the same sets, then the report. Long (≈ 10 min BOF, ≈ 35 min paint, on 2 cores).
+# on every scenario set, the four baselines (operator, PID, MPC on estimates, MPC oracle) on the same
+# sets, then the report. Long (≈ 10 min BOF, ≈ 35 min paint and the paint MPC on estimates ≈ as long
+# as its oracle, on 2 cores).
 study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and baselines, write the report
 	$(BIN)/python -m experiments.train -m experiment=study env=$* agent=ppo seed=0,1,2
 	$(BIN)/python -m experiments.train -m experiment=study_sac env=$* agent=sac seed=0,1,2
-	for b in operator pid mpc; do $(BIN)/python -m experiments.evaluate env=$* policy=baseline:$$b; done
+	for b in operator pid mpc_est mpc; do $(BIN)/python -m experiments.evaluate env=$* policy=baseline:$$b; done
 	$(BIN)/python -m experiments.report env=$*
 
 report: $(STAMP)  ## results/{bof,paint}/report.md from the MLflow store
@@ -77,6 +79,7 @@ results: calibrate tune bench study-bof study-paint  ## regenerate every file in
 	for p in bof paint; do \
 		$(BIN)/python -m experiments.studies.exploration_noise --process $$p; \
 		$(BIN)/python -m experiments.studies.mpc_convergence --process $$p; \
+		$(BIN)/python -m experiments.studies.mpc_convergence --process $$p --baseline mpc_est; \
 	done
 	$(BIN)/python -m experiments.studies.audit_bof
 	$(BIN)/python -m experiments.studies.audit_paint

@@ -11,7 +11,7 @@
 | ``experiments.tuning.pid`` | tune a PID baseline once, write its gains into ``conf/baselines/`` |
 | ``experiments.tune`` | Optuna search of an agent's hyper-parameters → ``conf/hparams`` (Hydra) |
 | ``experiments.benchmarks.against`` | env speed of this checkout against another revision (A/B) |
-| ``experiments.studies.mpc_convergence`` | is the MPC oracle converged? ``results/<process>/`` |
+| ``experiments.studies.mpc_convergence`` | is the MPC oracle (or on estimates) converged? |
 | ``experiments.studies.{audit_bof,audit_paint}`` | the plants against the version step's targets |
 | ``experiments.studies.exploration_noise`` | the practice under Gaussian action noise |
 | ``experiments.studies.main_job`` | run the main job, write ``results/bof/main_job.md`` |

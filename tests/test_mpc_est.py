@@ -112,8 +112,8 @@ def test_built_for_the_evaluated_plant_and_refuses_another() -> None:
     policy.attach([envs.make("bof", "bof_120t")])
     with pytest.raises(ValueError, match="built for plant 'bof_120t'"):
         policy.attach([envs.make("bof", "bof_250t")])
-    with pytest.raises(ValueError, match="no mpc_est baseline for process 'paint'"):
-        resolve_policy("baseline:mpc_est", "paint", 10, 10)
+    with pytest.raises(ValueError, match="no mpc_est baseline for process 'chem'"):
+        resolve_policy("baseline:mpc_est", "chem", 10, 10)
 
 
 def test_act_needs_attach_and_a_matching_batch() -> None:

@@ -1,1 +1,2 @@
-"""Classical baselines: operator practice (and, later, PID and the MPC oracle)."""
+"""Classical baselines: operator practice, a PID per process, the MPC oracle and the MPC on
+estimates (the oracle's planner started from the estimated state)."""

@@ -70,6 +70,7 @@ from agents.baselines.mpc import (
     load_config,
 )
 from envs.core.actions import MODE_ADJUST
+from envs.core.bundle import Plants
 from envs.paint import PaintBatch, layout, resolve_variant, rollout
 
 __all__ = ["CONFIG_PATH", "PaintMPCOracle"]
@@ -170,10 +171,19 @@ class PaintMPCOracle(SamplingMPCOracle):
         bodies = int(batch.bodies[0])
         return None if bodies >= batch.shift_bodies else (0, bodies)
 
+    def _copies(self, batches: list[Any]) -> list[Plants]:
+        """What each plan starts from: the attached lines themselves (the true state; the plan
+        snapshots them)."""
+        return [b.plants for b in batches]
+
     def _cost_fn(self, batches: list[Any], active: BoolArray) -> CostFn:
+        return self._cost_over(self._copies(batches), active)
+
+    def _cost_over(self, sources: list[Plants], active: BoolArray) -> CostFn:
+        """Batched rollout cost of candidates from the lines ``sources`` (one per episode)."""
         horizon = self.layout.horizon
-        plan = rollout.new_plan([b.plants for b in batches], horizon, self._step_block)
-        shape = (len(batches), self.scenarios, horizon, layout.N_PROCESS_WORDS)
+        plan = rollout.new_plan(sources, horizon, self._step_block)
+        shape = (len(sources), self.scenarios, horizon, layout.N_PROCESS_WORDS)
         words = np.zeros(shape, dtype=np.uint16)
 
         def cost(candidates: FloatArray, act: BoolArray) -> FloatArray:

@@ -30,7 +30,10 @@ __all__ = ["ESTIMATE_MPC", "describe", "resolve_policy"]
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 # the MPC on estimates (issue 13's information-matched reference) per process: built like the
 # other baselines, for the evaluated plant and the env options it models
-ESTIMATE_MPC: dict[str, str] = {"bof": "agents.baselines.bof_mpc_est:BOFMPCEstimates"}
+ESTIMATE_MPC: dict[str, str] = {
+    "bof": "agents.baselines.bof_mpc_est:BOFMPCEstimates",
+    "paint": "agents.baselines.paint_mpc_est:PaintMPCEstimates",
+}
 
 
 def _estimate_mpc(process: str, plant: Any, env_kwargs: Mapping[str, Any] | None) -> Any:

@@ -1,17 +1,22 @@
-"""Is the MPC oracle converged? Its nominal return against horizon, samples and iterations.
+"""Is an MPC reference converged? Its nominal return against horizon, samples and iterations.
 
 ``gap_closed = (cost_PID − cost_policy) / (cost_PID − cost_oracle)`` only means something if the
-oracle is close to the true optimum. This study evaluates the oracle of
-``conf/baselines/<process>_mpc.yaml`` on fixed nominal episodes (seeds 200000…) at increasing
-horizon × samples, and along iterations and the replanning period, next to the operator's
-practice (the zero action). Every configuration meets the same episodes, so differences are
-paired. The chosen configuration should sit where doubling samples or horizon moves the mean
-return by only a few percent of the operator → oracle gap.
+oracle is close to the true optimum, and the information/control split of the report only if
+the MPC on estimates is converged too. This study evaluates either planner — the oracle
+(``--baseline mpc``, ``conf/baselines/<process>_mpc.yaml``) or the MPC on estimates
+(``--baseline mpc_est``, ``conf/baselines/<process>_mpc_est.yaml``: the same planner from the
+estimated state) — on fixed nominal episodes (seeds 200000…) at increasing horizon × samples,
+and along iterations and the replanning period, next to the operator's practice (the zero
+action). Every configuration meets the same episodes, so differences are paired. The chosen
+configuration should sit where doubling samples or horizon moves the mean return by only a few
+percent of the operator → reference gap.
 
-    python -m experiments.studies.mpc_convergence --process bof|paint [--quick] [--out PATH]
+    python -m experiments.studies.mpc_convergence --process bof|paint [--baseline mpc|mpc_est]
+        [--quick] [--out PATH]
 
-A full run writes ``results/<process>/mpc_convergence.md``; ``--quick`` (a small grid on two
-short episodes: a smoke test) prints the report unless ``--out`` is given.
+A full run writes ``results/<process>/mpc_convergence.md`` (``mpc_est_convergence.md`` for the
+MPC on estimates); ``--quick`` (a small grid on two short episodes: a smoke test) prints the
+report unless ``--out`` is given.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 import envs  # noqa: F401  (registers the env ids)
-from agents.baselines import bof_mpc, paint_mpc
+from agents.baselines import bof_mpc, bof_mpc_est, paint_mpc, paint_mpc_est
 from agents.baselines.mpc import load_config
 from agents.baselines.operator import OperatorPolicy
 from agents.evaluation import EpisodeResults, evaluate
@@ -35,6 +40,9 @@ from experiments.lib.kpi_tables import final_table
 from experiments.lib.machine_info import ROOT, machine_info
 
 SEED0 = 200000  # evaluation seeds of the oracle studies (training and tuning use others)
+# the planners a study can be run for: the oracle and the MPC on estimates (issue 13)
+BASELINES = ("mpc", "mpc_est")
+TITLES = {"mpc": "MPC oracle", "mpc_est": "MPC on estimates"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +51,7 @@ class Study:
 
     env_id: str
     env_kwargs: dict[str, Any]
-    oracle: Any  # the oracle class (``from_config``, ``n_act``)
+    oracle: Any  # the planner studied: its class (``from_config``, ``n_act``)
     config_path: Path
     horizon_key: str
     horizon_unit: str
@@ -55,6 +63,34 @@ class Study:
     quick_env_kwargs: dict[str, Any]
     extra: tuple[tuple[str, dict[str, Any]], ...] = ()  # (label, overrides): context rows
     full_env_kwargs: dict[str, Any] | None = None  # the study's episodes are shortened: check
+    # the MPC on estimates: its class, config, and the context rows that apply to it (an
+    # estimate-based planner cannot know what only the oracle may, e.g. the BOF's tap errors)
+    estimates: Any = None
+    estimates_config: Path | None = None
+    estimates_extra: tuple[tuple[str, dict[str, Any]], ...] = ()
+    estimates_sweeps: dict[str, tuple[Any, ...]] = dataclasses.field(default_factory=dict)
+    baseline: str = "mpc"
+
+    def for_baseline(self, baseline: str) -> Study:
+        """The same study for the planner ``baseline`` (one of :data:`BASELINES`)."""
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {BASELINES}, got {baseline!r}")
+        if baseline == "mpc":
+            return dataclasses.replace(self, baseline=baseline)
+        if self.estimates is None or self.estimates_config is None:
+            raise ValueError(f"no MPC on estimates is declared for {self.env_id}")
+        return dataclasses.replace(
+            self,
+            oracle=self.estimates,
+            config_path=self.estimates_config,
+            extra=self.estimates_extra,
+            sweeps={**self.sweeps, **self.estimates_sweeps},
+            baseline=baseline,
+        )
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.baseline]
 
     def quick(self) -> Study:
         """A few points of each sweep on two short episodes."""
@@ -84,6 +120,8 @@ STUDIES = {
         32,
         {},
         (("Clairvoyant (knows the end-of-blow measurement errors)", {"endpoint_noise": "true"}),),
+        estimates=bof_mpc_est.BOFMPCEstimates,
+        estimates_config=bof_mpc_est.CONFIG_PATH,
     ),
     "paint": Study(
         "plantrl/PaintLine-v1",
@@ -102,6 +140,13 @@ STUDIES = {
         {"shift_bodies": 20},
         (("Playing the best candidate instead of the sampling mean", {"plan_from": "best"}),),
         full_env_kwargs={"scenario": "nominal"},
+        estimates=paint_mpc_est.PaintMPCEstimates,
+        estimates_config=paint_mpc_est.CONFIG_PATH,
+        estimates_extra=(
+            ("Playing the best candidate instead of the sampling mean", {"plan_from": "best"}),
+        ),
+        # the estimator's own setting: how fast the solids estimate follows the gauge
+        estimates_sweeps={"solids_gain": (0.02, 0.05, 0.1, 0.2)},
     ),
 }
 
@@ -130,7 +175,7 @@ def evaluate_timed(
 
 
 def full_episodes(study: Study, seeds: list[int]) -> list[str]:
-    """The chosen oracle against the operator on unshortened episodes (markdown lines)."""
+    """The chosen planner against the operator on unshortened episodes (markdown lines)."""
     if study.full_env_kwargs is None:
         return []
     kw = study.full_env_kwargs
@@ -140,11 +185,13 @@ def full_episodes(study: Study, seeds: list[int]) -> list[str]:
     per_episode = oracle.seconds / len(seeds)
     return [
         f"\n## Full episodes (`{kw}`), chosen config\n",
-        f"Operator {op.results.returns.mean():.3f}, oracle {oracle.results.returns.mean():.3f}; "
-        f"paired Δ {d:+.3f} ± {se:.3f} ({100 * d / abs(op.results.returns.mean()):.1f} % of the "
-        f"operator's cost); oracle {oracle.ms_per_step:.2f} ms per control step, "
-        f"{per_episode:.0f} s per episode.\n",
-        final_table({"oracle (chosen)": oracle.results, "operator": op.results}).to_markdown(),
+        f"Operator {op.results.returns.mean():.3f}, {study.title} "
+        f"{oracle.results.returns.mean():.3f}; paired Δ {d:+.3f} ± {se:.3f} "
+        f"({100 * d / abs(op.results.returns.mean()):.1f} % of the operator's cost); "
+        f"{oracle.ms_per_step:.2f} ms per control step, {per_episode:.0f} s per episode.\n",
+        final_table(
+            {f"{study.baseline} (chosen)": oracle.results, "operator": op.results}
+        ).to_markdown(),
     ]
 
 
@@ -155,7 +202,7 @@ def paired(a: Run, b: Run) -> tuple[float, float]:
 
 
 class Sweeps:
-    """Runs the oracle at config overrides, each distinct config once (the grids share points)."""
+    """Runs the planner at config overrides, each distinct config once (grids share points)."""
 
     def __init__(self, study: Study, chosen: dict[str, Any], seeds: list[int]) -> None:
         self.study, self.chosen, self.seeds = study, chosen, seeds
@@ -214,37 +261,44 @@ def report(study: Study, process: str, cmd: str, chosen: dict[str, Any], seeds: 
     info = machine_info()
     per_episode = ref.seconds / len(seeds)
     head = [
-        f"# MPC oracle convergence: {process}, nominal scenario\n",
+        f"# {study.title} convergence: {process}, nominal scenario\n",
         f"Command: `{cmd}`  ",
         f"Run {info['date']}, git `{info['git']}`, {info['cpu']}, load {info['load']}.  ",
         f"Episodes: {len(seeds)} seeds {seeds[0]}…{seeds[-1]} of `{study.env_id}` with "
         f"`{study.env_kwargs}`, the same for every row (paired).  ",
-        f"Chosen config (`conf/baselines/{process}_mpc.yaml`): `{chosen}`.\n",
+        f"Chosen config (`conf/baselines/{study.config_path.name}`): `{chosen}`.\n",
         f"Mean return per episode: operator (zero action) **{op.results.returns.mean():.3f}**, "
-        f"chosen oracle **{ref.results.returns.mean():.3f}** (gap {gap:.3f}); the oracle takes "
+        f"chosen {study.title} **{ref.results.returns.mean():.3f}** (gap {gap:.3f}); it takes "
         f"{ref.ms_per_step:.2f} ms per control step, {per_episode:.1f} s per episode.\n",
-        "Cells: mean return ± s.e. (paired Δ vs the chosen config in % of the operator → oracle "
-        "gap, ± s.e.; wall time per control step of one episode, one core, episodes batched).\n",
+        "Cells: mean return ± s.e. (paired Δ vs the chosen config in % of the operator → "
+        "reference gap, ± s.e.; wall time per control step of one episode, one core, episodes "
+        "batched).\n",
     ]
-    kpis = final_table({"oracle (chosen)": ref.results, "operator": op.results}).to_markdown()
+    chosen_row = f"{study.baseline} (chosen)"
+    kpis = final_table({chosen_row: ref.results, "operator": op.results}).to_markdown()
     full = full_episodes(study, seeds)
-    return "\n".join([*head, *body, "\n## KPIs, chosen oracle vs operator\n", kpis, *full])
+    title = f"\n## KPIs, chosen {study.title} vs operator\n"
+    return "\n".join([*head, *body, title, kpis, *full])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--process", choices=sorted(STUDIES), required=True)
+    parser.add_argument(
+        "--baseline", choices=BASELINES, default="mpc", help="the oracle or the MPC on estimates"
+    )
     parser.add_argument("--quick", action="store_true", help="small grid, two short episodes")
     parser.add_argument("--out", type=Path, default=None, help="markdown path")
     args = parser.parse_args(argv)
-    study = STUDIES[args.process].quick() if args.quick else STUDIES[args.process]
+    study = STUDIES[args.process].for_baseline(args.baseline)
+    study = study.quick() if args.quick else study
     seeds = list(range(SEED0, SEED0 + study.episodes))
     chosen = load_config(study.config_path, {})
     cmd = "python -m experiments.studies.mpc_convergence " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
     text = report(study, args.process, cmd, chosen, seeds)
-    default = ROOT / "results" / args.process / "mpc_convergence.md"
+    default = ROOT / "results" / args.process / f"{args.baseline}_convergence.md"
     out = args.out or (None if args.quick else default)
     if out is None:
         print(text)
