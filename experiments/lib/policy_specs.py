@@ -9,6 +9,10 @@
 | ``<file>.onnx`` | :class:`agents.loading.ONNXPolicy` |
 | a folder with ``model.zip`` | :func:`agents.loading.load_saved_policy` |
 
+A trained policy whose run recorded ``memory=window`` comes back as an
+:class:`agents.history.HistoryPolicy` (it keeps the window of unit results itself), so it acts
+on the env's observation like any other policy.
+
 Every error names what was asked for and what exists.
 """
 
@@ -23,6 +27,7 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from agents.history import with_recorded_memory
 from agents.loading import ONNXPolicy, check_policy_shapes, load_baseline, load_saved_policy
 
 __all__ = ["ESTIMATE_MPC", "describe", "resolve_policy"]
@@ -55,11 +60,13 @@ def _from_model_uri(uri: str) -> Any:
         model = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as err:
         raise ValueError(f"cannot load model {uri!r} from the tracking store: {err}") from err
-    policy = model.unwrap_python_model().policy
+    python_model = model.unwrap_python_model()
+    policy = python_model.policy
     inner = getattr(policy, "model", None)
     if inner is not None:
         policy.observation_shape = tuple(inner.observation_space.shape)
-    return policy
+    # trained on a window of unit results: the policy keeps its own history (agents.history)
+    return with_recorded_memory(policy, getattr(python_model, "config", None) or {})
 
 
 def _training_meta(run_id: str) -> dict[str, str]:
