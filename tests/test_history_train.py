@@ -116,6 +116,10 @@ def test_trained_window_policy_evaluates_from_run_registry_and_folder(tmp_path: 
     job["base"] = None  # as evaluate.yaml composes it: the run's record decides
     job["tracking"] = {**c["tracking"], "experiment": "bof-evaluation"}
     from_run = evaluate_policy(job, c["plant_name"])["nominal"]
+    (ev,) = [e for e in client.search_experiments() if e.name == "bof-evaluation"]
+    (eval_run,) = client.search_runs([ev.experiment_id])
+    # its own family in reports: never pooled with plain PPO or PPO on the PID without a window
+    assert eval_run.data.tags["policy_family"] == "ppo-window2-on-pid"
 
     # the same episodes, the network acting on the training wrappers (residual, then window)
     seeds = load_scenario_set("bof", "nominal").with_episodes(2).seeds

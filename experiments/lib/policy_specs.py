@@ -27,7 +27,7 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 
-from agents.history import with_recorded_memory
+from agents.history import memory_config, with_recorded_memory
 from agents.loading import ONNXPolicy, check_policy_shapes, load_baseline, load_saved_policy
 
 __all__ = ["ESTIMATE_MPC", "describe", "resolve_policy"]
@@ -70,13 +70,21 @@ def _from_model_uri(uri: str) -> Any:
 
 
 def _training_meta(run_id: str) -> dict[str, str]:
-    """Family (algorithm) and training seed of the run that trained a policy."""
+    """Family (algorithm, with ``-window<K>`` when trained with a window of unit results) and
+    training seed of the run that trained a policy."""
     try:
-        tags = mlflow.get_run(run_id).data.tags
+        run = mlflow.get_run(run_id)
     except MlflowException as err:
         raise ValueError(f"no MLflow run {run_id!r} in the tracking store: {err}") from err
+    tags, params = run.data.tags, run.data.params
+    family = tags.get("algorithm", "run")
+    memory = memory_config(
+        {k[len("memory.") :]: v for k, v in params.items() if k.startswith("memory.")}
+    )
+    if memory.active:  # its own family: reports never pool it with the plain algorithm
+        family += f"-window{memory.units}"
     return {
-        "policy_family": tags.get("algorithm", "run"),
+        "policy_family": family,
         "training_seed": tags.get("seed", ""),
         "training_run": run_id,
     }
