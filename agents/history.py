@@ -110,6 +110,21 @@ class UnitSource:
     block: Layout
 
 
+def _raw_field(raw: Layout, name: str) -> Field:
+    return raw.fields[raw.names.index(name)]
+
+
+def _deviation(raw: Layout, name: str, reading: str, aim: str | None, doc: str) -> Field:
+    """A window column for ``reading − aim`` of the raw observation, its range derived from
+    theirs (the env's Box), so the window's Box cannot drift from the env's."""
+    r = _raw_field(raw, reading)
+    if aim is None:
+        return Field(name, r.unit, r.low, r.high, doc)
+    a = _raw_field(raw, aim)
+    return Field(name, r.unit, r.low - a.high, r.high - a.low, doc)
+
+
+VALID = Field("valid", "-", 0.0, 1.0, "1: a unit with a valid reading; 0: none (yet)")
 UNIT_RESULTS: dict[str, UnitSource] = {
     "bof": UnitSource(
         "tap",
@@ -119,9 +134,9 @@ UNIT_RESULTS: dict[str, UnitSource] = {
         Layout(
             "bof_tap_result",
             [
-                Field("c_dev", "band", -5.0, 250.0, "(tap C - aim_c) / 0.02 wt%"),
-                Field("temp_dev", "band", -40.0, 40.0, "(tap T - aim_temp) / 15 K"),
-                Field("valid", "-", 0.0, 1.0, "1: a tapped heat; 0: none yet"),
+                _deviation(BOF_OBS, "c_dev", "last_tap_c_dev", None, "(tap C - aim) / 0.02 wt%"),
+                _deviation(BOF_OBS, "temp_dev", "last_tap_temp_dev", None, "(tap T - aim) / 15 K"),
+                VALID,
             ],
         ),
     ),
@@ -136,9 +151,21 @@ UNIT_RESULTS: dict[str, UnitSource] = {
         Layout(
             "paint_body_result",
             [
-                Field("dft_base_dev", "um", -200.0, 200.0, "measured basecoat DFT - target"),
-                Field("dft_clear_dev", "um", -200.0, 200.0, "measured clearcoat DFT - target"),
-                Field("valid", "-", 0.0, 1.0, "1: a body with a finite reading"),
+                _deviation(
+                    PAINT_OBS,
+                    "dft_base_dev",
+                    "dft_base_measured",
+                    "dft_target_base",
+                    "measured basecoat DFT - target",
+                ),
+                _deviation(
+                    PAINT_OBS,
+                    "dft_clear_dev",
+                    "dft_clear_measured",
+                    "dft_target_clear",
+                    "measured clearcoat DFT - target",
+                ),
+                VALID,
             ],
         ),
     ),

@@ -313,3 +313,16 @@ def test_docstring_example_runs() -> None:
 
     result = doctest.testmod(agents.history, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_docstring_tables_match_the_declared_unit_results() -> None:
+    """The module docstring's two tables (name, unit, range) are the declared blocks."""
+    import re
+
+    import agents.history
+
+    doc = agents.history.__doc__ or ""
+    rows = re.findall(r"^\| ``(\w+)`` \| (\S+) \| \[(\S+), (\S+)\] \|", doc, re.M)
+    documented = [(n, u, float(lo.replace("−", "-")), float(hi)) for n, u, lo, hi in rows]
+    declared = [row for source in UNIT_RESULTS.values() for row in source.block.table()]
+    assert documented == declared
