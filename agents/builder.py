@@ -19,6 +19,7 @@ from hydra.utils import get_class, instantiate
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from agents.history import MemoryConfig
 from agents.residual import ResidualConfig
 from agents.vecenv import make_sb3_vec_env
 
@@ -47,6 +48,7 @@ def make_train_env(
     gamma: float,
     residual: ResidualConfig | None = None,
     paired_reference: str | None = None,
+    memory: MemoryConfig | None = None,
 ) -> VecEnv:
     """The native vector env of ``n_envs`` plants, wrapped for SB3 and (optionally) normalised.
 
@@ -54,7 +56,9 @@ def make_train_env(
     correction to the base; the observation carries the base's estimates if configured), and
     the normalisation sees that observation. With a ``paired_reference`` controller each
     unit's reward is paid net of that controller's return on the same episode
-    (:mod:`agents.paired`: common random numbers for the gradient).
+    (:mod:`agents.paired`: common random numbers for the gradient). With ``memory=window`` the
+    window of the last unit results is appended after the observation (and the estimates),
+    outermost (:class:`agents.history.HistoryVectorWrapper`).
     """
     venv: VecEnv = make_sb3_vec_env(
         env_id,
@@ -63,6 +67,7 @@ def make_train_env(
         plant=plant,
         residual=residual,
         paired_reference=paired_reference,
+        memory=memory,
         **env_kwargs,
     )
     if normalize_obs or normalize_reward:

@@ -15,6 +15,9 @@ Baselines are built for the plant being evaluated: :func:`load_baseline` hands t
 baseline's ``from_config``. The gains come from the YAML; the plant never does.
 | a folder with ``model.zip``, ``config.yaml`` | a saved SB3 policy (``builder.save_policy``) |
 | ``*.onnx`` | an ONNX file with input ``obs`` (n, n_obs) and normalised actions as first output |
+
+A saved policy whose ``config.yaml`` records ``memory=window`` is returned as an
+:class:`agents.history.HistoryPolicy`: it keeps the window of unit results it was trained on.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import yaml
 from agents.baselines.operator import OperatorPolicy
 from agents.builder import algorithm_class, load_policy
 from agents.evaluation import RecurrentSB3Policy
+from agents.history import with_recorded_memory
 from agents.policy import SB3Policy
 
 __all__ = ["BASELINES", "ONNXPolicy", "check_policy_shapes", "load_baseline", "load_saved_policy"]
@@ -91,12 +95,14 @@ def load_saved_policy(directory: str | Path) -> Any:
             f"no config.yaml in {directory}: expected a policy folder written by training "
             "(model.zip, vecnormalize.pkl, config.yaml)"
         )
-    agent = yaml.safe_load(config_file.read_text())["agent"]
+    config = yaml.safe_load(config_file.read_text())
+    agent = config["agent"]
     model, vecnorm = load_policy(directory, algorithm_class(agent))
     wrapper = RecurrentSB3Policy if agent.get("recurrent") else SB3Policy
     policy = wrapper(model, vecnorm)
     policy.observation_shape = model.observation_space.shape  # type: ignore[union-attr]
-    return policy
+    # a policy trained on a window of unit results keeps its own history on the plain env
+    return with_recorded_memory(policy, config)
 
 
 class ONNXPolicy:

@@ -323,6 +323,7 @@ def make_sb3_vec_env(
     plant: Any = None,
     residual: Any = None,
     paired_reference: str | None = None,
+    memory: Any = None,
     **env_kwargs: Any,
 ) -> NativeVecEnvAdapter:
     """Build the native vector env of a process and wrap it for SB3.
@@ -339,6 +340,9 @@ def make_sb3_vec_env(
             pay each unit's reward net of that controller's return on the same unit
             (:class:`agents.paired.PairedReturnVectorWrapper`, below the residual wrapper);
             ``None``: the env's rewards.
+        memory: an :class:`agents.history.MemoryConfig`; with ``memory=window`` the env (after
+            the residual wrapper, so the window reads the raw observation columns) is wrapped
+            in :class:`agents.history.HistoryVectorWrapper`. ``None`` or ``none``: no window.
         **env_kwargs: further env arguments, e.g. ``action_mode="absolute"``.
     """
     import envs  # registers the plantrl/ ids
@@ -367,6 +371,10 @@ def make_sb3_vec_env(
         from agents.residual import ResidualVectorWrapper
 
         venv = ResidualVectorWrapper(venv, residual)
+    if memory is not None and memory.active:
+        from agents.history import HistoryVectorWrapper
+
+        venv = HistoryVectorWrapper(venv, memory)
     adapter = NativeVecEnvAdapter(venv)
     if seed is not None:
         adapter.seed(seed)

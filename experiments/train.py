@@ -5,6 +5,7 @@
     python -m experiments.train experiment=debug         # seconds
     python -m experiments.train resume=<mlflow run id>   # continue an interrupted run
     python -m experiments.train base=pid base.scale=0.5  # learn a correction to the PID
+    python -m experiments.train memory=window memory.units=5  # the last 5 taps in the obs
 
 Steps: compose and validate the config -> open the MLflow store -> build the native vector env
 (n plants per call) and the algorithm (or load the last checkpoint) -> learn with evaluation,
@@ -41,6 +42,7 @@ from agents.builder import (
     save_policy,
 )
 from agents.evaluation import RecurrentSB3Policy, evaluate
+from agents.history import HistoryWrapper, MemoryConfig, memory_config
 from agents.loading import load_baseline
 from agents.policy import SB3Policy
 from agents.residual import ResidualConfig, ResidualWrapper, residual_config
@@ -254,9 +256,18 @@ def compare_with_references(
     return results[name].summary()
 
 
+def memory_settings(c: Mapping[str, Any]) -> MemoryConfig:
+    """The job's window of unit results (its ``memory`` node), a clear ConfigError when invalid."""
+    try:
+        return memory_config(c.get("memory"))
+    except ValueError as err:
+        raise ConfigError(f"memory: {err}") from err
+
+
 def build_train_env(c: Mapping[str, Any], residual: ResidualConfig, seed: int) -> Any:
     """The native vector env the agent learns on (the residual wrapper inside with a base; the
-    paired-return wrapper below it with ``train.paired_reference``)."""
+    paired-return wrapper below it with ``train.paired_reference``; the window of unit results
+    outermost with ``memory=window``)."""
     env_kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
     return make_train_env(
         c["env"]["id"],
@@ -269,6 +280,7 @@ def build_train_env(c: Mapping[str, Any], residual: ResidualConfig, seed: int) -
         float(c["agent"]["algo"].get("gamma", 0.99)),
         residual,
         c["train"].get("paired_reference"),
+        memory_settings(c),
     )
 
 
@@ -276,17 +288,20 @@ def eval_env_makers(
     c: Mapping[str, Any], residual: ResidualConfig
 ) -> tuple[Callable[[], gym.Env], Callable[[], gym.Env]]:
     """``(make_raw_env, make_eval_env)`` of the ``eval.scenario`` episodes: the plain env (for
-    the operator and the PID) and the env the policy acts on (the residual wrapper around it)."""
+    the operator and the PID) and the env the policy acts on (the residual wrapper around it,
+    and the window of unit results outermost: it reads the raw observation's columns)."""
     env_id = c["env"]["id"]
     kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
     eval_kwargs = {**kwargs, "scenario": c["eval"]["scenario"]}
+    memory = memory_settings(c)
 
     def make_raw_env() -> gym.Env:
         return envs.make(env_id, plant=c["plant"], **eval_kwargs)
 
     def make_eval_env() -> gym.Env:
         env = make_raw_env()
-        return ResidualWrapper(env, residual) if residual.active else env
+        env = ResidualWrapper(env, residual) if residual.active else env
+        return HistoryWrapper(env, memory) if memory.active else env
 
     return make_raw_env, make_eval_env
 
@@ -300,6 +315,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     experiment_id = setup_tracking(c["tracking"])  # an unreachable server fails here, no run
     env_id, seed, resuming = c["env"]["id"], int(c["seed"]), c.get("resume") is not None
     residual = residual_settings(c)
+    memory = memory_settings(c)
 
     # --- 2. envs: n plants per call for training, seeded single envs for evaluation ----------
     start = latest_checkpoint(c["resume"])[1] if resuming else 0
@@ -317,6 +333,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     title = f"{c['env']['name']}-{c['agent']['name']}-{c['plant_name']}-s{seed}"
     if residual.active:
         title += f"-on-{residual.base}"
+    if memory.active:
+        title += f"-window{memory.units}"
     with mlflow.start_run(
         run_id=run_id,
         experiment_id=None if run_id else experiment_id,

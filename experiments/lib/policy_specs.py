@@ -9,6 +9,10 @@
 | ``<file>.onnx`` | :class:`agents.loading.ONNXPolicy` |
 | a folder with ``model.zip`` | :func:`agents.loading.load_saved_policy` |
 
+A trained policy whose run recorded ``memory=window`` comes back as an
+:class:`agents.history.HistoryPolicy` (it keeps the window of unit results itself), so it acts
+on the env's observation like any other policy.
+
 Every error names what was asked for and what exists.
 """
 
@@ -23,6 +27,7 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from agents.history import memory_config, with_recorded_memory
 from agents.loading import ONNXPolicy, check_policy_shapes, load_baseline, load_saved_policy
 
 __all__ = ["ESTIMATE_MPC", "describe", "resolve_policy"]
@@ -55,21 +60,31 @@ def _from_model_uri(uri: str) -> Any:
         model = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as err:
         raise ValueError(f"cannot load model {uri!r} from the tracking store: {err}") from err
-    policy = model.unwrap_python_model().policy
+    python_model = model.unwrap_python_model()
+    policy = python_model.policy
     inner = getattr(policy, "model", None)
     if inner is not None:
         policy.observation_shape = tuple(inner.observation_space.shape)
-    return policy
+    # trained on a window of unit results: the policy keeps its own history (agents.history)
+    return with_recorded_memory(policy, getattr(python_model, "config", None) or {})
 
 
 def _training_meta(run_id: str) -> dict[str, str]:
-    """Family (algorithm) and training seed of the run that trained a policy."""
+    """Family (algorithm, with ``-window<K>`` when trained with a window of unit results) and
+    training seed of the run that trained a policy."""
     try:
-        tags = mlflow.get_run(run_id).data.tags
+        run = mlflow.get_run(run_id)
     except MlflowException as err:
         raise ValueError(f"no MLflow run {run_id!r} in the tracking store: {err}") from err
+    tags, params = run.data.tags, run.data.params
+    family = tags.get("algorithm", "run")
+    memory = memory_config(
+        {k[len("memory.") :]: v for k, v in params.items() if k.startswith("memory.")}
+    )
+    if memory.active:  # its own family: reports never pool it with the plain algorithm
+        family += f"-window{memory.units}"
     return {
-        "policy_family": tags.get("algorithm", "run"),
+        "policy_family": family,
         "training_seed": tags.get("seed", ""),
         "training_run": run_id,
     }
