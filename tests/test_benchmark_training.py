@@ -112,3 +112,17 @@ def test_bad_caps_fail_with_a_clear_message(argv, message, capsys):
     with pytest.raises(SystemExit):
         training.parse_args(argv)
     assert message in capsys.readouterr().err
+
+
+def test_summary_rows_state_the_target_and_a_first_time_beyond_the_job_budget():
+    clearly = {**row(1_200_000, 300.0, True, True), "wall_s": 360.0}
+    tc = {
+        "config": {"train": {"total_timesteps": 1_000_000}},
+        "n_episodes": 64,
+        "rows": [row(0, 0.0, False, False), clearly],
+        "first": {"pid_above": clearly, "pid_clearly": clearly, "operator_clearly": None},
+    }
+    above, target, operator = training.competence_summary(tc)
+    assert "(64 nominal seeds, paired)" in above and "beyond the job's 1,000,000" in above
+    assert target.endswith("| beats the PID (paired, > 2 s.e.) within 10 min | PASS |")
+    assert "not within the cap (1,200,000 steps, 300 s training, 360 s wall)" in operator
