@@ -364,14 +364,18 @@ class CompetenceSetup:
         return train_job.make_policy(agent_cfg)(self.model, vecnorm)
 
 
+def nominal(c: dict[str, Any]) -> dict[str, Any]:
+    """``c`` with its evaluation episodes on the nominal scenario (the target's condition)."""
+    return {**c, "eval": {**c["eval"], "scenario": "nominal"}}
+
+
 def competence_setup(c: dict[str, Any]) -> CompetenceSetup:
     """Build with the train job's functions; evaluation always on the nominal scenario."""
     residual, seed = residual_settings(c), int(c["seed"])
     train_env = train_job.build_train_env(c, residual, seed)
     model = build_agent(c["agent"], train_env, seed, action_names(c["env"]["id"]))
     quiet_logger(model)
-    nominal = {**c, "eval": {**c["eval"], "scenario": "nominal"}}
-    make_raw_env, make_eval_env = train_job.eval_env_makers(nominal, residual)
+    make_raw_env, make_eval_env = train_job.eval_env_makers(nominal(c), residual)
     return CompetenceSetup(residual, train_env, model, make_raw_env, make_eval_env)
 
 
@@ -432,9 +436,7 @@ def time_to_competence(
     ``train_s`` is the wall time since the env and agent build began minus this benchmark's
     evaluations (what the main job itself would spend); ``wall_s`` includes the evaluations.
     """
-    make_raw_env = train_job.eval_env_makers(
-        {**c, "eval": {**c["eval"], "scenario": "nominal"}}, residual_settings(c)
-    )[0]
+    make_raw_env = train_job.eval_env_makers(nominal(c), residual_settings(c))[0]
     t_ref = time.perf_counter()
     refs = reference_results(c, make_raw_env, seeds)
     reference_s = time.perf_counter() - t_ref
