@@ -59,13 +59,15 @@ N_TRIALS ?= 20
 tune-agent: $(STAMP)  ## Optuna search of an agent's hyper-parameters (TUNE_ENV=bof TUNE_AGENT=ppo N_TRIALS=20)
 	$(BIN)/python -m experiments.tune env=$(TUNE_ENV) agent=$(TUNE_AGENT) n_trials=$(N_TRIALS)
 
-# The evaluation study (issue 5): PPO and SAC x 3 seeds trained on the nominal plant and evaluated
+# The evaluation study: PPO and SAC x 3 seeds and the residual PPO on the PID (issue 13,
+# experiment=study_residual) x 5 seeds, trained on the nominal plant and evaluated
 # on every scenario set, the four baselines (operator, PID, MPC on estimates, MPC oracle) on the same
 # sets, then the report. Long (≈ 10 min BOF, ≈ 35 min paint and the paint MPC on estimates ≈ as long
 # as its oracle, on 2 cores).
 study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and baselines, write the report
 	$(BIN)/python -m experiments.train -m experiment=study env=$* agent=ppo seed=0,1,2
 	$(BIN)/python -m experiments.train -m experiment=study_sac env=$* agent=sac seed=0,1,2
+	$(BIN)/python -m experiments.train -m experiment=study_residual env=$* seed=0,1,2,3,4
 	for b in operator pid mpc_est mpc; do $(BIN)/python -m experiments.evaluate env=$* policy=baseline:$$b; done
 	$(BIN)/python -m experiments.report env=$*
 
