@@ -65,7 +65,7 @@ tune-agent: $(STAMP)  ## Optuna search of an agent's hyper-parameters (TUNE_ENV=
 # sets, then the report. Long (≈ 10 min BOF, ≈ 35 min paint and the paint MPC on estimates ≈ as long
 # as its oracle, on 2 cores).
 study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and baselines, write the report
-	$(BIN)/python -m experiments.train -m experiment=study env=$* agent=ppo seed=0,1,2
+	$(BIN)/python -m experiments.train -m experiment=study env=$* agent=ppo seed=0,1,2 agent.algo.n_steps=256 agent.algo.batch_size=512
 	$(BIN)/python -m experiments.train -m experiment=study_sac env=$* agent=sac seed=0,1,2
 	$(BIN)/python -m experiments.train -m experiment=study_residual env=$* seed=0,1,2,3,4
 	for b in operator pid mpc_est mpc; do $(BIN)/python -m experiments.evaluate env=$* policy=baseline:$$b; done

@@ -24,13 +24,16 @@ def row(steps: int, train_s: float, above: bool, clearly: bool) -> dict:
     return {"steps": steps, "train_s": train_s, "pid": {"above": above, "clearly": clearly}}
 
 
-@pytest.mark.parametrize(("overrides", "extra"), [([], 0), (["base=pid"], 0)])
-def test_training_env_without_estimator_features_observes_the_plain_plant(overrides, extra):
+@pytest.mark.parametrize(
+    ("overrides", "base"),
+    [(["base=none"], "none"), (["base=pid", "base.estimator_features=false"], "pid")],
+)
+def test_training_env_without_estimator_features_observes_the_plain_plant(overrides, base):
     c = training.compose_train_config(overrides)
     setup = training.competence_setup(c)
     raw = setup.make_raw_env().observation_space.shape[0]
-    assert setup.train_env.observation_space.shape == (raw + extra,)
-    assert setup.residual.base == ("pid" if overrides else "none")
+    assert setup.train_env.observation_space.shape == (raw,)
+    assert setup.residual.base == base
     setup.train_env.close()
 
 
@@ -92,7 +95,7 @@ def test_competence_status_is_pass_fail_or_not_within_the_cap():
 
 
 def test_evaluation_interval_is_rounded_up_to_whole_rollouts():
-    c = training.compose_train_config(["train.n_envs=8"])  # rollout 8 x 256 = 2048
+    c = training.compose_train_config(["train.n_envs=8", "agent.algo.n_steps=256"])  # 2048
     args = training.parse_args(["--ttc-every", "3000", "--ttc-steps", "5000"])
     assert training.competence_budget(args, c) == (4096, 5000)
     quick = training.parse_args(["--quick"])

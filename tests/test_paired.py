@@ -92,5 +92,5 @@ def test_bad_settings_are_refused() -> None:
                             vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
         PairedReturnVectorWrapper(sync, "pid")
     cfg = {"train": {"total_timesteps": 100, "n_envs": 2, "paired_reference": "oracle"}}
-    with pytest.raises(ConfigError, match="train.paired_reference"):
+    with pytest.raises(ConfigError, match=r"train\.paired_reference"):
         validate_train_config(cfg)

@@ -134,7 +134,7 @@ def test_residual_best_file_composes_into_a_pid_training_config(
             cfg = compose(
                 "train",
                 overrides=[
-                    "experiment=debug",
+                    "train.total_timesteps=2048",  # not experiment=debug: it sets base=none
                     "train.n_envs=2",
                     "hparams=bof_ppo_on_pid_tuned",  # no base= : the file selects it
                     f"hydra.searchpath=[pkg://envs.conf,file://{path.parent.parent}]",
