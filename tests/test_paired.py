@@ -88,8 +88,12 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="episodes_ahead"):
         PairedReturnVectorWrapper(_native("plantrl/BOF-v2", 2), "pid", episodes_ahead=0)
     with pytest.raises(TypeError, match="native vector env"):
-        sync = gym.make_vec("plantrl/BOF-v2", num_envs=2, vectorization_mode="sync",
-                            vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
+        sync = gym.make_vec(
+            "plantrl/BOF-v2",
+            num_envs=2,
+            vectorization_mode="sync",
+            vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+        )
         PairedReturnVectorWrapper(sync, "pid")
     cfg = {"train": {"total_timesteps": 100, "n_envs": 2, "paired_reference": "oracle"}}
     with pytest.raises(ConfigError, match=r"train\.paired_reference"):
