@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install plantrl (editable) with dev tools
 
-run: $(STAMP)  ## main job: train PPO on the nominal BOF, compare with the operator, track in MLflow
+run: $(STAMP)  ## main job: PPO corrects the PID on the nominal BOF; compared with operator, PID, MPC; tracked
 	$(BIN)/python -m experiments.train
 
 demo: $(STAMP)  ## blow 64 heats of the nominal BOF with the operator practice (no training)

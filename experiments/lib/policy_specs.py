@@ -70,8 +70,9 @@ def _from_model_uri(uri: str) -> Any:
 
 
 def _training_meta(run_id: str) -> dict[str, str]:
-    """Family (algorithm, with ``-window<K>`` when trained with a window of unit results) and
-    training seed of the run that trained a policy."""
+    """Family (algorithm, with ``-window<K>`` when trained with a window of unit results,
+    ``-<scenario>`` when trained on a profile other than nominal, ``-campaign<N>`` on N-unit
+    campaigns) and training seed of the run that trained a policy."""
     try:
         run = mlflow.get_run(run_id)
     except MlflowException as err:
@@ -83,6 +84,13 @@ def _training_meta(run_id: str) -> dict[str, str]:
     )
     if memory.active:  # its own family: reports never pool it with the plain algorithm
         family += f"-window{memory.units}"
+    # trained on another profile or campaign length than one nominal unit: its own family too
+    scenario = params.get("env.kwargs.scenario", "nominal")
+    if scenario not in ("nominal", "None"):
+        family += f"-{scenario}"
+    campaign = params.get("env.kwargs.campaign_heats", "None")
+    if campaign not in ("None", ""):
+        family += f"-campaign{campaign}"
     return {
         "policy_family": family,
         "training_seed": tags.get("seed", ""),
