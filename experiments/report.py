@@ -239,8 +239,8 @@ def recovery_table(runs: pd.DataFrame) -> str:
 def learning_curves(
     process: str, plant: PlantVariant, out: Path, env_id: str | None = None
 ) -> Path | None:
-    """eval/return_mean of every training run on ``plant``, one colour per algorithm, operator
-    dashed."""
+    """eval/return_mean of every training run on ``plant``, one colour per algorithm (and
+    residual base), operator dashed; runs evaluated on campaigns are left out (another scale)."""
     exp = mlflow.get_experiment_by_name(process)
     if exp is None:
         return None
@@ -254,7 +254,12 @@ def learning_curves(
     fig, ax = plt.subplots(figsize=(7, 4))
     colours: dict[str, Any] = {}
     for _, run in runs.iterrows():
+        if str(run.get("params.env.kwargs.campaign_heats", "None")) not in ("None", "nan"):
+            continue  # evaluated on campaigns: another axis than the per-unit returns here
         algo = str(run.get("tags.algorithm", "?"))
+        base = str(run.get("tags.residual_base", "none"))
+        if base not in ("none", "None", "nan"):
+            algo += f"-on-{base}"
         hist = client.get_metric_history(run["run_id"], "eval/return_mean")
         if not hist:
             continue
@@ -266,7 +271,7 @@ def learning_curves(
             ax.axhline(op, color="grey", ls="--", lw=0.8)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), title="algorithm (one line per seed)")
+    ax.legend(unique.values(), unique.keys(), title="policy family (one line per seed)")
     ax.set(xlabel="env steps", ylabel="mean eval return", title=f"{process}: learning curves")
     ax.text(0.01, 0.01, "dashed: operator practice", transform=ax.transAxes, fontsize=8)
     path = out / "learning_curves.png"
