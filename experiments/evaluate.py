@@ -50,6 +50,10 @@ from experiments.lib.tracking import git_commit, setup_tracking
 __all__ = ["evaluate_policy", "main", "recorded_residual", "resolve_combined_policy"]
 
 
+# env options a scenario set decides, whatever the job's env.kwargs say
+EPISODE_KEYS = frozenset({"scenario", "campaign_heats", "randomize"})
+
+
 def env_sizes(env_id: str, plant: Any, kwargs: dict[str, Any]) -> tuple[int, int]:
     env = envs.make(env_id, plant=plant, **kwargs)
     obs_shape, act_shape = env.observation_space.shape, env.action_space.shape
@@ -219,8 +223,11 @@ def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict
     experiment_id = setup_tracking(c["tracking"])
     process, env_id = c["env"]["name"], c["env"]["id"]
     plant = job_plant(c["plant"], process, plant_name)
-    env_kwargs = {k: v for k, v in c["env"]["kwargs"].items() if v is not None}
-    env_kwargs.pop("scenario", None)
+    # the scenario set defines the episodes (profile, campaign length, randomisation): a
+    # training run's own choices of these (e.g. campaign_heats=20) never reach its evaluation
+    env_kwargs = {
+        k: v for k, v in c["env"]["kwargs"].items() if v is not None and k not in EPISODE_KEYS
+    }
     n_obs, n_act = env_sizes(env_id, plant, env_kwargs)
     sets = [load_scenario_set(process, name) for name in c["scenario_sets"]]  # fail before running
     spec = str(c["policy"])

@@ -192,6 +192,15 @@ def test_evaluate_logs_runs_with_episode_records(tmp_path: Path):
     assert len(record["returns"]) == 2 and len(record["series"][0]) == 20  # 20 heats
 
 
+def test_the_scenario_set_decides_the_episodes_not_the_training_run(tmp_path: Path):
+    """A policy trained on 20-heat nominal campaigns (env.kwargs.campaign_heats=20) is evaluated
+    on the nominal set's single heats, paired with the baselines' episodes."""
+    config = _config(tmp_path, "baseline:operator", ["nominal"])
+    plain = evaluate_policy(config, "bof_250t")["nominal"]
+    config["env"]["kwargs"].update(campaign_heats=20, randomize=True, scenario="drift")
+    assert evaluate_policy(config, "bof_250t")["nominal"] == plain
+
+
 def test_evaluate_rejects_unknown_scenario_set_before_running(tmp_path: Path):
     with pytest.raises(ValueError, match="unknown scenario set 'storm'"):
         evaluate_policy(_config(tmp_path, "baseline:operator", ["nominal", "storm"]), "bof_250t")
