@@ -112,35 +112,37 @@ def test_trained_window_policy_evaluates_from_run_registry_and_folder(tmp_path: 
     c = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert c["memory"] == {"name": "window", "units": 2}
 
-    job = {**c, "policy": f"runs:/{run.info.run_id}", "scenario_sets": ["nominal"], "episodes": 2}
+    # the drift set's 20-heat campaigns (the set decides the episodes, not the run's 3-heat ones)
+    job = {**c, "policy": f"runs:/{run.info.run_id}", "scenario_sets": ["drift"], "episodes": 2}
     job["base"] = None  # as evaluate.yaml composes it: the run's record decides
     job["tracking"] = {**c["tracking"], "experiment": "bof-evaluation"}
-    from_run = evaluate_policy(job, c["plant_name"])["nominal"]
+    from_run = evaluate_policy(job, c["plant_name"])["drift"]
     (ev,) = [e for e in client.search_experiments() if e.name == "bof-evaluation"]
     (eval_run,) = client.search_runs([ev.experiment_id])
-    # its own family in reports: never pooled with plain PPO or PPO on the PID without a window
-    assert eval_run.data.tags["policy_family"] == "ppo-window2-on-pid"
+    # its own family in reports: never pooled with plain PPO, PPO on the PID without a window,
+    # or one trained on single heats
+    assert eval_run.data.tags["policy_family"] == "ppo-window2-campaign3-on-pid"
 
     # the same episodes, the network acting on the training wrappers (residual, then window)
-    seeds = load_scenario_set("bof", "nominal").with_episodes(2).seeds
+    seeds = load_scenario_set("bof", "drift").with_episodes(2).seeds
     saved = load_saved_policy(run_dir / "final")
     assert isinstance(saved, HistoryPolicy)  # the folder's config recorded the window
     residual, memory = ResidualConfig("pid", 0.3, True), MemoryConfig("window", 2)
 
     def training_env() -> HistoryWrapper:
-        env = envs.make("bof", scenario="nominal", campaign_heats=3)
+        env = envs.make("bof", scenario="drift")
         return HistoryWrapper(ResidualWrapper(env, residual), memory)
 
     direct = evaluate(saved.policy, training_env, seeds)
-    assert len(direct.units) == 6  # 2 campaigns of 3 heats: the window held taps
+    assert len(direct.units) == 40  # 2 campaigns of 20 heats: the window held taps
     assert from_run["return_mean"] == pytest.approx(float(direct.returns.mean()), rel=1e-12)
 
     # the registered version and a copied policy folder give the same numbers
     from_registry = evaluate_policy(
         {**job, "policy": f"models:/{c['env']['registered_model']}@candidate"}, c["plant_name"]
-    )["nominal"]
+    )["drift"]
     assert from_registry["return_mean"] == from_run["return_mean"]
     folder = tmp_path / "policy"
     shutil.copytree(run_dir / "final", folder)
-    from_folder = evaluate_policy({**job, "policy": str(folder)}, c["plant_name"])["nominal"]
+    from_folder = evaluate_policy({**job, "policy": str(folder)}, c["plant_name"])["drift"]
     assert from_folder["return_mean"] == from_run["return_mean"]
