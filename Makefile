@@ -61,9 +61,10 @@ tune-agent: $(STAMP)  ## Optuna search of an agent's hyper-parameters (TUNE_ENV=
 
 # The evaluation study: PPO and SAC x 3 seeds and the residual PPO on the PID (issue 13,
 # experiment=study_residual) x 5 seeds, trained on the nominal plant and evaluated
-# on every scenario set, the four baselines (operator, PID, MPC on estimates, MPC oracle) on the same
-# sets, then the report. Long (≈ 10 min BOF, ≈ 35 min paint and the paint MPC on estimates ≈ as long
-# as its oracle, on 2 cores).
+# on every scenario set, the four baselines (operator, PID, MPC on estimates, MPC oracle) on the
+# same sets, then the report. Long, on 2 cores shared with other jobs: BOF ≈ 1.5 h (residual study
+# ≈ 55 min with two seeds at a time, baselines on the 128/32-episode sets ≈ 25 min); paint several
+# hours (its oracle and MPC on estimates cost ≈ 10 s CPU per shift each).
 study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and baselines, write the report
 	$(BIN)/python -m experiments.train -m experiment=study env=$* agent=ppo seed=0,1,2 agent.algo.n_steps=256 agent.algo.batch_size=512
 	$(BIN)/python -m experiments.train -m experiment=study_sac env=$* agent=sac seed=0,1,2
