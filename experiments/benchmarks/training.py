@@ -323,6 +323,15 @@ COMPETENCE_TARGET_S = 600.0  # issue 13: "beats the PID on the nominal BOF withi
 COMPETENCE_REFERENCES = ("pid", "operator")  # first the one the target is judged against
 
 
+PLAIN_PPO = (
+    "base=none",
+    "train.paired_reference=null",
+    "train.n_envs=16",
+    "agent.algo.n_steps=256",
+    "agent.algo.batch_size=512",
+)
+
+
 def compose_train_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
     """The train job's resolved config, composed as ``python -m experiments.train <overrides>``.
 
@@ -794,7 +803,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     info = machine_info()
-    c = compose_train_config()  # parts 1 and 2: the job's defaults
+    # parts 1 and 2 measure the env stack and the writer against Pendulum with the same plain
+    # PPO (16 envs, 256-step rollouts, minibatches of 512, no base controller, env rewards);
+    # the main job's own configuration is part 3's
+    c = compose_train_config(PLAIN_PPO)
     c_ttc = compose_train_config(args.ttc_overrides)  # fails before any measurement if invalid
     block = 2 * rollout_size(c)  # 2 rollouts of 16 x 256
     argv_list = list(sys.argv[1:] if argv is None else argv)
