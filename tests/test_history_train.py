@@ -4,19 +4,15 @@ option existed; a tiny run with memory=window records it, and its policy evaluat
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import mlflow
 import numpy as np
 import pytest
 import yaml
-from hydra import compose, initialize
-from hydra.core.hydra_config import HydraConfig
 from mlflow.tracking import MlflowClient
-from omegaconf import DictConfig, open_dict
+from omegaconf import open_dict
 
 import envs
 from agents.evaluation import evaluate
@@ -27,28 +23,6 @@ from experiments import train as train_job
 from experiments.evaluate import evaluate_policy
 from experiments.lib.config_checks import ConfigError
 from experiments.lib.scenario_sets import load_scenario_set
-
-
-@pytest.fixture
-def _isolated_mlflow() -> Iterator[None]:
-    saved = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
-    yield
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(saved.get("MLFLOW_TRACKING_URI"))  # type: ignore[arg-type]
-    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
-        del os.environ[key]
-    os.environ.update(saved)
-
-
-def compose_train(root: Path, *overrides: str) -> DictConfig:
-    with initialize(version_base="1.3", config_path="../conf"):
-        cfg = compose(
-            "train", overrides=[*overrides, f"paths.root={root}"], return_hydra_config=True
-        )
-    HydraConfig.instance().set_config(cfg)
-    return cfg
-
 
 TINY = (
     "experiment=debug",
@@ -66,8 +40,10 @@ TINY = (
 CAMPAIGN = ("env.kwargs.campaign_heats=3",)
 
 
-@pytest.mark.usefixtures("_isolated_mlflow")
-def test_default_config_trains_as_before_the_memory_option(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("isolated_mlflow")
+def test_default_config_trains_as_before_the_memory_option(
+    tmp_path: Path, compose_train: Any
+) -> None:
     """memory=none is the default, and it trains bit-identically to a config without the
     memory node (how every run before the option was composed)."""
     cfg = compose_train(tmp_path / "a", *TINY)
@@ -80,16 +56,18 @@ def test_default_config_trains_as_before_the_memory_option(tmp_path: Path) -> No
     assert with_node == without_node  # every KPI of the final table, to the last bit
 
 
-@pytest.mark.usefixtures("_isolated_mlflow")
-def test_bad_window_length_fails_before_training(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("isolated_mlflow")
+def test_bad_window_length_fails_before_training(tmp_path: Path, compose_train: Any) -> None:
     cfg = compose_train(tmp_path, *TINY, "memory=window", "memory.units=0")
     with pytest.raises(ConfigError, match=r"memory: memory=window needs memory.units >= 1"):
         train_job.train(cfg)
     assert not (tmp_path / "results" / "checkpoints").exists()  # nothing trained or saved
 
 
-@pytest.mark.usefixtures("_isolated_mlflow")
-def test_trained_window_policy_evaluates_from_run_registry_and_folder(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("isolated_mlflow")
+def test_trained_window_policy_evaluates_from_run_registry_and_folder(
+    tmp_path: Path, compose_train: Any
+) -> None:
     overrides = (
         *TINY,
         *CAMPAIGN,

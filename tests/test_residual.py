@@ -4,20 +4,15 @@ deterministic Gymnasium env; a trained residual policy evaluates as the combined
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import mlflow
 import numpy as np
 import pytest
 import yaml
 from gymnasium.utils.env_checker import check_env
-from hydra import compose, initialize
-from hydra.core.hydra_config import HydraConfig
 from mlflow.tracking import MlflowClient
 
 import envs
@@ -241,27 +236,6 @@ def test_residual_policy_on_the_raw_env_equals_the_policy_on_the_wrapper(process
 
 
 # ------------------------------------------------------------------ train job → evaluate
-@pytest.fixture
-def _isolated_mlflow() -> Iterator[None]:
-    saved = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
-    yield
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(saved.get("MLFLOW_TRACKING_URI"))  # type: ignore[arg-type]
-    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
-        del os.environ[key]
-    os.environ.update(saved)
-
-
-def compose_train(root: Path, *overrides: str):  # type: ignore[no-untyped-def]
-    with initialize(version_base="1.3", config_path="../conf"):
-        cfg = compose(
-            "train", overrides=[*overrides, f"paths.root={root}"], return_hydra_config=True
-        )
-    HydraConfig.instance().set_config(cfg)
-    return cfg
-
-
 TINY_PID = (
     "experiment=debug",
     "train.total_timesteps=256",
@@ -279,8 +253,10 @@ TINY_PID = (
 )
 
 
-@pytest.mark.usefixtures("_isolated_mlflow")
-def test_trained_residual_policy_evaluates_as_the_combined_policy(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("isolated_mlflow")
+def test_trained_residual_policy_evaluates_as_the_combined_policy(
+    tmp_path: Path, compose_train: Any
+) -> None:
     summary = train_job.train(compose_train(tmp_path, *TINY_PID))
     assert np.isfinite(summary["return_mean"])
     uri = f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}"

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,17 +145,7 @@ def subprocess_env() -> dict[str, str]:
 # --- fixtures ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _isolated_mlflow() -> Iterator[None]:
-    """Leave no tracking URI, active run or MLFLOW_* variable behind (train() sets them)."""
-    saved = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")}
-    yield
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(saved.get("MLFLOW_TRACKING_URI"))  # type: ignore[arg-type]
-    for key in [k for k in os.environ if k.startswith("MLFLOW_")]:
-        del os.environ[key]
-    os.environ.update(saved)
+pytestmark = pytest.mark.usefixtures("isolated_mlflow")  # tests/conftest.py
 
 
 @pytest.fixture(scope="session")
