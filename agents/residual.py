@@ -16,7 +16,7 @@ so the same env seed gives the same numbers.
 | :class:`ResidualWrapper` | any single Gymnasium env of a process (``check_env``, SB3, …) |
 | :class:`ResidualVectorWrapper` | the native vector env the train job uses (same-step autoreset) |
 | :class:`ResidualPolicy` | a trained correction + its base as one policy on the *raw* env |
-| :class:`ResidualConfig` | ``base`` / ``scale`` / ``estimator_features`` (``conf/base/*.yaml``) |
+| :class:`ResidualConfig` | ``base`` / ``scale`` / ``estimator_features`` / ``campaign_features`` |
 
 ``estimator_features=True`` (base ``pid`` only: the operator has no estimator) appends the
 base's estimates to the observation, declared as a :class:`envs.core.layout.Layout` per
@@ -40,6 +40,15 @@ Paint line (:class:`agents.baselines.paint_pid.PaintPID`):
 | ``film_factor_base`` / ``_clear`` | ln | [−2, 2] | ln ρ, film build vs nominal (latest) |
 | ``flow_corr_base`` / ``_clear`` | ln | [−2, 2] | the PI's log-flow correction |
 
+``campaign_features=False`` makes the correction *heat-local* (BOF): the inputs that carry
+the campaign — the last tap's readings, the heat count and the PID's campaign-loop aim shifts
+(:data:`CAMPAIGN_INPUTS`) — reach it as 0, their value in every single-heat episode, while the
+base keeps its campaign loop. Heat-to-heat drift is then the base's job and the correction
+acts within the heat. A correction trained on single heats has only ever seen those zeros, so
+it is the same policy with the option on or off there (tested), and in a campaign it meets no
+input it was not trained on (on the ``drift`` campaigns, inputs it had never seen turned a
+nominal-trained correction from +0.2 kEUR per heat over the PID into −130 per campaign).
+
 >>> import envs
 >>> env = ResidualWrapper(envs.make("bof"), ResidualConfig("pid", 0.5, True))
 >>> env.observation_space.shape
@@ -57,6 +66,7 @@ import gymnasium as gym
 import numpy as np
 import numpy.typing as npt
 
+import envs
 from envs.core.layout import Field, Layout
 
 __all__ = [
@@ -95,6 +105,16 @@ FEATURES: dict[str, Layout] = {
 }
 BOF_F, PAINT_F = FEATURES["bof"].at, FEATURES["paint"].at
 
+# per process: (observation fields, estimator features) that carry the campaign — what a unit
+# before this one left behind; campaign_features=false shows them to the correction as 0
+CAMPAIGN_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "bof": (
+        ("last_tap_valid", "last_tap_c_dev", "last_tap_temp_dev", "last_tap_p_dev"),
+        ("aim_shift_c", "aim_shift_temp"),
+    ),
+}
+CAMPAIGN_COUNTER = {"bof": "heat_in_campaign"}  # the unit count within the campaign
+
 
 @dataclasses.dataclass(frozen=True)
 class ResidualConfig:
@@ -104,11 +124,14 @@ class ResidualConfig:
         base: ``"none"`` (the policy acts alone), ``"operator"`` or ``"pid"``.
         scale: the correction's gain, > 0: ``a_env = clip(a_base + scale · a_policy)``.
         estimator_features: append the base's estimates to the observation (base ``pid``).
+        campaign_features: the correction sees the campaign inputs (:data:`CAMPAIGN_INPUTS`);
+            false: they reach it as 0, a heat-local correction (BOF).
     """
 
     base: str = "none"
     scale: float = 1.0
     estimator_features: bool = False
+    campaign_features: bool = True
 
     def __post_init__(self) -> None:
         if self.base not in BASES:
@@ -119,6 +142,11 @@ class ResidualConfig:
             raise ValueError(
                 f"estimator_features=true needs base=pid (the base whose estimator is "
                 f"observed); base={self.base!r} has no estimator"
+            )
+        if not self.campaign_features and self.base == "none":
+            raise ValueError(
+                "campaign_features=false hides inputs from a correction: it needs a base "
+                "(operator or pid) that keeps acting on them"
             )
 
     @property
@@ -131,24 +159,35 @@ class ResidualConfig:
             "name": self.base,
             "scale": self.scale,
             "estimator_features": self.estimator_features,
+            "campaign_features": self.campaign_features,
         }
 
 
 def residual_config(c: Mapping[str, Any] | None) -> ResidualConfig:
-    """The ``base`` node of a job config (``{name, scale, estimator_features}``); a missing
-    node (a run trained before residual control existed) is ``base="none"``."""
+    """The ``base`` node of a job config (``{name, scale, estimator_features,
+    campaign_features}``); a missing node (a run trained before residual control existed) is
+    ``base="none"``, a missing ``campaign_features`` (runs from before the option) true."""
     if not c:
         return ResidualConfig()
-    unknown = sorted(set(c) - {"name", "scale", "estimator_features"})
+    valid = ("name", "scale", "estimator_features", "campaign_features")
+    unknown = sorted(set(c) - set(valid))
     if unknown:
-        raise ValueError(
-            f"unknown key(s) {unknown} in the base config; valid: name, scale, estimator_features"
-        )
+        raise ValueError(f"unknown key(s) {unknown} in the base config; valid: {', '.join(valid)}")
     return ResidualConfig(
         str(c.get("name", "none")),
         float(c.get("scale", 1.0)),
-        bool(c.get("estimator_features", False)),
+        _flag(c.get("estimator_features", False)),
+        _flag(c.get("campaign_features", True)),
     )
+
+
+def _flag(value: Any) -> bool:
+    """A boolean from a config or from an MLflow param (logged as the text "True"/"False")."""
+    if isinstance(value, str):
+        if value not in ("True", "False", "true", "false"):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return value in ("True", "true")
+    return bool(value)
 
 
 # -- per-plant state of a batched controller ---------------------------------------------------
@@ -214,8 +253,26 @@ class ResidualController:
         self.config, self.process, self.n_act = config, process, int(n_act)
         self.base = load_baseline(config.base, process, n_act, plant, env_kwargs)
         self.features = FEATURES[process] if config.estimator_features else None
+        self.hidden_inputs, self.hidden_features = self._campaign_inputs(config, process)
         self._fresh: Any = None
         self.n = 0
+
+    def _campaign_inputs(self, config: ResidualConfig, process: str) -> tuple[list[int], list[int]]:
+        """Observation and feature columns shown as 0 (``campaign_features=false``)."""
+        if config.campaign_features:
+            return [], []
+        if process not in CAMPAIGN_INPUTS:
+            raise ValueError(
+                f"campaign_features=false: {process!r} has no campaign inputs to hide (its "
+                f"episodes are not campaigns); processes with them: {sorted(CAMPAIGN_INPUTS)}"
+            )
+        layout = envs.process(process).layout_module.OBSERVATION
+        obs_fields, feature_fields = CAMPAIGN_INPUTS[process]
+        hidden = [getattr(layout.at, n) for n in (*obs_fields, CAMPAIGN_COUNTER[process])]
+        features = (
+            [] if self.features is None else [getattr(self.features.at, n) for n in feature_fields]
+        )
+        return hidden, features
 
     @property
     def n_features(self) -> int:
@@ -248,7 +305,16 @@ class ResidualController:
         return np.asarray(self.base.act(obs), dtype=np.float64).reshape(obs.shape[0], self.n_act)
 
     def augment(self, obs: np.ndarray) -> np.ndarray:
-        """``obs`` with the base's current estimates appended (after :meth:`act` on it)."""
+        """``obs`` with the base's current estimates appended (after :meth:`act` on it), the
+        campaign inputs as 0 for a heat-local correction."""
+        out = self._append_features(obs)
+        if self.hidden_inputs or self.hidden_features:
+            out = out.copy() if out is obs else out
+            out[:, self.hidden_inputs] = 0.0
+            out[:, [obs.shape[1] + k for k in self.hidden_features]] = 0.0
+        return out
+
+    def _append_features(self, obs: np.ndarray) -> np.ndarray:
         if self.features is None:
             return obs
         f = np.zeros((obs.shape[0], len(self.features)))

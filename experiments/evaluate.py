@@ -25,6 +25,7 @@ records nothing, an ONNX file).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any, cast
@@ -40,6 +41,7 @@ from omegaconf import DictConfig, OmegaConf
 import envs
 from agents.evaluation import EpisodeResults, evaluate
 from agents.residual import ResidualConfig, ResidualController, ResidualPolicy, residual_config
+from envs.core.config import SCENARIO_DIR
 from experiments.lib.config_checks import ConfigError
 from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import RUN_ID, describe, resolve_policy
@@ -161,13 +163,34 @@ def recorded_residual(spec: str) -> ResidualConfig | None:
         node: dict[str, Any] = {
             k[len("base.") :]: v for k, v in params.items() if k.startswith("base.")
         }
-        if "estimator_features" in node:
-            node["estimator_features"] = node["estimator_features"] == "True"
         return residual_config(node)
     config = Path(spec) / "config.yaml"
     if config.is_file():
         return residual_config(yaml.safe_load(config.read_text()).get("base"))
     return None
+
+
+def heat_local(config: ResidualConfig) -> ResidualConfig:
+    """``config`` with the campaign inputs hidden from the correction."""
+    return dataclasses.replace(config, campaign_features=False)
+
+
+def trained_on_single_units(spec: str) -> bool:
+    """True if the run behind ``spec`` trained on one-unit episodes (no campaign): then every
+    campaign input it saw was 0, and hiding them (``base.campaign_features=false``) changes
+    nothing it was trained on (``tests/test_residual.py``)."""
+    run_id = _run_of(spec)
+    if run_id is None:
+        return False
+    params = mlflow.get_run(run_id).data.params
+    if params.get("env.kwargs.campaign_heats", "None") not in ("None", "1"):
+        return False
+    profile = (
+        SCENARIO_DIR / params.get("env.name", "?") / f"{params.get('env.kwargs.scenario')}.yaml"
+    )
+    if not profile.is_file():
+        return False  # a profile given as a path or mapping: not known to be single units
+    return int((yaml.safe_load(profile.read_text()) or {}).get("campaign_heats") or 1) == 1
 
 
 def residual_for(spec: str, requested: Any) -> ResidualConfig:
@@ -180,6 +203,14 @@ def residual_for(spec: str, requested: Any) -> ResidualConfig:
         raise ConfigError(f"base: {err}") from err
     if spec.startswith("baseline:") and asked is not None and asked.active:
         raise ConfigError(f"base={asked.base} applies to a trained correction, not to {spec}")
+    if asked is not None and recorded is not None and asked == heat_local(recorded):
+        if trained_on_single_units(spec):
+            return asked  # it never saw a campaign input: the same policy, made heat-local
+        raise ConfigError(
+            f"base.campaign_features=false: {spec} was trained on campaigns, so it learned from "
+            "the campaign inputs this would hide; train it heat-local instead "
+            "(base.campaign_features=false in the train job)"
+        )
     if asked is not None and recorded is not None and asked != recorded:
         raise ConfigError(
             f"base={asked.to_dict()} contradicts what {spec} was trained with "
@@ -206,6 +237,8 @@ def resolve_combined_policy(
     inner, meta = resolve_policy(spec, process, n_obs + base.n_features, n_act, plant, env_kwargs)
     # its own family: a correction on the PID is never pooled with plain agents of its algorithm
     family = f"{meta.get('policy_family', describe(spec)['policy_family'])}-on-{residual.base}"
+    if not residual.campaign_features:
+        family += "-heatlocal"  # a correction that never sees the campaign: its own family
     return ResidualPolicy(inner, base), {
         **meta,
         "policy_family": family,

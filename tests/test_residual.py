@@ -197,11 +197,66 @@ def test_action_is_base_plus_scaled_correction_clipped() -> None:
         ({"name": "pid", "scale": 0.0}, "scale must be finite and > 0"),
         ({"name": "operator", "estimator_features": True}, "needs base=pid"),
         ({"name": "pid", "gain": 1.0}, r"unknown key\(s\) \['gain'\]"),
+        ({"name": "none", "campaign_features": False}, "needs a base"),
+        ({"name": "pid", "campaign_features": "maybe"}, "expected true or false"),
     ],
 )
 def test_bad_residual_config_is_refused(node: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         residual_config(node)
+
+
+# ------------------------------------------------------------------ heat-local correction
+def test_heat_local_is_the_same_policy_on_single_heats() -> None:
+    """On one-heat episodes every campaign input the correction acts on is 0 already: hiding
+    them changes no bit of what it sees (why a correction trained on single heats may be run
+    heat-local). Only the terminal observation holds the heat's own tap; the heat ends by
+    termination, so no action, normalisation statistic or value bootstrap uses it."""
+    seen = {}
+    for local in (False, True):
+        config = ResidualConfig("pid", 0.5, True, campaign_features=not local)
+        env = ResidualWrapper(envs.make("bof", scenario="nominal"), config)
+        obs, _ = env.reset(seed=7)
+        rows, term, trunc, rng = [obs], False, False, np.random.default_rng(0)
+        while not (term or trunc):
+            obs, _, term, trunc, _ = env.step(rng.uniform(-1, 1, env.action_space.shape))
+            rows.append(obs)
+        assert term and not trunc
+        seen[local] = np.array(rows[:-1])  # what the correction acted on
+    assert np.array_equal(seen[False], seen[True])
+
+
+def test_heat_local_hides_the_campaign_inputs_in_a_campaign() -> None:
+    """In a campaign the last tap, the heat count and the campaign loop's aim shifts reach a
+    heat-local correction as 0; the base still acts on them (same env actions as before)."""
+    from envs.steel.layout import OBSERVATION
+
+    hidden = ["last_tap_valid", "last_tap_c_dev", "last_tap_temp_dev", "last_tap_p_dev"]
+    hidden.append("heat_in_campaign")
+    cols = [getattr(OBSERVATION.at, n) for n in hidden]
+    n_obs = len(OBSERVATION)
+    runs = {}
+    for local in (False, True):
+        config = ResidualConfig("pid", 0.5, True, campaign_features=not local)
+        env = ResidualWrapper(envs.make("bof", campaign_heats=3), config)
+        obs, _ = env.reset(seed=3)
+        rows, done = [obs], False
+        while not done:
+            obs, _, term, trunc, _ = env.step(np.zeros(env.action_space.shape))
+            rows.append(obs)
+            done = term or trunc
+        runs[local] = np.array(rows)
+    full, local = runs[False], runs[True]
+    assert full[:, cols].any() and not local[:, cols].any()
+    shifts = [n_obs + FEATURES["bof"].at.aim_shift_c, n_obs + FEATURES["bof"].at.aim_shift_temp]
+    assert full[:, shifts].any() and not local[:, shifts].any()
+    others = [k for k in range(full.shape[1]) if k not in cols + shifts]
+    assert np.array_equal(full[:, others], local[:, others])  # the plant ran the same way
+
+
+def test_heat_local_needs_a_process_with_campaigns() -> None:
+    with pytest.raises(ValueError, match="no campaign inputs to hide"):
+        ResidualWrapper(envs.make("paint"), ResidualConfig("pid", 0.5, campaign_features=False))
 
 
 def test_absolute_action_mode_is_refused() -> None:
@@ -278,7 +333,12 @@ def test_trained_residual_policy_evaluates_as_the_combined_policy(
     } <= set(run.data.metrics)
     run_dir = tmp_path / "results" / "checkpoints" / run.info.run_id
     c = yaml.safe_load((run_dir / "config.yaml").read_text())
-    assert c["base"] == {"name": "pid", "scale": 0.3, "estimator_features": True}
+    assert c["base"] == {
+        "name": "pid",
+        "scale": 0.3,
+        "estimator_features": True,
+        "campaign_features": True,
+    }
 
     job = {**c, "policy": f"runs:/{run.info.run_id}", "scenario_sets": ["nominal"], "episodes": 2}
     job["base"] = None  # as evaluate.yaml composes it: the run's record decides
@@ -308,3 +368,49 @@ def test_trained_residual_policy_evaluates_as_the_combined_policy(
     assert again["return_mean"] == result["return_mean"]
     with pytest.raises(ConfigError, match="contradicts what"):
         evaluate_policy({**job, "base": {"name": "operator"}}, c["plant_name"])
+
+    # trained on single heats, it may be run heat-local: its own family, the same numbers on
+    # single heats (it never saw a campaign input)
+    local = {**c["base"], "campaign_features": False}
+    heat_local = evaluate_policy({**job, "base": local}, c["plant_name"])["nominal"]
+    assert heat_local["return_mean"] == result["return_mean"]
+    families = {r.data.tags["policy_family"] for r in client.search_runs([ev.experiment_id])}
+    assert {"ppo-on-pid", "ppo-on-pid-heatlocal"} <= families
+
+
+@pytest.mark.parametrize(
+    ("params", "single"),
+    [
+        ({"env.name": "bof", "env.kwargs.scenario": "nominal"}, True),
+        (
+            {
+                "env.name": "bof",
+                "env.kwargs.scenario": "nominal",
+                "env.kwargs.campaign_heats": "20",
+            },
+            False,
+        ),
+        ({"env.name": "bof", "env.kwargs.scenario": "mixture"}, False),  # its profile: campaigns
+    ],
+)
+def test_heat_local_evaluation_only_for_single_heat_training(
+    params: dict[str, str], single: bool, tmp_path: Path, isolated_mlflow: None
+) -> None:
+    """base.campaign_features=false at evaluation is the trained policy only if the training
+    never showed it a campaign; a campaign-trained run is refused with the way out."""
+    import mlflow
+
+    from experiments.evaluate import residual_for, trained_on_single_units
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    base = {"base.name": "pid", "base.scale": "0.5", "base.estimator_features": "True"}
+    with mlflow.start_run() as run:
+        mlflow.log_params({**base, **params})
+    spec = f"runs:/{run.info.run_id}"
+    assert trained_on_single_units(spec) is single
+    local = {"name": "pid", "scale": 0.5, "estimator_features": True, "campaign_features": False}
+    if single:
+        assert residual_for(spec, local) == ResidualConfig("pid", 0.5, True, False)
+    else:
+        with pytest.raises(ConfigError, match="trained on campaigns"):
+            residual_for(spec, local)
