@@ -59,16 +59,18 @@ N_TRIALS ?= 20
 tune-agent: $(STAMP)  ## Optuna search of an agent's hyper-parameters (TUNE_ENV=bof TUNE_AGENT=ppo N_TRIALS=20)
 	$(BIN)/python -m experiments.tune env=$(TUNE_ENV) agent=$(TUNE_AGENT) n_trials=$(N_TRIALS)
 
-# The evaluation study: PPO and SAC x 3 seeds and the residual PPO on the PID (issue 13,
-# experiment=study_residual) x 5 seeds, trained on the nominal plant and evaluated
-# on every scenario set, the four baselines (operator, PID, MPC on estimates, MPC oracle) on the
-# same sets, then the report. Long, on 2 cores shared with other jobs: BOF ≈ 1.5 h (residual study
-# ≈ 55 min with two seeds at a time, baselines on the 128/32-episode sets ≈ 25 min); paint several
-# hours (its oracle and MPC on estimates cost ≈ 10 s CPU per shift each).
+# The evaluation study: PPO and SAC x 3 seeds (plain), the residual PPO on the PID trained on the
+# nominal plant (experiment=study_residual) and on the mixture profile (experiment=study_mixture,
+# issue 13's one policy for every condition) x 5 seeds each, every policy evaluated on every
+# scenario set, the four baselines (operator, PID, MPC on estimates, MPC oracle) on the same sets,
+# then the report. Long, on 2 cores shared with other jobs: BOF ≈ 4 h (a 3M-step residual run
+# ≈ 20 min, a 2M-step mixture run ≈ 25 min, baselines ≈ 25 min); paint ≈ 3 h (a 2M-step residual
+# run ≈ 10 min; its oracle and MPC on estimates cost ≈ 7 s CPU per shift each, ≈ 80 min).
 study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and baselines, write the report
 	$(BIN)/python -m experiments.train -m experiment=study env=$* agent=ppo seed=0,1,2 agent.algo.n_steps=256 agent.algo.batch_size=512
 	$(BIN)/python -m experiments.train -m experiment=study_sac env=$* agent=sac seed=0,1,2
 	$(BIN)/python -m experiments.train -m experiment=study_residual env=$* seed=0,1,2,3,4
+	$(BIN)/python -m experiments.train -m experiment=study_mixture env=$* seed=0,1,2,3,4
 	for b in operator pid mpc_est mpc; do $(BIN)/python -m experiments.evaluate env=$* policy=baseline:$$b; done
 	$(BIN)/python -m experiments.report env=$*
 

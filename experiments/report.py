@@ -34,6 +34,7 @@ import matplotlib.pyplot as plt
 import envs
 from envs.core.params import PlantVariant
 from experiments.evaluate import residual_for, resolve_combined_policy
+from experiments.lib.goals import goals_section
 from experiments.lib.kpi_tables import CEILING_TITLE, ceilings
 from experiments.lib.plants import job_plant
 from experiments.lib.scenario_sets import load_scenario_set
@@ -152,10 +153,13 @@ def ceiling_cells(process: str, ceiling: dict[str, float]) -> list[str]:
 
 def scenario_table(
     process: str, runs: pd.DataFrame, ceiling: dict[str, float] | None = None
-) -> tuple[str, dict[str, float]]:
-    """Markdown table of one scenario set; also the mean return of each family. With
-    ``ceiling`` (:func:`experiments.lib.kpi_tables.ceilings` of the plant) a last row gives the
-    hit rates a perfect controller would score (the measurement's own error caps them)."""
+) -> tuple[str, dict[str, dict[str, float]]]:
+    """Markdown table of one scenario set, and per policy family the numbers behind its row
+    (``mean`` return, ``delta``/``delta_low``/``delta_high``/``p_delta`` paired against the PID,
+    ``poi``, ``gap``, ``gap_est``, the KPI means of :data:`KPIS` and, on a drift set, the
+    median ``recovery_units``). With ``ceiling`` (:func:`experiments.lib.kpi_tables.ceilings`
+    of the plant) a last row gives the hit rates a perfect controller would score (the
+    measurement's own error caps them)."""
     groups = family_rows(runs)
     records = {f: [episodes(r["run_id"]) for r in rows] for f, rows in groups.items()}
     returns = {f: np.array([rec["returns"] for rec in recs]) for f, recs in records.items()}
@@ -164,6 +168,7 @@ def scenario_table(
     pid, oracle, est = means.get("pid"), means.get("mpc"), means.get("mpc_est")
     header = [*LEAD_COLUMNS, *(title for title, _, _ in KPIS[process])]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    stats: dict[str, dict[str, float]] = {}
     for fam, scores in returns.items():
         iqm, lo, hi = iqm_with_ci(scores)
         gap = gap_closed(pid, means[fam], oracle) if pid is not None and oracle else np.nan
@@ -174,6 +179,10 @@ def scenario_table(
             if "pid" in returns and fam != "pid"
             else None
         )
+        row = {"mean": means[fam], "runs": float(scores.shape[0]), "poi": poi}
+        row |= {"gap": gap, "gap_est": gap_est, "recovery_units": recovery_units(groups[fam])}
+        if delta is not None:
+            row |= dict(zip(("delta", "delta_low", "delta_high", "p_delta"), delta, strict=True))
         cells = [
             fam,
             f"{scores.shape[0]} × {scores.shape[1]}",
@@ -186,11 +195,21 @@ def scenario_table(
         ]
         for _, key, fmt in KPIS[process]:
             vals = [k[key] for k in kpis[fam] if key in k]
-            cells.append(fmt.format(float(np.mean(vals))) if vals else "—")
+            if vals:
+                row[key] = float(np.mean(vals))
+            cells.append(fmt.format(row[key]) if vals else "—")
+        stats[fam] = row
         lines.append("| " + " | ".join(cells) + " |")
     if ceiling:
         lines.append("| " + " | ".join(ceiling_cells(process, ceiling)) + " |")
-    return "\n".join(lines) + "\n", means
+    return "\n".join(lines) + "\n", stats
+
+
+def recovery_units(rows: list[pd.Series]) -> float:
+    """Median recovery time of a family's runs (mean over runs; NaN off a drift set)."""
+    values = [r.get("metrics.drift/recovery_units_median", np.nan) for r in rows]
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def decomposition(means: dict[str, float], unit: str) -> str:
@@ -353,6 +372,7 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     runs = evaluation_runs(process, plant, env_id)
     sections = []
+    stats_by_set: dict[str, dict[str, dict[str, float]]] = {}
     best_spec: dict[str, str] = {}
     for name in [s for s in c["scenario_sets"] if s in set(runs["tags.scenario_set"])]:
         sset = load_scenario_set(process, name)
@@ -362,8 +382,10 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         ]
         if len(sub) == 0:
             continue
-        table, means = scenario_table(process, sub, ceilings(process, plant.params))
+        table, stats = scenario_table(process, sub, ceilings(process, plant.params))
+        stats_by_set[name] = stats
         text = f"### `{name}` — {sset.description}\n\n{table}"
+        means = {fam: row["mean"] for fam, row in stats.items()}
         split = decomposition(means, RETURN_UNIT.get(process, "per episode"))
         if split:
             text += f"\n{split}"
@@ -395,11 +417,8 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         f"# {process}: policies vs baselines on the scenario sets\n\n"
         f"- plant `{plant.name}` (hash `{plant.plant_hash()}`), env `{env_id}`, git "
         f"`{code_commit}`; regenerate with "
-        f"`python -m experiments.report env={process}` after the study "
-        f"(`python -m experiments.train -m experiment=study env={process} agent=ppo,sac "
-        "seed=0,1,2`, `python -m experiments.train -m experiment=study_residual "
-        f"env={process} seed=0,1,2,3,4` and the baselines: `python -m experiments.evaluate "
-        f"env={process} policy=baseline:<operator|pid|mpc_est|mpc>`).\n"
+        f"`make study-{process}` (the study's training runs, the baselines and then "
+        f"`python -m experiments.report env={process}`: Makefile target `study-%`).\n"
         "- return: interquartile mean over (training seeds × episodes) with a 95 % stratified-"
         "bootstrap CI over seeds and episodes (rliable); gap closed = (cost_PID − cost)/"
         "(cost_PID − cost_oracle) on the mean return (0 = PID, 1 = MPC oracle); gap closed "
@@ -419,8 +438,12 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         )
         + "\n"
     )
+    benchmark_file = Path(c["paths"]["results"]) / "benchmarks" / "training.json"
+    benchmark = json.loads(benchmark_file.read_text()) if benchmark_file.exists() else None
+    goals = goals_section(process, c["headline"], stats_by_set, benchmark)
     path = out / "report.md"
-    path.write_text(head + "\n".join(sections) + "\n" + "\n\n".join(figures) + "\n")
+    body = "\n".join(sections) + "\n" + "\n\n".join(figures) + "\n"
+    path.write_text(head + goals + "\n" + body)
     print(f"wrote {path}")
     return path
 

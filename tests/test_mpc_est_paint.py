@@ -281,8 +281,13 @@ def test_paint_report_has_the_reference_row_and_the_decomposition(tmp_path: Path
         evaluate_policy(config(policy), "paint_50jph")
     runs = report.evaluation_runs("paint", resolve_variant("paint_50jph"))
     assert set(runs["tags.policy_family"]) == {"pid", "mpc_est", "mpc"}
-    table, means = report.scenario_table("paint", runs)
+    table, stats = report.scenario_table("paint", runs)
     rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines()[2:]]
     assert rows == ["pid", "mpc_est", "mpc"]  # the reference rows, weakest first
-    line = report.decomposition(means, report.RETURN_UNIT["paint"])
+    assert stats["mpc_est"]["delta"] == pytest.approx(
+        stats["mpc_est"]["mean"] - stats["pid"]["mean"]
+    )
+    line = report.decomposition(
+        {f: r["mean"] for f, r in stats.items()}, report.RETURN_UNIT["paint"]
+    )
     assert "information (oracle − MPC on estimates)" in line and "hEUR" in line
