@@ -48,6 +48,7 @@ acts within the heat. A correction trained on single heats has only ever seen th
 it is the same policy with the option on or off there (tested), and in a campaign it meets no
 input it was not trained on (on the ``drift`` campaigns, inputs it had never seen turned a
 nominal-trained correction from +0.2 kEUR per heat over the PID into −130 per campaign).
+The paint line has no campaign inputs (a shift is one episode): there the option hides nothing.
 
 >>> import envs
 >>> env = ResidualWrapper(envs.make("bof"), ResidualConfig("pid", 0.5, True))
@@ -259,13 +260,8 @@ class ResidualController:
 
     def _campaign_inputs(self, config: ResidualConfig, process: str) -> tuple[list[int], list[int]]:
         """Observation and feature columns shown as 0 (``campaign_features=false``)."""
-        if config.campaign_features:
-            return [], []
-        if process not in CAMPAIGN_INPUTS:
-            raise ValueError(
-                f"campaign_features=false: {process!r} has no campaign inputs to hide (its "
-                f"episodes are not campaigns); processes with them: {sorted(CAMPAIGN_INPUTS)}"
-            )
+        if config.campaign_features or process not in CAMPAIGN_INPUTS:
+            return [], []  # shown, or a process whose episodes are no campaigns: none to hide
         layout = envs.process(process).layout_module.OBSERVATION
         obs_fields, feature_fields = CAMPAIGN_INPUTS[process]
         hidden = [getattr(layout.at, n) for n in (*obs_fields, CAMPAIGN_COUNTER[process])]
@@ -273,6 +269,11 @@ class ResidualController:
             [] if self.features is None else [getattr(self.features.at, n) for n in feature_fields]
         )
         return hidden, features
+
+    @property
+    def heat_local(self) -> bool:
+        """True if campaign inputs are hidden from the correction."""
+        return bool(self.hidden_inputs)
 
     @property
     def n_features(self) -> int:

@@ -237,7 +237,7 @@ def resolve_combined_policy(
     inner, meta = resolve_policy(spec, process, n_obs + base.n_features, n_act, plant, env_kwargs)
     # its own family: a correction on the PID is never pooled with plain agents of its algorithm
     family = f"{meta.get('policy_family', describe(spec)['policy_family'])}-on-{residual.base}"
-    if not residual.campaign_features:
+    if base.heat_local:
         family += "-heatlocal"  # a correction that never sees the campaign: its own family
     return ResidualPolicy(inner, base), {
         **meta,

@@ -440,7 +440,10 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
     )
     benchmark_file = Path(c["paths"]["results"]) / "benchmarks" / "training.json"
     benchmark = json.loads(benchmark_file.read_text()) if benchmark_file.exists() else None
-    goals = goals_section(process, c["headline"], stats_by_set, benchmark)
+    headline = c.get("headline") or {}
+    if process not in headline:
+        raise ValueError(f"headline.{process} is not set: name the policy family to judge")
+    goals = goals_section(process, str(headline[process]), stats_by_set, benchmark)
     path = out / "report.md"
     body = "\n".join(sections) + "\n" + "\n\n".join(figures) + "\n"
     path.write_text(head + goals + "\n" + body)

@@ -76,6 +76,7 @@ def test_trained_window_policy_evaluates_from_run_registry_and_folder(
         "base=pid",
         "base.scale=0.3",
         "base.estimator_features=true",
+        "base.campaign_features=true",  # trained on campaigns: it learns from the last taps
         "register_model=true",
     )
     summary = train_job.train(compose_train(tmp_path, *overrides))

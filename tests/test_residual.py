@@ -254,9 +254,14 @@ def test_heat_local_hides_the_campaign_inputs_in_a_campaign() -> None:
     assert np.array_equal(full[:, others], local[:, others])  # the plant ran the same way
 
 
-def test_heat_local_needs_a_process_with_campaigns() -> None:
-    with pytest.raises(ValueError, match="no campaign inputs to hide"):
-        ResidualWrapper(envs.make("paint"), ResidualConfig("pid", 0.5, campaign_features=False))
+def test_heat_local_hides_nothing_where_there_is_no_campaign() -> None:
+    """A paint shift is one episode: no input carries a campaign, the option is a no-op."""
+    for shown in (True, False):
+        config = ResidualConfig("pid", 0.5, True, campaign_features=shown)
+        controller = ResidualController(config, "paint", 11, None, {"action_mode": "adjust"})
+        assert not controller.heat_local
+    bof = ResidualController(ResidualConfig("pid", 0.5, True, False), "bof", 5, None, {})
+    assert bof.heat_local
 
 
 def test_absolute_action_mode_is_refused() -> None:
@@ -337,7 +342,7 @@ def test_trained_residual_policy_evaluates_as_the_combined_policy(
         "name": "pid",
         "scale": 0.3,
         "estimator_features": True,
-        "campaign_features": True,
+        "campaign_features": False,  # the default: heat-local
     }
 
     job = {**c, "policy": f"runs:/{run.info.run_id}", "scenario_sets": ["nominal"], "episodes": 2}
@@ -350,7 +355,7 @@ def test_trained_residual_policy_evaluates_as_the_combined_policy(
 
     seeds = load_scenario_set("bof", "nominal").with_episodes(2).seeds
     inner = load_saved_policy(run_dir / "final")
-    config = ResidualConfig("pid", 0.3, True)
+    config = ResidualConfig("pid", 0.3, True, campaign_features=False)
     direct = evaluate(
         inner, lambda: ResidualWrapper(envs.make("bof", scenario="nominal"), config), seeds
     )
@@ -359,7 +364,7 @@ def test_trained_residual_policy_evaluates_as_the_combined_policy(
     (eval_run,) = client.search_runs([ev.experiment_id])
     assert eval_run.data.tags["residual_base"] == "pid"
     # pooled in reports as its own family, never with plain PPO runs
-    assert eval_run.data.tags["policy_family"] == "ppo-on-pid"
+    assert eval_run.data.tags["policy_family"] == "ppo-on-pid-heatlocal"
 
     # a saved policy folder is rebuilt the same way; a contradicting base= is refused
     folder = tmp_path / "policy"
@@ -369,13 +374,10 @@ def test_trained_residual_policy_evaluates_as_the_combined_policy(
     with pytest.raises(ConfigError, match="contradicts what"):
         evaluate_policy({**job, "base": {"name": "operator"}}, c["plant_name"])
 
-    # trained on single heats, it may be run heat-local: its own family, the same numbers on
-    # single heats (it never saw a campaign input)
-    local = {**c["base"], "campaign_features": False}
-    heat_local = evaluate_policy({**job, "base": local}, c["plant_name"])["nominal"]
-    assert heat_local["return_mean"] == result["return_mean"]
-    families = {r.data.tags["policy_family"] for r in client.search_runs([ev.experiment_id])}
-    assert {"ppo-on-pid", "ppo-on-pid-heatlocal"} <= families
+    # trained heat-local, it never learned from the campaign inputs: showing them is refused
+    shown = {**c["base"], "campaign_features": True}
+    with pytest.raises(ConfigError, match="contradicts what"):
+        evaluate_policy({**job, "base": shown}, c["plant_name"])
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,7 @@ def test_residual_best_file_composes_into_a_pid_training_config(
         "name": "pid",
         "scale": pytest.approx(best["best_params"]["base.scale"]),
         "estimator_features": True,
-        "campaign_features": True,
+        "campaign_features": False,
     }
     assert c["agent"]["algo"]["learning_rate"] == best["best_params"]["agent.algo.learning_rate"]
     assert c["agent"]["algo"]["gamma"] == 0.995, "unsearched keys come from bof_ppo"
