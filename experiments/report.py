@@ -106,7 +106,9 @@ def evaluation_runs(process: str, plant: PlantVariant, env_id: str | None = None
             f"no finished evaluation runs for {process}/{plant.name} (plant hash "
             f"{plant.plant_hash()})"
         )
-    return runs.drop_duplicates(["tags.policy", "tags.scenario_set"])
+    # one run per (policy, set, family): the same policy evaluated another way (heat-local) is
+    # another family and keeps its own row
+    return runs.drop_duplicates(["tags.policy", "tags.scenario_set", "tags.policy_family"])
 
 
 def plant_filter(plant: PlantVariant, env_id: str | None = None) -> str:
@@ -133,12 +135,18 @@ def unit_kpi_means(record: dict[str, Any]) -> dict[str, float]:
 
 # ---------------------------------------------------------------- tables
 def family_rows(runs: pd.DataFrame) -> dict[str, list[pd.Series]]:
-    """Runs of one scenario set grouped by policy family, baselines first."""
+    """Runs of one scenario set grouped by policy family, baselines first, each family's runs
+    in training-seed order (so the bootstrap draws do not depend on when runs were logged)."""
     groups: dict[str, list[pd.Series]] = {}
     for _, row in runs.iterrows():
         groups.setdefault(str(row["tags.policy_family"]), []).append(row)
     order = [f for f in BASELINE_ORDER if f in groups] + sorted(set(groups) - set(BASELINE_ORDER))
-    return {f: groups[f] for f in order}
+    return {f: sorted(groups[f], key=_seed_order) for f in order}
+
+
+def _seed_order(row: pd.Series) -> tuple[int, str]:
+    seed = str(row.get("tags.training_seed") or "")
+    return (int(seed) if seed.lstrip("-").isdigit() else -1, str(row.get("tags.policy", "")))
 
 
 def ceiling_cells(process: str, ceiling: dict[str, float]) -> list[str]:

@@ -81,6 +81,18 @@ def test_gap_closed_and_rliable_statistics():
         probability_of_improvement(scores, scores[:, :5])
 
 
+def test_iqm_interval_is_reproducible_and_leaves_the_global_rng_alone():
+    """rliable bootstraps with NumPy's global RNG: the same scores give the same CI on every
+    call (a report regenerated from the same store is the same), and callers' draws are kept."""
+    scores = np.random.default_rng(1).normal(size=(5, 128))
+    np.random.seed(5)  # noqa: NPY002 - the RNG rliable draws from
+    first = iqm_with_ci(scores)
+    after = np.random.rand()  # noqa: NPY002
+    np.random.seed(5)  # noqa: NPY002 - the RNG rliable draws from
+    assert iqm_with_ci(scores) == first
+    assert np.random.rand() == after  # noqa: NPY002
+
+
 def test_paired_delta_sees_a_small_gain_under_large_shared_noise():
     """Episodes differ by ±10 (the charge), the policy gains 0.1 on each: unpaired it is lost in
     the noise, paired on the same episodes it is certain; a zero gain is not."""

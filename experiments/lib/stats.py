@@ -136,15 +136,22 @@ def iqm_with_ci(scores: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[fl
     from rliable import metrics
 
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
-    with warnings.catch_warnings():  # arch deprecates RandomState; rliable still passes one
-        warnings.simplefilter("ignore", FutureWarning)
-        point, interval = rly.get_interval_estimates(
-            {"x": scores},
-            lambda x: np.array([metrics.aggregate_iqm(x)]),
-            task_bootstrap=True,  # episodes too: a deterministic baseline (one run) gets a CI
-            reps=reps,
-            random_state=np.random.RandomState(seed),
-        )
+    # rliable's StratifiedBootstrap draws its indices from NumPy's global RNG (np.random.choice)
+    # whatever random_state says: seed that RNG for the call, and put its state back after
+    saved = np.random.get_state()  # noqa: NPY002 - the legacy RNG is the one rliable draws from
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        with warnings.catch_warnings():  # arch deprecates RandomState; rliable still passes one
+            warnings.simplefilter("ignore", FutureWarning)
+            point, interval = rly.get_interval_estimates(
+                {"x": scores},
+                lambda x: np.array([metrics.aggregate_iqm(x)]),
+                task_bootstrap=True,  # episodes too: a deterministic baseline (one run) gets a CI
+                reps=reps,
+                random_state=np.random.RandomState(seed),
+            )
+    finally:
+        np.random.set_state(saved)  # noqa: NPY002
     return float(point["x"][0]), float(interval["x"][0, 0]), float(interval["x"][1, 0])
 
 
