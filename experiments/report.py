@@ -12,7 +12,9 @@ estimated state), the probability of improvement over PID, the domain KPIs with 
 for ``drift`` the recovery after the drift start. Below each table the oracle's lead over the PID
 is split into information (oracle − MPC on estimates) and control (MPC on estimates − PID).
 Baselines are deterministic (one run each); trained policies have one run per training seed
-(the latest evaluation of each training run counts).
+(the latest evaluation of each training run counts). The report opens with issue 13's goals
+judged on one learned policy family per process, the same on every set (``headline`` in
+``conf/evaluate.yaml``; :mod:`experiments.lib.goals`).
 """
 
 from __future__ import annotations
