@@ -6,6 +6,10 @@
 - :class:`MLflowOutputFormat` is an SB3 logger output: every metric SB3 records goes to the
   active run at the current timestep. On resume it drops steps already in the run, so the
   history stays single and continuous.
+- A local SQLite store is checked, created, migrated and given its experiment under one
+  inter-process lock (:mod:`experiments.lib.store`), so runs started together on a fresh store
+  do not race in MLflow's schema migration; a half-migrated store is refused in one line, and a
+  copied store whose artifacts still go to the old folder gets a warning with the fix.
 - Params are the flattened config (long values cut, never re-logged with another value); the
   full config goes in as an artifact.
 """
@@ -23,8 +27,18 @@ from typing import Any
 
 import mlflow
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 from stable_baselines3.common.logger import KVWriter
+
+from experiments.lib.store import (
+    StoreError,
+    check_schema,
+    sqlite_path,
+    store_lock,
+    warn_if_artifacts_elsewhere,
+)
 
 __all__ = [
     "MLflowOutputFormat",
@@ -39,7 +53,7 @@ MAX_PARAM_CHARS = 500  # MLflow rejects params over 6000 chars; the full config 
 
 
 class TrackingError(RuntimeError):
-    """The tracking store cannot be used (unreachable server, bad URI)."""
+    """The tracking store cannot be used (unreachable server, bad URI, half-migrated store)."""
 
 
 def _check_server(uri: str, timeout_s: float) -> None:
@@ -71,20 +85,44 @@ def setup_tracking(tracking: Mapping[str, Any]) -> str:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(tracking.get("timeout_s", 5)))
         _check_server(uri, float(tracking.get("timeout_s", 5)))
-    elif uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(uri)
+    db = sqlite_path(uri)
+    if db is None:
+        return _get_or_create_experiment(tracking)
+    # one process at a time creates and migrates the file and creates the experiment; the
+    # others then find both done (MLflow's own migration is not safe against a second process)
+    with store_lock(uri):
+        try:
+            check_schema(db)
+        except StoreError as err:
+            raise TrackingError(str(err)) from err
+        return _get_or_create_experiment(tracking, db)
+
+
+def _get_or_create_experiment(tracking: Mapping[str, Any], db: Path | None = None) -> str:
+    """Id of the experiment ``tracking.experiment``, created with the configured artifact root."""
     name = str(tracking["experiment"])
     client = MlflowClient()
+    configured = tracking.get("artifact_location")
     exp = client.get_experiment_by_name(name)
     if exp is not None:
+        if configured and db is not None:
+            warn_if_artifacts_elsewhere(name, exp.artifact_location, Path(str(configured)), db)
         return exp.experiment_id
-    location = tracking.get("artifact_location")
-    if location:
-        Path(str(location)).mkdir(parents=True, exist_ok=True)
-        location = Path(str(location)).resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    location = None
+    if configured:
+        Path(str(configured)).mkdir(parents=True, exist_ok=True)
+        location = Path(str(configured)).resolve().as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException as err:
+        # a server store has no shared lock: another machine created it first
+        if err.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+            raise
+        exp = client.get_experiment_by_name(name)
+        assert exp is not None, f"experiment {name} exists (MLflow said so)"
+        return exp.experiment_id
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
