@@ -6,7 +6,7 @@
 - Four concurrent registrations, the oldest the slowest to reach the alias: ``candidate`` ends
   on the highest version (it ended on version 1 when the last writer won).
 - A store copied to another folder warns that its artifacts still go to the old folder, and
-  ``python -m experiments.lib.store`` points it at its own copy of them.
+  ``python -m experiments.move_store`` points it at its own copy of them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 from mlflow.store.db.utils import _get_latest_schema_revision
 from mlflow.tracking import MlflowClient
 
-from experiments.lib import store
+from experiments import move_store
 from experiments.lib.registry import CANDIDATE_ALIAS, register_candidate
 from experiments.lib.store import ArtifactLocationWarning
 from experiments.lib.tracking import TrackingError, setup_tracking
@@ -130,6 +130,16 @@ def test_unreadable_store_is_refused(tmp_path: Path) -> None:
         setup_tracking(_tracking(tmp_path))
 
 
+def test_store_in_a_folder_without_a_lock_file_still_opens(
+    migrated_db: Path, tmp_path: Path
+) -> None:
+    _store_from(migrated_db, tmp_path)
+    experiment_id = setup_tracking(_tracking(tmp_path))
+    (tmp_path / "mlflow.db.lock").unlink()
+    (tmp_path / "mlflow.db.lock").mkdir()  # cannot be opened as the lock file, even by root
+    assert setup_tracking(_tracking(tmp_path)) == experiment_id
+
+
 def _register(i: int, model_uri: str, queue: Any) -> None:
     original = MlflowClient.set_model_version_tag
 
@@ -197,12 +207,17 @@ def test_copied_store_warns_and_rebases_onto_its_own_artifacts(
     with pytest.warns(ArtifactLocationWarning, match="copied or moved") as caught:
         setup_tracking(_tracking(copy))
     old_root, new_root = original / "mlartifacts", copy / "mlartifacts"
-    command = f"python -m experiments.lib.store {copy / 'mlflow.db'} {old_root} {new_root}"
+    command = f"python -m experiments.move_store {copy / 'mlflow.db'} {old_root} {new_root}"
     assert command in str(caught[0].message)
 
-    with pytest.raises(SystemExit, match="2"):  # a relative root cannot match what MLflow wrote
-        store.main([str(copy / "mlflow.db"), "mlartifacts", str(new_root)])
-    store.main([str(copy / "mlflow.db"), str(old_root), str(new_root)])
+    for bad_input in (
+        [str(copy / "mlflow.db"), "mlartifacts", str(new_root)],  # relative: matches nothing
+        [str(copy / "no.db"), str(old_root), str(new_root)],  # would create an empty file
+    ):
+        with pytest.raises(SystemExit, match="2"):
+            move_store.main(bad_input)
+    assert not (copy / "no.db").exists()
+    move_store.main([str(copy / "mlflow.db"), str(old_root), str(new_root)])
     assert _cells_naming(copy / "mlflow.db", old_root.as_uri()) == []
     shutil.rmtree(original)  # the copy stands alone
     with warnings.catch_warnings():

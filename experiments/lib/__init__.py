@@ -7,6 +7,7 @@ walks the imports).
 | module | holds |
 | --- | --- |
 | ``tracking`` | MLflow store set-up, flattened params, git commit, the SB3 → MLflow writer |
+| ``store`` | the SQLite store as a file: inter-process lock, schema check, rebasing a copy |
 | ``registry`` | log a trained policy as a pyfunc model, register it (alias ``candidate``) |
 | ``pyfunc_model`` | the MLflow pyfunc model (models-from-code: the file MLflow stores, runs) |
 | ``policy_specs`` | a policy spec (``baseline:pid``, ``models:/…``, ``runs:/…``, …) → a policy |

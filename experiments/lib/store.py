@@ -9,13 +9,12 @@
 - MLflow writes artifact locations as absolute ``file://`` URIs (it resolves them when an
   experiment, run or model is created; a relative location is not kept), so a copied
   ``results/`` still points at the folder it was copied from. :func:`warn_if_artifacts_elsewhere`
-  says so at setup; :func:`rebase_artifacts` (``python -m experiments.lib.store DB OLD NEW``)
+  says so at setup; :func:`rebase_artifacts` (``python -m experiments.move_store DB OLD NEW``)
   points the copied store's records at its own artifact folder.
 """
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import hashlib
 import sqlite3
@@ -23,7 +22,7 @@ import tempfile
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -73,23 +72,31 @@ def store_lock(uri: str) -> Iterator[None]:
     """Hold an exclusive inter-process lock on the tracking store ``uri``.
 
     A SQLite store is locked through ``<db>.lock`` next to the file, so every process that
-    writes the file shares the lock. Any other store (a server) is locked through a file in the
-    temp folder named after the URI: that serialises the runs of one machine (a sweep), not
-    those of several machines.
+    writes the file shares the lock. Any other store (a server), or a SQLite store in a folder
+    this process cannot write (a store opened to read), is locked through a file in the temp
+    folder named after it: that serialises the processes of one machine (a sweep), not those of
+    several machines.
     """
     db = sqlite_path(uri)
-    if db is not None:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        lock = db.with_name(db.name + ".lock")
+    if db is None:
+        handle = open(_machine_lock_path(uri), "a")
     else:
-        digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
-        lock = Path(tempfile.gettempdir()) / f"plantrl-mlflow-{digest}.lock"
-    with open(lock, "a") as handle:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = open(db.with_name(db.name + ".lock"), "a")
+        except OSError:  # a folder this process cannot write: it only reads the store
+            handle = open(_machine_lock_path(str(db.resolve())), "a")
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # the kernel drops it if the process dies
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _machine_lock_path(key: str) -> Path:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"plantrl-mlflow-{digest}.lock"
 
 
 def _tables_and_revisions(db: Path) -> tuple[set[str], list[str]]:
@@ -161,7 +168,7 @@ def warn_if_artifacts_elsewhere(experiment: str, stored: str, configured: Path, 
         f"MLflow experiment {experiment!r} in {db} keeps its artifacts in {stored_path}, not in "
         f"the configured {configured}: the store was copied or moved, and new artifacts go to "
         f"the old folder. If {configured} holds the copied artifacts, point the store at it: "
-        f"python -m experiments.lib.store {db} {stored_path} {configured}",
+        f"python -m experiments.move_store {db} {stored_path} {configured}",
         ArtifactLocationWarning,
         stacklevel=3,
     )
@@ -175,37 +182,25 @@ def rebase_artifacts(db: Path, old_root: Path, new_root: Path) -> int:
 
     Returns:
         The number of records rewritten.
+
+    Raises:
+        StoreError: no store at ``db``, a relative ``old_root``, or a half-migrated store.
     """
+    if not db.is_file():
+        raise StoreError(f"no tracking store at {db}: give the copied mlflow.db")
     if not old_root.is_absolute():
         raise StoreError(f"old artifact root {old_root} must be the absolute path the store names")
-    check_schema(db)
     old, new = old_root.as_uri(), new_root.resolve().as_uri()
     rewritten = 0
-    with store_lock(f"sqlite:///{db}"), closing(sqlite3.connect(db)) as con, con:
-        for table, column in ARTIFACT_URI_COLUMNS:
-            # the root itself or a path below it; not a sibling folder that shares the prefix
-            cursor = con.execute(
-                f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
-                f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
-                (new, len(old) + 1, old, len(old) + 1, old + "/"),
-            )
-            rewritten += cursor.rowcount
+    with store_lock(f"sqlite:///{db}"):
+        check_schema(db)
+        with closing(sqlite3.connect(db)) as con, con:  # one transaction
+            for table, column in ARTIFACT_URI_COLUMNS:
+                # the root itself or a path below it; not a sibling folder sharing the prefix
+                cursor = con.execute(
+                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                    f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
+                    (new, len(old) + 1, old, len(old) + 1, old + "/"),
+                )
+                rewritten += cursor.rowcount
     return rewritten
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m experiments.lib.store DB OLD_ROOT NEW_ROOT``: rebase a copied store."""
-    parser = argparse.ArgumentParser(description=rebase_artifacts.__doc__)
-    parser.add_argument("db", type=Path, help="the copied store, e.g. results/mlflow.db")
-    parser.add_argument("old_root", type=Path, help="artifact folder the store names now")
-    parser.add_argument("new_root", type=Path, help="its copy, e.g. results/mlartifacts")
-    args = parser.parse_args(argv)
-    try:
-        count = rebase_artifacts(args.db, args.old_root, args.new_root)
-    except StoreError as err:
-        parser.exit(2, f"error: {err}\n")
-    print(f"{count} artifact records of {args.db} now point into {args.new_root.resolve()}")
-
-
-if __name__ == "__main__":
-    main()
