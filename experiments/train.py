@@ -369,8 +369,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         mlflow.set_tag("model_uri", reg["model_uri"])  # what `evaluate policy=runs:/<id>` loads
         if reg["version"] is not None:
             print(
-                f"registered {c['env']['registered_model']} version {reg['version']} "
-                f"(alias candidate) from MLflow run {run.info.run_id}"
+                f"registered {c['env']['registered_model']} version {reg['version']} from MLflow "
+                f"run {run.info.run_id}; alias candidate on version {reg['candidate']}"
             )
 
     # --- 6. optional: the evaluation protocol on named scenario sets (experiments.evaluate) ----

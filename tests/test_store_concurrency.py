@@ -149,8 +149,10 @@ def _register(i: int, model_uri: str, queue: Any) -> None:
 
     try:
         with patch.object(MlflowClient, "set_model_version_tag", slow_for_old_versions):
-            version = register_candidate(model_uri, MODEL, {"worker": str(i)}, {"score": i})
-        queue.put(f"ok v{version}")
+            version, candidate = register_candidate(
+                model_uri, MODEL, {"worker": str(i)}, {"score": i}
+            )
+        queue.put(f"ok v{version}" if candidate >= version else f"v{version} left on v{candidate}")
     except Exception as err:
         queue.put(f"{type(err).__name__}: {str(err).splitlines()[0]}")
 

@@ -38,7 +38,8 @@ def log_and_register_policy(
     """Log ``policy_dir`` (+ config) as model ``policy`` of the active run; register it.
 
     The new version gets the run's tags and KPIs as version tags and the alias ``candidate``
-    (promotion to ``champion`` is the promotion gate's job). Returns model URI and version.
+    (promotion to ``champion`` is the promotion gate's job). Returns model URI, version and the
+    version ``candidate`` points at (a newer one when runs registered concurrently).
     """
     obs, act = np.zeros((1, n_obs), np.float32), np.zeros((1, n_act), np.float32)
     signature = infer_signature(obs, act)
@@ -51,9 +52,10 @@ def log_and_register_policy(
         # plantrl is never published (DESIGN.md): the model loads inside the plantrl venv
         pip_requirements=["stable-baselines3", "sb3-contrib", "torch", "mlflow"],
     )
-    out: dict[str, Any] = {"model_uri": info.model_uri, "version": None}
+    out: dict[str, Any] = {"model_uri": info.model_uri, "version": None, "candidate": None}
     if register:
-        out["version"] = register_candidate(info.model_uri, registered_model, tags, kpis)
+        version, candidate = register_candidate(info.model_uri, registered_model, tags, kpis)
+        out.update(version=version, candidate=candidate)
     return out
 
 
@@ -62,12 +64,12 @@ def register_candidate(
     registered_model: str,
     tags: Mapping[str, str],
     kpis: Mapping[str, float],
-) -> int:
+) -> tuple[int, int]:
     """Register ``model_uri`` as a new version with tags and KPIs; move ``candidate`` to it.
 
     Returns:
-        The new version number. The alias ends on it unless a newer version registered by a
-        concurrent run already holds it.
+        The new version number and the version ``candidate`` points at: the new one, unless a
+        newer version registered by a concurrent run already holds the alias.
     """
     version = int(mlflow.register_model(model_uri, registered_model).version)
     client = MlflowClient()
@@ -79,7 +81,8 @@ def register_candidate(
         current = _alias_version(client, registered_model)
         if current is None or current < version:
             client.set_registered_model_alias(registered_model, CANDIDATE_ALIAS, str(version))
-    return version
+            current = version
+    return version, current
 
 
 def _alias_version(client: MlflowClient, registered_model: str) -> int | None:
