@@ -52,6 +52,7 @@ from experiments.lib.callbacks import (
     CheckpointCallback,
     EvalCallback,
     ProgressCallback,
+    ResumePoint,
     latest_checkpoint,
 )
 from experiments.lib.config_checks import (
@@ -67,7 +68,7 @@ from experiments.lib.tracking import (
     MLflowOutputFormat,
     flatten,
     git_commit,
-    last_logged_step,
+    last_logged_steps,
     setup_tracking,
 )
 
@@ -129,10 +130,12 @@ def load_checkpoint(c: dict[str, Any], train_env: Any) -> tuple[Any, Any, str]:
     """Model, (re-attached) normalised env and MLflow run id of the interrupted run.
 
     The env and torch are re-seeded with ``seed + steps done`` (``load`` would reseed them with
-    the original seed and replay the first heats).
+    the original seed and replay the first heats). The step count is the checkpoint's: a
+    checkpoint written on Ctrl-C mid-rollout resumes at that rollout's start.
     """
     ckpt_dir, steps_done = latest_checkpoint(c["resume"])
     model = algorithm_class(c["agent"]).load(ckpt_dir / "model.zip", env=train_env, device="cpu")
+    model.num_timesteps = steps_done
     if (ckpt_dir / "vecnormalize.pkl").is_file():
         train_env = VecNormalize.load(str(ckpt_dir / "vecnormalize.pkl"), train_env.venv)
         model.set_env(train_env)
@@ -173,10 +176,10 @@ def learn(
     c: dict[str, Any], model: Any, run: Any, run_dir: Path, make_eval_env: Any, resuming: bool
 ) -> None:
     """SB3 learning with evaluation, checkpoints, progress bar and metrics to MLflow."""
-    # steps already in the run (SB3 dumps and evaluations) are not logged twice on resume
-    rid = run.info.run_id
-    skip = max(last_logged_step(rid), last_logged_step(rid, "eval/return_mean")) if resuming else -1
-    writer = MLflowOutputFormat(skip)
+    # (key, step) values already in the run are not logged twice on resume; the logger's pending
+    # values and episode statistics at the checkpoint are put back (lib.callbacks.ResumePoint)
+    writer = MLflowOutputFormat(last_logged_steps(run.info.run_id) if resuming else None)
+    resume_from = ResumePoint.read(latest_checkpoint(run_dir)[0]) if resuming else None
     model.set_logger(Logger(folder=None, output_formats=[writer]))
     first = c["eval"]["first_seed"]
     eval_cb = EvalCallback(
@@ -185,7 +188,9 @@ def learn(
         c["eval"]["every_steps"],
         make_policy(c["agent"]),
     )
-    ckpt_cb = CheckpointCallback(run_dir, c["train"]["checkpoint_every_steps"], writer.flush)
+    ckpt_cb = CheckpointCallback(
+        run_dir, c["train"]["checkpoint_every_steps"], writer.flush, resume_from
+    )
     callbacks = [eval_cb, ckpt_cb]
     if c["train"]["progress_bar"]:
         callbacks.append(ProgressCallback(c["train"]["total_timesteps"], eval_cb))
@@ -194,8 +199,9 @@ def learn(
         if remaining > 0:
             model.learn(remaining, callback=callbacks, reset_num_timesteps=not resuming)
     except KeyboardInterrupt:
-        ckpt_cb.save()  # Ctrl-C keeps everything up to now, resumable
-        print(f"interrupted at {model.num_timesteps} steps; resume={run.info.run_id}")
+        saved = ckpt_cb.save()  # Ctrl-C keeps the policy, resumable at the rollout in progress
+        where = f"checkpoint {saved}" if saved else "no checkpoint"
+        print(f"interrupted at {model.num_timesteps} steps, {where}; resume={run.info.run_id}")
         raise
     writer.flush()
 

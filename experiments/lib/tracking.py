@@ -4,8 +4,8 @@
   ``mlflow server`` URL, checked before any run is created so an unreachable server fails fast
   and leaves nothing half-written.
 - :class:`MLflowOutputFormat` is an SB3 logger output: every metric SB3 records goes to the
-  active run at the current timestep. On resume it drops steps already in the run, so the
-  history stays single and continuous.
+  active run at the current timestep. On resume it drops the (key, step) values already in the
+  run, so the history stays single and continuous.
 - Params are the flattened config (long values cut, never re-logged with another value); the
   full config goes in as an artifact.
 """
@@ -31,7 +31,7 @@ __all__ = [
     "TrackingError",
     "flatten",
     "git_commit",
-    "last_logged_step",
+    "last_logged_steps",
     "setup_tracking",
 ]
 
@@ -121,10 +121,13 @@ def git_commit() -> str:
     return sha + ("-dirty" if dirty else "")
 
 
-def last_logged_step(run_id: str, key: str = "time/total_timesteps") -> int:
-    """Largest step logged for ``key`` in a run (-1 if none): where a resumed run continues."""
-    history = MlflowClient().get_metric_history(run_id, key)
-    return max((m.step for m in history), default=-1)
+def last_logged_steps(run_id: str) -> dict[str, int]:
+    """Largest step logged for every metric of a run: what a resumed run must not log again."""
+    client = MlflowClient()
+    return {
+        key: max(m.step for m in client.get_metric_history(run_id, key))
+        for key in client.get_run(run_id).data.metrics
+    }
 
 
 class MLflowOutputFormat(KVWriter):
@@ -136,13 +139,16 @@ class MLflowOutputFormat(KVWriter):
     called at every checkpoint, on interruption and at the end, so a resumed run has no gap.
 
     Args:
-        skip_through_step: values at or before this step are dropped (already in the run when
-            training resumes from a checkpoint).
+        already_logged: ``key -> last step`` already in the run (:func:`last_logged_steps`):
+            a value at or before that step is dropped. Per key, not one step for all: a killed
+            process may have stored one of two logs written at the same step.
         flush_every: number of writes (logger dumps) buffered before one batch is sent.
     """
 
-    def __init__(self, skip_through_step: int = -1, flush_every: int = 10) -> None:
-        self.skip_through_step = skip_through_step
+    def __init__(
+        self, already_logged: Mapping[str, int] | None = None, flush_every: int = 10
+    ) -> None:
+        self.already_logged = dict(already_logged or {})
         self.flush_every = int(flush_every)
         self._buffer: list[Metric] = []
         self._writes = 0
@@ -151,12 +157,12 @@ class MLflowOutputFormat(KVWriter):
     def write(
         self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0
     ) -> None:
-        if step <= self.skip_through_step:
-            return
         now = int(time.time() * 1000)
         for key, value in key_values.items():
             excluded = key_excluded.get(key)
             if excluded is not None and "mlflow" in excluded:
+                continue
+            if step <= self.already_logged.get(key, -1):
                 continue
             number = _as_number(value)
             if number is not None:
