@@ -64,6 +64,7 @@ from experiments.lib.kpi_tables import final_table, print_table
 from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import ESTIMATE_MPC, resolve_policy
 from experiments.lib.registry import log_and_register_policy
+from experiments.lib.resume import check_resumable, resumable_run, resume_command
 from experiments.lib.tracking import (
     MLflowOutputFormat,
     flatten,
@@ -201,7 +202,8 @@ def learn(
     except KeyboardInterrupt:
         saved = ckpt_cb.save()  # Ctrl-C keeps the policy, resumable at the rollout in progress
         where = f"checkpoint {saved}" if saved else "no checkpoint"
-        print(f"interrupted at {model.num_timesteps} steps, {where}; resume={run.info.run_id}")
+        print(f"interrupted at {model.num_timesteps} steps, {where}; to continue:")
+        print(resume_command(run.info.run_id))
         raise
     writer.flush()
 
@@ -319,6 +321,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     validate_train_config(c)
     torch.set_num_threads(int(c["train"]["torch_threads"]))
     experiment_id = setup_tracking(c["tracking"])  # an unreachable server fails here, no run
+    if c.get("resume") is not None:
+        check_resumable(Path(c["resume"]))  # before anything is written to the run or its folder
     env_id, seed, resuming = c["env"]["id"], int(c["seed"]), c.get("resume") is not None
     residual = residual_settings(c)
     memory = memory_settings(c)
@@ -341,11 +345,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         title += f"-on-{residual.base}"
     if memory.active:
         title += f"-window{memory.units}"
-    with mlflow.start_run(
-        run_id=run_id,
-        experiment_id=None if run_id else experiment_id,
-        run_name=None if run_id else title,
-    ) as run:
+    with resumable_run(c, run_id, experiment_id, title) as run:
         run_dir = Path(c["resume"]) if resuming else record_new_run(c, run, env_id)
         learn(c, model, run, run_dir, make_eval_env, resuming)
         summary = compare_with_references(c, model, train_env, make_eval_env, title, make_raw_env)

@@ -6,6 +6,8 @@
 - :class:`MLflowOutputFormat` is an SB3 logger output: every metric SB3 records goes to the
   active run at the current timestep. On resume it drops the (key, step) values already in the
   run, so the history stays single and continuous.
+- A server that stops answering mid-run (:func:`server_lost`) ends the job with
+  :class:`TrackingLost`: one line, the run left resumable.
 - Params are the flattened config (long values cut, never re-logged with another value); the
   full config goes in as an artifact.
 """
@@ -22,16 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import requests
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException, RestException
 from mlflow.tracking import MlflowClient
 from stable_baselines3.common.logger import KVWriter
 
 __all__ = [
     "MLflowOutputFormat",
     "TrackingError",
+    "TrackingLost",
     "flatten",
     "git_commit",
     "last_logged_steps",
+    "server_lost",
     "setup_tracking",
 ]
 
@@ -40,6 +46,35 @@ MAX_PARAM_CHARS = 500  # MLflow rejects params over 6000 chars; the full config 
 
 class TrackingError(RuntimeError):
     """The tracking store cannot be used (unreachable server, bad URI)."""
+
+
+class TrackingLost(SystemExit):
+    """The tracking server stopped answering mid-run: the job ends with one line.
+
+    A ``SystemExit`` (the message as its code): the interpreter prints only the message and
+    exits with status 1, and no ``except Exception`` on the way (Hydra's traceback printer)
+    turns it into the REST client's 200-line traceback. The message names the checkpoint and
+    the ``resume=`` command.
+    """
+
+
+def server_lost(err: BaseException) -> bool:
+    """Whether ``err`` says the MLflow server is gone (refused, timed out, answered non-JSON).
+
+    MLflow's REST client wraps these as ``MlflowException("API request to ... failed ...")``
+    around the ``requests`` error; a ``RestException`` is the server answering with an error
+    of its own (a bad value, say), which a resume would not cure.
+    """
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, requests.ConnectionError | requests.Timeout):
+            return True
+        if isinstance(seen, RestException):
+            return False
+        if isinstance(seen, MlflowException) and seen.message.startswith("API request to"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _check_server(uri: str, timeout_s: float) -> None:
