@@ -270,7 +270,7 @@ def test_same_config_and_seed_give_identical_metrics(
 
 def interrupt_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
     """Ctrl-C during training once ``step`` env-steps are done (right after that step's
-    evaluation and periodic checkpoint)."""
+    evaluation, at the end of a rollout but before its log and update)."""
 
     class Interrupting(CheckpointCallback):
         def _on_step(self) -> bool:
@@ -295,14 +295,15 @@ def test_interrupted_run_resumes_into_the_same_run(
     (run,) = runs_in(root)
     run_id = run.info.run_id
     assert run.info.status == "FAILED"
-    assert latest(root, run_id)["num_timesteps"] == 256
+    # Ctrl-C checkpoints the rollout in progress (128..256) at its start: it is collected again
+    assert latest(root, run_id)["num_timesteps"] == 128
     folder = root / "results" / "checkpoints" / run_id
 
     interrupt_at(monkeypatch, 512)
     with pytest.raises(KeyboardInterrupt):
         run_train(root, f"resume='{folder}'")  # by checkpoint folder
     assert [r.info.run_id for r in runs_in(root)] == [run_id]
-    assert latest(root, run_id)["num_timesteps"] == 512
+    assert latest(root, run_id)["num_timesteps"] == 384
 
     monkeypatch.undo()
     summary = run_train(root, f"resume={run_id}")  # by run id
@@ -318,8 +319,8 @@ def test_interrupted_run_resumes_into_the_same_run(
         logged = steps(client, run_id, key)
         assert logged == sorted(set(logged)), (key, logged)
     # SB3 logs after each rollout of 128 env-steps; the two rollouts ended by an interruption
-    # (at 256 and 512) were checkpointed before their update and log, which resuming goes past
-    assert steps(client, run_id, "time/total_timesteps") == [128, 384, 640, 768]
+    # (at 256 and 512) are collected again on resume, so the history is the uninterrupted one
+    assert steps(client, run_id, "time/total_timesteps") == [128, 256, 384, 512, 640, 768]
     assert steps(client, run_id, "eval/return_mean") == [256, 512, 768]
     assert client.get_model_version_by_alias(MODEL, "candidate").run_id == run_id
 

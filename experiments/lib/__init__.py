@@ -15,6 +15,7 @@ walks the imports).
 | ``stats`` | drift recovery, gap closed, IQM with bootstrap CIs, P(improvement) |
 | ``kpi_tables`` | KPI tables of policies side by side, for the console and markdown |
 | ``callbacks`` | SB3 training callbacks: evaluation, resumable checkpoints, progress bar |
+| ``resume`` | refuse to resume a finished run; a lost tracking server ends a run resumable |
 | ``config_checks`` | validate a training config before anything is created |
 | ``machine_info`` | date, commit, CPU, load and package versions for reports |
 """
