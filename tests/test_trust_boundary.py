@@ -27,7 +27,7 @@ import yaml
 from stable_baselines3 import PPO
 
 from agents.allowlist import NotAllowedError, allowed_class, check_targets
-from agents.builder import MODEL_FILE, VECNORM_FILE, make_train_env, save_policy
+from agents.builder import MODEL_FILE, VECNORM_FILE, load_policy, make_train_env, save_policy
 from agents.loading import load_saved_policy
 from agents.policy import SB3Policy
 
@@ -132,6 +132,61 @@ def test_the_old_format_loads_the_same_policy_when_trusted(
     policy = load_saved_policy(old, trust_pickle=True)
     obs = observations(policy.observation_shape[0])
     np.testing.assert_array_equal(policy.act(obs), reference_actions(trained))
+
+
+# small budgets for the agent configs of conf/agent/ (the rest as configured)
+SMALL = {
+    "ppo": {"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+    "a2c": {},
+    "recurrent_ppo": {"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+    "sac": {"learning_starts": 32, "buffer_size": 256, "batch_size": 32, "gradient_steps": 1},
+    "td3": {"learning_starts": 32, "buffer_size": 256, "batch_size": 32, "gradient_steps": 1},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_every_agent_config_round_trips_without_pickle(name: str, tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    from agents.evaluation import RecurrentSB3Policy
+
+    agent = yaml.safe_load((REPO / "conf" / "agent" / f"{name}.yaml").read_text())
+    agent["algo"].update(SMALL[name])
+    venv = make_train_env(ENV_ID, 2, 0, None, {}, True, False, 0.99)
+    model = instantiate(agent["algo"], env=venv, seed=0, _convert_="all")
+    model.learn(64)
+    folder = save_policy(model, venv, tmp_path / "policy")
+    (folder / "config.yaml").write_text(yaml.safe_dump({"agent": agent}))
+    wrapper = RecurrentSB3Policy if agent["recurrent"] else SB3Policy
+    obs = observations(model.observation_space.shape[0])
+    before, after = wrapper(model, venv), load_saved_policy(folder)
+    for policy in (before, after):
+        if hasattr(policy, "reset"):
+            policy.reset(len(obs))
+    np.testing.assert_array_equal(after.act(obs), before.act(obs))
+
+
+def test_resume_rebuilds_the_schedules_from_the_config(
+    trained: tuple[Path, PPO, Any], tmp_path: Path
+) -> None:
+    """A checkpoint loads for training (env attached, statistics updating); its crafted
+    ``lr_schedule`` is not run: the schedule is rebuilt from the archive's plain learning rate,
+    the cloudpickled clip range comes from the run's config (here changed to show the source)."""
+    marker = tmp_path / "ran"
+    checkpoint = copy_policy(trained[0], tmp_path / "step_64")
+    plant_lr_schedule_payload(checkpoint / MODEL_FILE, marker)
+    agent = json.loads(json.dumps(AGENT))
+    agent["algo"].update(clip_range=0.1)
+    venv = make_train_env(ENV_ID, 2, 0, None, {}, False, False, 0.99)
+    model, vecnorm = load_policy(checkpoint, agent, venv, training=True)
+    assert not marker.exists()
+    assert model.lr_schedule(1.0) == pytest.approx(AGENT["algo"]["learning_rate"])
+    assert model.clip_range(1.0) == pytest.approx(0.1)
+    assert vecnorm is not None and vecnorm.training and vecnorm.norm_reward
+    assert model.get_env() is vecnorm and vecnorm.venv is venv
+    assert model.num_timesteps == trained[1].num_timesteps
+    np.testing.assert_array_equal(vecnorm.obs_rms.mean, trained[2].obs_rms.mean)
+    np.testing.assert_array_equal(vecnorm.ret_rms.var, trained[2].ret_rms.var)
 
 
 # --- crafted pickles --------------------------------------------------------------------------

@@ -70,9 +70,10 @@ class EvalCallback(BaseCallback):
 class CheckpointCallback(BaseCallback):
     """Every ``every_steps`` env-steps save model, normalisation and a pointer to the latest.
 
-    ``directory/step_<n>/`` holds ``model.zip`` (+ ``vecnormalize.pkl``, + ``replay_buffer.pkl``
-    for off-policy algorithms) and ``directory/latest.json`` names the newest complete one, so a
-    killed process leaves at most one unfinished folder that resume ignores.
+    ``directory/step_<n>/`` holds ``model.zip``, ``policy.json`` (+ ``normalization.npz``,
+    + ``replay_buffer.pkl`` for off-policy algorithms) and ``directory/latest.json`` names the
+    newest complete one, so a killed process leaves at most one unfinished folder that resume
+    ignores.
     """
 
     def __init__(
