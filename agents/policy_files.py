@@ -37,6 +37,7 @@ from agents.allowlist import allowed_class, check_targets
 __all__ = [
     "MANIFEST_FILE",
     "NORMALIZATION_FILE",
+    "fresh_algorithm",
     "load_model",
     "load_normalization",
     "read_manifest",
