@@ -39,6 +39,7 @@ from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig, OmegaConf
 
 import envs
+from agents.builder import trusting_pickles
 from agents.evaluation import EpisodeResults, evaluate
 from agents.residual import ResidualConfig, ResidualController, ResidualPolicy, residual_config
 from envs.core.config import SCENARIO_DIR
@@ -267,9 +268,10 @@ def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict
     residual = residual_for(spec, c.get("base"))
     results = {}
     for sset in (s.with_episodes(c["episodes"]) for s in sets):
-        policy, meta = resolve_combined_policy(
-            spec, residual, process, n_obs, n_act, plant, env_kwargs
-        )
+        with trusting_pickles(bool(c.get("trust_pickle", False))):  # old pickled folders only
+            policy, meta = resolve_combined_policy(
+                spec, residual, process, n_obs, n_act, plant, env_kwargs
+            )
 
         def make_env(name: str = sset.name) -> Any:
             return envs.make(env_id, plant=plant, scenario=name, **env_kwargs)

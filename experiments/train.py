@@ -36,8 +36,8 @@ import envs
 from agents.baselines.operator import OperatorPolicy
 from agents.builder import (
     action_names,
-    algorithm_class,
     build_agent,
+    load_policy,
     make_train_env,
     save_policy,
 )
@@ -76,7 +76,7 @@ from experiments.lib.tracking import (
 REPO = Path(__file__).resolve().parents[1]
 
 
-RESUME_MAY_CHANGE = ("resume", "tracking", "paths", "train.progress_bar", "hydra")
+RESUME_MAY_CHANGE = ("resume", "tracking", "paths", "train.progress_bar", "hydra", "trust_pickle")
 
 
 def resolve_config(cfg: DictConfig) -> dict[str, Any]:
@@ -112,7 +112,11 @@ def resolve_config(cfg: DictConfig) -> dict[str, Any]:
             f"overrides would be ignored, so drop them: {changed}"
         )
     original = yaml.safe_load(saved.read_text())
-    original.update(resume=str(ckpt), tracking=container["tracking"])
+    original.update(
+        resume=str(ckpt),
+        tracking=container["tracking"],
+        trust_pickle=bool(container.get("trust_pickle", False)),
+    )
     return original
 
 
@@ -135,11 +139,14 @@ def load_checkpoint(c: dict[str, Any], train_env: Any) -> tuple[Any, Any, str]:
     checkpoint written on Ctrl-C mid-rollout resumes at that rollout's start.
     """
     ckpt_dir, steps_done = latest_checkpoint(c["resume"])
-    model = algorithm_class(c["agent"]).load(ckpt_dir / "model.zip", env=train_env, device="cpu")
-    model.num_timesteps = steps_done
-    if (ckpt_dir / "vecnormalize.pkl").is_file():
-        train_env = VecNormalize.load(str(ckpt_dir / "vecnormalize.pkl"), train_env.venv)
-        model.set_env(train_env)
+    # no pickle is read (schedules rebuilt from the run's config) unless trust_pickle for a
+    # checkpoint in the old format; the replay buffer below is still a pickle of this run's own
+    inner = train_env.venv if isinstance(train_env, VecNormalize) else train_env
+    model, vecnorm = load_policy(
+        ckpt_dir, c["agent"], inner, trust_pickle=bool(c.get("trust_pickle")), training=True
+    )
+    train_env = vecnorm if vecnorm is not None else inner
+    model.num_timesteps = steps_done  # a Ctrl-C checkpoint resumes at its rollout's start
     if (ckpt_dir / "replay_buffer.pkl").is_file():
         # only off-policy algorithms have a replay buffer to save (CheckpointCallback.save)
         assert isinstance(model, OffPolicyAlgorithm)

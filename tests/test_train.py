@@ -32,7 +32,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
 import envs
-from agents.builder import algorithm_class, load_policy
+from agents.builder import load_policy
 from agents.evaluation import RecurrentSB3Policy
 from agents.policy import SB3Policy
 from envs.steel import resolve_variant
@@ -237,7 +237,8 @@ def test_agent_trains_tracked_and_registered(agent: str, trained: Callable) -> N
 
     assert latest(root, run_id)["num_timesteps"] == 512
     final = root / "results" / "checkpoints" / run_id / "final"
-    assert (final / "model.zip").is_file() and (final / "vecnormalize.pkl").is_file()
+    assert (final / "model.zip").is_file() and (final / "normalization.npz").is_file()
+    assert (final / "policy.json").is_file() and not (final / "vecnormalize.pkl").exists()
 
 
 # --- 2. determinism ---------------------------------------------------------------------------
@@ -436,12 +437,12 @@ def test_server_tracking_without_uri_says_so(root: Path) -> None:
 
 
 def test_load_policy_reports_missing_and_corrupt_files(tmp_path: Path) -> None:
-    algo = algorithm_class({"algo": {"_target_": "stable_baselines3.PPO"}})
+    agent = {"algo": {"_target_": "stable_baselines3.PPO"}}
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "model.zip"))):
-        load_policy(tmp_path, algo)
+        load_policy(tmp_path, agent)
     (tmp_path / "model.zip").write_bytes(b"this is not a zip archive")
     with pytest.raises(ValueError, match="cannot load"):
-        load_policy(tmp_path, algo)
+        load_policy(tmp_path, agent, trust_pickle=True)
 
 
 def test_an_overridden_plant_trains_under_its_own_name(root: Path) -> None:
@@ -501,7 +502,7 @@ def test_registered_model_predicts_like_the_saved_policy(agent: str, trained: Ca
 
     final = root / "results" / "checkpoints" / run_id / "final"
     agent_cfg = yaml.safe_load((final / "config.yaml").read_text())["agent"]
-    sb3_model, vecnorm = load_policy(final, algorithm_class(agent_cfg))
+    sb3_model, vecnorm = load_policy(final, agent_cfg)
     if agent_cfg["recurrent"]:
         policy: Any = RecurrentSB3Policy(sb3_model, vecnorm)
         policy.reset(len(obs))

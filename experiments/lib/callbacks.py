@@ -130,10 +130,10 @@ class ResumePoint:
 class CheckpointCallback(BaseCallback):
     """Every ``every_steps`` env-steps save model, normalisation and a pointer to the latest.
 
-    ``directory/step_<n>/`` holds ``model.zip`` (+ ``vecnormalize.pkl``, + ``replay_buffer.pkl``
-    for off-policy algorithms, + ``log_state.json``) and ``directory/latest.json`` names the
-    newest complete one, so a killed process leaves at most one unfinished folder that resume
-    ignores.
+    ``directory/step_<n>/`` holds ``model.zip``, ``policy.json`` (+ ``normalization.npz``,
+    + ``replay_buffer.pkl`` for off-policy algorithms) and ``log_state.json``;
+    ``directory/latest.json`` names the newest complete one, so a killed process leaves at most
+    one unfinished folder that resume ignores.
 
     Checkpoints are taken where a rollout starts, i.e. after the previous rollout's update and
     its log: a resumed run then continues on the same rollout grid, so it logs at the same steps

@@ -27,6 +27,7 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from agents.builder import trusting_pickles
 from agents.history import memory_config, with_recorded_memory
 from agents.loading import ONNXPolicy, check_policy_shapes, load_baseline, load_saved_policy
 
@@ -129,13 +130,32 @@ def resolve_policy(
     n_act: int,
     plant: Any = None,
     env_kwargs: Mapping[str, Any] | None = None,
+    trust_pickle: bool | None = None,
 ) -> tuple[Any, dict[str, str]]:
     """The policy ``spec`` names, checked against the env's observation and action sizes, and
     tags about its origin (algorithm, training seed and run, where known).
 
     A baseline is built for ``plant`` (the evaluated plant, overrides included) and the env's
     options ``env_kwargs`` (:func:`agents.loading.load_baseline`); other specs ignore both.
+    ``trust_pickle`` lets a policy folder (or a logged model's folder) in the old pickled
+    format load; folders written by this code never need it. ``None``: the caller's
+    :func:`agents.builder.trusting_pickles` setting (off by default).
     """
+    if trust_pickle is None:
+        return _resolve(spec, process, n_obs, n_act, plant, env_kwargs, None)
+    with trusting_pickles(trust_pickle):
+        return _resolve(spec, process, n_obs, n_act, plant, env_kwargs, trust_pickle)
+
+
+def _resolve(
+    spec: str,
+    process: str,
+    n_obs: int,
+    n_act: int,
+    plant: Any,
+    env_kwargs: Mapping[str, Any] | None,
+    trust_pickle: bool | None,
+) -> tuple[Any, dict[str, str]]:
     meta: dict[str, str] = {}
     if spec == "baseline:mpc_est":
         policy = _estimate_mpc(process, plant, env_kwargs)
@@ -150,7 +170,7 @@ def resolve_policy(
     elif spec.endswith(".onnx"):
         policy = ONNXPolicy(spec)
     elif Path(spec).is_dir():
-        policy = load_saved_policy(spec)
+        policy = load_saved_policy(spec, trust_pickle=trust_pickle)
     else:
         raise ValueError(
             f"cannot resolve policy {spec!r}: use baseline:<operator|pid|mpc|mpc_est>, "
