@@ -36,6 +36,8 @@ import matplotlib.pyplot as plt
 import envs
 from envs.core.params import PlantVariant
 from experiments.evaluate import residual_for, resolve_combined_policy
+from experiments.lib.cli import readable_errors, start
+from experiments.lib.config_checks import check_tracking
 from experiments.lib.goals import goals_section
 from experiments.lib.kpi_tables import CEILING_TITLE, ceilings
 from experiments.lib.plants import job_plant
@@ -462,12 +464,14 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+@readable_errors
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     c = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # policy stays "???"
+    check_tracking(c["tracking"], write=False)  # a report only reads the store
     write_report(c, HydraConfig.get().runtime.choices.get("plant"))
 
 
 if __name__ == "__main__":
-    main()
+    start(main)
