@@ -361,8 +361,8 @@ def tune(cfg: DictConfig) -> dict[str, Any]:
         ``best_params`` (config values) and the ``output`` file written.
     """
     c = resolve_config(cfg)
+    validate_train_config(c)  # types first: check_tune_config compares train.n_envs
     check_tune_config(c)
-    validate_train_config(c)
     t = c["tune"]
     study_name, output = default_names(c, residual_settings(c))
     t["study"] = study_name if t["study"] is None else t["study"]

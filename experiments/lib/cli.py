@@ -78,10 +78,13 @@ def message(err: BaseException, cfg: DictConfig) -> str | None:
     if isinstance(err, STORE_ERRORS):
         # MLflow and SQLAlchemy append the SQL and a link: the first line says what failed
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return (
-            f"tracking store {_store_uri(cfg)}: {first}; check that the store is an MLflow "
-            "database you may write to, or use another tracking.uri"
+        uri = _store_uri(cfg)
+        check = (
+            "is the server up?"
+            if uri.startswith("http")
+            else "is it an MLflow database you may write to?"
         )
+        return f"tracking store {uri}: {first}; {check} (or use another tracking.uri)"
     if isinstance(err, ValueError | OSError) and _raised_in_own_code(err.__traceback__):
         return str(err)
     return None

@@ -213,7 +213,9 @@ def check_tracking(tracking: Mapping[str, Any], write: bool) -> None:
     """
     uri = str(tracking.get("uri") or "")
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
-    if uri in ("", "???") or scheme not in STORE_SCHEMES:
+    if uri in ("", "???"):
+        return  # setup_tracking says it is not set (TrackingError), before any run exists
+    if scheme not in STORE_SCHEMES:
         raise ConfigError(
             f"tracking.uri = {uri!r} is invalid: use sqlite:///<absolute path>.db (tracking="
             "local), http(s)://<host>:<port> of an mlflow server (tracking=server) or a "
@@ -267,8 +269,8 @@ def resume_folder(resume: Any, checkpoints: str | Path) -> Path:
     runs = sorted(p.parent.name for p in folder.glob("*/run_id")) if folder.is_dir() else []
     if runs:
         raise ConfigError(
-            f"resume = {text!r} is a folder of {len(runs)} runs' checkpoints: name one run, "
-            f"e.g. resume={runs[0]}"
+            f"resume = {text!r} holds the checkpoint folders of {len(runs)} run(s): name the "
+            f"run to continue, e.g. resume={runs[0]}"
         )
     raise ConfigError(
         f"resume = {text!r}: no checkpoint folder of a run there or in {root} (a run's folder "
