@@ -289,7 +289,8 @@ def env_for(spec: str, env: dict[str, Any], explicit: Collection[str] = ()) -> d
                 f"the override (the policy's own {key} is adopted)"
             )
         adopted["kwargs"][key] = value
-        print(f"{spec}: evaluated with env.kwargs.{key}={value}, as it was trained")
+        if have is not None:  # the job's config said otherwise: say which one counts
+            print(f"{spec}: evaluated with env.kwargs.{key}={value}, as it was trained")
     return adopted
 
 

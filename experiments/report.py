@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 
 import envs
 from envs.core.params import PlantVariant
-from experiments.evaluate import residual_for, resolve_combined_policy
+from experiments.evaluate import env_for, residual_for, resolve_combined_policy
 from experiments.lib.cli import readable_errors, start
 from experiments.lib.config_checks import check_tracking
 from experiments.lib.goals import goals_section
@@ -313,15 +313,17 @@ def learning_curves(
 
 
 def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> dict[str, Any]:
-    """One nominal episode of a policy: controlled variables, their targets, commanded actions."""
-    env = envs.make(env_id, plant=plant, scenario="nominal")
+    """One nominal episode of a policy: controlled variables, their targets, commanded actions
+    (in the action mode the policy was trained in, as experiments.evaluate scored it)."""
+    options = env_for(spec, {"name": process, "id": env_id, "kwargs": {}})["kwargs"]
+    env = envs.make(env_id, plant=plant, scenario="nominal", **options)
     obs_shape, act_shape = env.observation_space.shape, env.action_space.shape
     assert obs_shape is not None and act_shape is not None
     variant = getattr(env.unwrapped, "variant", None)  # baselines are built for this plant
     # a residual run is drawn as the combined policy it was trained as (base + correction)
     residual = residual_for(spec, None)
     policy, _ = resolve_combined_policy(
-        spec, residual, process, obs_shape[0], act_shape[0], variant
+        spec, residual, process, obs_shape[0], act_shape[0], variant, options
     )
     if hasattr(policy, "reset"):
         policy.reset(1)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 import pytest
 from hydra import compose, initialize
@@ -98,6 +99,18 @@ def test_absolute_mode_policy_is_evaluated_in_absolute_mode(
     assert result["return_mean"] == pytest.approx(float(absolute), rel=1e-12)
     adjust = evaluate(policy, make("adjust"), seeds).returns.mean()
     assert abs(float(adjust) - float(absolute)) > 1e-6  # the mode matters for this policy
+
+    # the report draws it acting in its own mode too
+    from experiments.report import trajectory
+
+    drawn = np.asarray(trajectory("bof", "plantrl/BOF-v2", None, spec, seeds[0])["act"])
+    env, actions, done = make("absolute")(), [], False
+    obs, _ = env.reset(seed=seeds[0])
+    while not done:
+        actions.append(np.asarray(policy.act(obs[None, :]))[0])
+        obs, _, term, trunc, _ = env.step(actions[-1])
+        done = term or trunc
+    np.testing.assert_array_equal(drawn, np.asarray(actions))
 
     # the policy folder records its mode in config.yaml: adopted the same way
     folder = str(tmp_path / "results" / "checkpoints" / run.info.run_id / "final")
