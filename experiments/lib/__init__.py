@@ -14,6 +14,7 @@ walks the imports).
 | ``stats`` | drift recovery, gap closed, IQM with bootstrap CIs, P(improvement) |
 | ``kpi_tables`` | KPI tables of policies side by side, for the console and markdown |
 | ``callbacks`` | SB3 training callbacks: evaluation, resumable checkpoints, progress bar |
-| ``config_checks`` | validate a training config before anything is created |
+| ``config_checks`` | a config (types, store, ``resume=``) checked before anything is created |
+| ``cli`` | the entry points' readable errors: one or two lines, exit code 2, ``--debug`` |
 | ``machine_info`` | date, commit, CPU, load and package versions for reports |
 """
