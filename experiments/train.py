@@ -55,9 +55,11 @@ from experiments.lib.callbacks import (
     ResumePoint,
     latest_checkpoint,
 )
+from experiments.lib.cli import readable_errors, start
 from experiments.lib.config_checks import (
     ConfigError,
     residual_settings,
+    resume_folder,
     validate_train_config,
 )
 from experiments.lib.kpi_tables import final_table, print_table
@@ -402,9 +404,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@readable_errors
 def main(cfg: DictConfig) -> dict[str, float]:
+    if cfg.resume is not None:  # a clear message for a step folder or the checkpoints root
+        resume_folder(cfg.resume, cfg.paths.checkpoints)
     return train(cfg)
 
 
 if __name__ == "__main__":
-    main()
+    start(main)

@@ -16,6 +16,7 @@ walks the imports).
 | ``kpi_tables`` | KPI tables of policies side by side, for the console and markdown |
 | ``callbacks`` | SB3 training callbacks: evaluation, resumable checkpoints, progress bar |
 | ``resume`` | refuse to resume a finished run; a lost tracking server ends a run resumable |
-| ``config_checks`` | validate a training config before anything is created |
+| ``config_checks`` | a config (types, store, ``resume=``) checked before anything is created |
+| ``cli`` | the entry points' readable errors: one or two lines, exit code 2, ``--debug`` |
 | ``machine_info`` | date, commit, CPU, load and package versions for reports |
 """
