@@ -34,6 +34,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import envs
+from agents.builder import trusting_pickles
 from envs.core.params import PlantVariant
 from experiments.evaluate import env_for, residual_for, resolve_combined_policy
 from experiments.lib.cli import readable_errors, start
@@ -425,7 +426,9 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         figures.append(f"![learning curves]({curve.name})")
     if best_spec:
         seed = load_scenario_set(process, "nominal").seeds[0]
-        recs = {f: trajectory(process, env_id, plant, s, seed) for f, s in best_spec.items()}
+        # drawing a policy loads it: an old pickled one only with trust_pickle=true (README)
+        with trusting_pickles(bool(c.get("trust_pickle", False))):
+            recs = {f: trajectory(process, env_id, plant, s, seed) for f, s in best_spec.items()}
         figures.append(f"![trajectories]({trajectory_figure(process, recs, out).name})")
     head = (
         f"# {process}: policies vs baselines on the scenario sets\n\n"
