@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from agents.allowlist import check_targets
 from agents.baselines.operator import OperatorPolicy
-from agents.builder import algorithm_class, load_policy
+from agents.builder import load_policy
 from agents.evaluation import RecurrentSB3Policy
 from agents.history import with_recorded_memory
 from agents.policy import SB3Policy
@@ -86,18 +87,25 @@ def load_baseline(
     return cls.from_config(**kwargs)
 
 
-def load_saved_policy(directory: str | Path) -> Any:
-    """A policy folder written by training (``model.zip``, ``config.yaml``, VecNormalize stats)."""
+def load_saved_policy(directory: str | Path, trust_pickle: bool | None = None) -> Any:
+    """A policy folder written by training (``model.zip``, ``policy.json``, ``config.yaml``,
+    normalisation statistics), loaded without running code from its files.
+
+    The classes its ``config.yaml`` names must be on the allow-list (:mod:`agents.allowlist`);
+    a folder in the old pickled format loads only with ``trust_pickle`` (``None``: the
+    :func:`agents.builder.trusting_pickles` setting, off by default).
+    """
     directory = Path(directory)
     config_file = directory / "config.yaml"
     if not config_file.is_file():
         raise FileNotFoundError(
             f"no config.yaml in {directory}: expected a policy folder written by training "
-            "(model.zip, vecnormalize.pkl, config.yaml)"
+            "(model.zip, policy.json, config.yaml)"
         )
     config = yaml.safe_load(config_file.read_text())
+    check_targets(config, f"{config_file}")
     agent = config["agent"]
-    model, vecnorm = load_policy(directory, algorithm_class(agent))
+    model, vecnorm = load_policy(directory, agent, trust_pickle=trust_pickle)
     wrapper = RecurrentSB3Policy if agent.get("recurrent") else SB3Policy
     policy = wrapper(model, vecnorm)
     policy.observation_shape = model.observation_space.shape  # type: ignore[union-attr]

@@ -21,15 +21,24 @@ the base controller for the evaluated plant around the learned correction
 (:class:`agents.residual.ResidualPolicy`); the runs are tagged ``residual_base``. ``base=`` on
 the command line must agree with what the run recorded (it is needed only for a source that
 records nothing, an ONNX file).
+
+The env a policy was trained on is read the same way (:func:`recorded_env`: the run's ``env.*``
+params, a policy folder's ``config.yaml``, an ONNX file's ``env_name``/``env_id``/``action_mode``
+metadata): its action mode and env version are adopted unless the command line sets them, and an
+explicit ``env.kwargs.action_mode=`` or ``env.id=`` that contradicts the record is refused (a
+policy acting in another mode than it learned gives plausible, wrong numbers). A policy of
+another process is refused with the ``env=`` it needs. Every run is tagged ``action_mode``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, cast
 
+import gymnasium as gym
 import hydra
 import mlflow
 import numpy as np
@@ -39,17 +48,27 @@ from mlflow.exceptions import MlflowException
 from omegaconf import DictConfig, OmegaConf
 
 import envs
+from agents.builder import trusting_pickles
 from agents.evaluation import EpisodeResults, evaluate
 from agents.residual import ResidualConfig, ResidualController, ResidualPolicy, residual_config
 from envs.core.config import SCENARIO_DIR
-from experiments.lib.config_checks import ConfigError
+from experiments.lib.cli import readable_errors, start
+from experiments.lib.config_checks import ConfigError, check_tracking
 from experiments.lib.plants import job_plant, log_plant, plant_tags
-from experiments.lib.policy_specs import RUN_ID, describe, resolve_policy
+from experiments.lib.policy_specs import RUN_ID, check_spec, describe, resolve_policy
 from experiments.lib.scenario_sets import ScenarioSet, load_scenario_set
 from experiments.lib.stats import drift_recovery, gap_closed
 from experiments.lib.tracking import git_commit, setup_tracking
 
-__all__ = ["evaluate_policy", "main", "recorded_residual", "resolve_combined_policy"]
+__all__ = [
+    "PolicyEnv",
+    "env_for",
+    "evaluate_policy",
+    "main",
+    "recorded_env",
+    "recorded_residual",
+    "resolve_combined_policy",
+]
 
 
 # env options a scenario set decides, whatever the job's env.kwargs say
@@ -170,6 +189,112 @@ def recorded_residual(spec: str) -> ResidualConfig | None:
     return None
 
 
+# env options a policy is trained for and means nothing without: adopted from its record
+POLICY_ENV_OPTIONS = ("action_mode",)
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyEnv:
+    """The env a policy's training recorded (None where a source does not record it).
+
+    | field | meaning | example |
+    | --- | --- | --- |
+    | ``name`` | process (``env`` group option) | ``"bof"`` |
+    | ``id`` | registered env id, with its version | ``"plantrl/BOF-v2"`` |
+    | ``options`` | the :data:`POLICY_ENV_OPTIONS` it used | ``{"action_mode": "absolute"}`` |
+    """
+
+    name: str | None
+    id: str | None
+    options: dict[str, str]
+
+
+def _recorded(name: Any, env_id: Any, options: dict[str, Any]) -> PolicyEnv:
+    def known(value: Any) -> str | None:
+        return None if value in (None, "", "None") else str(value)
+
+    kept = {k: str(v) for k, v in options.items() if k in POLICY_ENV_OPTIONS and known(v)}
+    return PolicyEnv(known(name), known(env_id), kept)
+
+
+def _onnx_metadata(path: str) -> dict[str, str]:
+    import onnx
+
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except Exception:  # a bad file is resolve_policy's to report, with its path
+        return {}
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def recorded_env(spec: str) -> PolicyEnv | None:
+    """The env the policy's training recorded; None where nothing is recorded (baselines act in
+    any mode; an ONNX file without metadata: the job's config decides)."""
+    if spec.startswith("baseline:"):
+        return None
+    run_id = _run_of(spec)
+    if run_id is not None:
+        try:
+            params = mlflow.get_run(run_id).data.params
+        except MlflowException:
+            return None  # resolve_policy reports the unknown run
+        options = {k: params.get(f"env.kwargs.{k}") for k in POLICY_ENV_OPTIONS}
+        return _recorded(params.get("env.name"), params.get("env.id"), options)
+    if spec.endswith(".onnx"):
+        meta = _onnx_metadata(spec)
+        return _recorded(meta.get("env_name"), meta.get("env_id"), meta) if meta else None
+    config = Path(spec) / "config.yaml"
+    if config.is_file():
+        env = (yaml.safe_load(config.read_text()) or {}).get("env") or {}
+        return _recorded(env.get("name"), env.get("id"), env.get("kwargs") or {})
+    return None
+
+
+def env_for(spec: str, env: dict[str, Any], explicit: Collection[str] = ()) -> dict[str, Any]:
+    """The job's ``env`` node with what the policy was trained on adopted.
+
+    Args:
+        spec: the policy.
+        env: the job's ``env`` node (``name``, ``id``, ``kwargs``).
+        explicit: config keys the command line set (``env.kwargs.action_mode``, ``env.id``):
+            these are never replaced, and one that contradicts the record is an error.
+
+    Raises:
+        ConfigError: another process, an env version that is not registered, or an explicit
+            override that contradicts the record.
+    """
+    recorded = recorded_env(spec)
+    if recorded is None:
+        return env
+    if recorded.name is not None and recorded.name != env["name"]:
+        raise ConfigError(
+            f"{spec} was trained on {recorded.id or recorded.name} (env={recorded.name}), the "
+            f"job's env is {env['id']}: evaluate it with env={recorded.name}"
+        )
+    adopted = {**env, "kwargs": dict(env["kwargs"])}
+    if recorded.id is not None and recorded.id != env["id"]:
+        if "env.id" in explicit or recorded.id not in gym.registry:
+            raise ConfigError(
+                f"{spec} was trained on {recorded.id}, the job's env is {env['id']}: another "
+                "version observes and acts differently; evaluate it with "
+                f"env.id={recorded.id} (registered in the checkout it was trained with)"
+            )
+        adopted["id"] = recorded.id
+    for key, value in recorded.options.items():
+        have = env["kwargs"].get(key)
+        if have is not None and str(have) == value:
+            continue
+        if f"env.kwargs.{key}" in explicit:
+            raise ConfigError(
+                f"env.kwargs.{key}={have} contradicts {spec}, trained with {key}={value}: drop "
+                f"the override (the policy's own {key} is adopted)"
+            )
+        adopted["kwargs"][key] = value
+        if have is not None:  # the job's config said otherwise: say which one counts
+            print(f"{spec}: evaluated with env.kwargs.{key}={value}, as it was trained")
+    return adopted
+
+
 def heat_local(config: ResidualConfig) -> ResidualConfig:
     """``config`` with the campaign inputs hidden from the correction."""
     return dataclasses.replace(config, campaign_features=False)
@@ -246,30 +371,51 @@ def resolve_combined_policy(
     }
 
 
-def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict[str, float]]:
+def check_evaluate_config(c: dict[str, Any]) -> None:
+    """The settings checked before the store is opened (nothing is created for a bad command).
+
+    Raises:
+        ConfigError: naming the key (``policy``, ``episodes``, ``tracking.uri``).
+    """
+    check_spec(c["policy"])
+    episodes = c.get("episodes")
+    if episodes is not None and (
+        isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1
+    ):
+        raise ConfigError(
+            f"episodes = {episodes!r} is invalid: must be null (each set's own) or an integer ≥ 1"
+        )
+    check_tracking(c["tracking"], write=True)
+
+
+def evaluate_policy(
+    c: dict[str, Any], plant_name: str | None, explicit: Collection[str] = ()
+) -> dict[str, dict[str, float]]:
     """The whole job for a resolved config: every scenario set, one MLflow run each.
 
     ``plant_name`` is the ``plant=`` choice (or the name a chained job's run carries); the plant
     itself is ``c["plant"]``, resolved once (:func:`experiments.lib.plants.job_plant`) and used
-    for the envs and for building the baselines.
+    for the envs and for building the baselines. ``explicit``: the config keys the command line
+    set; the policy's recorded env settings replace the others (:func:`env_for`).
     """
+    check_evaluate_config(c)
+    spec = str(c["policy"])
     experiment_id = setup_tracking(c["tracking"])
-    process, env_id = c["env"]["name"], c["env"]["id"]
+    env = env_for(spec, c["env"], explicit)
+    process, env_id = env["name"], env["id"]
     plant = job_plant(c["plant"], process, plant_name)
     # the scenario set defines the episodes (profile, campaign length, randomisation): a
     # training run's own choices of these (e.g. campaign_heats=20) never reach its evaluation
-    env_kwargs = {
-        k: v for k, v in c["env"]["kwargs"].items() if v is not None and k not in EPISODE_KEYS
-    }
+    env_kwargs = {k: v for k, v in env["kwargs"].items() if v is not None and k not in EPISODE_KEYS}
     n_obs, n_act = env_sizes(env_id, plant, env_kwargs)
     sets = [load_scenario_set(process, name) for name in c["scenario_sets"]]  # fail before running
-    spec = str(c["policy"])
     residual = residual_for(spec, c.get("base"))
     results = {}
     for sset in (s.with_episodes(c["episodes"]) for s in sets):
-        policy, meta = resolve_combined_policy(
-            spec, residual, process, n_obs, n_act, plant, env_kwargs
-        )
+        with trusting_pickles(bool(c.get("trust_pickle", False))):  # old pickled folders only
+            policy, meta = resolve_combined_policy(
+                spec, residual, process, n_obs, n_act, plant, env_kwargs
+            )
 
         def make_env(name: str = sset.name) -> Any:
             return envs.make(env_id, plant=plant, scenario=name, **env_kwargs)
@@ -280,6 +426,7 @@ def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict
             **describe(str(c["policy"])),
             **meta,
             "env_id": env_id,
+            "action_mode": str(env_kwargs.get("action_mode", "adjust")),  # the envs' default
             "process": process,
             **plant_tags(plant),
             "scenario_set": sset.name,
@@ -301,10 +448,14 @@ def evaluate_policy(c: dict[str, Any], plant_name: str | None) -> dict[str, dict
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+@readable_errors
 def main(cfg: DictConfig) -> dict[str, dict[str, float]]:
     c = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))
-    return evaluate_policy(c, HydraConfig.get().runtime.choices.get("plant"))
+    hydra_cfg = HydraConfig.get()
+    # keys the command line set: never replaced by what the policy recorded
+    explicit = {o.split("=", 1)[0].lstrip("+~") for o in hydra_cfg.overrides.task}
+    return evaluate_policy(c, hydra_cfg.runtime.choices.get("plant"), explicit)
 
 
 if __name__ == "__main__":
-    main()
+    start(main)

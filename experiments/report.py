@@ -34,8 +34,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import envs
+from agents.builder import trusting_pickles
 from envs.core.params import PlantVariant
-from experiments.evaluate import residual_for, resolve_combined_policy
+from experiments.evaluate import env_for, residual_for, resolve_combined_policy
+from experiments.lib.cli import readable_errors, start
+from experiments.lib.config_checks import check_tracking
 from experiments.lib.goals import goals_section
 from experiments.lib.kpi_tables import CEILING_TITLE, ceilings
 from experiments.lib.plants import job_plant
@@ -311,15 +314,17 @@ def learning_curves(
 
 
 def trajectory(process: str, env_id: str, plant: Any, spec: str, seed: int) -> dict[str, Any]:
-    """One nominal episode of a policy: controlled variables, their targets, commanded actions."""
-    env = envs.make(env_id, plant=plant, scenario="nominal")
+    """One nominal episode of a policy: controlled variables, their targets, commanded actions
+    (in the action mode the policy was trained in, as experiments.evaluate scored it)."""
+    options = env_for(spec, {"name": process, "id": env_id, "kwargs": {}})["kwargs"]
+    env = envs.make(env_id, plant=plant, scenario="nominal", **options)
     obs_shape, act_shape = env.observation_space.shape, env.action_space.shape
     assert obs_shape is not None and act_shape is not None
     variant = getattr(env.unwrapped, "variant", None)  # baselines are built for this plant
     # a residual run is drawn as the combined policy it was trained as (base + correction)
     residual = residual_for(spec, None)
     policy, _ = resolve_combined_policy(
-        spec, residual, process, obs_shape[0], act_shape[0], variant
+        spec, residual, process, obs_shape[0], act_shape[0], variant, options
     )
     if hasattr(policy, "reset"):
         policy.reset(1)
@@ -421,7 +426,9 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
         figures.append(f"![learning curves]({curve.name})")
     if best_spec:
         seed = load_scenario_set(process, "nominal").seeds[0]
-        recs = {f: trajectory(process, env_id, plant, s, seed) for f, s in best_spec.items()}
+        # drawing a policy loads it: an old pickled one only with trust_pickle=true (README)
+        with trusting_pickles(bool(c.get("trust_pickle", False))):
+            recs = {f: trajectory(process, env_id, plant, s, seed) for f, s in best_spec.items()}
         figures.append(f"![trajectories]({trajectory_figure(process, recs, out).name})")
     head = (
         f"# {process}: policies vs baselines on the scenario sets\n\n"
@@ -462,12 +469,14 @@ def write_report(c: dict[str, Any], plant_name: str | None) -> Path:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+@readable_errors
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     c = cast(dict[str, Any], OmegaConf.to_container(cfg, resolve=True))  # policy stays "???"
+    check_tracking(c["tracking"], write=False)  # a report only reads the store
     write_report(c, HydraConfig.get().runtime.choices.get("plant"))
 
 
 if __name__ == "__main__":
-    main()
+    start(main)

@@ -36,8 +36,8 @@ import envs
 from agents.baselines.operator import OperatorPolicy
 from agents.builder import (
     action_names,
-    algorithm_class,
     build_agent,
+    load_policy,
     make_train_env,
     save_policy,
 )
@@ -52,29 +52,33 @@ from experiments.lib.callbacks import (
     CheckpointCallback,
     EvalCallback,
     ProgressCallback,
+    ResumePoint,
     latest_checkpoint,
 )
+from experiments.lib.cli import readable_errors, start
 from experiments.lib.config_checks import (
     ConfigError,
     residual_settings,
+    resume_folder,
     validate_train_config,
 )
 from experiments.lib.kpi_tables import final_table, print_table
 from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import ESTIMATE_MPC, resolve_policy
 from experiments.lib.registry import log_and_register_policy
+from experiments.lib.resume import check_resumable, resumable_run, resume_command
 from experiments.lib.tracking import (
     MLflowOutputFormat,
     flatten,
     git_commit,
-    last_logged_step,
+    last_logged_steps,
     setup_tracking,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-RESUME_MAY_CHANGE = ("resume", "tracking", "paths", "train.progress_bar", "hydra")
+RESUME_MAY_CHANGE = ("resume", "tracking", "paths", "train.progress_bar", "hydra", "trust_pickle")
 
 
 def resolve_config(cfg: DictConfig) -> dict[str, Any]:
@@ -110,7 +114,11 @@ def resolve_config(cfg: DictConfig) -> dict[str, Any]:
             f"overrides would be ignored, so drop them: {changed}"
         )
     original = yaml.safe_load(saved.read_text())
-    original.update(resume=str(ckpt), tracking=container["tracking"])
+    original.update(
+        resume=str(ckpt),
+        tracking=container["tracking"],
+        trust_pickle=bool(container.get("trust_pickle", False)),
+    )
     return original
 
 
@@ -129,13 +137,18 @@ def load_checkpoint(c: dict[str, Any], train_env: Any) -> tuple[Any, Any, str]:
     """Model, (re-attached) normalised env and MLflow run id of the interrupted run.
 
     The env and torch are re-seeded with ``seed + steps done`` (``load`` would reseed them with
-    the original seed and replay the first heats).
+    the original seed and replay the first heats). The step count is the checkpoint's: a
+    checkpoint written on Ctrl-C mid-rollout resumes at that rollout's start.
     """
     ckpt_dir, steps_done = latest_checkpoint(c["resume"])
-    model = algorithm_class(c["agent"]).load(ckpt_dir / "model.zip", env=train_env, device="cpu")
-    if (ckpt_dir / "vecnormalize.pkl").is_file():
-        train_env = VecNormalize.load(str(ckpt_dir / "vecnormalize.pkl"), train_env.venv)
-        model.set_env(train_env)
+    # no pickle is read (schedules rebuilt from the run's config) unless trust_pickle for a
+    # checkpoint in the old format; the replay buffer below is still a pickle of this run's own
+    inner = train_env.venv if isinstance(train_env, VecNormalize) else train_env
+    model, vecnorm = load_policy(
+        ckpt_dir, c["agent"], inner, trust_pickle=bool(c.get("trust_pickle")), training=True
+    )
+    train_env = vecnorm if vecnorm is not None else inner
+    model.num_timesteps = steps_done  # a Ctrl-C checkpoint resumes at its rollout's start
     if (ckpt_dir / "replay_buffer.pkl").is_file():
         # only off-policy algorithms have a replay buffer to save (CheckpointCallback.save)
         assert isinstance(model, OffPolicyAlgorithm)
@@ -173,10 +186,10 @@ def learn(
     c: dict[str, Any], model: Any, run: Any, run_dir: Path, make_eval_env: Any, resuming: bool
 ) -> None:
     """SB3 learning with evaluation, checkpoints, progress bar and metrics to MLflow."""
-    # steps already in the run (SB3 dumps and evaluations) are not logged twice on resume
-    rid = run.info.run_id
-    skip = max(last_logged_step(rid), last_logged_step(rid, "eval/return_mean")) if resuming else -1
-    writer = MLflowOutputFormat(skip)
+    # (key, step) values already in the run are not logged twice on resume; the logger's pending
+    # values and episode statistics at the checkpoint are put back (lib.callbacks.ResumePoint)
+    writer = MLflowOutputFormat(last_logged_steps(run.info.run_id) if resuming else None)
+    resume_from = ResumePoint.read(latest_checkpoint(run_dir)[0]) if resuming else None
     model.set_logger(Logger(folder=None, output_formats=[writer]))
     first = c["eval"]["first_seed"]
     eval_cb = EvalCallback(
@@ -185,7 +198,9 @@ def learn(
         c["eval"]["every_steps"],
         make_policy(c["agent"]),
     )
-    ckpt_cb = CheckpointCallback(run_dir, c["train"]["checkpoint_every_steps"], writer.flush)
+    ckpt_cb = CheckpointCallback(
+        run_dir, c["train"]["checkpoint_every_steps"], writer.flush, resume_from
+    )
     callbacks = [eval_cb, ckpt_cb]
     if c["train"]["progress_bar"]:
         callbacks.append(ProgressCallback(c["train"]["total_timesteps"], eval_cb))
@@ -194,8 +209,10 @@ def learn(
         if remaining > 0:
             model.learn(remaining, callback=callbacks, reset_num_timesteps=not resuming)
     except KeyboardInterrupt:
-        ckpt_cb.save()  # Ctrl-C keeps everything up to now, resumable
-        print(f"interrupted at {model.num_timesteps} steps; resume={run.info.run_id}")
+        saved = ckpt_cb.save()  # Ctrl-C keeps the policy, resumable at the rollout in progress
+        where = f"checkpoint {saved}" if saved else "no checkpoint"
+        print(f"interrupted at {model.num_timesteps} steps, {where}; to continue:")
+        print(resume_command(run.info.run_id))
         raise
     writer.flush()
 
@@ -313,6 +330,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     validate_train_config(c)
     torch.set_num_threads(int(c["train"]["torch_threads"]))
     experiment_id = setup_tracking(c["tracking"])  # an unreachable server fails here, no run
+    if c.get("resume") is not None:
+        check_resumable(Path(c["resume"]))  # before anything is written to the run or its folder
     env_id, seed, resuming = c["env"]["id"], int(c["seed"]), c.get("resume") is not None
     residual = residual_settings(c)
     memory = memory_settings(c)
@@ -335,11 +354,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         title += f"-on-{residual.base}"
     if memory.active:
         title += f"-window{memory.units}"
-    with mlflow.start_run(
-        run_id=run_id,
-        experiment_id=None if run_id else experiment_id,
-        run_name=None if run_id else title,
-    ) as run:
+    with resumable_run(c, run_id, experiment_id, title) as run:
         run_dir = Path(c["resume"]) if resuming else record_new_run(c, run, env_id)
         learn(c, model, run, run_dir, make_eval_env, resuming)
         summary = compare_with_references(c, model, train_env, make_eval_env, title, make_raw_env)
@@ -369,8 +384,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         mlflow.set_tag("model_uri", reg["model_uri"])  # what `evaluate policy=runs:/<id>` loads
         if reg["version"] is not None:
             print(
-                f"registered {c['env']['registered_model']} version {reg['version']} "
-                f"(alias candidate) from MLflow run {run.info.run_id}"
+                f"registered {c['env']['registered_model']} version {reg['version']} from MLflow "
+                f"run {run.info.run_id}; alias candidate on version {reg['candidate']}"
             )
 
     # --- 6. optional: the evaluation protocol on named scenario sets (experiments.evaluate) ----
@@ -389,9 +404,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@readable_errors
 def main(cfg: DictConfig) -> dict[str, float]:
+    if cfg.resume is not None:  # a clear message for a step folder or the checkpoints root
+        resume_folder(cfg.resume, cfg.paths.checkpoints)
     return train(cfg)
 
 
 if __name__ == "__main__":
-    main()
+    start(main)

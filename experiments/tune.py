@@ -61,6 +61,7 @@ from agents.evaluation import evaluate, n_actions
 from agents.loading import load_baseline
 from agents.residual import ResidualConfig
 from experiments.lib.callbacks import EvalCallback
+from experiments.lib.cli import readable_errors, start
 from experiments.lib.config_checks import ConfigError, residual_settings, validate_train_config
 from experiments.lib.plants import plant_tags
 from experiments.lib.scenario_sets import load_scenario_set, scenario_names
@@ -360,8 +361,8 @@ def tune(cfg: DictConfig) -> dict[str, Any]:
         ``best_params`` (config values) and the ``output`` file written.
     """
     c = resolve_config(cfg)
+    validate_train_config(c)  # types first: check_tune_config compares train.n_envs
     check_tune_config(c)
-    validate_train_config(c)
     t = c["tune"]
     study_name, output = default_names(c, residual_settings(c))
     t["study"] = study_name if t["study"] is None else t["study"]
@@ -428,9 +429,10 @@ def tune(cfg: DictConfig) -> dict[str, Any]:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="tune")
+@readable_errors
 def main(cfg: DictConfig) -> None:
     tune(cfg)
 
 
 if __name__ == "__main__":
-    main()
+    start(main)

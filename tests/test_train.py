@@ -32,7 +32,7 @@ from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
 import envs
-from agents.builder import algorithm_class, load_policy
+from agents.builder import load_policy
 from agents.evaluation import RecurrentSB3Policy
 from agents.policy import SB3Policy
 from envs.steel import resolve_variant
@@ -237,7 +237,8 @@ def test_agent_trains_tracked_and_registered(agent: str, trained: Callable) -> N
 
     assert latest(root, run_id)["num_timesteps"] == 512
     final = root / "results" / "checkpoints" / run_id / "final"
-    assert (final / "model.zip").is_file() and (final / "vecnormalize.pkl").is_file()
+    assert (final / "model.zip").is_file() and (final / "normalization.npz").is_file()
+    assert (final / "policy.json").is_file() and not (final / "vecnormalize.pkl").exists()
 
 
 # --- 2. determinism ---------------------------------------------------------------------------
@@ -270,7 +271,7 @@ def test_same_config_and_seed_give_identical_metrics(
 
 def interrupt_at(monkeypatch: pytest.MonkeyPatch, step: int) -> None:
     """Ctrl-C during training once ``step`` env-steps are done (right after that step's
-    evaluation and periodic checkpoint)."""
+    evaluation, at the end of a rollout but before its log and update)."""
 
     class Interrupting(CheckpointCallback):
         def _on_step(self) -> bool:
@@ -295,14 +296,15 @@ def test_interrupted_run_resumes_into_the_same_run(
     (run,) = runs_in(root)
     run_id = run.info.run_id
     assert run.info.status == "FAILED"
-    assert latest(root, run_id)["num_timesteps"] == 256
+    # Ctrl-C checkpoints the rollout in progress (128..256) at its start: it is collected again
+    assert latest(root, run_id)["num_timesteps"] == 128
     folder = root / "results" / "checkpoints" / run_id
 
     interrupt_at(monkeypatch, 512)
     with pytest.raises(KeyboardInterrupt):
         run_train(root, f"resume='{folder}'")  # by checkpoint folder
     assert [r.info.run_id for r in runs_in(root)] == [run_id]
-    assert latest(root, run_id)["num_timesteps"] == 512
+    assert latest(root, run_id)["num_timesteps"] == 384
 
     monkeypatch.undo()
     summary = run_train(root, f"resume={run_id}")  # by run id
@@ -318,8 +320,8 @@ def test_interrupted_run_resumes_into_the_same_run(
         logged = steps(client, run_id, key)
         assert logged == sorted(set(logged)), (key, logged)
     # SB3 logs after each rollout of 128 env-steps; the two rollouts ended by an interruption
-    # (at 256 and 512) were checkpointed before their update and log, which resuming goes past
-    assert steps(client, run_id, "time/total_timesteps") == [128, 384, 640, 768]
+    # (at 256 and 512) are collected again on resume, so the history is the uninterrupted one
+    assert steps(client, run_id, "time/total_timesteps") == [128, 256, 384, 512, 640, 768]
     assert steps(client, run_id, "eval/return_mean") == [256, 512, 768]
     assert client.get_model_version_by_alias(MODEL, "candidate").run_id == run_id
 
@@ -435,12 +437,12 @@ def test_server_tracking_without_uri_says_so(root: Path) -> None:
 
 
 def test_load_policy_reports_missing_and_corrupt_files(tmp_path: Path) -> None:
-    algo = algorithm_class({"algo": {"_target_": "stable_baselines3.PPO"}})
+    agent = {"algo": {"_target_": "stable_baselines3.PPO"}}
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "model.zip"))):
-        load_policy(tmp_path, algo)
+        load_policy(tmp_path, agent)
     (tmp_path / "model.zip").write_bytes(b"this is not a zip archive")
     with pytest.raises(ValueError, match="cannot load"):
-        load_policy(tmp_path, algo)
+        load_policy(tmp_path, agent, trust_pickle=True)
 
 
 def test_an_overridden_plant_trains_under_its_own_name(root: Path) -> None:
@@ -500,7 +502,7 @@ def test_registered_model_predicts_like_the_saved_policy(agent: str, trained: Ca
 
     final = root / "results" / "checkpoints" / run_id / "final"
     agent_cfg = yaml.safe_load((final / "config.yaml").read_text())["agent"]
-    sb3_model, vecnorm = load_policy(final, algorithm_class(agent_cfg))
+    sb3_model, vecnorm = load_policy(final, agent_cfg)
     if agent_cfg["recurrent"]:
         policy: Any = RecurrentSB3Policy(sb3_model, vecnorm)
         policy.reset(len(obs))

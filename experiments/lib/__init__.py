@@ -7,6 +7,7 @@ walks the imports).
 | module | holds |
 | --- | --- |
 | ``tracking`` | MLflow store set-up, flattened params, git commit, the SB3 → MLflow writer |
+| ``store`` | the SQLite store as a file: inter-process lock, schema check, rebasing a copy |
 | ``registry`` | log a trained policy as a pyfunc model, register it (alias ``candidate``) |
 | ``pyfunc_model`` | the MLflow pyfunc model (models-from-code: the file MLflow stores, runs) |
 | ``policy_specs`` | a policy spec (``baseline:pid``, ``models:/…``, ``runs:/…``, …) → a policy |
@@ -14,6 +15,8 @@ walks the imports).
 | ``stats`` | drift recovery, gap closed, IQM with bootstrap CIs, P(improvement) |
 | ``kpi_tables`` | KPI tables of policies side by side, for the console and markdown |
 | ``callbacks`` | SB3 training callbacks: evaluation, resumable checkpoints, progress bar |
-| ``config_checks`` | validate a training config before anything is created |
+| ``resume`` | refuse to resume a finished run; a lost tracking server ends a run resumable |
+| ``config_checks`` | a config (types, store, ``resume=``) checked before anything is created |
+| ``cli`` | the entry points' readable errors: one or two lines, exit code 2, ``--debug`` |
 | ``machine_info`` | date, commit, CPU, load and package versions for reports |
 """

@@ -27,18 +27,45 @@ from typing import Any
 import mlflow
 from mlflow.exceptions import MlflowException
 
+from agents.builder import trusting_pickles
 from agents.history import memory_config, with_recorded_memory
 from agents.loading import ONNXPolicy, check_policy_shapes, load_baseline, load_saved_policy
+from experiments.lib.config_checks import ConfigError
 
-__all__ = ["ESTIMATE_MPC", "describe", "resolve_policy"]
+__all__ = ["ESTIMATE_MPC", "SPECS", "check_spec", "describe", "resolve_policy"]
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+URI_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")  # s3:, http:, baseline:, …
 # the MPC on estimates (issue 13's information-matched reference) per process: built like the
 # other baselines, for the evaluated plant and the env options it models
 ESTIMATE_MPC: dict[str, str] = {
     "bof": "agents.baselines.bof_mpc_est:BOFMPCEstimates",
     "paint": "agents.baselines.paint_mpc_est:PaintMPCEstimates",
 }
+
+
+SPECS = (
+    "baseline:<operator|pid|mpc|mpc_est>, models:/<name>@<alias>, runs:/<run id>, a .onnx file "
+    "or a saved policy folder"
+)
+
+
+def check_spec(spec: Any) -> str:
+    """``spec`` as a string, if it can name a policy at all (an empty one would be read as the
+    current folder, Hydra's ``???`` means it was never given).
+
+    Raises:
+        ConfigError: naming ``policy`` and the valid forms.
+    """
+    text = "" if spec is None else str(spec)
+    if text == "???":
+        raise ConfigError(f"policy is not set: give policy=<spec>, one of {SPECS}")
+    if not text.strip():
+        raise ConfigError(f"policy is empty: give policy=<spec>, one of {SPECS}")
+    scheme = URI_SCHEME.match(text)
+    if scheme and scheme[1] not in ("baseline", "models", "runs") and not Path(text).exists():
+        raise ConfigError(f"policy = {text!r}: unsupported scheme {scheme[1]!r}; use {SPECS}")
+    return text
 
 
 def _estimate_mpc(process: str, plant: Any, env_kwargs: Mapping[str, Any] | None) -> Any:
@@ -84,6 +111,10 @@ def _training_meta(run_id: str) -> dict[str, str]:
     )
     if memory.active:  # its own family: reports never pool it with the plain algorithm
         family += f"-window{memory.units}"
+    # trained to command absolute set-points: another policy class than the adjusting ones
+    mode = params.get("env.kwargs.action_mode", "adjust")
+    if mode not in ("adjust", "None"):
+        family += f"-{mode}"
     # trained on another profile or campaign length than one nominal unit: its own family too
     scenario = params.get("env.kwargs.scenario", "nominal")
     if scenario not in ("nominal", "None"):
@@ -98,11 +129,30 @@ def _training_meta(run_id: str) -> dict[str, str]:
     }
 
 
+def _no_policy(run: Any) -> str:
+    """Why the run ``run`` has no policy to load, and what to give instead."""
+    run_id, tags, status = run.info.run_id, run.data.tags, run.info.status
+    if "scenario_set" in tags and "policy" in tags:
+        return (
+            f"run {run_id} is an evaluation run ({tags['policy']} on scenario set "
+            f"{tags['scenario_set']}), not a training run: use policy={tags['policy']}"
+        )
+    if status == "RUNNING":
+        return f"run {run_id} is still running and has logged no policy yet: wait until it ends"
+    if status in ("FAILED", "KILLED"):
+        return (
+            f"run {run_id} ended {status} before logging a policy: continue it with "
+            f"python -m experiments.train resume={run_id}"
+        )
+    return f"run {run_id} logged no policy (no model_uri tag): it is no experiments.train run"
+
+
 def _from_run(run_id: str) -> tuple[Any, dict[str, str]]:
     meta = _training_meta(run_id)
-    uri = mlflow.get_run(run_id).data.tags.get("model_uri")
+    run = mlflow.get_run(run_id)
+    uri = run.data.tags.get("model_uri")
     if uri is None:
-        raise ValueError(f"run {run_id} logged no policy (no model_uri tag): did it finish?")
+        raise ConfigError(f"policy: {_no_policy(run)}")
     return _from_model_uri(uri), meta
 
 
@@ -129,14 +179,34 @@ def resolve_policy(
     n_act: int,
     plant: Any = None,
     env_kwargs: Mapping[str, Any] | None = None,
+    trust_pickle: bool | None = None,
 ) -> tuple[Any, dict[str, str]]:
     """The policy ``spec`` names, checked against the env's observation and action sizes, and
     tags about its origin (algorithm, training seed and run, where known).
 
     A baseline is built for ``plant`` (the evaluated plant, overrides included) and the env's
     options ``env_kwargs`` (:func:`agents.loading.load_baseline`); other specs ignore both.
+    ``trust_pickle`` lets a policy folder (or a logged model's folder) in the old pickled
+    format load; folders written by this code never need it. ``None``: the caller's
+    :func:`agents.builder.trusting_pickles` setting (off by default).
     """
+    if trust_pickle is None:
+        return _resolve(spec, process, n_obs, n_act, plant, env_kwargs, None)
+    with trusting_pickles(trust_pickle):
+        return _resolve(spec, process, n_obs, n_act, plant, env_kwargs, trust_pickle)
+
+
+def _resolve(
+    spec: str,
+    process: str,
+    n_obs: int,
+    n_act: int,
+    plant: Any,
+    env_kwargs: Mapping[str, Any] | None,
+    trust_pickle: bool | None,
+) -> tuple[Any, dict[str, str]]:
     meta: dict[str, str] = {}
+    spec = check_spec(spec)
     if spec == "baseline:mpc_est":
         policy = _estimate_mpc(process, plant, env_kwargs)
     elif spec.startswith("baseline:"):
@@ -150,12 +220,9 @@ def resolve_policy(
     elif spec.endswith(".onnx"):
         policy = ONNXPolicy(spec)
     elif Path(spec).is_dir():
-        policy = load_saved_policy(spec)
+        policy = load_saved_policy(spec, trust_pickle=trust_pickle)
     else:
-        raise ValueError(
-            f"cannot resolve policy {spec!r}: use baseline:<operator|pid|mpc|mpc_est>, "
-            "models:/<name>@<alias>, runs:/<run id>, a .onnx file or a saved policy folder"
-        )
+        raise ConfigError(f"cannot resolve policy {spec!r}: use {SPECS}")
     check_policy_shapes(policy, n_obs, n_act, f"policy {spec!r}")
     return policy, meta
 

@@ -4,8 +4,14 @@
   ``mlflow server`` URL, checked before any run is created so an unreachable server fails fast
   and leaves nothing half-written.
 - :class:`MLflowOutputFormat` is an SB3 logger output: every metric SB3 records goes to the
-  active run at the current timestep. On resume it drops steps already in the run, so the
-  history stays single and continuous.
+  active run at the current timestep. On resume it drops the (key, step) values already in the
+  run, so the history stays single and continuous.
+- A local SQLite store is checked, created, migrated and given its experiment under one
+  inter-process lock (:mod:`experiments.lib.store`), so runs started together on a fresh store
+  do not race in MLflow's schema migration; a half-migrated store is refused in one line, and a
+  copied store whose artifacts still go to the old folder gets a warning with the fix.
+- A server that stops answering mid-run (:func:`server_lost`) ends the job with
+  :class:`TrackingLost`: one line, the run left resumable.
 - Params are the flattened config (long values cut, never re-logged with another value); the
   full config goes in as an artifact.
 """
@@ -22,16 +28,29 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import requests
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException, RestException
+from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 from stable_baselines3.common.logger import KVWriter
+
+from experiments.lib.store import (
+    StoreError,
+    check_schema,
+    sqlite_path,
+    store_lock,
+    warn_if_artifacts_elsewhere,
+)
 
 __all__ = [
     "MLflowOutputFormat",
     "TrackingError",
+    "TrackingLost",
     "flatten",
     "git_commit",
-    "last_logged_step",
+    "last_logged_steps",
+    "server_lost",
     "setup_tracking",
 ]
 
@@ -39,7 +58,36 @@ MAX_PARAM_CHARS = 500  # MLflow rejects params over 6000 chars; the full config 
 
 
 class TrackingError(RuntimeError):
-    """The tracking store cannot be used (unreachable server, bad URI)."""
+    """The tracking store cannot be used (unreachable server, bad URI, half-migrated store)."""
+
+
+class TrackingLost(SystemExit):
+    """The tracking server stopped answering mid-run: the job ends with one line.
+
+    A ``SystemExit`` (the message as its code): the interpreter prints only the message and
+    exits with status 1, and no ``except Exception`` on the way (Hydra's traceback printer)
+    turns it into the REST client's 200-line traceback. The message names the checkpoint and
+    the ``resume=`` command.
+    """
+
+
+def server_lost(err: BaseException) -> bool:
+    """Whether ``err`` says the MLflow server is gone (refused, timed out, answered non-JSON).
+
+    MLflow's REST client wraps these as ``MlflowException("API request to ... failed ...")``
+    around the ``requests`` error; a ``RestException`` is the server answering with an error
+    of its own (a bad value, say), which a resume would not cure.
+    """
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, requests.ConnectionError | requests.Timeout):
+            return True
+        if isinstance(seen, RestException):
+            return False
+        if isinstance(seen, MlflowException) and seen.message.startswith("API request to"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _check_server(uri: str, timeout_s: float) -> None:
@@ -71,20 +119,44 @@ def setup_tracking(tracking: Mapping[str, Any]) -> str:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(tracking.get("timeout_s", 5)))
         _check_server(uri, float(tracking.get("timeout_s", 5)))
-    elif uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(uri)
+    db = sqlite_path(uri)
+    if db is None:
+        return _get_or_create_experiment(tracking)
+    # one process at a time creates and migrates the file and creates the experiment; the
+    # others then find both done (MLflow's own migration is not safe against a second process)
+    with store_lock(uri):
+        try:
+            check_schema(db)
+        except StoreError as err:
+            raise TrackingError(str(err)) from err
+        return _get_or_create_experiment(tracking, db)
+
+
+def _get_or_create_experiment(tracking: Mapping[str, Any], db: Path | None = None) -> str:
+    """Id of the experiment ``tracking.experiment``, created with the configured artifact root."""
     name = str(tracking["experiment"])
     client = MlflowClient()
+    configured = tracking.get("artifact_location")
     exp = client.get_experiment_by_name(name)
     if exp is not None:
+        if configured and db is not None:
+            warn_if_artifacts_elsewhere(name, exp.artifact_location, Path(str(configured)), db)
         return exp.experiment_id
-    location = tracking.get("artifact_location")
-    if location:
-        Path(str(location)).mkdir(parents=True, exist_ok=True)
-        location = Path(str(location)).resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    location = None
+    if configured:
+        Path(str(configured)).mkdir(parents=True, exist_ok=True)
+        location = Path(str(configured)).resolve().as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException as err:
+        # a server store has no shared lock: another machine created it first
+        if err.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+            raise
+        exp = client.get_experiment_by_name(name)
+        assert exp is not None, f"experiment {name} exists (MLflow said so)"
+        return exp.experiment_id
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -121,10 +193,13 @@ def git_commit() -> str:
     return sha + ("-dirty" if dirty else "")
 
 
-def last_logged_step(run_id: str, key: str = "time/total_timesteps") -> int:
-    """Largest step logged for ``key`` in a run (-1 if none): where a resumed run continues."""
-    history = MlflowClient().get_metric_history(run_id, key)
-    return max((m.step for m in history), default=-1)
+def last_logged_steps(run_id: str) -> dict[str, int]:
+    """Largest step logged for every metric of a run: what a resumed run must not log again."""
+    client = MlflowClient()
+    return {
+        key: max(m.step for m in client.get_metric_history(run_id, key))
+        for key in client.get_run(run_id).data.metrics
+    }
 
 
 class MLflowOutputFormat(KVWriter):
@@ -136,13 +211,16 @@ class MLflowOutputFormat(KVWriter):
     called at every checkpoint, on interruption and at the end, so a resumed run has no gap.
 
     Args:
-        skip_through_step: values at or before this step are dropped (already in the run when
-            training resumes from a checkpoint).
+        already_logged: ``key -> last step`` already in the run (:func:`last_logged_steps`):
+            a value at or before that step is dropped. Per key, not one step for all: a killed
+            process may have stored one of two logs written at the same step.
         flush_every: number of writes (logger dumps) buffered before one batch is sent.
     """
 
-    def __init__(self, skip_through_step: int = -1, flush_every: int = 10) -> None:
-        self.skip_through_step = skip_through_step
+    def __init__(
+        self, already_logged: Mapping[str, int] | None = None, flush_every: int = 10
+    ) -> None:
+        self.already_logged = dict(already_logged or {})
         self.flush_every = int(flush_every)
         self._buffer: list[Metric] = []
         self._writes = 0
@@ -151,12 +229,12 @@ class MLflowOutputFormat(KVWriter):
     def write(
         self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0
     ) -> None:
-        if step <= self.skip_through_step:
-            return
         now = int(time.time() * 1000)
         for key, value in key_values.items():
             excluded = key_excluded.get(key)
             if excluded is not None and "mlflow" in excluded:
+                continue
+            if step <= self.already_logged.get(key, -1):
                 continue
             number = _as_number(value)
             if number is not None:
