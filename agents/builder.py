@@ -206,7 +206,7 @@ def _load_pickled(
 
 def load_policy(
     directory: str | Path,
-    agent_cfg: Mapping[str, Any],
+    agent_cfg: Mapping[str, Any] | type[BaseAlgorithm],
     venv: VecEnv | None = None,
     trust_pickle: bool | None = None,
     training: bool = False,
@@ -219,7 +219,9 @@ def load_policy(
 
     Args:
         directory: the policy folder (``final/``) or a checkpoint (``step_<n>/``).
-        agent_cfg: the ``agent`` section of the run's config.
+        agent_cfg: the ``agent`` section of the run's config. The pyfunc code stored with
+            models logged before ``policy.json`` existed passes the algorithm class instead;
+            that is accepted for their (old-format, ``trust_pickle``) folders only.
         venv: the env to attach (resume); ``None`` for inference.
         trust_pickle: read the old, pickled format; ``None``: the :func:`trusting_pickles` default.
         training: keep the statistics updating and the reward normalised (resume); otherwise
@@ -236,7 +238,16 @@ def load_policy(
     if not zip_path.is_file():
         raise FileNotFoundError(f"no trained policy at {zip_path} (expected {MODEL_FILE})")
     trust = _trust_pickle_default if trust_pickle is None else trust_pickle
-    if (directory / MANIFEST_FILE).is_file():
+    if isinstance(agent_cfg, type):  # pyfunc code stored with a model logged before policy.json
+        if (directory / MANIFEST_FILE).is_file():
+            raise ValueError(
+                f"{directory} is in the current format: load it with the run's agent config, "
+                f"not with the class {agent_cfg.__name__}"
+            )
+        if not trust:
+            refuse_old_format(directory)
+        model, vecnorm = _load_pickled(directory, agent_cfg, venv)
+    elif (directory / MANIFEST_FILE).is_file():
         manifest = read_manifest(directory)
         vecnorm = None
         if manifest.get("normalization"):

@@ -134,6 +134,23 @@ def test_the_old_format_loads_the_same_policy_when_trusted(
     np.testing.assert_array_equal(policy.act(obs), reference_actions(trained))
 
 
+def test_pyfunc_code_stored_with_old_models_still_loads_when_trusted(
+    trained: tuple[Path, PPO, Any], tmp_path: Path
+) -> None:
+    """Models registered before policy.json carry their own copy of the pyfunc code, which
+    calls ``load_policy(folder, <algorithm class>)``: with trust it loads as before, without it
+    is refused; the class is never accepted for a folder in the current format."""
+    from agents.builder import load_policy
+
+    old = copy_policy(trained[0], tmp_path / "old", old_format=trained[2])
+    with pytest.raises(ValueError, match="trust_pickle=true"):
+        load_policy(old, PPO)
+    model, _ = load_policy(old, PPO, trust_pickle=True)
+    assert isinstance(model, PPO)
+    with pytest.raises(ValueError, match="current format"):
+        load_policy(trained[0], PPO, trust_pickle=True)
+
+
 # small budgets for the agent configs of conf/agent/ (the rest as configured)
 SMALL = {
     "ppo": {"n_steps": 32, "batch_size": 32, "n_epochs": 1},
