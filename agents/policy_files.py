@@ -19,6 +19,7 @@ and clip-range schedules are rebuilt that way too, which is what a resumed train
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from collections import deque
 from collections.abc import Mapping
@@ -251,7 +252,11 @@ def fresh_algorithm(
         obs = _space_from_json(manifest["observation_space"], "observation_space")
         act = _space_from_json(manifest["action_space"], "action_space")
         env = DummyVecEnv([lambda: _SpacesOnly(obs, act)])
-    return instantiate(agent_cfg["algo"], env=env, _convert_="all", **options)
+    with warnings.catch_warnings():
+        # PPO checks its minibatch against n_steps × n_envs of *this* env: one spaces-only env
+        # for loading, not the training batch, so its truncated-minibatch advice does not apply
+        warnings.filterwarnings("ignore", message="You have specified a mini-batch size")
+        return instantiate(agent_cfg["algo"], env=env, _convert_="all", **options)
 
 
 def load_model(
