@@ -168,6 +168,14 @@ def _run_of(spec: str) -> str | None:
     return None
 
 
+def _training_params(run_id: str) -> dict[str, str] | None:
+    """The params the training run logged; None for an unknown run (resolve_policy says so)."""
+    try:
+        return dict(mlflow.get_run(run_id).data.params)
+    except MlflowException:
+        return None
+
+
 def recorded_residual(spec: str) -> ResidualConfig | None:
     """The residual settings the policy's training recorded; None where nothing is recorded
     (baselines, ONNX files, runs from before residual control: those are ``base=none``)."""
@@ -175,10 +183,9 @@ def recorded_residual(spec: str) -> ResidualConfig | None:
         return None
     run_id = _run_of(spec)
     if run_id is not None:
-        try:
-            params = mlflow.get_run(run_id).data.params
-        except MlflowException:
-            return None  # resolve_policy reports the unknown run
+        params = _training_params(run_id)
+        if params is None:
+            return None
         node: dict[str, Any] = {
             k[len("base.") :]: v for k, v in params.items() if k.startswith("base.")
         }
@@ -234,10 +241,9 @@ def recorded_env(spec: str) -> PolicyEnv | None:
         return None
     run_id = _run_of(spec)
     if run_id is not None:
-        try:
-            params = mlflow.get_run(run_id).data.params
-        except MlflowException:
-            return None  # resolve_policy reports the unknown run
+        params = _training_params(run_id)
+        if params is None:
+            return None
         options = {k: params.get(f"env.kwargs.{k}") for k in POLICY_ENV_OPTIONS}
         return _recorded(params.get("env.name"), params.get("env.id"), options)
     if spec.endswith(".onnx"):
@@ -305,9 +311,9 @@ def trained_on_single_units(spec: str) -> bool:
     campaign input it saw was 0, and hiding them (``base.campaign_features=false``) changes
     nothing it was trained on (``tests/test_residual.py``)."""
     run_id = _run_of(spec)
-    if run_id is None:
+    params = None if run_id is None else _training_params(run_id)
+    if params is None:
         return False
-    params = mlflow.get_run(run_id).data.params
     if params.get("env.kwargs.campaign_heats", "None") not in ("None", "1"):
         return False
     profile = (

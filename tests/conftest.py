@@ -41,7 +41,7 @@ def compose_train_config(root: Path, *overrides: str) -> DictConfig:
     return cfg
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # a pure function: module-scoped fixtures may use it too
 def compose_train() -> Callable[..., DictConfig]:
     """:func:`compose_train_config` for tests in other files (conftest is not importable)."""
     return compose_train_config

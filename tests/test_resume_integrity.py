@@ -21,8 +21,6 @@ from typing import Any
 
 import pytest
 import requests
-from hydra import compose, initialize
-from hydra.core.hydra_config import HydraConfig
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
@@ -51,16 +49,6 @@ pytestmark = pytest.mark.usefixtures("isolated_mlflow")  # tests/conftest.py
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def compose_job(root: Path, *overrides: str) -> DictConfig:
-    """The job's config as ``python -m experiments.train <overrides> paths.root=<root>`` sees it."""
-    with initialize(version_base="1.3", config_path="../conf"):
-        cfg = compose(
-            "train", overrides=[*overrides, f"paths.root={root}"], return_hydra_config=True
-        )
-    HydraConfig.instance().set_config(cfg)
-    return cfg
 
 
 def store_uri(root: Path) -> str:
@@ -163,13 +151,13 @@ def root(tmp_path: Path, empty_store: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def uninterrupted(
-    tmp_path_factory: pytest.TempPathFactory, empty_store: Path
+    tmp_path_factory: pytest.TempPathFactory, empty_store: Path, compose_train: Any
 ) -> tuple[Path, str, dict[str, list[int]]]:
     """The reference: the same budget trained in one go."""
     root = tmp_path_factory.mktemp("uninterrupted")
     (root / "results").mkdir()
     shutil.copy(empty_store, root / "results" / "mlflow.db")
-    train_job.train(compose_job(root, *BUDGET))
+    train_job.train(compose_train(root, *BUDGET))
     run_id = only_run_id(root)
     return root, run_id, history(root, run_id)
 
@@ -194,6 +182,7 @@ def test_reference_history_is_on_the_rollout_grid(
 @pytest.mark.slow  # a subprocess: the process must really die
 def test_killed_and_resumed_run_has_the_uninterrupted_history(
     root: Path,
+    compose_train: Any,
     uninterrupted: tuple[Path, str, dict[str, list[int]]],
 ) -> None:
     """SIGKILL mid-rollout after the checkpoint at 256 (the metrics logged since are lost with
@@ -212,7 +201,7 @@ def test_killed_and_resumed_run_has_the_uninterrupted_history(
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     run_id = only_run_id(root)
 
-    train_job.train(compose_job(root, *BUDGET, f"resume={run_id}"))
+    train_job.train(compose_train(root, *BUDGET, f"resume={run_id}"))
     resumed = history(root, run_id)
     assert_single_history(resumed)
     assert key_steps(resumed) == key_steps(uninterrupted[2])
@@ -220,6 +209,7 @@ def test_killed_and_resumed_run_has_the_uninterrupted_history(
 
 def test_ctrl_c_and_resumed_run_has_the_uninterrupted_history(
     root: Path,
+    compose_train: Any,
     monkeypatch: pytest.MonkeyPatch,
     uninterrupted: tuple[Path, str, dict[str, list[int]]],
 ) -> None:
@@ -227,12 +217,12 @@ def test_ctrl_c_and_resumed_run_has_the_uninterrupted_history(
     checkpoints, and the resumed run keeps the rollout grid instead of shifting it by 64."""
     interrupt_with(monkeypatch, signal.SIGINT, at_step=448)
     with pytest.raises(KeyboardInterrupt):
-        train_job.train(compose_job(root, *BUDGET))
+        train_job.train(compose_train(root, *BUDGET))
     monkeypatch.undo()
     run_id = only_run_id(root)
     assert client_for(root).get_run(run_id).info.status == "FAILED"
 
-    train_job.train(compose_job(root, *BUDGET, f"resume={run_id}"))
+    train_job.train(compose_train(root, *BUDGET, f"resume={run_id}"))
     resumed = history(root, run_id)
     assert_single_history(resumed)
     assert key_steps(resumed) == key_steps(uninterrupted[2])
@@ -243,6 +233,7 @@ def test_ctrl_c_and_resumed_run_has_the_uninterrupted_history(
 
 def test_finished_run_is_refused_and_left_untouched(
     root: Path,
+    compose_train: Any,
     uninterrupted: tuple[Path, str, dict[str, list[int]]],
 ) -> None:
     source, run_id, _ = uninterrupted
@@ -255,7 +246,7 @@ def test_finished_run_is_refused_and_left_untouched(
     def refused(resume: str | Path, reason: str) -> None:
         before = (folder_state(folder), run_record(root, run_id))
         with pytest.raises(ConfigError, match=reason + r".*start a new run.*experiments.evaluate"):
-            train_job.train(compose_job(root, *BUDGET, f"resume={resume}"))
+            train_job.train(compose_train(root, *BUDGET, f"resume={resume}"))
         assert (folder_state(folder), run_record(root, run_id)) == before  # nothing written
 
     refused(run_id, r"has finished \(its final model is saved in .*final\)")
@@ -285,6 +276,7 @@ def dead_server(*args: Any, **kwargs: Any) -> None:
 
 def test_lost_tracking_server_stops_with_the_resume_command(
     root: Path,
+    compose_train: Any,
     monkeypatch: pytest.MonkeyPatch,
     uninterrupted: tuple[Path, str, dict[str, list[int]]],
 ) -> None:
@@ -299,7 +291,7 @@ def test_lost_tracking_server_stops_with_the_resume_command(
             return super()._on_step()
 
     monkeypatch.setattr(train_job, "EvalCallback", ServerDiesAt320)
-    cfg: DictConfig = compose_job(root, *BUDGET)
+    cfg: DictConfig = compose_train(root, *BUDGET)
     with pytest.raises(TrackingLost) as lost:
         train_job.train(cfg)
     monkeypatch.undo()
@@ -314,7 +306,7 @@ def test_lost_tracking_server_stops_with_the_resume_command(
     assert "(ConnectionError)" in message and "Traceback" not in message
     assert client_for(root).get_run(run_id).info.status == "RUNNING"  # nothing could say
 
-    train_job.train(compose_job(root, *BUDGET, f"resume={run_id}"))
+    train_job.train(compose_train(root, *BUDGET, f"resume={run_id}"))
     assert client_for(root).get_run(run_id).info.status == "FINISHED"
     resumed = history(root, run_id)
     assert_single_history(resumed)
