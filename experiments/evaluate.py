@@ -57,6 +57,7 @@ from experiments.lib.config_checks import ConfigError, check_tracking
 from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import RUN_ID, check_spec, describe, resolve_policy
 from experiments.lib.scenario_sets import ScenarioSet, load_scenario_set
+from experiments.lib.scores import evaluation_key
 from experiments.lib.stats import drift_recovery, gap_closed
 from experiments.lib.tracking import git_commit, setup_tracking
 
@@ -438,6 +439,8 @@ def evaluate_policy(
             "scenario_set": sset.name,
             "episodes": str(len(sset.seeds)),
             "git_commit": git_commit(),
+            # what experiments.lib.scores finds this evaluation by (spec + base override)
+            "eval_key": evaluation_key(spec, c.get("base")),
         }
         run_name = f"eval-{tags['policy_family']}-{sset.name}"
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags):

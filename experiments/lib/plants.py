@@ -66,15 +66,20 @@ def register_custom_plants() -> None:
         )
 
 
-def job_plant(plant: str | Mapping[str, Any], process: str, choice: str | None) -> PlantVariant:
+def job_plant(
+    plant: str | Mapping[str, Any] | PlantVariant, process: str, choice: str | None
+) -> PlantVariant:
     """The resolved plant of a job: a variant name or path, or a composed ``plant`` node.
 
     Args:
-        plant: ``cfg.plant`` of the job (a node in the plant-YAML layout) or a variant name.
+        plant: ``cfg.plant`` of the job (a node in the plant-YAML layout), a variant name or
+            a resolved variant (returned as it is).
         process: the env's process (``"bof"``, ``"paint"``).
         choice: the ``plant=`` group choice (Hydra's runtime choices), or the name a run
             already carries (a resumed or chained job); ``None`` if unknown.
     """
+    if isinstance(plant, PlantVariant):  # resolved already (transfer, promotion, fleet)
+        return plant
     spec = envs.process(process)
     variant = resolve_variant(plant, spec.params_cls, default="", conf_dir=spec.conf_dir)
     if isinstance(plant, str):

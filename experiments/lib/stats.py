@@ -21,9 +21,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -31,6 +32,7 @@ __all__ = [
     "Recovery",
     "drift_recovery",
     "gap_closed",
+    "gap_closed_with_ci",
     "iqm_with_ci",
     "paired_delta_with_ci",
     "probability_of_improvement",
@@ -126,6 +128,20 @@ def gap_closed(return_pid: float, return_policy: float, return_oracle: float) ->
     return float((return_policy - return_pid) / gap)
 
 
+@contextlib.contextmanager
+def _rliable_seeded(seed: int) -> Iterator[np.random.RandomState]:
+    """rliable's StratifiedBootstrap draws its indices from NumPy's global RNG (np.random.choice)
+    whatever ``random_state`` says: seed that RNG for the call and put its state back after."""
+    saved = np.random.get_state()  # noqa: NPY002 - the legacy RNG is the one rliable draws from
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        with warnings.catch_warnings():  # arch deprecates RandomState; rliable still passes one
+            warnings.simplefilter("ignore", FutureWarning)
+            yield np.random.RandomState(seed)
+    finally:
+        np.random.set_state(saved)  # noqa: NPY002
+
+
 def iqm_with_ci(scores: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """IQM of a (runs × episodes) score matrix and its 95 % stratified-bootstrap CI (rliable).
 
@@ -136,23 +152,53 @@ def iqm_with_ci(scores: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[fl
     from rliable import metrics
 
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
-    # rliable's StratifiedBootstrap draws its indices from NumPy's global RNG (np.random.choice)
-    # whatever random_state says: seed that RNG for the call, and put its state back after
-    saved = np.random.get_state()  # noqa: NPY002 - the legacy RNG is the one rliable draws from
-    np.random.seed(seed)  # noqa: NPY002
-    try:
-        with warnings.catch_warnings():  # arch deprecates RandomState; rliable still passes one
-            warnings.simplefilter("ignore", FutureWarning)
-            point, interval = rly.get_interval_estimates(
-                {"x": scores},
-                lambda x: np.array([metrics.aggregate_iqm(x)]),
-                task_bootstrap=True,  # episodes too: a deterministic baseline (one run) gets a CI
-                reps=reps,
-                random_state=np.random.RandomState(seed),
-            )
-    finally:
-        np.random.set_state(saved)  # noqa: NPY002
+    with _rliable_seeded(seed) as random_state:
+        point, interval = rly.get_interval_estimates(
+            {"x": scores},
+            lambda x: np.array([metrics.aggregate_iqm(x)]),
+            task_bootstrap=True,  # episodes too: a deterministic baseline (one run) gets a CI
+            reps=reps,
+            random_state=random_state,
+        )
     return float(point["x"][0]), float(interval["x"][0, 0]), float(interval["x"][1, 0])
+
+
+def gap_closed_with_ci(
+    scores: np.ndarray,
+    pid: np.ndarray,
+    reference: np.ndarray,
+    reps: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Share of the PID → reference gap a policy closes, with a 95 % stratified-bootstrap CI.
+
+    ``gap = (mean(scores) − mean(pid)) / (mean(reference) − mean(pid))`` on the same episodes:
+    0 is the PID, 1 the reference (the MPC on estimates, or the oracle). ``scores`` is
+    (runs × episodes), ``pid`` and ``reference`` per episode (deterministic controllers). The
+    three are stacked into one (runs × episodes × 3) array so rliable's stratified bootstrap
+    resamples the training runs within each episode and the episodes *jointly* for all three
+    (``task_bootstrap``): the pairing on seeds is kept. NaN if the gap is 0.
+    """
+    from rliable import library as rly
+
+    x = np.atleast_2d(np.asarray(scores, dtype=float))
+    refs = [np.asarray(a, dtype=float).reshape(-1) for a in (pid, reference)]
+    if any(r.shape[0] != x.shape[1] for r in refs):
+        raise ValueError(f"all need the same episodes: {x.shape[1]} vs {[len(r) for r in refs]}")
+    stacked = np.stack([x, *(np.broadcast_to(r, x.shape) for r in refs)], axis=-1)
+
+    def gap(s: np.ndarray) -> np.ndarray:
+        p, o = s[..., 1].mean(), s[..., 2].mean()
+        return np.array([gap_closed(p, s[..., 0].mean(), o)])
+
+    point = float(gap(stacked)[0])
+    if not np.isfinite(point):
+        return point, float("nan"), float("nan")
+    with _rliable_seeded(seed) as random_state:
+        _, interval = rly.get_interval_estimates(
+            {"x": stacked}, gap, task_bootstrap=True, reps=reps, random_state=random_state
+        )
+    return point, float(interval["x"][0, 0]), float(interval["x"][1, 0])
 
 
 def probability_of_improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> float:
