@@ -8,9 +8,12 @@ returns back from its ``episodes.json``:
 
 | key | what must match |
 | --- | --- |
-| policy | ``eval_key``: the pinned spec (``models:/name@alias`` → ``models:/name/<version>``) and any ``base`` override; baselines also by ``policy`` alone (runs from before the key) |
+| policy | ``eval_key``: the pinned spec and any ``base`` override (baselines: also ``policy``) |
 | plant | ``plant_hash`` (never the name) |
-| episodes | ``env_id``, ``scenario_set``, and the set's first N seeds (a run over more episodes serves fewer) |
+| episodes | ``env_id``, ``scenario_set``, the set's first N seeds (a longer run serves fewer) |
+
+Pinned: ``models:/name@alias`` becomes ``models:/name/<version>``. Baseline runs from before
+the key are found by their ``policy`` tag.
 
 A registered model is always pinned to its version first, so an alias that moves never serves
 an old evaluation for a new policy.

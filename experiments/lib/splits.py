@@ -6,9 +6,9 @@ jobs):
 | key | meaning |
 | --- | --- |
 | ``train`` | the plants policies are trained on; randomised training draws from their ranges |
-| ``held_out`` | plants whose every parameter lies inside the training plants' ranges, never trained on |
+| ``held_out`` | every parameter inside the training plants' ranges; never trained on |
 | ``ood`` | plants with at least one parameter outside them |
-| ``gate`` | the promotion gate: ``plants`` × ``scenario_sets``, the sets' first ``episodes`` seeds |
+| ``gate`` | the promotion gate: ``plants`` × ``scenario_sets``, first ``episodes`` seeds |
 | ``fleet`` | the sister plants; each keeps its own deployment alias ``champion-<plant>`` |
 
 "Inside the training ranges" is checked, not asserted: a parameter of a held-out plant must equal
@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 import envs
 from envs.core.config import resolve_variant
@@ -98,46 +100,35 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= REL_TOL * max(1.0, abs(a), abs(b))
 
 
+def _drawable(source: PlantVariant, key: str, value: float) -> bool:
+    """``value`` of parameter ``key`` is ``source``'s nominal one or inside its range."""
+    if _close(value, source.params.as_dict()[key]):
+        return True
+    low, high = source.randomize.get(key, (np.inf, -np.inf))
+    return bool(low - REL_TOL <= value <= high + REL_TOL)
+
+
 def inside_training_ranges(plant: PlantVariant, train: Sequence[PlantVariant]) -> bool:
     """True if, for one training plant, every parameter of ``plant`` equals its nominal value or
     lies inside its randomisation range: a plant randomised training could have drawn."""
     values = plant.params.as_dict()
-    for source in train:
-        nominal = source.params.as_dict()
-        if all(
-            _close(value, nominal[key])
-            or (
-                key in source.randomize
-                and source.randomize[key][0] - REL_TOL
-                <= value
-                <= source.randomize[key][1] + REL_TOL
-            )
-            for key, value in values.items()
-        ):
-            return True
-    return False
+    return any(all(_drawable(s, k, v) for k, v in values.items()) for s in train)
 
 
-def _outside(plant: PlantVariant, train: Sequence[PlantVariant]) -> str:
-    """The parameters that put ``plant`` outside the nearest training plant's ranges."""
-    values = plant.params.as_dict()
-    source = train[0]
+def _outside(plant: PlantVariant, source: PlantVariant) -> str:
+    """The parameters that put ``plant`` outside ``source``'s ranges."""
     nominal = source.params.as_dict()
-    out = [
-        f"{key}={value:g} (nominal {nominal[key]:g}"
-        + (
-            f", range {source.randomize[key][0]:g}–{source.randomize[key][1]:g})"
-            if key in source.randomize
-            else ", not randomised)"
-        )
-        for key, value in values.items()
-        if not _close(value, nominal[key])
-        and not (
-            key in source.randomize
-            and source.randomize[key][0] <= value <= source.randomize[key][1]
-        )
-    ]
-    return "; ".join(out)
+
+    def why(key: str) -> str:
+        if key not in source.randomize:
+            return "not randomised"
+        return f"range {source.randomize[key][0]:g}–{source.randomize[key][1]:g}"
+
+    return "; ".join(
+        f"{key}={value:g} (nominal {nominal[key]:g}, {why(key)})"
+        for key, value in plant.params.as_dict().items()
+        if not _drawable(source, key, value)
+    )
 
 
 def check_episodes(episodes: Any, scenario_sets: Sequence[str], key: str) -> dict[str, int | None]:
@@ -161,6 +152,27 @@ def check_episodes(episodes: Any, scenario_sets: Sequence[str], key: str) -> dic
     return out
 
 
+def _check_membership(lists: Mapping[str, list[PlantVariant]]) -> None:
+    """Every plant in one split; held-out plants inside the training ranges, ood ones outside."""
+    seen: dict[str, str] = {}
+    for split, plants in lists.items():
+        for p in plants:
+            if p.name in seen:
+                raise ConfigError(f"splits: {p.name} is in both {seen[p.name]} and {split}")
+            seen[p.name] = split
+    for p in lists["held_out"]:
+        if not inside_training_ranges(p, lists["train"]):
+            raise ConfigError(
+                f"splits.held_out: {p.name} is outside the training plants' ranges "
+                f"({_outside(p, lists['train'][0])}): move it to ood"
+            )
+    for p in lists["ood"]:
+        if inside_training_ranges(p, lists["train"]):
+            raise ConfigError(
+                f"splits.ood: {p.name} lies inside the training plants' ranges: move it to held_out"
+            )
+
+
 def load_splits(node: Mapping[str, Any], process: str) -> Splits:
     """Resolve and check the ``splits`` node of a job.
 
@@ -176,23 +188,7 @@ def load_splits(node: Mapping[str, Any], process: str) -> Splits:
     lists = {key: [variant(process, str(n)) for n in node.get(key) or ()] for key in SPLITS}
     if not lists["train"]:
         raise ConfigError(f"splits.train is empty: name the {process} plants policies train on")
-    seen: dict[str, str] = {}
-    for split, plants in lists.items():
-        for p in plants:
-            if p.name in seen:
-                raise ConfigError(f"splits: {p.name} is in both {seen[p.name]} and {split}")
-            seen[p.name] = split
-    for p in lists["held_out"]:
-        if not inside_training_ranges(p, lists["train"]):
-            raise ConfigError(
-                f"splits.held_out: {p.name} is outside the training plants' ranges "
-                f"({_outside(p, lists['train'])}): move it to ood"
-            )
-    for p in lists["ood"]:
-        if inside_training_ranges(p, lists["train"]):
-            raise ConfigError(
-                f"splits.ood: {p.name} lies inside the training plants' ranges: move it to held_out"
-            )
+    _check_membership(lists)
     gate = node.get("gate") or {}
     if not gate.get("plants") or not gate.get("scenario_sets"):
         raise ConfigError("splits.gate needs plants and scenario_sets (the promotion gate)")
