@@ -29,12 +29,16 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 
 __all__ = [
+    "GapCell",
     "Recovery",
+    "difference_with_ci",
     "drift_recovery",
     "gap_closed",
     "gap_closed_with_ci",
+    "interval",
     "iqm_with_ci",
     "paired_delta_with_ci",
+    "pooled_gaps",
     "probability_of_improvement",
 ]
 
@@ -235,3 +239,63 @@ def paired_delta_with_ci(
     means = np.array([diff[r][:, e].mean() for r, e in zip(runs, eps, strict=True)])
     low, high = np.percentile(means, [2.5, 97.5])
     return float(diff.mean()), float(low), float(high), float(np.mean(means > 0))
+
+
+@dataclasses.dataclass(frozen=True)
+class GapCell:
+    """One (plant, scenario set) of a pooled gap: each group's (runs × episodes) returns and the
+    PID's and the reference's returns on the same episodes."""
+
+    scores: Mapping[str, np.ndarray]
+    pid: np.ndarray
+    reference: np.ndarray
+
+
+def pooled_gaps(
+    cells: Sequence[GapCell], reps: int = 2000, seed: int = 0
+) -> dict[str, tuple[float, np.ndarray]]:
+    """Per group: the mean over cells of the gap closed, and its bootstrap distribution.
+
+    Each resample draws every group's training runs once (the same runs in every cell: a run
+    is one policy) and each cell's episodes once (the same episodes for every group and for
+    the PID and reference: the pairing is kept). The mean of the per-cell gaps weighs every
+    (plant, set) alike whatever its return scale. Differences between groups are read off the
+    two distributions resample by resample (:func:`difference_with_ci`).
+    """
+    groups = sorted({g for cell in cells for g in cell.scores})
+    rng = np.random.default_rng(seed)
+    n_runs = {g: np.atleast_2d(cells[0].scores[g]).shape[0] for g in groups}
+    run_draws = {g: rng.integers(0, n_runs[g], size=(reps, n_runs[g])) for g in groups}
+    out: dict[str, tuple[float, np.ndarray]] = {}
+    ep_draws = [rng.integers(0, len(c.pid), size=(reps, len(c.pid))) for c in cells]
+    for g in groups:
+        point = float(
+            np.mean(
+                [gap_closed(c.pid.mean(), np.mean(c.scores[g]), c.reference.mean()) for c in cells]
+            )
+        )
+        draws = np.zeros(reps)
+        for cell, eps in zip(cells, ep_draws, strict=True):
+            x = np.atleast_2d(cell.scores[g])
+            runs_mean = x[run_draws[g]].mean(axis=1)  # (reps, episodes): the drawn runs' mean
+            s = np.take_along_axis(runs_mean, eps, axis=1).mean(axis=1)
+            p, o = cell.pid[eps].mean(axis=1), cell.reference[eps].mean(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                draws += (s - p) / (o - p)
+        out[g] = (point, draws / len(cells))
+    return out
+
+
+def difference_with_ci(
+    a: tuple[float, np.ndarray], b: tuple[float, np.ndarray]
+) -> tuple[float, float, float, float]:
+    """``a − b`` of two :func:`pooled_gaps` entries: point, 95 % CI, P(a − b > 0)."""
+    diff = a[1] - b[1]
+    low, high = np.nanpercentile(diff, [2.5, 97.5])
+    return a[0] - b[0], float(low), float(high), float(np.mean(diff > 0))
+
+
+def interval(entry: tuple[float, np.ndarray]) -> tuple[float, float, float]:
+    """Point and 95 % percentile interval of a :func:`pooled_gaps` entry."""
+    low, high = np.nanpercentile(entry[1], [2.5, 97.5])
+    return entry[0], float(low), float(high)
