@@ -30,7 +30,7 @@ from experiments import train as train_job
 from experiments.lib.config_checks import ConfigError, residual_settings
 from experiments.lib.fine_tune import FineTuneError, fine_tune, plant_overrides
 from experiments.lib.store import rebase_artifacts
-from experiments.lib.warm_start import resolve_source, warm_start
+from experiments.lib.warm_start import check_compatible, resolve_source, warm_start
 
 MODEL = "plantrl-bof"
 # 256 env-steps on 2 plants: two PPO rollouts of 64 x 2, one evaluation at the end
@@ -338,3 +338,19 @@ def test_warm_started_job_twice_gives_the_same_numbers(
         summaries.append(train_job.train(cfg))
     assert summaries[0] == summaries[1]
     assert np.isfinite(summaries[0]["return_mean"])
+
+
+def test_a_source_from_before_base_and_memory_matches_their_defaults() -> None:
+    """Runs trained before residual control or the window recorded neither node: they are
+    ``base=none`` and ``memory=none`` (agents.residual, agents.history), not incompatible."""
+    job = {
+        "env": {"name": "bof", "id": "plantrl/BOF-v2", "kwargs": {"action_mode": "adjust"}},
+        "agent": {"name": "ppo", "algo": {"policy_kwargs": {"net_arch": [64, 64]}}},
+        "train": {"normalize_obs": True},
+        "base": {"name": "none", "scale": 1.0, "estimator_features": False},
+        "memory": {"name": "none", "units": 0},
+    }
+    old = {k: v for k, v in job.items() if k not in ("base", "memory")}
+    check_compatible("runs:/old", old, job)  # no error
+    with pytest.raises(ConfigError, match=r"add base=none base\.scale=1\.0$"):
+        check_compatible("runs:/old", old, {**job, "base": {"name": "pid", "scale": 0.5}})

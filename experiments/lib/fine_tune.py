@@ -162,7 +162,7 @@ def fine_tune(
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
-        pinned = resolve_source(source, str(paths.get("checkpoints", "")))
+        pinned = resolve_source(source, paths.get("checkpoints"))
     finally:
         mlflow.set_tracking_uri(previous)
     variant = _variant(plant)

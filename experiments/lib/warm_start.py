@@ -53,7 +53,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from agents.builder import MODEL_FILE, load_policy
+from agents.history import memory_config
 from agents.policy_files import MANIFEST_FILE
+from agents.residual import residual_config
 from experiments.lib.config_checks import ConfigError
 from experiments.lib.policy_specs import RUN_ID
 
@@ -150,13 +152,14 @@ register_run_tags_schema()
 # --- 1. resolving the source ---------------------------------------------------------------
 
 
-def resolve_source(spec: str, checkpoints: str | Path) -> WarmStartSource:
+def resolve_source(spec: str, checkpoints: str | Path | None) -> WarmStartSource:
     """The source policy ``spec`` names, pinned, with its folder and recorded config.
 
     Args:
         spec: the ``init_from`` value (forms: module table).
-        checkpoints: the job's ``paths.checkpoints``: a run's local ``final/`` folder is used
-            from there (or from the run's own recorded checkpoints path) before downloading.
+        checkpoints: the job's ``paths.checkpoints`` (``None``: unknown): a run's local
+            ``final/`` folder is used from there (or from the run's own recorded checkpoints
+            path) before its model's ``policy`` artifact is downloaded.
 
     Raises:
         ConfigError: an unknown run, model, version, alias or folder (naming what exists), or a
@@ -164,10 +167,10 @@ def resolve_source(spec: str, checkpoints: str | Path) -> WarmStartSource:
     """
     text = str(spec).strip()
     if text.startswith("models:/"):
-        return _from_registry(text, Path(checkpoints))
+        return _from_registry(text, checkpoints)
     if text.startswith("runs:/") or RUN_ID.match(text):
         run_id = text.removeprefix("runs:/").strip("/").split("/")[0]
-        return _from_run(run_id, f"runs:/{run_id}", Path(checkpoints), None)
+        return _from_run(run_id, f"runs:/{run_id}", checkpoints, None)
     folder = Path(text)
     if folder.is_dir():
         return _from_folder(folder, text)
@@ -211,7 +214,7 @@ def _training_runs() -> str:
 
 
 def _from_run(
-    run_id: str, spec: str, checkpoints: Path, parent_version: int | None
+    run_id: str, spec: str, checkpoints: str | Path | None, parent_version: int | None
 ) -> WarmStartSource:
     try:
         run = mlflow.get_run(run_id)
@@ -227,9 +230,9 @@ def _from_run(
             f"model_uri tag); training runs with a policy: {_training_runs()}"
         )
     recorded = run.data.params.get("paths.checkpoints")
-    for root in (checkpoints, Path(recorded) if recorded else None):
-        if root is not None and (root / run_id / "final" / MANIFEST_FILE).is_file():
-            source = _from_folder(root / run_id / "final", spec)
+    for root in (checkpoints, recorded):
+        if root and (Path(root) / run_id / "final" / MANIFEST_FILE).is_file():
+            source = _from_folder(Path(root) / run_id / "final", spec)
             break
     else:
         source = _from_folder(_download_policy(model_uri), spec)
@@ -273,7 +276,7 @@ def _single_version(run_id: str) -> int | None:
     return int(versions[0].version) if len(versions) == 1 else None
 
 
-def _from_registry(spec: str, checkpoints: Path) -> WarmStartSource:
+def _from_registry(spec: str, checkpoints: str | Path | None) -> WarmStartSource:
     client = MlflowClient()
     name, _, alias = spec[len("models:/") :].partition("@")
     if not alias:
@@ -333,6 +336,21 @@ def _override_value(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _node(group: str, node: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A ``base`` or ``memory`` node as the job reads it: defaults filled in, so a run from
+    before the option existed compares equal to a job with the option's default."""
+    if group == "base":
+        r = residual_config(node)
+        return {
+            "name": r.base,
+            "scale": r.scale,
+            "estimator_features": r.estimator_features,
+            "campaign_features": r.campaign_features,
+        }
+    m = memory_config(node)
+    return {"name": m.name, "units": m.units}
+
+
 def _node_fix(group: str, source: Mapping[str, Any], job: Mapping[str, Any]) -> list[str]:
     """Overrides that turn the job's ``group`` node into the source's: the group choice, then
     every value that differs from the job's."""
@@ -361,7 +379,7 @@ def check_compatible(spec: str, source: Mapping[str, Any], job: Mapping[str, Any
                 f"{mine!r}: add {override}={_override_value(theirs)}"
             )
     for group in ("base", "memory"):
-        theirs, mine = dict(source.get(group) or {}), dict(job.get(group) or {})
+        theirs, mine = _node(group, source.get(group)), _node(group, job.get(group))
         if theirs != mine:
             fix = " ".join(_node_fix(group, theirs, mine))
             raise ConfigError(
