@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pytest
 import torch
@@ -354,3 +355,29 @@ def test_a_source_from_before_base_and_memory_matches_their_defaults() -> None:
     check_compatible("runs:/old", old, job)  # no error
     with pytest.raises(ConfigError, match=r"add base=none base\.scale=1\.0$"):
         check_compatible("runs:/old", old, {**job, "base": {"name": "pid", "scale": 0.5}})
+
+
+def test_a_run_without_its_local_folder_loads_from_its_logged_model(
+    root: Path, source: Source, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no checkpoint folder of the run is on this machine (another machine trained it),
+    the source is the ``policy`` artifact of its logged model: the same files."""
+    mlflow.set_tracking_uri(store_uri(root))  # reset by isolated_mlflow
+    shutil.move(source.folder(root).parent, root / "elsewhere")  # not in this job's folder
+    # nor at the path the run recorded (the source fixture's folder: hidden from the lookup)
+    monkeypatch.setattr(
+        "experiments.lib.warm_start.mlflow.get_run",
+        lambda run_id: _without_recorded_checkpoints(client_for(root).get_run(run_id)),
+    )
+    pinned = resolve_source(f"runs:/{source.run_id}", root / "results" / "checkpoints")
+    assert not pinned.folder.is_relative_to(root)
+    moved = root / "elsewhere" / "final"
+    for name in ("model.zip", "normalization.npz", "policy.json", "config.yaml"):
+        assert (pinned.folder / name).read_bytes() == (moved / name).read_bytes(), name
+    assert pinned.overrides is not None and "agent.algo.n_steps=64" in pinned.overrides
+    assert pinned.parent_run == source.run_id and pinned.parent_version == 1
+
+
+def _without_recorded_checkpoints(run: Run) -> Run:
+    run.data.params.pop("paths.checkpoints", None)
+    return run
