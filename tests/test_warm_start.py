@@ -381,3 +381,36 @@ def test_a_run_without_its_local_folder_loads_from_its_logged_model(
 def _without_recorded_checkpoints(run: Run) -> Run:
     run.data.params.pop("paths.checkpoints", None)
     return run
+
+
+def test_an_interrupted_fine_tuning_run_resumes_with_its_lineage(
+    root: Path,
+    source: Source,
+    compose_train: Callable[..., DictConfig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Resumed with ``resume=`` alone, the run keeps its init_from (no second warm start: the
+    checkpoint holds the weights) and its registered version gets the lineage tags."""
+
+    class Interrupting(train_job.CheckpointCallback):
+        def _on_step(self) -> bool:
+            super()._on_step()
+            if self.num_timesteps >= 128:
+                raise KeyboardInterrupt
+            return True
+
+    monkeypatch.setattr(train_job, "CheckpointCallback", Interrupting)
+    overrides = (*TINY, "train.checkpoint_every_steps=128", f"init_from=runs:/{source.run_id}")
+    with pytest.raises(KeyboardInterrupt):
+        train_job.train(compose_train(root, *overrides, "run_tags.study=transfer"))
+    monkeypatch.undo()
+    run = runs_in(root)[-1]
+    assert run.info.status == "FAILED" and run.data.tags["parent_run"] == source.run_id
+
+    train_job.train(compose_train(root, f"resume={run.info.run_id}"))
+    assert len(runs_in(root)) == 2  # the same run, continued
+    version = client_for(root).get_model_version(MODEL, "2")
+    assert version.run_id == run.info.run_id
+    assert version.tags["lineage/parent_run"] == source.run_id
+    assert version.tags["lineage/budget"] == "256"
+    assert version.tags["study"] == "transfer"

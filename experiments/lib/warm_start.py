@@ -115,9 +115,8 @@ def check_init_from(init_from: Any, resume: Any) -> None:
 
 
 def check_run_tags(tags: Any) -> dict[str, str]:
-    """The job's ``run_tags``: a mapping of strings to strings (MLflow tags are strings; a
-    number typed on the command line would be tagged as its text, and a nested mapping not
-    at all).
+    """The job's ``run_tags``: a mapping of strings to strings (Hydra parses ``run_tags.arm=01``
+    as the number 1: tagged, it would not read as typed; a nested mapping is no tag at all).
 
     Raises:
         ConfigError: naming ``run_tags`` and the offending entry.
