@@ -6,6 +6,7 @@
     python -m experiments.train resume=<mlflow run id>   # continue an interrupted run
     python -m experiments.train base=pid base.scale=0.5  # learn a correction to the PID
     python -m experiments.train memory=window memory.units=5  # the last 5 taps in the obs
+    python -m experiments.train init_from=models:/plantrl-bof@champion plant=bof_120t  # fine-tune
 
 Steps: compose and validate the config -> open the MLflow store -> build the native vector env
 (n plants per call) and the algorithm (or load the last checkpoint) -> learn with evaluation,
@@ -73,6 +74,15 @@ from experiments.lib.tracking import (
     git_commit,
     last_logged_steps,
     setup_tracking,
+)
+from experiments.lib.warm_start import (
+    check_compatible,
+    check_init_from,
+    check_run_tags,
+    lineage_run_tags,
+    lineage_version_tags,
+    resolve_source,
+    warm_start,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -326,13 +336,21 @@ def eval_env_makers(
 def train(cfg: DictConfig) -> dict[str, float]:
     """The whole job for a composed config (tests call it with ``hydra.compose``)."""
     # --- 1. config, validated before anything is created -------------------------------------
+    check_init_from(cfg.get("init_from"), cfg.resume)
     c = resolve_config(cfg)
     validate_train_config(c)
+    c["run_tags"] = check_run_tags(c.get("run_tags"))
     torch.set_num_threads(int(c["train"]["torch_threads"]))
     experiment_id = setup_tracking(c["tracking"])  # an unreachable server fails here, no run
     if c.get("resume") is not None:
         check_resumable(Path(c["resume"]))  # before anything is written to the run or its folder
     env_id, seed, resuming = c["env"]["id"], int(c["seed"]), c.get("resume") is not None
+    # fine-tuning: the source pinned and checked against the job before any run exists
+    source = None
+    if c.get("init_from") is not None and not resuming:
+        source = resolve_source(str(c["init_from"]), c["paths"]["checkpoints"])
+        check_compatible(source.spec, source.config, c)
+        c["init_from"] = source.spec  # the config records the pinned spec, never an alias
     residual = residual_settings(c)
     memory = memory_settings(c)
 
@@ -347,6 +365,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         model, train_env, run_id = load_checkpoint(c, train_env)
     else:
         model = build_agent(c["agent"], train_env, seed, action_names(c["env"]["id"]))
+        if source is not None:
+            warm_start(model, train_env, source)
 
     # --- 4. learn and evaluate inside one MLflow run -----------------------------------------
     title = f"{c['env']['name']}-{c['agent']['name']}-{c['plant_name']}-s{seed}"
@@ -356,6 +376,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         title += f"-window{memory.units}"
     with resumable_run(c, run_id, experiment_id, title) as run:
         run_dir = Path(c["resume"]) if resuming else record_new_run(c, run, env_id)
+        if not resuming:
+            lineage = lineage_run_tags(source, c["train"]["total_timesteps"]) if source else {}
+            mlflow.set_tags({**c["run_tags"], **lineage})
         learn(c, model, run, run_dir, make_eval_env, resuming)
         summary = compare_with_references(c, model, train_env, make_eval_env, title, make_raw_env)
 
@@ -370,6 +393,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
             "algorithm": c["agent"]["name"],
             "seed": str(seed),
             "residual_base": residual.base,
+            **c["run_tags"],
+            # lineage read back from the run's tags: a resumed fine-tuning run registers it too
+            **lineage_version_tags(mlflow.get_run(run.info.run_id).data.tags),
         }
         reg = log_and_register_policy(
             policy_dir,
