@@ -140,6 +140,7 @@ def fine_tune(
     paths: Mapping[str, Any],
     extra_overrides: Sequence[str] = (),
     run_tags: Mapping[str, str] | None = None,
+    warm_start: bool = True,
 ) -> FineTuneResult:
     """Fine-tune ``source`` on ``plant`` for ``budget`` env-steps in a new, registered run.
 
@@ -153,6 +154,8 @@ def fine_tune(
         paths: the ``paths`` node (``root``, ``checkpoints``, …), as overrides.
         extra_overrides: more overrides, last (e.g. ``eval.every_steps=20000``).
         run_tags: extra tags on the run and its version (``run_tags.<key>``).
+        warm_start: ``False`` trains the source's recipe (its overrides) from scratch at the
+            plant instead, unregistered: the baseline a warm start is compared with.
 
     Raises:
         ConfigError: the source is unknown (before the job starts).
@@ -170,11 +173,11 @@ def fine_tune(
     tags = {**(run_tags or {}), "fine_tune_id": marker}
     overrides = [
         *[o for o in pinned.overrides or [] if _kept(o)],
-        f"init_from={_quoted(pinned.spec)}",
+        *([f"init_from={_quoted(pinned.spec)}"] if warm_start else []),
         f"seed={int(seed)}",
         f"train.total_timesteps={int(budget)}",
         "evaluate_after=null",
-        "register_model=true",
+        f"register_model={str(warm_start).lower()}",
         *plant_overrides(variant),
         *[f"tracking.{k}={_text(v)}" for k, v in tracking.items()],
         *[f"paths.{k}={_text(v)}" for k, v in paths.items()],
