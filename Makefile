@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate tune tune-agent study-bof study-paint report results clean
+.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate tune tune-agent study-bof study-paint report results clean transfer-sources-bof transfer-sources-paint transfer-bof transfer-paint fleet-bof fleet-paint
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -73,6 +73,21 @@ study-%: $(STAMP)  ## study-bof / study-paint: train + evaluate agents and basel
 	$(BIN)/python -m experiments.train -m experiment=study_mixture env=$* seed=0,1,2,3,4
 	for b in operator pid mpc_est mpc; do $(BIN)/python -m experiments.evaluate env=$* policy=baseline:$$b; done
 	$(BIN)/python -m experiments.report env=$*
+
+# Issue 15's transfer study: the source policies (the residual PPO on the PID, 1M steps, on the
+# nominal plant and with domain randomisation over its ranges; 5 seeds on the BOF, 3 on the paint
+# line), then experiments.transfer: the zero-shot matrix on every split and the fine-tuning stage
+# (3 seeds × warm start / scratch / scratch at 5× the budget at one ood plant). On 2 shared cores:
+# BOF ≈ 1 h (a source ≈ 3 min, the oracle on one plant ≈ 5 min); paint ≈ 2.5 h (a source ≈ 10 min,
+# the two MPCs ≈ 7 s CPU per shift each).
+TRANSFER_SEEDS_bof   ?= 0,1,2,3,4
+TRANSFER_SEEDS_paint ?= 0,1,2
+transfer-sources-%: $(STAMP)  ## transfer-sources-bof / -paint: train the transfer study's source policies
+	$(BIN)/python -m experiments.train -m experiment=transfer_source env=$* seed=$(TRANSFER_SEEDS_$*)
+	$(BIN)/python -m experiments.train -m experiment=transfer_source env=$* seed=$(TRANSFER_SEEDS_$*) env.kwargs.randomize=true run_tags.source=randomised
+
+transfer-%: $(STAMP)  ## transfer-bof / transfer-paint: results/<env>/transfer.md + transfer.png (after transfer-sources-%)
+	$(BIN)/python -m experiments.transfer env=$*
 
 report: $(STAMP)  ## results/{bof,paint}/report.md from the MLflow store
 	$(BIN)/python -m experiments.report env=bof
