@@ -371,7 +371,8 @@ def trained_run(
     if len(found):
         run_id = str(found["run_id"].iloc[0])
     else:
-        every = int(c["fine_tune"]["eval_every"])
+        # the curve's resolution: eval_every, coarser for long runs (at most 20 points)
+        every = max(int(c["fine_tune"]["eval_every"]), budget // 20)
         result = fine_tune(
             source,
             plant,
