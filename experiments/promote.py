@@ -30,6 +30,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from shlex import quote
 from typing import Any, cast
 
 import hydra
@@ -52,6 +53,7 @@ from experiments.lib.promotion import (
     decide,
     model_version,
     rollback,
+    safe_name,
 )
 from experiments.lib.scores import episode_scores, pinned
 from experiments.lib.splits import load_splits, variant
@@ -125,7 +127,9 @@ def warm_start_fine_tuner(c: Mapping[str, Any]) -> FineTuner:
     def tune(source: str, plant: PlantVariant, budget: int, seed: int) -> Any:
         return fine_tune(
             source, plant, budget, seed,
-            tracking=c["tracking"], paths=c["paths"],
+            # the training job's own experiment, not this job's <env>-promotion
+            tracking={k: v for k, v in c["tracking"].items() if k != "experiment"},
+            paths=c["paths"],
             extra_overrides=list(c["fleet"]["extra_overrides"]),
             run_tags={"fleet_proposal": source},
         )  # fmt: skip
@@ -147,6 +151,7 @@ def log_gate(experiment_id: str, decision: Decision, name: str) -> None:
                 "model": decision.model,
                 "version": str(decision.version),
                 "scope": decision.scope.alias,
+                "plant": decision.scope.plant or "gate set",
                 "verdict": "promoted" if decision.promoted else "rejected",
                 "incumbent": verdict.incumbent,
             }
@@ -157,10 +162,16 @@ def log_gate(experiment_id: str, decision: Decision, name: str) -> None:
         mlflow.log_text(verdict.markdown(), "gate.md")
 
 
-def report(c: Mapping[str, Any], plants: Sequence[PlantVariant], scorer: Scorer) -> Path:
+def report(
+    c: Mapping[str, Any], plants: Sequence[PlantVariant], scorer: Scorer, overrides: Sequence[str]
+) -> Path:
+    """Write ``results/<env>/fleet.md``, headed by the command that writes it again."""
     process = c["env"]["name"]
     splits = load_splits(c["splits"], process)
-    command = f"python -m experiments.promote report env={process}"
+    kept = [o for o in overrides if not o.startswith(("mode=", "propose=", "env="))]
+    command = " ".join(
+        ["python -m experiments.promote report", f"env={process}", *map(quote, kept)]
+    )
     table = fleet_table(c["env"]["registered_model"], splits, plants, scorer, command)
     out = Path(c["paths"]["results"]) / process / "fleet.md"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -174,8 +185,16 @@ def run(
     cli_plant: PlantVariant | None,
     scorer: Scorer | None = None,
     fine_tuner: FineTuner | None = None,
+    overrides: Sequence[str] = (),
 ) -> Any:
-    """The whole job for a resolved config (``scorer``/``fine_tuner``: injected by tests)."""
+    """The whole job for a resolved config.
+
+    Args:
+        c: the composed ``conf/promote.yaml``.
+        cli_plant: a plant given on the command line (joins the gate plants or the fleet).
+        scorer, fine_tuner: injected by tests; by default real evaluations and fine-tunes.
+        overrides: the command line's overrides, for the report's regenerate command.
+    """
     process, model = c["env"]["name"], c["env"]["registered_model"]
     settings = GateSettings.from_config(c["gate"])
     splits = load_splits(c["splits"], process)
@@ -190,9 +209,11 @@ def run(
         print(f"{model}: {scope.alias} rolled back from version {rolled} to {restored}")
         return rolled, restored
     if c["mode"] == "report":
-        return report(c, fleet, scorer)
+        return report(c, fleet, scorer, overrides)
     if c["mode"] == "propose":
-        return run_proposal(c, experiment_id, fleet, scorer, fine_tuner, settings)
+        outcomes = run_proposal(c, experiment_id, fleet, scorer, fine_tuner, settings)
+        report(c, fleet, scorer, overrides)
+        return outcomes
     if c["mode"] != "gate":
         raise ConfigError(f"mode={c['mode']}: gate, rollback, propose or report")
 
@@ -235,10 +256,9 @@ def run_proposal(
         for o in outcomes:
             for d in (o.zero_shot, o.fine_tuned):
                 if d is not None:
-                    log_gate(experiment_id, d, f"{o.plant}-v{d.version}")
+                    log_gate(experiment_id, d, f"{safe_name(o.plant)}-v{d.version}")
     for o in outcomes:
-        print(f"{o.plant}: {o.why}")
-    report(c, fleet, scorer)
+        print(f"{o.plant}: {o.headline}", *(f"\n    {reason}" for reason in o.reasons), sep="")
     return outcomes
 
 
@@ -250,7 +270,7 @@ def main(cfg: DictConfig) -> Any:
     given = any(o.lstrip("+~").startswith("plant") for o in hydra_cfg.overrides.task)
     choice = hydra_cfg.runtime.choices.get("plant")
     cli_plant = job_plant(c["plant"], c["env"]["name"], choice) if given else None
-    return run(c, cli_plant)
+    return run(c, cli_plant, overrides=list(hydra_cfg.overrides.task))
 
 
 def entry() -> None:

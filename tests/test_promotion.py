@@ -328,7 +328,7 @@ def test_fleet_proposal_moves_exactly_the_aliases_of_plants_that_passed(root: Pa
     }
     fleet = ("splits.fleet=[bof_250t,bof_120t,bof_high_p]", "fleet.fine_tune_budget=5000")
     c = job(root, "mode=propose", f"propose={offered}", *fleet)
-    outcomes = run(c, None, fake_scorer(quality), fine_tune)
+    outcomes = run(c, None, fake_scorer(quality), fine_tune, ["mode=propose", fleet[0]])
 
     assert [(o.plant, o.adopted) for o in outcomes] == [
         ("bof_250t", offered),
@@ -343,7 +343,8 @@ def test_fleet_proposal_moves_exactly_the_aliases_of_plants_that_passed(root: Pa
     assert version_tags(2)["lineage/parent_version"] == str(offered)
     assert version_tags(2)["fleet/bof_120t/verdict"] == "promoted"
     assert version_tags(3)["fleet/bof_high_p/verdict"] == "rejected"
-    assert "declined" in outcomes[2].why and "fine-tuned version 3" in outcomes[2].why
+    assert outcomes[2].headline == "declined (zero-shot and fine-tuned 3)"
+    assert any(r.startswith("v3: bof_high_p/nominal: worse than") for r in outcomes[2].reasons)
 
     runs = mlflow.search_runs(
         experiment_names=["bof-promotion"], filter_string="tags.mode = 'propose'"
@@ -355,7 +356,10 @@ def test_fleet_proposal_moves_exactly_the_aliases_of_plants_that_passed(root: Pa
     assert len(children) == 5  # bof_250t zero-shot; two plants × (zero-shot, fine-tuned)
 
     table = (root / "results" / "bof" / "fleet.md").read_text()
-    assert table.splitlines()[2] == "Regenerate: `python -m experiments.promote report env=bof`"
+    regenerate = (
+        "python -m experiments.promote report env=bof 'splits.fleet=[bof_250t,bof_120t,bof_high_p]'"
+    )
+    assert table.splitlines()[2] == f"Regenerate: `{regenerate}`"
     assert "| bof_high_p | ood | PID (no learned policy adopted) |" in table
     lineage = f"from v{offered}, fine-tuned at bof_120t (5000 steps)"
     assert f"| bof_120t | ood | v2 (champion-bof_120t) | {lineage} |" in table

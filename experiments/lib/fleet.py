@@ -62,19 +62,26 @@ class PlantOutcome:
     fine_tuned: Decision | None  # the child's decision, when zero-shot was declined
 
     @property
-    def why(self) -> str:
-        """One line: how it adopted, or the reasons it declined."""
+    def headline(self) -> str:
+        """How it adopted, or that it declined."""
         if self.zero_shot is None:
             return f"already deployed version {self.adopted}"
         if self.zero_shot.promoted:
             return f"adopted version {self.adopted} zero-shot"
         if self.fine_tuned is not None and self.fine_tuned.promoted:
-            return f"adopted fine-tuned child version {self.adopted}"
-        reasons = "; ".join(self.zero_shot.verdict.reasons)
-        if self.fine_tuned is not None:
-            child = "; ".join(self.fine_tuned.verdict.reasons)
-            reasons += f" | fine-tuned version {self.fine_tuned.version}: {child}"
-        return f"declined: zero-shot: {reasons}"
+            return f"adopted fine-tuned child version {self.adopted} (zero-shot declined)"
+        tuned = "" if self.fine_tuned is None else f" and fine-tuned {self.fine_tuned.version}"
+        return f"declined (zero-shot{tuned})"
+
+    @property
+    def reasons(self) -> list[str]:
+        """The failed rules of each decision that declined, each naming its version."""
+        return [
+            f"v{d.version}: {reason}"
+            for d in (self.zero_shot, self.fine_tuned)
+            if d is not None and not d.promoted
+            for reason in d.verdict.reasons
+        ]
 
 
 def plant_cells(
@@ -183,7 +190,10 @@ def fleet_table(
             lines.append(f"| {plant.name} | {split} | {NO_POLICY} | | | | | | | |")
             continue
         tags = client.get_model_version(model, str(version)).tags
-        adopted = tags.get(f"fleet/{safe_name(plant.name)}/decided_at", "?")
+        prefix = f"fleet/{safe_name(plant.name)}/"
+        # an alias moved by hand (or a rolled-back plant) has no gate decision behind it
+        passed = tags.get(prefix + "verdict") == "promoted"
+        adopted = tags.get(prefix + "decided_at", "?") if passed else "set by hand"
         for cell in plant_cells(plant, splits.gate.scenario_sets, splits.gate.episodes):
             ret, delta, gap_est, gap_oracle = _kpi_cells(f"models:/{model}/{version}", cell, scorer)
             lines.append(
