@@ -47,14 +47,13 @@ from experiments.lib.gate import GateSettings
 from experiments.lib.plants import CUSTOM_SUFFIX, job_plant
 from experiments.lib.promotion import (
     Cell,
-    Decision,
     Scope,
     Scorer,
     decide,
     model_version,
     rollback,
-    safe_name,
 )
+from experiments.lib.promotion_runs import log_gate_run, log_proposal
 from experiments.lib.scores import episode_scores, pinned
 from experiments.lib.splits import load_splits, variant
 from experiments.lib.tracking import setup_tracking
@@ -143,25 +142,6 @@ def with_plant(plants: Sequence[PlantVariant], extra: PlantVariant | None) -> li
     return [*plants, *([extra] if extra and extra.plant_hash() not in hashes else [])]
 
 
-def log_gate(experiment_id: str, decision: Decision, name: str) -> None:
-    verdict = decision.verdict
-    with mlflow.start_run(experiment_id=experiment_id, run_name=name, nested=True):
-        mlflow.set_tags(
-            {
-                "model": decision.model,
-                "version": str(decision.version),
-                "scope": decision.scope.alias,
-                "plant": decision.scope.plant or "gate set",
-                "verdict": "promoted" if decision.promoted else "rejected",
-                "incumbent": verdict.incumbent,
-            }
-        )
-        mlflow.log_metrics(
-            {"p_improvement": verdict.p_improvement, "judgements": decision.judgements}
-        )
-        mlflow.log_text(verdict.markdown(), "gate.md")
-
-
 def report(
     c: Mapping[str, Any], plants: Sequence[PlantVariant], scorer: Scorer, overrides: Sequence[str]
 ) -> Path:
@@ -221,7 +201,7 @@ def run(
     plants = with_plant(gate.plants, cli_plant)
     cells = [Cell(p, s, gate.episodes[s]) for p in plants for s in gate.scenario_sets]
     decision = decide(model, version, Scope(), cells, scorer, settings)
-    log_gate(experiment_id, decision, f"promote-v{version}")
+    log_gate_run(experiment_id, decision)
     print(decision.verdict.markdown())
     replaced = decision.incumbent_version
     previous = f" (previous-champion: version {replaced})" if replaced is not None else ""
@@ -250,13 +230,7 @@ def run_proposal(
     budget_seed = (int(c["fleet"]["fine_tune_budget"]), int(c["fleet"]["seed"]))
     tuner = fine_tuner or warm_start_fine_tuner(c)
     outcomes = propose(model, version, fleet, sets, scorer, settings, tuner, budget_seed)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"propose-v{version}"):
-        mlflow.set_tags({"model": model, "version": str(version), "mode": "propose"})
-        mlflow.log_metric("adopted", sum(o.adopted is not None for o in outcomes))
-        for o in outcomes:
-            for d in (o.zero_shot, o.fine_tuned):
-                if d is not None:
-                    log_gate(experiment_id, d, f"{safe_name(o.plant)}-v{d.version}")
+    log_proposal(experiment_id, model, version, outcomes)
     for o in outcomes:
         print(f"{o.plant}: {o.headline}", *(f"\n    {reason}" for reason in o.reasons), sep="")
     return outcomes

@@ -54,24 +54,26 @@ def _seed(*parts: str) -> int:
     return zlib.crc32("|".join(parts).encode())
 
 
-def fake_scorer(quality: Quality, on_first_call: Callable[[], None] | None = None) -> Any:
-    """Returns on the set's seeds: the PID's + the policy's offset at that plant (+ noise)."""
-    calls: list[str] = []
+class FakeScorer:
+    """Returns on the set's seeds: the PID's + the policy's offset at that plant (+ noise);
+    remembers what it was asked for (spec, plant, set)."""
 
-    def score(spec: str, plant: PlantVariant, scenario_set: str, episodes: int | None) -> Any:
-        if on_first_call is not None and not calls:
-            on_first_call()
-        calls.append(spec)
+    def __init__(self, quality: Quality, on_first_call: Callable[[], None] | None = None):
+        self.quality, self.on_first_call = quality, on_first_call
+        self.calls: list[tuple[str, str, str]] = []
+
+    def __call__(self, spec: str, plant: PlantVariant, sset: str, episodes: int | None) -> Any:
+        if self.on_first_call is not None and not self.calls:
+            self.on_first_call()
+        self.calls.append((spec, plant.name, sset))
         n = episodes or EPISODES
-        pid = np.random.default_rng(_seed(plant.name, scenario_set)).normal(-10.0, 1.0, n)
+        pid = np.random.default_rng(_seed(plant.name, sset)).normal(-10.0, 1.0, n)
         if spec in REFERENCES:
             return pid + REFERENCES[spec]
-        offset = quality.get((spec, plant.name), quality.get(spec))
+        offset = self.quality.get((spec, plant.name), self.quality.get(spec))
         assert offset is not None, f"the test gives no score for {spec} at {plant.name}"
-        noise = np.random.default_rng(_seed(spec, plant.name, scenario_set)).normal(0, 0.1, n)
+        noise = np.random.default_rng(_seed(spec, plant.name, sset)).normal(0, 0.1, n)
         return pid + offset + noise
-
-    return score
 
 
 def spec(version: int) -> str:
@@ -214,7 +216,7 @@ def test_plant_names_become_valid_aliases_and_tag_keys(root: Path) -> None:
 # --- the registry, end to end ---------------------------------------------------------------
 def test_promote_reject_and_roll_back(root: Path) -> None:
     v1, v2, v3 = register(root), register(root), register(root)
-    scorer = fake_scorer({spec(v1): 1.0, spec(v2): 2.0, spec(v3): 0.5})
+    scorer = FakeScorer({spec(v1): 1.0, spec(v2): 2.0, spec(v3): 0.5, spec(4): 3.0})
 
     first = run(job(root, f"candidate={spec(v1)}"), None, scorer)
     assert first.promoted and first.incumbent_version is None
@@ -231,11 +233,19 @@ def test_promote_reject_and_roll_back(root: Path) -> None:
         MlflowClient().get_model_version(MODEL, str(v3)).description
     )
 
+    scorer.calls.clear()
     third = run(job(root, f"candidate={spec(v2)}"), None, scorer)
+    cells = {(p, s) for p in ("bof_250t", "bof_120t") for s in ("nominal", "drift")}
+    assert {(p, s) for sp, p, s in scorer.calls if sp == spec(v1)} == cells  # the incumbent's
     assert third.promoted and aliases()["champion"] == v2 and aliases()["previous-champion"] == v1
+    v4 = register(root)
+    assert run(job(root), None, scorer).promoted  # @candidate: v4
     history = json.loads(MlflowClient().get_registered_model(MODEL).tags["champion_history"])
-    assert [int(h["version"]) for h in history] == [v1, v2]
+    assert [int(h["version"]) for h in history] == [v1, v2, v4]
 
+    # rollback restores the previous champion, and again the one before
+    assert run(job(root, "mode=rollback"), None, scorer) == (v4, v2)
+    assert aliases()["champion"] == v2 and aliases()["previous-champion"] == v1
     rolled = run(job(root, "mode=rollback", "reason=bad heats at bof_120t"), None, scorer)
     assert rolled == (v2, v1) and aliases()["champion"] == v1
     assert "previous-champion" not in aliases()  # v1 was the first champion
@@ -255,7 +265,7 @@ def test_a_command_line_plant_joins_the_gate(root: Path) -> None:
     custom = job_plant(node, "bof", "bof_custom")
     renamed = variant("bof", "bof_120t").renamed("my_120t")  # a gate plant by its hash
     for extra in (custom, renamed):
-        decision = run(job(root, f"candidate={spec(v1)}"), extra, fake_scorer({spec(v1): 1.0}))
+        decision = run(job(root, f"candidate={spec(v1)}"), extra, FakeScorer({spec(v1): 1.0}))
         MlflowClient().delete_registered_model_alias(MODEL, "champion")
     assert {r.plant for r in decision.verdict.rows} == {"bof_250t", "bof_120t"}
     assert "gate/bof_180t-trial/nominal/delta_pid" in version_tags(v1)
@@ -270,7 +280,7 @@ def _race(version: int, root: Path, barrier: Any, queue: Any) -> None:
             barrier.wait(timeout=60)
             time.sleep(0.5)
 
-        scorer = fake_scorer({spec(2): 1.0, spec(3): 2.0}, meet_then_dawdle)
+        scorer = FakeScorer({spec(2): 1.0, spec(3): 2.0}, meet_then_dawdle)
         d = decide(MODEL, version, Scope(), cells, scorer, FAST)
         queue.put((version, d.promoted, d.judgements, d.verdict.incumbent))
     except Exception as err:  # the parent reports what killed a worker
@@ -328,7 +338,7 @@ def test_fleet_proposal_moves_exactly_the_aliases_of_plants_that_passed(root: Pa
     }
     fleet = ("splits.fleet=[bof_250t,bof_120t,bof_high_p]", "fleet.fine_tune_budget=5000")
     c = job(root, "mode=propose", f"propose={offered}", *fleet)
-    outcomes = run(c, None, fake_scorer(quality), fine_tune, ["mode=propose", fleet[0]])
+    outcomes = run(c, None, FakeScorer(quality), fine_tune, ["mode=propose", fleet[0]])
 
     assert [(o.plant, o.adopted) for o in outcomes] == [
         ("bof_250t", offered),
@@ -353,7 +363,12 @@ def test_fleet_proposal_moves_exactly_the_aliases_of_plants_that_passed(root: Pa
         experiment_names=["bof-promotion"],
         filter_string=f"tags.mlflow.parentRunId = '{runs['run_id'].iloc[0]}'",
     )
-    assert len(children) == 5  # bof_250t zero-shot; two plants × (zero-shot, fine-tuned)
+    assert sorted(children["tags.plant"]) == ["bof_120t", "bof_250t", "bof_high_p"]
+    declined = children[children["tags.plant"] == "bof_high_p"].iloc[0]
+    assert declined["tags.zero_shot/verdict"] == declined["tags.fine_tuned/verdict"] == "rejected"
+    assert declined["metrics.fine_tuned/bof_high_p/nominal/delta_pid"] == pytest.approx(
+        -0.3, abs=0.1
+    )
 
     table = (root / "results" / "bof" / "fleet.md").read_text()
     regenerate = (
@@ -365,8 +380,32 @@ def test_fleet_proposal_moves_exactly_the_aliases_of_plants_that_passed(root: Pa
     assert f"| bof_120t | ood | v2 (champion-bof_120t) | {lineage} |" in table
     assert "| bof_250t | train | v1 (champion-bof_250t) | trained at bof_250t | nominal |" in table
 
+    # a plant's incumbent is its own champion: a better version replaces the child at bof_120t
+    better = register(root)
+    again = job(root, "mode=propose", f"propose={better}", "splits.fleet=[bof_120t]")
+    quality = {**quality, (spec(better), "bof_120t"): 2.0}
+    [outcome] = run(again, None, FakeScorer(quality), fine_tune)
+    assert outcome.adopted == better and outcome.zero_shot is not None
+    assert version_tags(better)["fleet/bof_120t/incumbent"] == spec(2)
+    assert aliases()["champion-bof_120t"] == better
+    assert aliases()["previous-champion-bof_120t"] == 2
+    [outcome] = run(again, None, FakeScorer(quality), fine_tune)
+    assert outcome.headline == f"already deployed version {better}"
+
 
 # --- bad input: one clear line, registry unchanged ------------------------------------------
+def test_rollback_refuses_a_champion_moved_by_hand(root: Path) -> None:
+    v1, v2 = register(root), register(root)
+    scorer = FakeScorer({spec(v1): 1.0, spec(v2): 2.0})
+    for version in (v1, v2):
+        run(job(root, f"candidate={spec(version)}"), None, scorer)
+    MlflowClient().set_registered_model_alias(MODEL, "champion", str(v1))
+    before = registry_state()
+    with pytest.raises(ConfigError, match="champion is version 1, but the last champion"):
+        run(job(root, "mode=rollback"), None, scorer)
+    assert registry_state() == before
+
+
 def test_command_line_words_and_unknown_plants() -> None:
     assert command_line(["rollback", "plant=bof_120t"]) == ["mode=rollback", "plant=bof_120t"]
     assert command_line(["--propose", "7", "env=bof"]) == ["mode=propose", "propose=7", "env=bof"]
@@ -400,10 +439,10 @@ def test_bad_input_is_one_clear_error_and_changes_nothing(
 ) -> None:
     v1 = register(root)
     register(root, model="plantrl-paint")
-    run(job(root, f"candidate={spec(v1)}"), None, fake_scorer({spec(v1): 1.0}))  # a champion
+    run(job(root, f"candidate={spec(v1)}"), None, FakeScorer({spec(v1): 1.0}))  # a champion
     before = registry_state()
     with pytest.raises(ConfigError, match=message):
-        run(job(root, *overrides), None, fake_scorer({}), lambda *a: pytest.fail("fine-tuned"))
+        run(job(root, *overrides), None, FakeScorer({}), lambda *a: pytest.fail("fine-tuned"))
     assert registry_state() == before
 
 

@@ -287,7 +287,13 @@ def rollback(model: str, scope: Scope, reason: str) -> tuple[int, int]:
         except MlflowException as err:
             raise ConfigError(f"no registered model {model!r} in this store") from err
         current = deployed_version(client, model, scope)
-        if current is None or len(entries) < 2 or int(entries[-1]["version"]) != current:
+        if current is not None and entries and int(entries[-1]["version"]) != current:
+            raise ConfigError(
+                f"{model}: {scope.alias} is version {current}, but the last champion the gate "
+                f"recorded is {entries[-1]['version']} (the alias was moved by hand); move it "
+                "back or promote through the gate before rolling back"
+            )
+        if current is None or len(entries) < 2:
             raise ConfigError(
                 f"{model} has no previous champion to roll back to for {scope.label} "
                 f"({scope.alias}: {current if current is not None else 'none'}, "
