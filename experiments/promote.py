@@ -104,6 +104,13 @@ def candidate_version(spec: str, model: str, process: str) -> int:
     return int(model_version(mlflow.MlflowClient(), model, number).version)
 
 
+def positive_int(value: Any, key: str, what: str, low: int = 1) -> int:
+    """``value`` as an integer ≥ ``low``, or an error naming ``key``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{key} = {value!r}: an integer ≥ {low} ({what})")
+    return value
+
+
 def registered_models() -> dict[str, str]:
     """Process → its registered model name (``registered_model`` of ``conf/env/*.yaml``)."""
     return {
@@ -222,12 +229,12 @@ def run_proposal(
 ) -> list[PlantOutcome]:
     """``--propose N``: every fleet plant decides; one parent run, a child run per plant."""
     process, model = c["env"]["name"], c["env"]["registered_model"]
-    if c["propose"] is None:
-        raise ConfigError("mode=propose needs propose=<version> (or: --propose <version>)")
-    version = candidate_version(f"models:/{model}/{c['propose']}", model, process)
+    offered = positive_int(c["propose"], "propose", "the version offered (--propose <version>)")
+    version = candidate_version(f"models:/{model}/{offered}", model, process)
     splits = load_splits(c["splits"], process)
     sets = (splits.gate.scenario_sets, splits.gate.episodes)
-    budget_seed = (int(c["fleet"]["fine_tune_budget"]), int(c["fleet"]["seed"]))
+    budget = positive_int(c["fleet"]["fine_tune_budget"], "fleet.fine_tune_budget", "env-steps")
+    budget_seed = (budget, positive_int(c["fleet"]["seed"], "fleet.seed", "a seed", low=0))
     tuner = fine_tuner or warm_start_fine_tuner(c)
     outcomes = propose(model, version, fleet, sets, scorer, settings, tuner, budget_seed)
     log_proposal(experiment_id, model, version, outcomes)

@@ -430,6 +430,8 @@ def _a_paint_plant() -> str:
         (("candidate=models:/plantrl-bof/9",), "plantrl-bof has no version 9"),
         (("candidate=models:/plantrl-bof@nobody",), "has no alias 'nobody'"),
         (("mode=propose", "propose=9"), "plantrl-bof has no version 9"),
+        (("mode=propose",), r"propose = None: an integer ≥ 1"),
+        (("mode=propose", "propose=1", "fleet.fine_tune_budget=abc"), "fleet.fine_tune_budget"),
         (("mode=rollback",), "no previous champion to roll back to for the gate set"),
         (("mode=rollback", "gate.reps=5"), "gate.reps = 5"),
     ],
