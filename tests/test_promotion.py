@@ -32,7 +32,7 @@ from envs.core.params import PlantVariant
 from experiments.lib.config_checks import ConfigError
 from experiments.lib.gate import CellScores, GateSettings, judge
 from experiments.lib.plants import custom_plant_node, job_plant
-from experiments.lib.promotion import PID, Cell, Scope, decide, safe_name
+from experiments.lib.promotion import PID, Cell, Scope, _with_section, decide, safe_name
 from experiments.lib.registry import register_candidate
 from experiments.lib.scores import evaluation_key
 from experiments.lib.splits import variant
@@ -201,6 +201,14 @@ def test_gate_settings_are_checked_with_their_key() -> None:
         GateSettings.from_config({"min_probability_of_improvement": 1.5})
     with pytest.raises(ConfigError, match=r"unknown keys \['min_p'\]"):
         GateSettings.from_config({"min_p": 0.6})
+
+
+def test_a_new_decision_replaces_its_own_section_of_the_description() -> None:
+    first = _with_section(None, "Gate", "rejected")
+    both = _with_section(first, "Fleet: bof_120t", "promoted")
+    again = _with_section(both, "Gate", "promoted")
+    assert again.count("## Gate") == 1 and "rejected" not in again
+    assert again.index("## Fleet: bof_120t") < again.index("## Gate")
 
 
 def test_plant_names_become_valid_aliases_and_tag_keys(root: Path) -> None:
@@ -391,6 +399,12 @@ def test_fleet_proposal_moves_exactly_the_aliases_of_plants_that_passed(root: Pa
     assert aliases()["previous-champion-bof_120t"] == 2
     [outcome] = run(again, None, FakeScorer(quality), fine_tune)
     assert outcome.headline == f"already deployed version {better}"
+
+    # rollback plant=bof_120t: that plant's champion only
+    bof_120t = variant("bof", "bof_120t")
+    assert run(job(root, "mode=rollback"), bof_120t, FakeScorer({})) == (better, 2)
+    assert aliases()["champion-bof_120t"] == 2 and aliases()["champion-bof_250t"] == offered
+    assert "fleet/bof_120t/rolled_back_at" in version_tags(better)
 
 
 # --- bad input: one clear line, registry unchanged ------------------------------------------
