@@ -18,7 +18,8 @@ It adopts the first that passes, else declines with the reasons of both.
 | deployed | ``champion-<plant>`` (``PID (no learned policy adopted)`` without one) |
 | lineage | version tags ``lineage/parent_version``, ``lineage/plant``, ``lineage/budget`` |
 | return, Δ vs PID [95 % CI] | paired on the set's seeds (``stats.paired_delta_with_ci``) |
-| adopted | version tag ``fleet/<plant>/decided_at`` |
+| adopted | version tag ``fleet/<plant>/decided_at``; a plant without one: the last version |
+| | it declined (its reasons are that version's tag ``fleet/<plant>/reasons``) |
 | gap closed [95 % CI] | ``stats.gap_closed_with_ci`` to ``baseline:mpc_est`` and ``baseline:mpc`` |
 """
 
@@ -164,6 +165,19 @@ def _kpi_cells(spec: str, cell: Cell, scorer: Scorer) -> list[str]:
     ]
 
 
+def _last_declined(client: MlflowClient, model: str, scope: Scope) -> str:
+    """``declined v<N> (<when>)`` for the newest version the plant's gate rejected, or ''."""
+    rejected = [
+        (v.tags.get(scope.prefix + "decided_at", ""), int(v.version))
+        for v in client.search_model_versions(f"name='{model}'")
+        if v.tags.get(scope.prefix + "verdict") == "rejected"
+    ]
+    if not rejected:
+        return ""
+    when, version = max(rejected)
+    return f"declined v{version} ({when}; reasons: tag {scope.prefix}reasons)"
+
+
 def fleet_table(
     model: str, splits: Splits, plants: Sequence[PlantVariant], scorer: Scorer, command: str
 ) -> str:
@@ -187,7 +201,8 @@ def fleet_table(
         version = deployed_version(client, model, scope)
         split = splits.split_of(plant)
         if version is None:
-            lines.append(f"| {plant.name} | {split} | {NO_POLICY} | | | | | | | |")
+            declined = _last_declined(client, model, scope)
+            lines.append(f"| {plant.name} | {split} | {NO_POLICY} | | | | | {declined} | | |")
             continue
         tags = client.get_model_version(model, str(version)).tags
         prefix = f"fleet/{safe_name(plant.name)}/"
