@@ -36,9 +36,9 @@ import matplotlib.pyplot as plt
 import envs
 from agents.builder import trusting_pickles
 from envs.core.params import PlantVariant
-from experiments.evaluate import env_for, residual_for, resolve_combined_policy
 from experiments.lib.cli import readable_errors, start
 from experiments.lib.config_checks import check_tracking
+from experiments.lib.evaluation_job import env_for, residual_for, resolve_combined_policy
 from experiments.lib.goals import goals_section
 from experiments.lib.kpi_tables import CEILING_TITLE, ceilings
 from experiments.lib.plants import job_plant

@@ -48,7 +48,6 @@ from agents.loading import load_baseline
 from agents.policy import SB3Policy
 from agents.residual import ResidualConfig, ResidualWrapper, residual_config
 from envs.core.params import PlantVariant
-from experiments.evaluate import evaluate_policy
 from experiments.lib.callbacks import (
     CheckpointCallback,
     EvalCallback,
@@ -63,6 +62,7 @@ from experiments.lib.config_checks import (
     resume_folder,
     validate_train_config,
 )
+from experiments.lib.evaluation_job import evaluate_policy
 from experiments.lib.kpi_tables import final_table, print_table
 from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import ESTIMATE_MPC, resolve_policy

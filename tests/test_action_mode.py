@@ -25,8 +25,8 @@ import envs
 from agents.evaluation import evaluate
 from agents.loading import load_saved_policy
 from experiments import train as train_job
-from experiments.evaluate import env_for, evaluate_policy, recorded_env
 from experiments.lib.config_checks import ConfigError
+from experiments.lib.evaluation_job import env_for, evaluate_policy, recorded_env
 from experiments.lib.scenario_sets import load_scenario_set
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from agents.loading import ONNXPolicy, check_policy_shapes
 from agents.vecenv import make_sb3_vec_env
 from envs.paint.env import PaintEnv
 from envs.steel import BOFEnv
-from experiments.evaluate import evaluate_policy
+from experiments.lib.evaluation_job import evaluate_policy
 from experiments.lib.policy_specs import resolve_policy
 from experiments.lib.scenario_sets import load_scenario_set, scenario_names
 from experiments.lib.stats import (
@@ -250,7 +250,7 @@ def test_pid_built_by_evaluate_on_bof_120t_is_the_pid_built_for_it(tmp_path: Pat
     from hydra import compose, initialize
     from omegaconf import OmegaConf
 
-    import experiments.evaluate as evaluate_job
+    import experiments.lib.evaluation_job as evaluate_job
     from agents.baselines.bof_pid import BOFPID
 
     built = []

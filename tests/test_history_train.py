@@ -20,8 +20,8 @@ from agents.history import HistoryPolicy, HistoryWrapper, MemoryConfig
 from agents.loading import load_saved_policy
 from agents.residual import ResidualConfig, ResidualWrapper
 from experiments import train as train_job
-from experiments.evaluate import evaluate_policy
 from experiments.lib.config_checks import ConfigError
+from experiments.lib.evaluation_job import evaluate_policy
 from experiments.lib.scenario_sets import load_scenario_set
 
 TINY = (

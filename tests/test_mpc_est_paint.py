@@ -257,7 +257,7 @@ def test_paint_report_has_the_reference_row_and_the_decomposition(tmp_path: Path
     """experiments.evaluate logs baseline:mpc_est for the paint line under its own family, and
     the report's table and information/control line pick it up as they do for the BOF."""
     from experiments import report
-    from experiments.evaluate import evaluate_policy
+    from experiments.lib.evaluation_job import evaluate_policy
 
     def config(policy: str) -> dict[str, Any]:
         return {

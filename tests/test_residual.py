@@ -28,8 +28,8 @@ from agents.residual import (
     residual_config,
 )
 from experiments import train as train_job
-from experiments.evaluate import evaluate_policy
 from experiments.lib.config_checks import ConfigError
+from experiments.lib.evaluation_job import evaluate_policy
 
 CASES = [
     ("bof", ResidualConfig("operator", 1.0)),
@@ -402,7 +402,7 @@ def test_heat_local_evaluation_only_for_single_heat_training(
     never showed it a campaign; a campaign-trained run is refused with the way out."""
     import mlflow
 
-    from experiments.evaluate import residual_for, trained_on_single_units
+    from experiments.lib.evaluation_job import residual_for, trained_on_single_units
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     base = {"base.name": "pid", "base.scale": "0.5", "base.estimator_features": "True"}

@@ -2,7 +2,7 @@
 
 Transfer matrices, the promotion gate and the fleet compare many policies on many plants on
 the same episodes. Each (policy, plant, scenario set) is evaluated by ``experiments.evaluate``'s
-own code (:func:`experiments.evaluate.evaluate_policy`: one ordinary evaluation run in
+own code (:func:`experiments.lib.evaluation_job.evaluate_policy`: one ordinary evaluation run in
 ``<env>-evaluation``, tagged ``eval_key``), and a later request finds that run and reads the
 returns back from its ``episodes.json``:
 
@@ -22,7 +22,6 @@ an old evaluation for a new policy.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +32,7 @@ from mlflow.exceptions import MlflowException
 
 from envs.core.params import PlantVariant
 from experiments.lib.config_checks import ConfigError
+from experiments.lib.evaluation_job import env_for, evaluate_policy, evaluation_key
 from experiments.lib.scenario_sets import load_scenario_set
 
 __all__ = ["EpisodeScores", "episode_scores", "evaluation_key", "pinned"]
@@ -85,12 +85,6 @@ def pinned(spec: str) -> str:
     return f"models:/{name}/{version.version}"
 
 
-def evaluation_key(spec: str, base: Mapping[str, Any] | None = None) -> str:
-    """What identifies a policy's evaluations: its spec and the residual override it ran with."""
-    text = json.dumps({"policy": spec, "base": dict(base) if base else None}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _stored(
     experiment_id: str, spec: str, key: str, env_id: str, plant: PlantVariant, set_name: str
 ) -> Any:
@@ -138,8 +132,6 @@ def episode_scores(
         episodes: its first N seeds; ``None``: all.
         base: a residual override (``{"campaign_features": False, ...}``), as ``base=``.
     """
-    from experiments.evaluate import env_for, evaluate_policy
-
     spec = pinned(spec)
     process = job["env"]["name"]
     env = env_for(spec, job["env"])
