@@ -4,6 +4,7 @@
     python -m experiments.promote plant=bof_custom plant.name=bof_180t plant.params.heat_size_t=180
     python -m experiments.promote rollback [plant=bof_120t] [reason="..."]
     python -m experiments.promote --propose 7 [plant=...]                         # the fleet
+    python -m experiments.promote --propose champion                              # by alias
     python -m experiments.promote report                                          # fleet.md
 
 - **gate** (default; ``candidate`` defaults to ``models:/<env.registered_model>@candidate``): the
@@ -11,9 +12,10 @@
   plants × scenario sets × episodes; a ``plant=`` override joins the plants). Rules:
   :mod:`experiments.lib.gate`; registry protocol: :mod:`experiments.lib.promotion`.
 - **rollback**: ``champion`` (``plant=``: ``champion-<plant>``) back to the previous champion.
-- **--propose N**: version N offered to every fleet plant (+ a ``plant=`` override), each deciding
-  on its own cells, zero-shot then after a fine-tune (:mod:`experiments.lib.fleet`); one MLflow
-  parent run with a child run per plant; ``results/<env>/fleet.md`` is rewritten at the end.
+- **--propose N** (a version, or an alias such as ``champion``): that version offered to every
+  fleet plant (+ a ``plant=`` override), each deciding on its own cells, zero-shot then after a
+  fine-tune (:mod:`experiments.lib.fleet`); one MLflow parent run with a child run per plant;
+  ``results/<env>/fleet.md`` is rewritten at the end.
 - **report**: ``results/<env>/fleet.md`` only.
 
 The words ``rollback``, ``report`` and ``--propose N`` are shorthands of ``mode=rollback``,
@@ -76,8 +78,11 @@ def command_line(argv: Sequence[str]) -> list[str]:
         args[0] = f"mode={args[0]}"
     if "--propose" in args:
         i = args.index("--propose")
-        if i + 1 >= len(args) or not args[i + 1].isdigit():
-            raise ConfigError("--propose needs the version offered to the fleet: --propose 7")
+        if i + 1 >= len(args) or "=" in args[i + 1] or args[i + 1].startswith("-"):
+            raise ConfigError(
+                "--propose needs the version offered to the fleet: --propose 7 (or an alias: "
+                "--propose champion)"
+            )
         args[i : i + 2] = ["mode=propose", f"propose={args[i + 1]}"]
     process = next((a.split("=", 1)[1] for a in args if a.startswith("env=")), "bof")
     for arg in args:
@@ -229,8 +234,13 @@ def run_proposal(
 ) -> list[PlantOutcome]:
     """``--propose N``: every fleet plant decides; one parent run, a child run per plant."""
     process, model = c["env"]["name"], c["env"]["registered_model"]
-    offered = positive_int(c["propose"], "propose", "the version offered (--propose <version>)")
-    version = candidate_version(f"models:/{model}/{offered}", model, process)
+    offered = c["propose"]
+    if isinstance(offered, str) and not offered.isdigit():  # an alias: the version it names now
+        version = candidate_version(f"models:/{model}@{offered}", model, process)
+    else:
+        offered = int(offered) if isinstance(offered, str) else offered
+        offered = positive_int(offered, "propose", "the version offered (--propose <version>)")
+        version = candidate_version(f"models:/{model}/{offered}", model, process)
     splits = load_splits(c["splits"], process)
     sets = (splits.gate.scenario_sets, splits.gate.episodes)
     budget = positive_int(c["fleet"]["fine_tune_budget"], "fleet.fine_tune_budget", "env-steps")

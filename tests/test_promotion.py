@@ -428,8 +428,11 @@ def test_command_line_words_and_unknown_plants() -> None:
         command_line(["plant=bof_999t"])
     with pytest.raises(ConfigError, match="is a paint plant: use env=paint"):
         command_line(["rollback", f"plant={_a_paint_plant()}"])
+    assert command_line(["--propose", "champion"]) == ["mode=propose", "propose=champion"]
     with pytest.raises(ConfigError, match="--propose needs the version"):
         command_line(["--propose"])
+    with pytest.raises(ConfigError, match="--propose needs the version"):
+        command_line(["--propose", "env=bof"])
 
 
 def _a_paint_plant() -> str:
@@ -446,6 +449,7 @@ def _a_paint_plant() -> str:
         (("candidate=models:/plantrl-bof@nobody",), "has no alias 'nobody'"),
         (("mode=propose", "propose=9"), "plantrl-bof has no version 9"),
         (("mode=propose",), r"propose = None: an integer ≥ 1"),
+        (("mode=propose", "propose=nobody"), "has no alias 'nobody'"),
         (("mode=propose", "propose=1", "fleet.fine_tune_budget=abc"), "fleet.fine_tune_budget"),
         (("mode=rollback",), "no previous champion to roll back to for the gate set"),
         (("mode=rollback", "gate.reps=5"), "gate.reps = 5"),
