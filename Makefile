@@ -105,7 +105,7 @@ report: $(STAMP)  ## results/{bof,paint}/report.md from the MLflow store
 
 # Every committed result, in dependency order: the operator's model and the baselines first, then
 # what is measured with them. After a change to a plant (a new env id) this is the whole list.
-results: calibrate tune bench study-bof study-paint  ## regenerate every file in results/ (several hours on 2 cores)
+results: calibrate tune bench study-bof study-paint transfer-sources-bof transfer-bof fleet-bof transfer-sources-paint transfer-paint fleet-paint  ## regenerate every file in results/ (several hours on 2 cores)
 	for p in bof paint; do \
 		$(BIN)/python -m experiments.studies.exploration_noise --process $$p; \
 		$(BIN)/python -m experiments.studies.mpc_convergence --process $$p; \
