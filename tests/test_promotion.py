@@ -384,7 +384,7 @@ def test_fleet_proposal_moves_exactly_the_aliases_of_plants_that_passed(root: Pa
     )
     assert table.splitlines()[2] == f"Regenerate: `{regenerate}`"
     assert "| bof_high_p | ood | PID (no learned policy adopted) |" in table
-    assert "declined v3 (" in table and "reasons: tag fleet/bof_high_p/reasons)" in table
+    assert "declined v3 (" in table and "all reasons: tag fleet/bof_high_p/reasons)" in table
     lineage = f"from v{offered}, fine-tuned at bof_120t (5000 steps)"
     assert f"| bof_120t | ood | v2 (champion-bof_120t) | {lineage} |" in table
     assert "| bof_250t | train | v1 (champion-bof_250t) | trained at bof_250t | nominal |" in table

@@ -175,7 +175,11 @@ def _last_declined(client: MlflowClient, model: str, scope: Scope) -> str:
     if not rejected:
         return ""
     when, version = max(rejected)
-    return f"declined v{version} ({when}; reasons: tag {scope.prefix}reasons)"
+    reasons = client.get_model_version(model, str(version)).tags.get(scope.prefix + "reasons", "")
+    first = reasons.strip().splitlines()[0].lstrip("- ") if reasons.strip() else ""
+    more = len(reasons.strip().splitlines()) - 1
+    shown = f"; {first}" + (f" (+{more} more)" if more > 0 else "") if first else ""
+    return f"declined v{version} ({when}{shown}; all reasons: tag {scope.prefix}reasons)"
 
 
 def fleet_table(
