@@ -92,12 +92,15 @@ transfer-%: $(STAMP)  ## transfer-bof / transfer-paint: results/<env>/transfer.m
 # Issue 15's fleet: a candidate (the transfer recipe trained with domain randomisation, seed 100)
 # is registered (alias candidate), put through the promotion gate (champion if it passes), then
 # offered to every sister plant (each decides with the same gate on its own plant: zero-shot,
-# then after a 100k-step fine-tune there); writes results/<env>/fleet.md. Run it alone: another
+# then after a fine-tune there: 100k steps on the BOF, 30k on the slower paint line); writes
+# results/<env>/fleet.md. Run it alone: another
 # job registering a version in between would move the alias `candidate` first.
+FLEET_BUDGET_bof   ?= 100000
+FLEET_BUDGET_paint ?= 30000
 fleet-%: $(STAMP)  ## fleet-bof / fleet-paint: train a candidate, gate it, offer it to the fleet
 	$(BIN)/python -m experiments.train experiment=transfer_source env=$* seed=100 env.kwargs.randomize=true run_tags.source=fleet
 	$(BIN)/python -m experiments.promote env=$*
-	$(BIN)/python -m experiments.promote env=$* --propose candidate
+	$(BIN)/python -m experiments.promote env=$* --propose candidate fleet.fine_tune_budget=$(FLEET_BUDGET_$*)
 
 report: $(STAMP)  ## results/{bof,paint}/report.md from the MLflow store
 	$(BIN)/python -m experiments.report env=bof
