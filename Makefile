@@ -86,8 +86,12 @@ transfer-sources-%: $(STAMP)  ## transfer-sources-bof / -paint: train the transf
 	$(BIN)/python -m experiments.train -m experiment=transfer_source env=$* seed=$(TRANSFER_SEEDS_$*)
 	$(BIN)/python -m experiments.train -m experiment=transfer_source env=$* seed=$(TRANSFER_SEEDS_$*) env.kwargs.randomize=true run_tags.source=randomised
 
+# the committed BOF table: the ood plants bof_120t and bof_worn_lance, 32 nominal heats + 8 drift
+# campaigns (single-env evaluation of 10 policies on every plant is the cost); all targets: drop them
+TRANSFER_ARGS_bof   ?= 'targets=[train,held_out,bof_120t,bof_worn_lance]' 'episodes={nominal: 32, drift: 8}'
+TRANSFER_ARGS_paint ?=
 transfer-%: $(STAMP)  ## transfer-bof / transfer-paint: results/<env>/transfer.md + transfer.png (after transfer-sources-%)
-	$(BIN)/python -m experiments.transfer env=$*
+	$(BIN)/python -m experiments.transfer env=$* $(TRANSFER_ARGS_$*)
 
 # Issue 15's fleet: a candidate (the transfer recipe trained with domain randomisation, seed 100)
 # is registered (alias candidate), put through the promotion gate (champion if it passes), then

@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from shlex import quote
 from typing import Any, cast
 
 import hydra
@@ -614,9 +615,8 @@ def run_transfer(c: dict[str, Any], plant_choice: str | None, explicit: Collecti
     out.mkdir(parents=True, exist_ok=True)
     cells = zero_shot(c, groups, targets, splits, episodes) if "zero_shot" in c["stages"] else []
     fine = fine_tuning(c, groups, splits, episodes) if "fine_tune" in c["stages"] else []
-    command = "python -m experiments.transfer " + " ".join(
-        HydraConfig.get().overrides.task if HydraConfig.initialized() else []
-    )
+    overrides = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
+    command = " ".join(["python -m experiments.transfer", *map(quote, overrides)])
     goals = zero_shot_goals(cells, groups) if cells else []
     body = []
     files = []
