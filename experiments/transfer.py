@@ -116,6 +116,15 @@ def source_groups(groups: Mapping[str, Any], process: str) -> list[SourceGroup]:
                 f"(make transfer-sources-{process})"
             )
         runs = runs[runs["tags.model_uri"].notna()]
+        if "tags.init_from" in runs:  # a warm-started run is a fine-tune, never a source
+            runs = runs[runs["tags.init_from"].isna()]
+        seeds = runs["tags.seed"]
+        if seeds.duplicated().any():
+            raise ConfigError(
+                f"sources.groups.{name} selects several runs of seed(s) "
+                f"{sorted(set(seeds[seeds.duplicated()]))} (filter: {group['filter']}): "
+                "narrow the filter to one run per seed"
+            )
         runs = runs.assign(seed_order=runs["tags.seed"].astype(int)).sort_values("seed_order")
         out.append(
             SourceGroup(
@@ -381,7 +390,13 @@ def trained_run(
             seed,
             tracking={**c["tracking"], "experiment": process},
             paths=c["paths"],
-            extra_overrides=[f"eval.every_steps={every}", f"train.checkpoint_every_steps={every}"],
+            extra_overrides=[
+                f"eval.every_steps={every}",
+                f"train.checkpoint_every_steps={every}",
+                # the train job's closing table (incl. the MPC on estimates: ≈ 7 s per paint
+                # shift) is not what this stage scores: the target's scenario sets are
+                f"eval.final_episodes={int(c['fine_tune']['final_episodes'])}",
+            ],
             run_tags=tags,
             warm_start=role == "warm",
         )

@@ -170,7 +170,9 @@ def fine_tune(
         mlflow.set_tracking_uri(previous)
     variant = _variant(plant)
     marker = f"ft-{uuid.uuid4().hex}"
-    tags = {**(run_tags or {}), "fine_tune_id": marker}
+    # the source's recipe may tag its runs (experiment=transfer_source: study, source); its
+    # fine-tunes are no such runs: they are marked as fine-tunes unless the caller says otherwise
+    tags = {"study": "fine-tune", "source": "fine-tune", **(run_tags or {}), "fine_tune_id": marker}
     overrides = [
         *[o for o in pinned.overrides or [] if _kept(o)],
         *([f"init_from={_quoted(pinned.spec)}"] if warm_start else []),
