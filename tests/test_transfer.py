@@ -285,3 +285,25 @@ def test_scores_are_evaluated_once_and_read_back(tmp_path: Path) -> None:
     assert len(mlflow.search_runs(experiment_names=["bof-evaluation"])) == 2
     with pytest.raises(ConfigError, match="no registered model 'plantrl-bof'"):
         pinned("models:/plantrl-bof@champion")
+
+
+def test_source_groups_skip_fine_tunes_and_refuse_two_runs_of_a_seed(tmp_path: Path) -> None:
+    """A fine-tune inherits its recipe's run tags: it is never a source; two runs of one seed
+    in a group are refused (a filter that is too wide)."""
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = mlflow.create_experiment("bof", artifact_location=str(tmp_path / "art"))
+
+    def run(seed: int, **tags: str) -> str:
+        base = {"study": "transfer", "source": "single", "seed": str(seed), "model_uri": "m"}
+        with mlflow.start_run(experiment_id=experiment, tags={**base, **tags}) as r:
+            return r.info.run_id
+
+    first, second = run(1), run(0)
+    run(0, init_from="models:/plantrl-bof/3")  # a fine-tune of the same recipe
+    groups = {"single": {"filter": "tags.study = 'transfer' and tags.source = 'single'"}}
+    (group,) = transfer.source_groups(groups, "bof")
+    assert group.specs == (f"runs:/{second}", f"runs:/{first}")  # in seed order
+    assert group.seeds == ("0", "1")
+    run(1)
+    with pytest.raises(ConfigError, match=r"several runs of seed\(s\) \['1'\]"):
+        transfer.source_groups(groups, "bof")
