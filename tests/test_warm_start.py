@@ -300,7 +300,7 @@ def test_fine_tune_registers_a_child_version(root: Path, source: Source) -> None
         tracking={"uri": store_uri(root), "experiment": "bof"},
         paths={"root": str(root)},
         extra_overrides=["eval.every_steps=128", "train.checkpoint_every_steps=128"],
-        run_tags={"study": "transfer", "arm": "1"},
+        run_tags={"arm": "1"},
     )
     assert result.spec == f"runs:/{source.run_id}" and result.budget == 128
     assert (result.plant, result.plant_hash) == resolve_variant("bof_120t").identity()
@@ -309,6 +309,8 @@ def test_fine_tune_registers_a_child_version(root: Path, source: Source) -> None
     assert run.data.params["seed"] == "3"
     assert run.data.params["agent.algo.n_steps"] == "64"  # the source's own overrides
     assert run.data.tags["arm"] == "1" and run.data.tags["parent_run"] == source.run_id
+    # marked as a fine-tune: a study's source filter (study, source tags) never selects it
+    assert (run.data.tags["study"], run.data.tags["source"]) == ("fine-tune", "fine-tune")
     version = client_for(root).get_model_version(MODEL, "2")
     assert version.tags["lineage/budget"] == "128"
     assert version.tags["lineage/parent_version"] == "1"
