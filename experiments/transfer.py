@@ -309,8 +309,9 @@ def heatmap(cells: Sequence[ZeroShotCell], out: Path) -> Path:
     targets.sort(key=lambda t: SPLITS.index(t[0]))
     rows = list(dict.fromkeys((x.group, x.scenario_set) for x in cells))
     fig, axes = plt.subplots(1, 2, figsize=(2.2 + 1.1 * len(targets) * 2, 1.2 + 0.5 * len(rows)))
-    for ax, (reference, title) in zip(
-        axes, (("mpc_est", "vs MPC on estimates"), ("mpc", "vs MPC oracle")), strict=True
+    fig.subplots_adjust(wspace=0.08)
+    for k, (ax, (reference, title)) in enumerate(
+        zip(axes, (("mpc_est", "vs MPC on estimates"), ("mpc", "vs MPC oracle")), strict=True)
     ):
         grid = np.full((len(rows), len(targets)), np.nan)
         for x in cells:
@@ -327,7 +328,10 @@ def heatmap(cells: Sequence[ZeroShotCell], out: Path) -> Path:
             ha="right",
             fontsize=7,
         )
-        ax.set_yticks(range(len(rows)), [f"{g} / {s}" for g, s in rows], fontsize=7)
+        # the rows are the same in both panels: labelled once, on the left
+        ax.set_yticks(
+            range(len(rows)), [f"{g} / {s}" for g, s in rows] if k == 0 else [], fontsize=7
+        )
         ax.set_title(f"zero-shot gap closed {title}", fontsize=9)
     fig.colorbar(image, ax=axes, shrink=0.8, label="gap closed (0 = PID, 1 = reference)")
     path = out / "transfer.png"
