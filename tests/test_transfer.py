@@ -268,9 +268,11 @@ def test_bad_transfer_input_is_refused_before_work(tmp_path: Path) -> None:
 # --- 4. scores ---------------------------------------------------------------------------------
 
 
-def test_scores_are_evaluated_once_and_read_back(tmp_path: Path) -> None:
-    c = compose_transfer(tmp_path)
-    mlflow.set_tracking_uri(c["tracking"]["uri"])
+def test_scores_are_evaluated_once_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = compose_transfer(tmp_path / "root")
+    monkeypatch.chdir(tmp_path)  # MLflow's default store would be ./mlflow.db
     job = {**c, "tracking": {**c["tracking"]}}
     plant = variant("bof", "bof_250t_lean_si")
     first = episode_scores(job, "baseline:pid", plant, "nominal", 3)
@@ -283,6 +285,7 @@ def test_scores_are_evaluated_once_and_read_back(tmp_path: Path) -> None:
     renamed = episode_scores(job, "baseline:pid", plant.renamed("x"), "nominal", 3)
     assert renamed.run_id in (first.run_id, other.run_id)  # by the plant's hash, not its name
     assert len(mlflow.search_runs(experiment_names=["bof-evaluation"])) == 2
+    assert not (tmp_path / "mlflow.db").exists()  # the job's store, never the default one
     with pytest.raises(ConfigError, match="no registered model 'plantrl-bof'"):
         pinned("models:/plantrl-bof@champion")
 

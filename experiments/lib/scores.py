@@ -132,6 +132,7 @@ def episode_scores(
         episodes: its first N seeds; ``None``: all.
         base: a residual override (``{"campaign_features": False, ...}``), as ``base=``.
     """
+    mlflow.set_tracking_uri(job["tracking"]["uri"])  # never MLflow's default (./mlflow.db)
     spec = pinned(spec)
     process = job["env"]["name"]
     env = env_for(spec, job["env"])
