@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,17 @@ def test_killed_and_resumed_run_has_the_uninterrupted_history(
     assert key_steps(resumed) == key_steps(uninterrupted[2])
 
 
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    """SIGINT as a shell's Ctrl-C meets a Python job: the default handler, KeyboardInterrupt.
+    Another test of the same worker process may have left another disposition behind (seen
+    under xdist in the full suite); it is put back afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("default_sigint")
 def test_ctrl_c_and_resumed_run_has_the_uninterrupted_history(
     root: Path,
     compose_train: Any,
