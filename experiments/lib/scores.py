@@ -139,22 +139,26 @@ def episode_scores(
     sset = load_scenario_set(process, scenario_set).with_episodes(episodes)
     key = evaluation_key(spec, base)
     tracking = {**job["tracking"], "experiment": f"{process}-evaluation"}
-    experiment = mlflow.get_experiment_by_name(tracking["experiment"])
-    if experiment is not None:
-        for _, run in _stored(
-            experiment.experiment_id, spec, key, env["id"], plant, scenario_set
-        ).iterrows():
+
+    def stored() -> EpisodeScores | None:
+        """The newest stored evaluation that holds these seeds, if any."""
+        experiment = mlflow.get_experiment_by_name(tracking["experiment"])
+        if experiment is None:
+            return None
+        runs = _stored(experiment.experiment_id, spec, key, env["id"], plant, scenario_set)
+        for _, run in runs.iterrows():
             returns = _read(run, sset.seeds)
             if returns is not None:
+                family = str(run.get("tags.policy_family", ""))
+                seeds = tuple(sset.seeds)
                 return EpisodeScores(
-                    spec,
-                    plant.name,
-                    scenario_set,
-                    tuple(sset.seeds),
-                    returns,
-                    run["run_id"],
-                    str(run.get("tags.policy_family", "")),
+                    spec, plant.name, scenario_set, seeds, returns, run["run_id"], family
                 )
+        return None
+
+    found = stored()
+    if found is not None:
+        return found
     evaluate_policy(
         {
             **job,
@@ -168,17 +172,6 @@ def episode_scores(
         },
         plant.name,
     )
-    experiment = mlflow.get_experiment_by_name(tracking["experiment"])
-    assert experiment is not None  # evaluate_policy created it
-    run = _stored(experiment.experiment_id, spec, key, env["id"], plant, scenario_set).iloc[0]
-    returns = _read(run, sset.seeds)
-    assert returns is not None  # the run just written holds exactly these seeds
-    return EpisodeScores(
-        spec,
-        plant.name,
-        scenario_set,
-        tuple(sset.seeds),
-        returns,
-        run["run_id"],
-        str(run.get("tags.policy_family", "")),
-    )
+    found = stored()
+    assert found is not None  # the run just written holds exactly these seeds
+    return found
