@@ -68,6 +68,7 @@ import numpy as np
 import numpy.typing as npt
 
 import envs
+from agents.baselines import load_baseline
 from envs.core.layout import Field, Layout
 
 __all__ = [
@@ -239,8 +240,6 @@ class ResidualController:
         plant: Any = None,
         env_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        from agents.loading import load_baseline  # loading wraps saved residual policies
-
         if not config.active:
             raise ValueError("ResidualController needs a base controller, got base='none'")
         if config.estimator_features and process not in FEATURES:

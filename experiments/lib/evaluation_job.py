@@ -49,6 +49,7 @@ from mlflow.exceptions import MlflowException
 import envs
 from agents.builder import trusting_pickles
 from agents.evaluation import EpisodeResults, evaluate
+from agents.onnx_runtime import METADATA_KEY
 from agents.residual import ResidualConfig, ResidualController, ResidualPolicy, residual_config
 from envs.core.config import SCENARIO_DIR
 from experiments.lib.config_checks import ConfigError, check_tracking
@@ -181,8 +182,9 @@ def _training_params(run_id: str) -> dict[str, str] | None:
 
 
 def recorded_residual(spec: str) -> ResidualConfig | None:
-    """The residual settings the policy's training recorded; None where nothing is recorded
-    (baselines, ONNX files, runs from before residual control: those are ``base=none``)."""
+    """The residual settings the policy's training recorded (an exported ONNX file: its
+    interface record); None where nothing is recorded (baselines, ONNX files without the
+    record, runs from before residual control: those are ``base=none``)."""
     if spec.startswith("baseline:"):
         return None
     run_id = _run_of(spec)
@@ -194,6 +196,9 @@ def recorded_residual(spec: str) -> ResidualConfig | None:
             k[len("base.") :]: v for k, v in params.items() if k.startswith("base.")
         }
         return residual_config(node)
+    if spec.endswith(".onnx"):  # an exported correction records its base in the file
+        record = _onnx_metadata(spec).get(METADATA_KEY)
+        return residual_config(json.loads(record).get("residual")) if record else None
     config = Path(spec) / "config.yaml"
     if config.is_file():
         return residual_config(yaml.safe_load(config.read_text()).get("base"))
