@@ -40,9 +40,10 @@ lint: $(STAMP)  ## ruff lint + format check, mypy type check
 	$(BIN)/ruff format --check envs agents experiments tests
 	$(BIN)/mypy envs agents experiments
 
-bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training}.md
+bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training,export}.md
 	$(BIN)/python -m experiments.benchmarks.envs
 	$(BIN)/python -m experiments.benchmarks.training
+	$(BIN)/python -m experiments.benchmarks.export
 
 calibrate: $(STAMP)  ## refit the BOF operator's static model on the nominal plant
 	$(BIN)/python -m experiments.calibration.bof

@@ -43,6 +43,17 @@ def test_training_benchmark_quick_run_writes_its_table(tmp_path: Path):
         assert row in table
 
 
+@pytest.mark.slow
+def test_export_benchmark_quick_run_writes_its_table(tmp_path: Path):
+    table = run_quick("experiments.benchmarks.export", tmp_path / "export.md")
+    for process in ("BOF", "paint"):
+        for actor in ("PPO 64×64 (default)", "PPO 256×256", "SAC 128×128 (default)"):
+            assert f"| {actor}, {process} | " in table
+            assert f"| {actor}, {process}: graph adds" in table
+    assert table.count("≥ 10×") == 6 and "≤ 30 µs" in table and "≤ 50 µs" in table
+    assert (tmp_path / "export.json").is_file()
+
+
 def _worktrees() -> list[str]:
     listing = subprocess.run(
         ["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True, check=True
