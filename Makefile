@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: help install run demo mlflow-ui test test-fast lint bench calibrate tune tune-agent study-bof study-paint report results clean transfer-sources-bof transfer-sources-paint transfer-bof transfer-paint fleet-bof fleet-paint
+.PHONY: help install run demo mlflow-ui test test-fast lint bench export-examples calibrate tune tune-agent study-bof study-paint report results clean transfer-sources-bof transfer-sources-paint transfer-bof transfer-paint fleet-bof fleet-paint
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,14 @@ bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training,export}.md
 	$(BIN)/python -m experiments.benchmarks.envs
 	$(BIN)/python -m experiments.benchmarks.training
 	$(BIN)/python -m experiments.benchmarks.export
+
+# the committed example cards: the BOF policy the fleet deployed at its 300 t plant, the paint
+# line's newest candidate (policy.onnx itself is git-ignored; the cards are in results/)
+export-examples: $(STAMP)  ## results/{bof,paint}/export/model_card.* from the registry (export + checks)
+	$(BIN)/python -m experiments.export policy=models:/plantrl-bof@champion-bof_300t_high_scrap \
+		plant=bof_300t_high_scrap out=results/bof/export overwrite=true
+	$(BIN)/python -m experiments.export env=paint policy=models:/plantrl-paint@candidate \
+		out=results/paint/export overwrite=true
 
 calibrate: $(STAMP)  ## refit the BOF operator's static model on the nominal plant
 	$(BIN)/python -m experiments.calibration.bof
@@ -113,7 +121,7 @@ report: $(STAMP)  ## results/{bof,paint}/report.md from the MLflow store
 
 # Every committed result, in dependency order: the operator's model and the baselines first, then
 # what is measured with them. After a change to a plant (a new env id) this is the whole list.
-results: calibrate tune bench study-bof study-paint transfer-sources-bof transfer-bof fleet-bof transfer-sources-paint transfer-paint fleet-paint  ## regenerate every file in results/ (several hours on 2 cores)
+results: calibrate tune bench study-bof study-paint transfer-sources-bof transfer-bof fleet-bof transfer-sources-paint transfer-paint fleet-paint export-examples  ## regenerate every file in results/ (several hours on 2 cores)
 	for p in bof paint; do \
 		$(BIN)/python -m experiments.studies.exploration_noise --process $$p; \
 		$(BIN)/python -m experiments.studies.mpc_convergence --process $$p; \

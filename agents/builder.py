@@ -27,6 +27,7 @@ from agents.history import MemoryConfig
 from agents.policy_files import (
     MANIFEST_FILE,
     NORMALIZATION_FILE,
+    algo_config,
     load_model,
     load_normalization,
     read_manifest,
@@ -108,7 +109,7 @@ def build_agent(
     sets the initial exploration of single actuators; the others keep
     ``policy_kwargs.log_std_init``.
     """
-    model = instantiate(agent_cfg["algo"], env=env, seed=seed, _convert_="all")
+    model = instantiate(algo_config(agent_cfg, env), env=env, seed=seed, _convert_="all")
     per_action = agent_cfg.get("log_std_per_action")
     if per_action:
         set_initial_log_std(model, per_action, action_names or [])

@@ -75,6 +75,8 @@ def check_policy_shapes(policy: Any, n_obs: int, n_act: int, what: str) -> None:
         )
     if hasattr(policy, "attach"):
         return  # a privileged baseline acts only once attached to its envs
+    if hasattr(policy, "reset"):  # a recurrent policy's state is sized by its batch
+        policy.reset(2)
     try:
         actions = np.asarray(policy.act(np.zeros((2, n_obs), dtype=np.float32)))
     except Exception as err:

@@ -4,11 +4,17 @@ The graph (:class:`ExportGraph`) computes, for observations ``obs`` (float32, ba
 engineering units, as the env returns them):
 
 1. the observation normalisation the policy was trained with (SB3 ``VecNormalize``:
-   ``clip((obs − mean)/sqrt(var + ε), ±clip_obs)``, in float64 as SB3 does, then float32);
+   ``clip((obs − mean)/sqrt(var + ε), ±clip_obs)``);
 2. the deterministic actor (PPO/A2C: the Gaussian's mean; SAC/TQC: tanh of the mean; TD3: the
    deterministic actor), clipped to [-1, 1] as ``predict`` does;
-3. the command heads (:mod:`agents.command_heads`): ``offset + scale·f(a)`` clipped to the
-   command's range (a residual correction: scaled by its base's scale, linear).
+3. the command heads (:mod:`agents.command_heads`): ``offset + scale·f(a)``, inside the
+   command's [low, high] because ``a`` is (a residual correction: scaled by its base's scale,
+   linear).
+
+Every node costs onnxruntime ≈ 0.4 µs (``results/benchmarks/export.md``), as much as a layer of
+a small actor, so the graph is written with few: the normalisation is four (float32, the mean
+split into a float32 pair), the dead band three (``a − clip(a, ±d)``, its 1/(1 − d) in the
+gain), the heads two.
 
 Batch is the only dynamic axis. Rate limits are state (the previous set-point), so they are not
 in the graph: the model card states them and the actuator side applies them.
@@ -116,14 +122,12 @@ class ExportGraph(torch.nn.Module):
         epsilon: The normaliser's ε. clip_obs: Its clip of the normalised observation.
     """
 
-    mean: torch.Tensor
+    mean_high: torch.Tensor
+    mean_low: torch.Tensor
     inv_std: torch.Tensor
     offset: torch.Tensor
-    scale: torch.Tensor
-    low: torch.Tensor
-    high: torch.Tensor
+    gain: torch.Tensor
     dead_band: torch.Tensor
-    banded: torch.Tensor
 
     def __init__(
         self,
@@ -136,36 +140,39 @@ class ExportGraph(torch.nn.Module):
     ) -> None:
         super().__init__()
         self.actor = _actor(policy)
-        self.normalise = obs_mean is not None
+        self.normalise = obs_mean is not None and obs_var is not None
         if obs_mean is not None and obs_var is not None:
-            self.register_buffer("mean", torch.as_tensor(obs_mean, dtype=torch.float64))
-            self.register_buffer(
-                "inv_std", 1.0 / torch.sqrt(torch.as_tensor(obs_var, dtype=torch.float64) + epsilon)
-            )
+            # the mean as a float32 pair (high + low): obs − high is exact for an entry close
+            # to its mean (the normaliser's near-constant inputs, ε-scaled by 1e4), so float32
+            # keeps SB3's float64 normalisation to rounding with four graph nodes, not five
+            mean = np.asarray(obs_mean, dtype=np.float64)
+            high = mean.astype(np.float32)
+            inv_std = 1.0 / np.sqrt(np.asarray(obs_var, dtype=np.float64) + epsilon)
+            self.register_buffer("mean_high", torch.as_tensor(high))
+            low = ((mean - high) * inv_std).astype(np.float32)
+            self.register_buffer("mean_low", torch.as_tensor(low))
+            self.register_buffer("inv_std", torch.as_tensor(inv_std.astype(np.float32)))
         self.clip_obs = float(clip_obs)
-
-        def column(values: list[float]) -> torch.Tensor:
-            return torch.tensor(values, dtype=torch.float32)
-
-        self.register_buffer("offset", column([h.offset for h in heads]))
-        self.register_buffer("scale", column([h.scale for h in heads]))
-        self.register_buffer("low", column([h.low for h in heads]))
-        self.register_buffer("high", column([h.high for h in heads]))
-        dead = [h.dead_band for h in heads]
-        self.has_dead_band = any(d > 0.0 for d in dead)
-        self.register_buffer("dead_band", column(dead))
-        self.register_buffer("banded", torch.tensor([d > 0.0 for d in dead]))
+        dead = np.array([h.dead_band for h in heads], dtype=np.float64)
+        self.has_dead_band = bool((dead > 0.0).any())
+        self.register_buffer("dead_band", torch.as_tensor(dead.astype(np.float32)))
+        # f(a) = (a − clip(a, ±d))/(1 − d) is the dead band (d = 0: the identity); its 1/(1 − d)
+        # goes into the gain. y = offset + gain · (a − clip(a, ±d)) stays inside
+        # offset ± scale = [low, high] because a is clipped to [-1, 1] first
+        gain = np.array([h.scale for h in heads], dtype=np.float64) / (1.0 - dead)
+        self.register_buffer("gain", torch.as_tensor(gain.astype(np.float32)))
+        offset = np.array([h.offset for h in heads], dtype=np.float32)
+        self.register_buffer("offset", torch.as_tensor(offset))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         x = obs
         if self.normalise:
-            z = (obs.to(torch.float64) - self.mean) * self.inv_std
-            x = torch.clamp(z, -self.clip_obs, self.clip_obs).to(torch.float32)
+            z = (obs - self.mean_high) * self.inv_std - self.mean_low
+            x = torch.clamp(z, -self.clip_obs, self.clip_obs)
         a = torch.clamp(self.actor(x), -1.0, 1.0)
         if self.has_dead_band:
-            shifted = torch.relu(torch.abs(a) - self.dead_band) / (1.0 - self.dead_band)
-            a = torch.where(self.banded, torch.sign(a) * shifted, a)
-        return torch.minimum(torch.maximum(self.offset + self.scale * a, self.low), self.high)
+            a = a - torch.minimum(torch.maximum(a, -self.dead_band), self.dead_band)
+        return self.offset + self.gain * a
 
 
 @contextlib.contextmanager
@@ -199,9 +206,11 @@ def export_onnx(
     path = Path(path)
     graph = graph.eval()
     example = torch.zeros((2, n_obs), dtype=torch.float32)  # batch ≥ 2: a batch of 1 is specialised
-    # SB3's distributions validate their arguments, which the dynamo exporter cannot trace
-    torch.distributions.Distribution.set_default_validate_args(False)
     batch = torch.export.Dim("batch")
+    # SB3's distributions validate their arguments, which the dynamo exporter cannot trace;
+    # the process's setting is restored afterwards
+    validating = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
     try:
         with _quiet_exporter():
             program = torch.onnx.export(
@@ -217,6 +226,8 @@ def export_onnx(
             )
     except Exception as err:  # the exporter raises many types; keep its reason
         raise ExportError(f"ONNX export of the policy failed: {err}") from err
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(validating)
     assert program is not None
     model = program.model_proto
     model.ir_version = IR_VERSION

@@ -32,7 +32,7 @@ import json
 import struct
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 import onnxruntime as ort
@@ -95,9 +95,9 @@ class OnnxController:
                 f"observation has shape {np.shape(obs)}, expected ({self.n_obs},) or "
                 f"(batch, {self.n_obs}): inputs {', '.join(self.input_names)}"
             )
-        bad = np.argwhere(~np.isfinite(batch))
-        if bad.size:
-            row, col = (int(v) for v in bad[0])
+        finite = np.isfinite(batch)
+        if not finite.all():  # the common case costs one pass; the search only on a fault
+            row, col = (int(v) for v in np.argwhere(~finite)[0])
             name = self.input_names[col] if col < len(self.input_names) else f"obs[{col}]"
             raise ValueError(
                 f"observation row {row}: input {col} ({name}) is {batch[row, col]}; the policy "
@@ -112,7 +112,7 @@ class OnnxController:
         return out[0] if np.ndim(obs) == 1 else out
 
 
-def read_exact(stream: BinaryIO, n: int) -> bytes:
+def read_exact(stream: IO[bytes], n: int) -> bytes:
     data = b""
     while len(data) < n:
         chunk = stream.read(n - len(data))
@@ -122,18 +122,18 @@ def read_exact(stream: BinaryIO, n: int) -> bytes:
     return data
 
 
-def _write_text(out: BinaryIO, text: str) -> None:
+def _write_text(out: IO[bytes], text: str) -> None:
     data = text.encode()
     out.write(struct.pack("<i", len(data)) + data)
 
 
-def read_text(inp: BinaryIO) -> str:
+def read_text(inp: IO[bytes]) -> str:
     """One length-prefixed UTF-8 text of the protocol."""
     (n,) = struct.unpack("<i", read_exact(inp, 4))
     return read_exact(inp, n).decode()
 
 
-def serve(controller: OnnxController, inp: BinaryIO, out: BinaryIO) -> int:
+def serve(controller: OnnxController, inp: IO[bytes], out: IO[bytes]) -> int:
     """Answer observation frames with command frames until a zero-row request; requests served."""
     hello = {
         "n_obs": controller.n_obs,

@@ -232,6 +232,38 @@ class _SpacesOnly(gym.Env):
         raise RuntimeError("a policy loaded for inference has no env to step")
 
 
+def sized_action_noise(noise: Mapping[str, Any], n_act: int) -> dict[str, Any]:
+    """``agent.algo.action_noise`` with its ``mean`` and ``sigma`` as one entry per actuator: a
+    number applies to all of them (the same config serves the BOF's 5 and the paint line's 11).
+
+    Raises:
+        ValueError: a list whose length is not the env's action dimension.
+    """
+    sized = dict(noise)
+    for key in ("mean", "sigma"):
+        value = sized.get(key)
+        if value is None:
+            continue
+        if isinstance(value, int | float):
+            sized[key] = [float(value)] * n_act
+        elif len(value) != n_act:
+            raise ValueError(
+                f"agent.algo.action_noise.{key} has {len(value)} entries, the env has {n_act} "
+                "actions: give one number for all of them or one per actuator"
+            )
+    return sized
+
+
+def algo_config(agent_cfg: Mapping[str, Any], env: VecEnv) -> dict[str, Any]:
+    """``agent.algo`` ready to instantiate on ``env``: its action noise sized to the env."""
+    algo = dict(agent_cfg["algo"])
+    if isinstance(algo.get("action_noise"), Mapping):
+        shape = env.action_space.shape
+        assert shape is not None  # a flat Box
+        algo["action_noise"] = sized_action_noise(algo["action_noise"], shape[0])
+    return algo
+
+
 def fresh_algorithm(
     agent_cfg: Mapping[str, Any], manifest: Mapping[str, Any] | None, env: VecEnv | None
 ) -> BaseAlgorithm:
@@ -256,7 +288,7 @@ def fresh_algorithm(
         # PPO checks its minibatch against n_steps × n_envs of *this* env: one spaces-only env
         # for loading, not the training batch, so its truncated-minibatch advice does not apply
         warnings.filterwarnings("ignore", message="You have specified a mini-batch size")
-        return instantiate(agent_cfg["algo"], env=env, _convert_="all", **options)
+        return instantiate(algo_config(agent_cfg, env), env=env, _convert_="all", **options)
 
 
 def load_model(

@@ -30,6 +30,7 @@ from agents.allowlist import NotAllowedError, allowed_class, check_targets
 from agents.builder import MODEL_FILE, VECNORM_FILE, load_policy, make_train_env, save_policy
 from agents.loading import load_saved_policy
 from agents.policy import SB3Policy
+from agents.policy_files import algo_config
 
 REPO = Path(__file__).resolve().parents[1]
 ENV_ID = "plantrl/BOF-v2"
@@ -170,7 +171,7 @@ def test_every_agent_config_round_trips_without_pickle(name: str, tmp_path: Path
     agent = yaml.safe_load((REPO / "conf" / "agent" / f"{name}.yaml").read_text())
     agent["algo"].update(SMALL[name])
     venv = make_train_env(ENV_ID, 2, 0, None, {}, True, False, 0.99)
-    model = instantiate(agent["algo"], env=venv, seed=0, _convert_="all")
+    model = instantiate(algo_config(agent, venv), env=venv, seed=0, _convert_="all")
     model.learn(64)
     folder = save_policy(model, venv, tmp_path / "policy")
     (folder / "config.yaml").write_text(yaml.safe_dump({"agent": agent}))

@@ -105,22 +105,21 @@ def _markdown(card: ModelCard) -> str:
     ]
     if i.get("residual"):
         r = i["residual"]
-        lines.append(
+        text = (
             f"- **Residual**: the file outputs a correction on the plant's `{r['name']}` "
             f"controller (scale {r['scale']:g}). Per actuator the plant sums "
             "`a = clip(a_base + action/unit, -1, 1)` in the base's normalised units (`unit`: "
             "the output's trim unit below) and applies its adjust rule to `a`."
-            + (
-                " Inputs after the env's 26/… entries are the base's estimates."
-                if r.get("estimator_features")
-                else ""
-            )
-            + (
-                ""
-                if r.get("campaign_features", True)
-                else " Campaign inputs must be fed as 0 (heat-local correction)."
-            )
         )
+        n_env = i.get("env_inputs", len(i["inputs"]))
+        if n_env < len(i["inputs"]):
+            text += (
+                f" Inputs {n_env}–{len(i['inputs']) - 1} are the base's own estimates "
+                "(its state, computed by the base each step)."
+            )
+        if not r.get("campaign_features", True):
+            text += " Campaign inputs are fed as 0: a heat-local correction (see Inputs)."
+        lines.append(text)
     src = card.source
     lines += [
         f"- **Source**: training run `{src.get('training_run', '–')}`, registered "
@@ -155,11 +154,12 @@ def _markdown(card: ModelCard) -> str:
         "",
         "## Inputs",
         "",
-        "| # | name | unit | min | max |",
-        "| --- | --- | --- | --- | --- |",
+        "| # | name | unit | min | max | note |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     lines += [
         f"| {k} | `{r['name']}` | {r['unit']} | {r['low']:g} | {r['high']:g} |"
+        + (" fed as 0 |" if r.get("fed_as_zero") else " |")
         for k, r in enumerate(i["inputs"])
     ]
     shares = p["max_abs_command_error_share"]
@@ -172,6 +172,7 @@ def _markdown(card: ModelCard) -> str:
         f"{max(shares.values()):.2e} of the output's range (limit {p['tolerance_share']:.0e}).",
         f"- Closed loop on the same {len(p['seeds'])} episodes: largest |Δ return| "
         f"{p['max_abs_return_diff']:.3g}, largest |Δ unit KPI| {p['max_abs_kpi_diff']:.3g} "
+        f"({p['max_rel_kpi_diff']:.2g} relative) "
         f"(mean return {p['return_mean_original']:.4g} original, {p['return_mean_onnx']:.4g} "
         "ONNX).",
         "",
