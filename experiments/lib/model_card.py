@@ -117,7 +117,7 @@ def _markdown(card: ModelCard) -> str:
                 f" Inputs {n_env}–{len(i['inputs']) - 1} are the base's own estimates "
                 "(its state, computed by the base each step)."
             )
-        if not r.get("campaign_features", True):
+        if any(row.get("fed_as_zero") for row in i["inputs"]):
             text += " Campaign inputs are fed as 0: a heat-local correction (see Inputs)."
         lines.append(text)
     src = card.source
