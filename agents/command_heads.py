@@ -21,7 +21,7 @@ the dead-banded value, so the inverse's 0 acts the same).
 
 Trim units are the actuator's adjust span (:class:`envs.core.actions.ActuatorSpec`), except on
 the BOF, whose feeders and end point are trims of the heat, not of a set-point
-(:mod:`envs.steel.core`):
+(the adjust rule of the BOF core):
 
 | output | unit | adjust mode: the plant applies |
 | --- | --- | --- |
@@ -109,7 +109,7 @@ class CommandHead:
 def _bof_trims() -> dict[str, tuple[str, float, float, str]]:
     """BOF actuators whose adjust-mode trim is not a set-point span: name → (unit, trim unit,
     dead band, meaning)."""
-    from envs.steel.core import DEAD_BAND, END_SPAN, LIME_TRIM_KG_T, ORE_TRIM_KG_T
+    from envs.steel import DEAD_BAND, END_SPAN, LIME_TRIM_KG_T, ORE_TRIM_KG_T
 
     return {
         "ore_feed": (

@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from envs.steel import layout
 from envs.steel.batch import BOFBatch, actuator_specs
-from envs.steel.core import END_RATE_PER_MIN, END_SPAN, coolant_action, end_action
+from envs.steel.core import (
+    DEAD_BAND,
+    END_RATE_PER_MIN,
+    END_SPAN,
+    LIME_TRIM_KG_T,
+    ORE_TRIM_KG_T,
+    coolant_action,
+    end_action,
+)
 from envs.steel.env import BOFEnv, BOFVectorEnv, resolve_bof_scenario, resolve_bof_variant
 from envs.steel.params import BOFParams
 from envs.steel.practice import HeatTrajectory, run_practice_heat
@@ -28,8 +36,11 @@ resolve_variant = resolve_bof_variant
 resolve_scenario = resolve_bof_scenario
 
 __all__ = [
+    "DEAD_BAND",
     "END_RATE_PER_MIN",
     "END_SPAN",
+    "LIME_TRIM_KG_T",
+    "ORE_TRIM_KG_T",
     "BOFBatch",
     "BOFEnv",
     "BOFParams",

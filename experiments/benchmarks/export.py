@@ -315,8 +315,8 @@ def header(info: dict[str, str], r: dict[str, Any]) -> str:
         "(exported the same way, fed normalised observations); `predict` = `SB3Policy.act` "
         "(`VecNormalize.normalize_obs` + `model.predict(obs, deterministic=True)`, torch's "
         "default argument validation on; actions in [-1, 1]: the command heads' NumPy mapping is "
-        "not added, which favours `predict`); `predict` no-val = the same with validation off, as "
-        "`export_onnx` leaves the process.\n\n"
+        "not added, which favours `predict`); `predict` no-val = the same with torch's "
+        "distribution argument validation off (what tracing needs; `export_onnx` restores it).\n\n"
     )
 
 
