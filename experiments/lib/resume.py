@@ -24,6 +24,7 @@ from mlflow.tracking import MlflowClient
 
 from experiments.lib.callbacks import latest_checkpoint
 from experiments.lib.config_checks import ConfigError
+from experiments.lib.sweep import parent_run_id
 from experiments.lib.tracking import TrackingLost, server_lost
 
 __all__ = ["check_resumable", "resumable_run", "resume_command"]
@@ -83,6 +84,8 @@ def resumable_run(
         run_id=run_id,
         experiment_id=None if run_id else experiment_id,
         run_name=None if run_id else title,
+        # a job of a multirun: a child of the sweep's run (experiments.lib.sweep)
+        parent_run_id=None if run_id else parent_run_id(),
     )
     try:
         yield run
