@@ -68,6 +68,7 @@ from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import ESTIMATE_MPC, resolve_policy
 from experiments.lib.registry import log_and_register_policy
 from experiments.lib.resume import check_resumable, resumable_run, resume_command
+from experiments.lib.run_plots import log_learning_curve
 from experiments.lib.sweep import child_tags, parent_run_id
 from experiments.lib.tracking import (
     MLflowOutputFormat,
@@ -184,6 +185,7 @@ def record_new_run(c: dict[str, Any], run: Any, env_id: str) -> Path:
             "git_commit": git_commit(),
             "scenario": c["eval"]["scenario"],
             "residual_base": residual_config(c.get("base")).base,
+            "torch_threads": str(torch.get_num_threads()),  # 1 per job in a parallel sweep
         }
     )
     mlflow.log_artifact(str(run_dir / "config.yaml"), "config")
@@ -386,6 +388,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             mlflow.set_tags({**c["run_tags"], **lineage})
         learn(c, model, run, run_dir, make_eval_env, resuming)
         summary = compare_with_references(c, model, train_env, make_eval_env, title, make_raw_env)
+        log_learning_curve(run.info.run_id, title)
 
         # --- 5. the trained artefact: zip + normalisation + config, registered ---------------
         policy_dir = save_policy(model, train_env, run_dir / "final")

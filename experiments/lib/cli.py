@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -39,7 +40,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from experiments.lib.config_checks import ConfigError
 from experiments.lib.tracking import TrackingError
 
-__all__ = ["DEBUG_FLAG", "USAGE_ERROR", "message", "readable_errors", "start"]
+__all__ = [
+    "DEBUG_FLAG",
+    "USAGE_ERROR",
+    "available_launchers",
+    "check_launcher",
+    "check_overrides",
+    "fail",
+    "message",
+    "readable_errors",
+    "start",
+]
 
 T = TypeVar("T")
 
@@ -90,7 +101,8 @@ def message(err: BaseException, cfg: DictConfig) -> str | None:
     return None
 
 
-def _fail(text: str) -> NoReturn:
+def fail(text: str) -> NoReturn:
+    """Print ``error: text`` and the debug hint; exit with :data:`USAGE_ERROR`."""
     print(f"error: {text}\n{HINT}", file=sys.stderr)
     sys.exit(USAGE_ERROR)
 
@@ -108,15 +120,77 @@ def readable_errors(task: Callable[[DictConfig], T]) -> Callable[[DictConfig], T
             text = message(err, cfg)
             if text is None:
                 raise  # unknown: Hydra prints its traceback, exit code 1
-            _fail(text)
+            fail(text)
 
     return wrapper
 
 
+def available_launchers() -> list[str]:
+    """Launcher options a command line may choose: Hydra's ``basic``, the installed launcher
+    plugins' configs and ``conf/hydra/launcher/*.yaml``."""
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
+
+    Plugins.instance()  # imports the installed hydra_plugins, which register their configs
+    group = ConfigStore.instance().repo.get("hydra", {}).get("launcher", {})
+    names = {str(n).removesuffix(".yaml") for n in group}
+    names |= {p.stem for p in (REPO / "conf" / "hydra" / "launcher").glob("*.yaml")}
+    return sorted(names | {"basic"})
+
+
+def check_launcher(argv: list[str]) -> None:
+    """Refuse a ``hydra/launcher=<name>`` that is not installed before Hydra composes anything
+    (Hydra's own message lists its search path over ten lines).
+
+    Raises:
+        ConfigError: naming the launcher and the available ones.
+    """
+    for arg in argv:
+        key, _, name = arg.lstrip("+~").partition("=")
+        if key != "hydra/launcher" or not name:
+            continue
+        available = available_launchers()
+        if name not in available:
+            raise ConfigError(
+                f"hydra/launcher={name} is not installed; available: {', '.join(available)} "
+                '(the Ray launcher is not part of plantrl: README, "Running on a cluster")'
+            )
+
+
+def check_overrides(argv: list[str]) -> None:
+    """Parse the command line's overrides with Hydra's grammar before anything runs.
+
+    Raises:
+        ConfigError: the first malformed override, with the parser's reason in one line.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    try:
+        OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as err:
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        reason = lines[1] if len(lines) > 1 else ""
+        raise ConfigError(
+            f"{lines[0] if lines else err}: {reason} (sweep syntax: key=a,b,c or "
+            "key=range(0,4); https://hydra.cc/docs/advanced/override_grammar/basic/)"
+        ) from err
+
+
 def start(main: Callable[[], Any]) -> None:
     """Start a Hydra ``main`` with ``--debug`` taken off the command line (it means
-    ``HYDRA_FULL_ERROR=1``: full tracebacks)."""
+    ``HYDRA_FULL_ERROR=1``: full tracebacks) and the chosen launcher checked."""
     if DEBUG_FLAG in sys.argv[1:]:
         sys.argv = [sys.argv[0], *(a for a in sys.argv[1:] if a != DEBUG_FLAG)]
         os.environ["HYDRA_FULL_ERROR"] = "1"
+    # conf/hydra/launcher/submitit_*.yaml replace the plugin's configs of the same name and are
+    # validated against the plugin's schema, which is what they want; Hydra warns that this
+    # matching by name is deprecated (each file lists every key, so it works without it too)
+    warnings.filterwarnings("ignore", message=r"(?s).*validated against ConfigStore schema")
+    try:
+        check_overrides(sys.argv[1:])
+        check_launcher(sys.argv[1:])
+    except ConfigError as err:
+        fail(str(err))
     main()

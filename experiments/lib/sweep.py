@@ -36,9 +36,12 @@ from typing import Any
 
 import mlflow
 from hydra.experimental.callback import Callback
+from hydra.utils import get_class
 from mlflow.entities import Run
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.lib.cli import fail, message
+from experiments.lib.config_checks import ConfigError
 from experiments.lib.tracking import setup_tracking
 
 __all__ = ["PARENT_ENV", "MLflowSweep", "child_tags", "parent_run_id", "summary_table"]
@@ -57,6 +60,31 @@ def parent_run_id() -> str | None:
     if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
         return None
     return os.environ.get(PARENT_ENV) or None
+
+
+# launcher plugins by the package that provides them (what to pip install)
+LAUNCHER_PACKAGES = {
+    "hydra_plugins.hydra_joblib_launcher": "hydra-joblib-launcher",
+    "hydra_plugins.hydra_submitit_launcher": "hydra-submitit-launcher",
+    "hydra_plugins.hydra_ray_launcher": "hydra-ray-launcher",
+}
+
+
+def check_launcher_installed(config: DictConfig) -> None:
+    """The chosen launcher's class imports (a config of ours can name an uninstalled plugin).
+
+    Raises:
+        ConfigError: naming the launcher and the package to install.
+    """
+    target = str(OmegaConf.select(config, "hydra.launcher._target_") or "")
+    try:
+        get_class(target)
+    except Exception as err:
+        package = next((p for m, p in LAUNCHER_PACKAGES.items() if target.startswith(m)), "?")
+        raise ConfigError(
+            f"hydra/launcher={_launcher(config)} needs the package {package}, which is not "
+            f"installed ({type(err).__name__}): pip install {package}"
+        ) from err
 
 
 def _launcher(config: DictConfig) -> str:
@@ -106,6 +134,16 @@ class MLflowSweep(Callback):
 
     # --- the launching process -----------------------------------------------------------------
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # Hydra turns a callback's exception into a warning and launches the jobs anyway: a
+        # sweep that cannot be tracked, or whose launcher is not installed, stops here instead
+        try:
+            check_launcher_installed(config)
+            self._open(config)
+        except Exception as err:
+            text = message(err, config)
+            fail(text if text is not None else f"{type(err).__name__}: {err}")
+
+    def _open(self, config: DictConfig) -> None:
         node = OmegaConf.to_container(config.tracking, resolve=True)
         assert isinstance(node, dict)  # the tracking group is a mapping
         self.tracking = {str(k): v for k, v in node.items()}

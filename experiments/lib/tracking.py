@@ -134,6 +134,57 @@ def setup_tracking(tracking: Mapping[str, Any]) -> str:
         return _get_or_create_experiment(tracking, db)
 
 
+# what an experiment holds, by the suffix of its name (``bof``, ``bof-evaluation``, …): its
+# description on the MLflow UI's experiment page, so a reviewer knows where to look
+EXPERIMENT_NOTES = {
+    "": (
+        "Training runs of the {process} process (`python -m experiments.train`), one per job. A "
+        "sweep (`-m`) is a parent run (tag `sweep=true`, `sweep_summary.md`) with its jobs "
+        "nested under it. Per run: `eval/*` learning curves on held-apart episodes, `kpi/*` the "
+        "closing table against operator, PID and MPC on estimates (`kpi/<reference>/*`), "
+        "`learning_curve.png`, `final_table.md`, the config; the policy is registered as "
+        "`plantrl-{process}`."
+    ),
+    "-evaluation": (
+        "Evaluation runs (`python -m experiments.evaluate`): one per policy × scenario set × "
+        "plant, on the set's fixed seeds (every policy meets the same episodes). Tags `policy`, "
+        "`policy_family`, `scenario_set`, `plant`; metrics `return_mean`, unit KPIs, `gap_closed` "
+        "(PID → oracle); `episodes.json` per episode. Compare runs of one scenario set."
+    ),
+    "-export": (
+        "ONNX exports (`python -m experiments.export`): the file (onnx flavour with its "
+        "signature), `model_card.md/json`, parity metrics `parity/*`; linked from the registered "
+        "version by its tags `onnx_model_uri`, `onnx_export_run`."
+    ),
+    "-transfer": (
+        "Transfer study (`python -m experiments.transfer`): one parent run per study, a child "
+        "per (source group, target plant) with zero-shot and fine-tuning results."
+    ),
+    "-promotion": (
+        "Promotion gate decisions (`python -m experiments.promote`): one run per decision "
+        "(`gate.md`: the verdict and its reasons), fleet proposals and rollbacks."
+    ),
+}
+DEBUG_NOTE = "Debug runs (`experiment=debug`): tiny budgets, never registered; safe to delete."
+
+
+def experiment_note(name: str) -> str | None:
+    """The description of the experiment ``name`` (None for a name plantrl does not make)."""
+    if name == "debug":
+        return DEBUG_NOTE
+    for suffix, text in sorted(EXPERIMENT_NOTES.items(), key=lambda kv: -len(kv[0])):
+        if suffix and name.endswith(suffix):
+            return text.format(process=name[: -len(suffix)])
+    return EXPERIMENT_NOTES[""].format(process=name) if name in ("bof", "paint") else None
+
+
+def _describe(client: MlflowClient, experiment_id: str, name: str, tags: Mapping[str, str]) -> None:
+    """Give the experiment its description if it has none (a reviewer's first page)."""
+    note = experiment_note(name)
+    if note and "mlflow.note.content" not in tags:
+        client.set_experiment_tag(experiment_id, "mlflow.note.content", note)
+
+
 def _get_or_create_experiment(tracking: Mapping[str, Any], db: Path | None = None) -> str:
     """Id of the experiment ``tracking.experiment``, created with the configured artifact root."""
     name = str(tracking["experiment"])
@@ -143,13 +194,16 @@ def _get_or_create_experiment(tracking: Mapping[str, Any], db: Path | None = Non
     if exp is not None:
         if configured and db is not None:
             warn_if_artifacts_elsewhere(name, exp.artifact_location, Path(str(configured)), db)
+        _describe(client, exp.experiment_id, name, exp.tags)
         return exp.experiment_id
     location = None
     if configured:
         Path(str(configured)).mkdir(parents=True, exist_ok=True)
         location = Path(str(configured)).resolve().as_uri()
+    note = experiment_note(name)
+    tags = {"mlflow.note.content": note} if note else None
     try:
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(name, artifact_location=location, tags=tags)
     except MlflowException as err:
         # a server store has no shared lock: another machine created it first
         if err.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
