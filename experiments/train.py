@@ -69,7 +69,7 @@ from experiments.lib.policy_specs import ESTIMATE_MPC, resolve_policy
 from experiments.lib.registry import log_and_register_policy
 from experiments.lib.resume import check_resumable, resumable_run, resume_command
 from experiments.lib.run_plots import log_learning_curve
-from experiments.lib.sweep import child_tags, parent_run_id
+from experiments.lib.sweep import sweep_tags
 from experiments.lib.tracking import (
     MLflowOutputFormat,
     flatten,
@@ -189,10 +189,7 @@ def record_new_run(c: dict[str, Any], run: Any, env_id: str) -> Path:
         }
     )
     mlflow.log_artifact(str(run_dir / "config.yaml"), "config")
-    if parent_run_id() is not None:  # a job of a sweep: what it varied, for the parent's table
-        mlflow.set_tags(
-            child_tags(list(HydraConfig.get().overrides.task), HydraConfig.get().job.num)
-        )
+    mlflow.set_tags(sweep_tags())  # a job of a sweep: what it varied, for the parent's table
     overrides = yaml.safe_dump(list(HydraConfig.get().overrides.task))
     (run_dir / "overrides.yaml").write_text(overrides)
     mlflow.log_text(overrides, "config/overrides.yaml")

@@ -171,3 +171,20 @@ def test_experiments_are_created_with_their_description(tmp_path: Path):
     assert "plantrl-bof" in str(experiment_note("bof"))
     assert "scenario set" in str(experiment_note("paint-evaluation"))
     assert experiment_note("someone-elses") is None
+
+
+def test_an_evaluation_sweep_nests_its_evaluations(tmp_path: Path):
+    command = [sys.executable, "-m", "experiments.evaluate", "-m"]
+    overrides = ["policy=baseline:operator,baseline:pid", "scenario_sets=[nominal]", "episodes=2"]
+    done = subprocess.run(
+        [*command, *overrides, f"paths.root={tmp_path}"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    parent, children = parent_and_children(tmp_path)
+    assert sorted(r.data.tags["policy"] for r in children) == ["baseline:operator", "baseline:pid"]
+    summary = mlflow.artifacts.load_text(f"{parent.info.artifact_uri}/sweep_summary.md")
+    assert "| policy |" in summary and "return_mean" in summary

@@ -44,12 +44,20 @@ from experiments.lib.cli import fail, message
 from experiments.lib.config_checks import ConfigError
 from experiments.lib.tracking import setup_tracking
 
-__all__ = ["PARENT_ENV", "MLflowSweep", "child_tags", "parent_run_id", "summary_table"]
+__all__ = [
+    "PARENT_ENV",
+    "MLflowSweep",
+    "child_tags",
+    "parent_run_id",
+    "summary_table",
+    "sweep_tags",
+]
 
 PARENT_ENV = "PLANTRL_SWEEP_PARENT_RUN"
 RECORD = "mlflow_sweep.json"
-# metrics a train job logs at its end that the summary shows (when a child has them)
-SUMMARY_METRICS = ("kpi/return_mean", "kpi/return_std")
+# metrics the summary shows where the children have them: a train job's closing table, an
+# evaluation job's set (its runs are children too)
+SUMMARY_METRICS = ("kpi/return_mean", "kpi/return_std", "return_mean", "gap_closed")
 
 
 def parent_run_id() -> str | None:
@@ -106,9 +114,10 @@ def _swept(children: list[Run]) -> list[str]:
 def summary_table(children: list[Run]) -> str:
     """Markdown: one row per child run (name, the swept overrides, status, the final KPIs)."""
     keys = _swept(children)
+    shown = [m for m in SUMMARY_METRICS if any(m in r.data.metrics for r in children)]
     rows = [
-        "| run | " + " | ".join(keys) + " | status | " + " | ".join(SUMMARY_METRICS) + " |",
-        "|---|" + "---|" * (len(keys) + 1 + len(SUMMARY_METRICS)),
+        "| run | " + " | ".join([*keys, "status", *shown]) + " |",
+        "|---|" + "---|" * (len(keys) + 1 + len(shown)),
     ]
     for run in sorted(children, key=lambda r: int(r.data.tags.get("sweep_job", "0") or 0)):
         metrics = run.data.metrics
@@ -116,7 +125,7 @@ def summary_table(children: list[Run]) -> str:
             item.partition("=")[::2] for item in run.data.tags.get("sweep_overrides", "").split()
         )
         cells = [given.get(k, "") for k in keys]
-        values = [f"{metrics[m]:.4g}" if m in metrics else "–" for m in SUMMARY_METRICS]
+        values = [f"{metrics[m]:.4g}" if m in metrics else "–" for m in shown]
         rows.append(
             f"| {run.info.run_name} (`{run.info.run_id[:8]}`) | "
             + " | ".join([*cells, run.info.status, *values])
@@ -198,7 +207,7 @@ class MLflowSweep(Callback):
         client.log_text(parent, summary_table(children), "sweep_summary.md")
         client.log_metric(parent, "sweep/children", len(children))
         client.log_metric(parent, "sweep/children_finished", finished)
-        for key in SUMMARY_METRICS[:1]:
+        for key in ("kpi/return_mean", "return_mean"):
             values = [r.data.metrics[key] for r in children if key in r.data.metrics]
             if values:
                 client.log_metric(
@@ -215,6 +224,16 @@ class MLflowSweep(Callback):
             import torch  # only the jobs of a parallel launcher pay this here
 
             torch.set_num_threads(1)
+
+
+def sweep_tags() -> dict[str, str]:
+    """:func:`child_tags` of the current job in a multirun; empty outside one."""
+    if parent_run_id() is None:
+        return {}
+    from hydra.core.hydra_config import HydraConfig
+
+    job = HydraConfig.get()
+    return child_tags(list(job.overrides.task), job.job.num)
 
 
 def child_tags(overrides: list[str], job_num: int | str) -> dict[str, str]:
