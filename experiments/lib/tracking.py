@@ -138,12 +138,12 @@ def setup_tracking(tracking: Mapping[str, Any]) -> str:
 # description on the MLflow UI's experiment page, so a reviewer knows where to look
 EXPERIMENT_NOTES = {
     "": (
-        "Training runs of the {process} process (`python -m experiments.train`), one per job. A "
+        "Training runs on the {process} (`python -m experiments.train`), one per job. A "
         "sweep (`-m`) is a parent run (tag `sweep=true`, `sweep_summary.md`) with its jobs "
         "nested under it. Per run: `eval/*` learning curves on held-apart episodes, `kpi/*` the "
         "closing table against operator, PID and MPC on estimates (`kpi/<reference>/*`), "
         "`learning_curve.png`, `final_table.md`, the config; the policy is registered as "
-        "`plantrl-{process}`."
+        "`plantrl-{name}`."
     ),
     "-evaluation": (
         "Evaluation runs (`python -m experiments.evaluate`): one per policy × scenario set × "
@@ -165,6 +165,7 @@ EXPERIMENT_NOTES = {
         "(`gate.md`: the verdict and its reasons), fleet proposals and rollbacks."
     ),
 }
+PROCESS_NAMES = {"bof": "BOF", "paint": "paint line"}
 DEBUG_NOTE = "Debug runs (`experiment=debug`): tiny budgets, never registered; safe to delete."
 
 
@@ -175,7 +176,9 @@ def experiment_note(name: str) -> str | None:
     for suffix, text in sorted(EXPERIMENT_NOTES.items(), key=lambda kv: -len(kv[0])):
         if suffix and name.endswith(suffix):
             return text.format(process=name[: -len(suffix)])
-    return EXPERIMENT_NOTES[""].format(process=name) if name in ("bof", "paint") else None
+    if name in PROCESS_NAMES:
+        return EXPERIMENT_NOTES[""].format(process=PROCESS_NAMES[name], name=name)
+    return None
 
 
 def _describe(client: MlflowClient, experiment_id: str, name: str, tags: Mapping[str, str]) -> None:
