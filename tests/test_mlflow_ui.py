@@ -15,7 +15,8 @@ Training runs log no figure of their own; the fixture logs the project's learnin
 (:func:`experiments.report.learning_curves`, the sweep's own ``eval/return_mean`` histories) into
 each child as ``plots/learning_curves.png``, so the artifact view has a real plot to show.
 
-Screenshots (1400 × 900) go to a temporary folder; ``PLANTRL_UI_SCREENSHOTS=1`` writes them to
+Screenshots (1400 × 900: ``experiment.png``, ``child_overview.png``, ``child_artifacts.png``,
+``compare.png``) go to a temporary folder; ``PLANTRL_UI_SCREENSHOTS=1`` writes them to
 ``results/ui/`` instead (the committed ones), as ``PLANTRL_REGEN_GOLDEN`` does for golden files.
 Skipped, with the reason, where ``/usr/bin/chromium`` (``apt-get install chromium``) or the
 ``playwright`` package is missing. ≈ 1.5 min on a loaded 2-core machine: the sweep ≈ 45-60 s, the
@@ -101,7 +102,6 @@ class Sweep:
 
     db: Path
     artifacts: Path
-    experiment_id: str
     parent_id: str
     parent_name: str
     children: dict[str, str]  # run name -> run id, in job order
@@ -153,7 +153,6 @@ def _read_sweep(db: Path, artifacts: Path) -> Sweep:
     return Sweep(
         db=db,
         artifacts=artifacts,
-        experiment_id=experiment.experiment_id,
         parent_id=parent.info.run_id,
         parent_name=parent.info.run_name,
         children={r.info.run_name: r.info.run_id for r in children},
@@ -335,11 +334,17 @@ def test_sweep_parent_holds_its_children(
 def test_child_run_shows_kpis_and_a_plot(
     page: Any, server: str, sweep: Sweep, screenshots: Path
 ) -> None:
-    child, run_id = next(iter(sweep.children.items()))
-    page.goto(f"{server}/#/experiments/{sweep.experiment_id}/runs/{run_id}")
+    child = next(iter(sweep.children))
+    open_experiment(page, server)  # a run's address opened directly shows the GenAI side bar
+    expand(page, sweep.parent_name)
+    page.get_by_role("link", name=child, exact=True).click()
     expect(page.get_by_role("heading", name=child)).to_be_visible()
     expect(page.get_by_role("link", name=sweep.parent_name)).to_be_visible()  # "Parent run"
-    page.get_by_placeholder("Search metrics").fill("kpi/return_mean")
+    search = page.get_by_placeholder("Search metrics")
+    search.fill("kpi/")
+    expect(page.get_by_role("row").filter(has_text="kpi/").first).to_be_visible()
+    page.screenshot(path=screenshots / "child_overview.png")
+    search.fill("kpi/return_mean")
     metric = page.get_by_role("row").filter(has_text="kpi/return_mean")
     expect(metric.first).to_contain_text(js_number(sweep.kpis[child]["kpi/return_mean"]))
     page.get_by_role("tab", name="Artifacts").click()
