@@ -2,14 +2,14 @@
 
 A two-job sweep (``python -m experiments.train -m seed=0,1``, tiny budget, a private store) is
 served by ``mlflow server`` on 127.0.0.1 and opened in Debian's ``chromium`` driven by
-Playwright (the system browser: a browser is never downloaded at run time). The tests click
-through the UI as a reviewer does and check what they read against the store:
+Playwright (the system browser: a browser is never downloaded at run time). The test clicks
+through the UI as a reviewer does and checks what it reads against the store:
 
-| test | reviewer's path | checks against the store |
+| step | reviewer's path | checks against the store |
 | --- | --- | --- |
-| parent holds children | Model training, Experiments, bof | nested under parent; kpi columns |
-| child: kpis and a plot | a child's run page, Artifacts | parent link; kpi/return_mean; PNG |
-| compare children | tick both children, Compare | both listed; seed and kpi/* plotted |
+| sweep in the runs table | Model training, Experiments, bof | nested under parent; kpi columns |
+| a child's run page | expand the parent, a child, Artifacts | parent link; kpi/return_mean; PNG |
+| the children compared | tick both children, Compare | both listed; seed and kpi/* plotted |
 
 Training runs log no figure of their own; the fixture logs the project's learning-curve figure
 (:func:`experiments.report.learning_curves`, the sweep's own ``eval/return_mean`` histories) into
@@ -25,6 +25,7 @@ server ≈ 15 s to answer (one worker), the browser ≈ 20 s.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -236,14 +237,16 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser profile per test: what a reviewer sees on a first visit."""
+@contextlib.contextmanager
+def first_visit(browser: Any) -> Iterator[Any]:
+    """A page in a fresh browser profile: what a reviewer sees on a first visit."""
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(ASSISTANT_CLOSED)
     context.set_default_timeout(UI_TIMEOUT_MS)
-    yield context.new_page()
-    context.close()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +258,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-# --- the reviewer's steps ---------------------------------------------------------------------
+# --- the reviewer's clicks ---------------------------------------------------------------------
 
 
 def open_experiment(page: Any, server: str) -> None:
@@ -307,12 +310,11 @@ def js_number(value: float) -> str:
     return repr(value)
 
 
-# --- the tests ----------------------------------------------------------------------------------
+# --- the reviewer's steps (each one a first visit) --------------------------------------------
 
 
-def test_sweep_parent_holds_its_children(
-    page: Any, server: str, sweep: Sweep, screenshots: Path
-) -> None:
+def sweep_in_runs_table(page: Any, server: str, sweep: Sweep, screenshots: Path) -> None:
+    """The parent run, its children nested under it, their kpi columns."""
     open_experiment(page, server)
     parent = page.get_by_role("link", name=sweep.parent_name, exact=True)
     expect(parent).to_be_visible()
@@ -331,9 +333,8 @@ def test_sweep_parent_holds_its_children(
     page.screenshot(path=screenshots / "experiment.png")
 
 
-def test_child_run_shows_kpis_and_a_plot(
-    page: Any, server: str, sweep: Sweep, screenshots: Path
-) -> None:
+def child_run_page(page: Any, server: str, sweep: Sweep, screenshots: Path) -> None:
+    """A child's page: the link to its parent, its kpi metrics, the plot among its artifacts."""
     child = next(iter(sweep.children))
     open_experiment(page, server)  # a run's address opened directly shows the GenAI side bar
     expand(page, sweep.parent_name)
@@ -357,7 +358,8 @@ def test_child_run_shows_kpis_and_a_plot(
     page.screenshot(path=screenshots / "child_artifacts.png")
 
 
-def test_compare_children(page: Any, server: str, sweep: Sweep, screenshots: Path) -> None:
+def children_compared(page: Any, server: str, sweep: Sweep, screenshots: Path) -> None:
+    """Both children side by side: the seed against their KPIs on the parallel coordinates."""
     open_experiment(page, server)
     expand(page, sweep.parent_name)
     for child in sweep.children:
@@ -380,3 +382,13 @@ def test_compare_children(page: Any, server: str, sweep: Sweep, screenshots: Pat
     for child in sweep.children:
         expect(page.get_by_text(child, exact=True).first).to_be_visible()
     page.screenshot(path=screenshots / "compare.png")
+
+
+def test_reviewer_finds_the_sweep(
+    browser: Any, server: str, sweep: Sweep, screenshots: Path
+) -> None:
+    """One test: under pytest-xdist, tests of one module may land on two workers, and each would
+    train its own sweep and start its own server."""
+    for step in (sweep_in_runs_table, child_run_page, children_compared):
+        with first_visit(browser) as page:
+            step(page, server, sweep, screenshots)
