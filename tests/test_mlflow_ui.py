@@ -11,9 +11,9 @@ through the UI as a reviewer does and checks what it reads against the store:
 | a child's run page | expand the parent, a child, Artifacts | parent link; kpi/return_mean; PNG |
 | the children compared | tick both children, Compare | both listed; seed and kpi/* plotted |
 
-Training runs log no figure of their own; the fixture logs the project's learning-curve figure
-(:func:`experiments.report.learning_curves`, the sweep's own ``eval/return_mean`` histories) into
-each child as ``plots/learning_curves.png``, so the artifact view has a real plot to show.
+The plot a reviewer opens is the one every training run logs, ``learning_curve.png``
+(:mod:`experiments.lib.run_plots`: the held-apart return against env steps, the references as
+lines).
 
 Screenshots (1400 × 900: ``experiment.png``, ``child_overview.png``, ``child_artifacts.png``,
 ``compare.png``) go to a temporary folder; ``PLANTRL_UI_SCREENSHOTS=1`` writes them to
@@ -39,7 +39,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -76,7 +75,7 @@ SWEEP = (
     f"tracking.experiment={EXPERIMENT}",
 )
 KPI_COLUMNS = ("kpi/return_mean", "kpi/heat_cost_eur", "kpi/hit_c_0.02")
-PLOT = "plots/learning_curves.png"
+PLOT = "learning_curve.png"  # logged by every training run
 # the assistant panel opens by itself on a first visit and covers a third of the page; a reviewer
 # closes it, and the browser remembers that (these are the keys MLflow 3.17 keeps it under)
 ASSISTANT_CLOSED = (
@@ -123,24 +122,6 @@ def _run_sweep(root: Path) -> None:
     assert out.returncode == 0, f"the sweep failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
 
 
-def _log_learning_curves(db: Path, sweep: Sweep, out: Path) -> None:
-    """The project's learning-curve figure of the sweep's runs, logged into each child."""
-    from experiments.lib.plants import job_plant
-    from experiments.report import learning_curves
-
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(f"sqlite:///{db}")
-    try:
-        plant = job_plant(PLANT, EXPERIMENT, PLANT)
-        figure = learning_curves(EXPERIMENT, plant, out, sweep.env_id)
-        assert figure is not None, "no finished run of the sweep has an eval/return_mean curve"
-        client = MlflowClient()
-        for run_id in sweep.children.values():
-            client.log_artifact(run_id, str(figure), str(Path(PLOT).parent))
-    finally:
-        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
-
-
 def _read_sweep(db: Path, artifacts: Path) -> Sweep:
     client = MlflowClient(tracking_uri=f"sqlite:///{db}")
     experiment = client.get_experiment_by_name(EXPERIMENT)
@@ -164,13 +145,11 @@ def _read_sweep(db: Path, artifacts: Path) -> Sweep:
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Sweep:
-    """A finished two-job sweep in a private store, each child with its learning curves."""
+    """A finished two-job sweep in a private store."""
     root = tmp_path_factory.mktemp("ui")
     _run_sweep(root)
     db, artifacts = root / "results" / "mlflow.db", root / "results" / "mlartifacts"
-    found = _read_sweep(db, artifacts)
-    _log_learning_curves(db, found, tmp_path_factory.mktemp("figures"))
-    return found
+    return _read_sweep(db, artifacts)
 
 
 @pytest.fixture(scope="module")
@@ -349,9 +328,7 @@ def child_run_page(page: Any, server: str, sweep: Sweep, screenshots: Path) -> N
     metric = page.get_by_role("row").filter(has_text="kpi/return_mean")
     expect(metric.first).to_contain_text(js_number(sweep.kpis[child]["kpi/return_mean"]))
     page.get_by_role("tab", name="Artifacts").click()
-    folder, name = PLOT.split("/")
-    page.get_by_text(folder, exact=True).click()
-    page.get_by_text(name, exact=True).click()
+    page.get_by_text(PLOT, exact=True).click()
     image = page.get_by_role("img", name=PLOT)
     expect(image).to_be_visible()
     assert image.evaluate("img => img.complete && img.naturalWidth") > 100  # decoded, not broken

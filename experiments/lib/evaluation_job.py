@@ -57,7 +57,7 @@ from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import RUN_ID, check_spec, describe, resolve_policy
 from experiments.lib.scenario_sets import ScenarioSet, load_scenario_set
 from experiments.lib.stats import drift_recovery, gap_closed
-from experiments.lib.sweep import parent_run_id, sweep_tags
+from experiments.lib.sweep import child_run_name, parent_run_id, sweep_tags
 from experiments.lib.tracking import git_commit, setup_tracking
 
 __all__ = [
@@ -454,7 +454,7 @@ def evaluate_policy(
         run_name = f"eval-{tags['policy_family']}-{sset.name}"
         with mlflow.start_run(
             experiment_id=experiment_id,
-            run_name=run_name,
+            run_name=child_run_name(run_name),
             tags={**tags, **sweep_tags()},
             parent_run_id=parent_run_id(),  # a job of an evaluation sweep: its child
         ):

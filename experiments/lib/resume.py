@@ -24,7 +24,7 @@ from mlflow.tracking import MlflowClient
 
 from experiments.lib.callbacks import latest_checkpoint
 from experiments.lib.config_checks import ConfigError
-from experiments.lib.sweep import parent_run_id
+from experiments.lib.sweep import child_run_name, parent_run_id
 from experiments.lib.tracking import TrackingLost, server_lost
 
 __all__ = ["check_resumable", "resumable_run", "resume_command"]
@@ -83,7 +83,7 @@ def resumable_run(
     run = mlflow.start_run(
         run_id=run_id,
         experiment_id=None if run_id else experiment_id,
-        run_name=None if run_id else title,
+        run_name=None if run_id else child_run_name(title),
         # a job of a multirun: a child of the sweep's run (experiments.lib.sweep)
         parent_run_id=None if run_id else parent_run_id(),
     )

@@ -47,13 +47,16 @@ from experiments.lib.tracking import setup_tracking
 __all__ = [
     "PARENT_ENV",
     "MLflowSweep",
+    "child_run_name",
     "child_tags",
     "parent_run_id",
     "summary_table",
     "sweep_tags",
+    "swept_keys",
 ]
 
 PARENT_ENV = "PLANTRL_SWEEP_PARENT_RUN"
+KEYS_ENV = "PLANTRL_SWEEP_KEYS"  # the swept keys, for the children's run names
 RECORD = "mlflow_sweep.json"
 # metrics the summary shows where the children have them: a train job's closing table, an
 # evaluation job's set (its runs are children too)
@@ -181,6 +184,7 @@ class MLflowSweep(Callback):
         client.log_param(self.parent, "overrides", " ".join(overrides)[:6000])
         client.log_param(self.parent, "launcher", launcher)
         os.environ[PARENT_ENV] = self.parent
+        os.environ[KEYS_ENV] = ",".join(swept_keys(overrides))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         record = {"parent_run_id": self.parent, "tracking_uri": mlflow.get_tracking_uri()}
         (sweep_dir / RECORD).write_text(json.dumps(record, indent=1) + "\n")
@@ -196,6 +200,7 @@ class MLflowSweep(Callback):
         if parent is None:
             return
         os.environ.pop(PARENT_ENV, None)
+        os.environ.pop(KEYS_ENV, None)
         atexit.unregister(self._close)
         mlflow.set_tracking_uri(str(self.tracking.get("uri")))
         client = mlflow.MlflowClient()
@@ -224,6 +229,27 @@ class MLflowSweep(Callback):
             import torch  # only the jobs of a parallel launcher pay this here
 
             torch.set_num_threads(1)
+
+
+def swept_keys(overrides: list[str]) -> list[str]:
+    """The keys a multirun's overrides sweep (``seed=0,1`` → ``seed``; ``lr=1e-3`` → none)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    return [o.key_or_group for o in parsed if o.is_sweep_override()]
+
+
+def child_run_name(title: str) -> str:
+    """``title`` with the job's swept values first (``seed=1 agent=sac · bof-sac-…``): the UI
+    cuts run names short, and the values are what tells the children apart."""
+    keys = [k for k in os.environ.get(KEYS_ENV, "").split(",") if k]
+    if parent_run_id() is None or not keys:
+        return title
+    from hydra.core.hydra_config import HydraConfig
+
+    given = dict(o.partition("=")[::2] for o in HydraConfig.get().overrides.task)
+    values = " ".join(f"{k}={given[k]}" for k in keys if k in given)
+    return f"{values} · {title}" if values else title
 
 
 def sweep_tags() -> dict[str, str]:
