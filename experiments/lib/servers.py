@@ -28,6 +28,7 @@ deployment.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -136,6 +137,13 @@ def _as_cluster_owner(command: Sequence[str]) -> list[str]:
         return list(command)
     if shutil.which("runuser") is None:
         raise ServerError("running as root needs runuser (util-linux) to start PostgreSQL")
+    try:
+        pwd.getpwnam(PG_USER)
+    except KeyError:
+        raise ServerError(
+            f"running as root needs the OS user {PG_USER!r} to own the cluster (Debian's "
+            "postgresql package creates it)"
+        ) from None
     return ["runuser", "-u", PG_USER, "--", *command]
 
 
@@ -170,6 +178,7 @@ def start_postgres(database: str = "mlflow", durable: bool = True) -> PostgresCl
         ServerError: a binary is missing, or initdb/pg_ctl/createdb failed (with their line).
     """
     initdb, pg_ctl, createdb = (_pg_tool(n) for n in ("initdb", "pg_ctl", "createdb"))
+    _as_cluster_owner([])  # the owner exists, before a folder is made for it
     root = Path(tempfile.mkdtemp(prefix="plantrl-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, PG_USER, PG_USER)
