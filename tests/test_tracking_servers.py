@@ -163,6 +163,13 @@ def test_missing_postgres_binaries_fail_in_one_line(
         servers.start_postgres()
 
 
+@pytest.mark.slow
+def test_a_server_that_cannot_open_its_store_fails_in_one_line(tmp_path: Path):
+    unreachable = f"postgresql://nobody@127.0.0.1:{servers.free_port()}/mlflow"  # nothing listens
+    with pytest.raises(ServerError, match=r"mlflow server on http://127.0.0.1:\d+ exited: .+"):
+        servers.start_mlflow_server(unreachable, tmp_path / "artifacts", tmp_path / "server.log")
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie left to an init that does not reap counts as gone)."""
     try:

@@ -34,12 +34,14 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,22 @@ def time_sweep(root: Path, store: Path, jobs: int, workers: int, steps: int) -> 
     if proc.returncode != 0:
         raise RuntimeError(f"sweep with {workers} workers failed:\n{proc.stderr[-2000:]}")
     finished = f"{jobs}/{jobs} jobs finished" in proc.stdout
-    return {"workers": workers, "wall_s": wall, "load_before": load, "all_finished": finished}
+    sample = {"workers": workers, "wall_s": wall, "load_before": load, "all_finished": finished}
+    return {**sample, **job_times(root / "mlflow.db")}
+
+
+def job_times(db: Path) -> dict[str, float]:
+    """From the sweep's store: when the first job started after the parent run, and how long
+    the jobs took (median): a parallel worker's start-up and the jobs' slow-down apart."""
+    child = "JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'mlflow.parentRunId'"
+    parent = "JOIN tags t ON t.run_uuid = r.run_uuid AND t.key = 'sweep' AND t.value = 'true'"
+    with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as con:
+        (parent_start,) = con.execute(f"SELECT r.start_time FROM runs r {parent}").fetchone()
+        children = con.execute(f"SELECT r.start_time, r.end_time FROM runs r {child}").fetchall()
+    return {
+        "first_job_after_s": (min(start for start, _ in children) - parent_start) / 1000,
+        "job_median_s": statistics.median((end - start) / 1000 for start, end in children),
+    }
 
 
 def measure_sweeps(tmp: Path, jobs: int, steps: int, repeats: int) -> dict[str, Any]:
@@ -258,12 +275,14 @@ def render(info: dict[str, str], r: dict[str, Any]) -> str:
         f"`python -m experiments.train -m seed=0..{s['jobs'] - 1} hydra/launcher=joblib "
         f"hydra.launcher.n_jobs=W experiment=debug train.total_timesteps={s['steps_per_job']}` "
         f"(private SQLite store); {s['repeats']} sweeps per W, interleaved.\n",
-        "| order | workers | wall (s) | load average (1 min) before | all jobs finished |",
-        "|---|---|---|---|---|",
+        "| order | workers | wall (s) | first job started after (s) | job, median (s) "
+        "| load average (1 min) before | all jobs finished |",
+        "|---|---|---|---|---|---|---|",
     ]
     for i, x in enumerate(s["samples"]):
         lines.append(
-            f"| {i + 1} | {x['workers']} | {x['wall_s']:.1f} | {x['load_before']:.2f} "
+            f"| {i + 1} | {x['workers']} | {x['wall_s']:.1f} | {x['first_job_after_s']:.1f} "
+            f"| {x['job_median_s']:.1f} | {x['load_before']:.2f} "
             f"| {'yes' if x['all_finished'] else 'NO'} |"
         )
     lines += [
