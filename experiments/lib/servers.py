@@ -278,9 +278,10 @@ def start_mlflow_server(
     server = MlflowServer(process, f"http://127.0.0.1:{port}", backend_store_uri, artifacts, log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not _healthy(server.url):
-        if process.poll() is not None or time.monotonic() > deadline:
+        exited = process.poll() is not None
+        if exited or time.monotonic() > deadline:
             stop_mlflow_server(server)
-            state = "exited" if process.returncode is not None else "did not answer /health"
+            state = "exited" if exited else f"did not answer /health in {START_TIMEOUT_S:.0f} s"
             raise ServerError(f"mlflow server on {server.url} {state}: {_log_tail(log)}")
         time.sleep(0.25)
     return server
