@@ -1,17 +1,20 @@
 """Sweep benchmarks: parallel speed-up of a joblib sweep, concurrent writers per tracking store.
 
-    python -m experiments.benchmarks.sweeps            # full run, about 8 min on 2 cores
-    python -m experiments.benchmarks.sweeps --quick    # smoke run, about 2 min
+    python -m experiments.benchmarks.sweeps            # full run, ≈ 12 min on 2 busy cores
+    python -m experiments.benchmarks.sweeps --quick    # smoke run, ≈ 2 min (needs PostgreSQL)
 
 Two measurements (issue 17's acceptance):
 
 1. Sweep wall time: ``python -m experiments.train -m seed=0..N-1 hydra/launcher=joblib
    hydra.launcher.n_jobs=W experiment=debug …`` (N short train jobs, each sweep on its own copy
    of a SQLite store migrated once beforehand, so MLflow's one-off schema migration is in
-   neither time) with W = 1 and W = 2 workers,
-   interleaved (1, 2, 1, 2, …) so a change of the machine's load hits both; the speed-up is
-   the ratio of the medians (target ≥ 1.7× on 2 cores). The load average before each sweep is
-   reported: other jobs on the machine take cores from the 2-worker sweep first.
+   neither time) with W = 1 and W = 2 workers, interleaved (1, 2, 1, 2, …) so a change of the
+   machine's load hits both; the speed-up is the ratio of the medians (target ≥ 1.7× on 2
+   cores). With 1 worker joblib runs the jobs in the launching process; 2 workers are fresh
+   processes that import torch, SB3 and the plant first, so each sweep also reports when its
+   first job started and its median job time (from the runs' times in its store). The load
+   average before each sweep is reported: other jobs on the machine take cores from the
+   2-worker sweep first.
 2. Concurrent writers: K processes (K = 1, 2, 4, 8, 16), started together, each creating
    runs in a tight loop for a fixed time: per run ``create_run``, ``log_param``, 5
    ``log_metric`` calls, one ``log_batch`` of 10 metrics, ``set_terminated`` (17 items: the run,
