@@ -40,10 +40,11 @@ lint: $(STAMP)  ## ruff lint + format check, mypy type check
 	$(BIN)/ruff format --check envs agents experiments tests
 	$(BIN)/mypy envs agents experiments
 
-bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training,export}.md
+bench: $(STAMP)  ## benchmarks -> results/benchmarks/{envs,training,export,sweeps}.md
 	$(BIN)/python -m experiments.benchmarks.envs
 	$(BIN)/python -m experiments.benchmarks.training
 	$(BIN)/python -m experiments.benchmarks.export
+	$(BIN)/python -m experiments.benchmarks.sweeps
 
 # the committed example cards: the BOF policy the fleet deployed at its 300 t plant, the paint
 # line's newest candidate (policy.onnx itself is git-ignored; the cards are in results/)

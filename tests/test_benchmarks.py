@@ -54,6 +54,16 @@ def test_export_benchmark_quick_run_writes_its_table(tmp_path: Path):
     assert (tmp_path / "export.json").is_file()
 
 
+@pytest.mark.slow
+def test_sweeps_benchmark_quick_run_writes_its_table(tmp_path: Path):
+    table = run_quick("experiments.benchmarks.sweeps", tmp_path / "sweeps.md")
+    assert "| 1 | 1 | " in table and "| 2 | 2 | " in table and "speed-up **" in table
+    for store in ("local SQLite", "server + PostgreSQL"):
+        assert f"| {store} | 1 | " in table and f"| {store} | 2 | " in table
+    assert "| NO |" not in table  # every job of both sweeps finished
+    assert (tmp_path / "sweeps.json").is_file()
+
+
 def _worktrees() -> list[str]:
     listing = subprocess.run(
         ["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True, check=True
