@@ -230,10 +230,11 @@ def measure_store(
 
 
 def measure(quick: bool) -> dict[str, Any]:
-    # a job of ≈ 20 s: a parallel worker first imports torch, SB3 and the plant (≈ 6 s, more
-    # under load), which 2 jobs per worker must outweigh for a 1.7× speed-up (1 worker runs the
-    # jobs in the launching process, where all of it is imported already)
-    jobs, steps, repeats = (2, 256, 1) if quick else (4, 12288, 2)
+    # a job of ≈ 30 s: a parallel worker first imports torch, SB3, MLflow and the plant (≈ 5 s
+    # idle, measured), which 2 jobs per worker must outweigh for a 1.7× speed-up (1 worker runs
+    # the jobs in the launching process, where all of it is imported already); with jobs of
+    # ≈ 5 s (12288 steps) 2 workers gained nothing even on an idle machine (24.6 s vs 22.1 s)
+    jobs, steps, repeats = (2, 256, 1) if quick else (4, 131072, 2)
     ks = (1, 2) if quick else (1, 2, 4, 8, 16)
     seconds = 2.0 if quick else 5.0
     with tempfile.TemporaryDirectory(prefix="plantrl-bench-sweeps-") as tmp_dir:

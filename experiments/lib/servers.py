@@ -1,8 +1,8 @@
 """Throwaway tracking servers on loopback: a PostgreSQL cluster and an ``mlflow server``.
 
 Used by the server tests (``tests/test_tracking_servers.py``) and the sweeps benchmark
-(``experiments/benchmarks/sweeps.py``); ``docs/cluster.md`` gives the same commands for a real
-deployment.
+(``experiments/benchmarks/sweeps.py``); README "Running on a cluster" gives the same commands
+for a real deployment.
 
     with postgres_cluster() as pg, mlflow_server(pg.uri, artifacts, log) as server:
         ...  # python -m experiments.train tracking=server tracking.uri={server.url}
