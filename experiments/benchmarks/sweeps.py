@@ -230,12 +230,13 @@ def measure_store(
 
 
 def measure(quick: bool) -> dict[str, Any]:
-    # a job of ≈ 30 s: a parallel worker first imports torch, SB3, MLflow and the plant (≈ 5 s
-    # idle, measured), which 2 jobs per worker must outweigh for a 1.7× speed-up (1 worker runs
-    # the jobs in the launching process, where all of it is imported already); with jobs of
-    # ≈ 5 s (12288 steps) 2 workers gained nothing even on an idle machine (24.6 s vs 22.1 s)
-    jobs, steps, repeats = (2, 256, 1) if quick else (4, 131072, 2)
-    ks = (1, 2) if quick else (1, 2, 4, 8, 16)
+    # 6 jobs of ≈ 25 s: a parallel worker first imports torch, SB3, MLflow and the plant and
+    # loads the compiled cores (≈ 10 s in all, measured), which the sweep's work must outweigh
+    # for a 1.7× speed-up (1 worker runs the jobs in the launching process, where all of it is
+    # loaded already): 4 such jobs gave 1.66× (99.6 s vs 60.0 s), 4 jobs of ≈ 5 s (12288 steps)
+    # nothing even on an idle machine (24.6 s vs 22.1 s)
+    jobs, steps, repeats = (2, 256, 1) if quick else (6, 131072, 2)
+    ks = (1, 2) if quick else (1, 2, 4, 8, 16, 32, 64)
     seconds = 2.0 if quick else 5.0
     with tempfile.TemporaryDirectory(prefix="plantrl-bench-sweeps-") as tmp_dir:
         tmp = Path(tmp_dir)

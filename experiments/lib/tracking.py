@@ -120,6 +120,10 @@ def setup_tracking(tracking: Mapping[str, Any]) -> str:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(tracking.get("timeout_s", 5)))
         _check_server(uri, float(tracking.get("timeout_s", 5)))
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow 3's client telemetry calls home (these machines have no outside network) and, with
+    # 64 writers against one server, failed 3 requests on its own session variable
+    # (results/benchmarks/sweeps.md): off unless the user sets it
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     mlflow.set_tracking_uri(uri)
     db = sqlite_path(uri)
     if db is None:
