@@ -29,7 +29,7 @@ mlflow-ui: $(STAMP)  ## open the local MLflow store at http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/results/mlflow.db \
 		--default-artifact-root $(CURDIR)/results/mlartifacts --host 127.0.0.1 --port 5000
 
-test: $(STAMP)  ## the test suite CI runs: every tier but benchmarks (≈ 4 min on 2 cores)
+test: $(STAMP)  ## the test suite CI runs: every tier but benchmarks (≈ 11 min on 2 cores)
 	PYTHONHASHSEED=0 $(BIN)/pytest -m "not benchmark" -n 2
 
 test-fast: $(STAMP)  ## quick loop while developing: skips @pytest.mark.slow end-to-end checks
