@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import onnx
 import pytest
+from budgets import tiny_training
 from hydra import compose, initialize
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
@@ -31,19 +32,7 @@ from experiments.lib.scenario_sets import load_scenario_set
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY_ABSOLUTE = (
-    "experiment=debug",
-    "env.kwargs.action_mode=absolute",
-    "train.total_timesteps=256",
-    "train.n_envs=2",
-    "train.checkpoint_every_steps=256",
-    "eval.every_steps=256",
-    "eval.n_episodes=1",
-    "eval.final_episodes=1",
-    "agent.algo.n_steps=64",
-    "agent.algo.batch_size=64",
-    "agent.algo.n_epochs=1",
-)
+TINY_ABSOLUTE = (*tiny_training(final_episodes=1), "env.kwargs.action_mode=absolute")
 
 
 def _store(root: Path) -> list[str]:

@@ -20,6 +20,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import yaml
+from budgets import tiny_training
 from hydra import compose, initialize
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf, open_dict
@@ -269,14 +270,7 @@ def test_a_registered_version_exports_and_links_back(tmp_path: Path, compose_tra
     train_job.train(
         compose_train(
             tmp_path,
-            "experiment=debug",
-            "train.total_timesteps=256",
-            "train.n_envs=2",
-            "train.checkpoint_every_steps=256",
-            "eval.every_steps=256",
-            "eval.n_episodes=1",
-            "eval.final_episodes=1",
-            *AGENT_BUDGET["ppo"],
+            *tiny_training(final_episodes=1),
             "register_model=true",
             "tracking.experiment=bof",
         )

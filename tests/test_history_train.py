@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from budgets import tiny_training
 from mlflow.tracking import MlflowClient
 from omegaconf import open_dict
 
@@ -24,18 +25,7 @@ from experiments.lib.config_checks import ConfigError
 from experiments.lib.evaluation_job import evaluate_policy
 from experiments.lib.scenario_sets import load_scenario_set
 
-TINY = (
-    "experiment=debug",
-    "train.total_timesteps=256",
-    "train.n_envs=2",
-    "train.checkpoint_every_steps=256",
-    "eval.every_steps=256",
-    "eval.n_episodes=2",
-    "eval.final_episodes=2",
-    "agent.algo.n_steps=64",
-    "agent.algo.batch_size=64",
-    "agent.algo.n_epochs=1",
-)
+TINY = tiny_training(eval_episodes=2)
 # campaigns of 3 heats, so the window holds taps in training and in every evaluation below
 CAMPAIGN = ("env.kwargs.campaign_heats=3",)
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from budgets import tiny_training
 from mlflow.tracking import MlflowClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,20 +61,7 @@ EXPERIMENT = "bof"
 PLANT = "bof_250t"
 # two jobs of 256 env-steps on 2 plants, evaluated after each 128-step rollout (two points per
 # learning curve); the basic launcher: on 2 busy cores parallel jobs gain nothing here
-SWEEP = (
-    "experiment=debug",
-    "seed=0,1",
-    "train.total_timesteps=256",
-    "train.n_envs=2",
-    "train.checkpoint_every_steps=256",
-    "eval.every_steps=128",
-    "eval.n_episodes=1",
-    "eval.final_episodes=2",
-    "agent.algo.n_steps=64",
-    "agent.algo.batch_size=64",
-    "agent.algo.n_epochs=1",
-    f"tracking.experiment={EXPERIMENT}",
-)
+SWEEP = (*tiny_training(eval_every=128), "seed=0,1", f"tracking.experiment={EXPERIMENT}")
 KPI_COLUMNS = ("kpi/return_mean", "kpi/heat_cost_eur", "kpi/hit_c_0.02")
 PLOT = "learning_curve.png"  # logged by every training run
 # the assistant panel opens by itself on a first visit and covers a third of the page; a reviewer

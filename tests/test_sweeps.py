@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from budgets import tiny_training
 from hydra import compose, initialize
 from mlflow.entities import Run
 
@@ -21,18 +22,7 @@ from experiments.lib.sweep import check_launcher_installed
 from experiments.lib.tracking import experiment_note, setup_tracking
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = [
-    "experiment=debug",
-    "train.total_timesteps=512",
-    "train.n_envs=2",
-    "train.checkpoint_every_steps=512",
-    "eval.every_steps=256",
-    "eval.n_episodes=1",
-    "eval.final_episodes=1",
-    "agent.algo.n_steps=64",
-    "agent.algo.batch_size=64",
-    "agent.algo.n_epochs=1",
-]
+TINY = [*tiny_training(steps=512, final_episodes=1)]
 
 
 def sweep(root: Path, *overrides: str) -> subprocess.CompletedProcess[str]:

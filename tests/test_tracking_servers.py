@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from budgets import tiny_training
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
@@ -30,18 +31,7 @@ from experiments.lib.servers import MlflowServer, ServerError, mlflow_server
 
 ROOT = Path(__file__).resolve().parents[1]
 # 256 env-steps on 2 plants: two PPO rollouts of 64 x 2, one evaluation at the end
-TINY = (
-    "experiment=debug",
-    "train.total_timesteps=256",
-    "train.n_envs=2",
-    "train.checkpoint_every_steps=256",
-    "eval.every_steps=256",
-    "eval.n_episodes=1",
-    "eval.final_episodes=2",
-    "agent.algo.n_steps=64",
-    "agent.algo.batch_size=64",
-    "agent.algo.n_epochs=1",
-)
+TINY = tiny_training()
 
 
 @pytest.fixture(scope="session")

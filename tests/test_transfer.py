@@ -17,6 +17,7 @@ import mlflow
 import numpy as np
 import pytest
 import yaml
+from budgets import tiny_training
 from hydra import compose, initialize
 from omegaconf import DictConfig, OmegaConf
 
@@ -139,16 +140,7 @@ def test_pooled_gaps_average_the_cells_and_compare_groups() -> None:
 # --- 3. the transfer job -----------------------------------------------------------------------
 
 TINY = (
-    "experiment=debug",
-    "train.total_timesteps=256",
-    "train.n_envs=2",
-    "train.checkpoint_every_steps=256",
-    "eval.every_steps=128",
-    "eval.n_episodes=1",
-    "eval.final_episodes=2",
-    "agent.algo.n_steps=64",
-    "agent.algo.batch_size=64",
-    "agent.algo.n_epochs=1",
+    *tiny_training(eval_every=128),
     "register_model=true",
     "tracking.experiment=bof",  # the debug preset's own experiment otherwise
 )

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from budgets import tiny_training
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
@@ -35,20 +36,7 @@ from experiments.lib.warm_start import check_compatible, resolve_source, warm_st
 
 MODEL = "plantrl-bof"
 # 256 env-steps on 2 plants: two PPO rollouts of 64 x 2, one evaluation at the end
-TINY = (
-    "experiment=debug",
-    "train.total_timesteps=256",
-    "train.n_envs=2",
-    "train.checkpoint_every_steps=256",
-    "eval.every_steps=256",
-    "eval.n_episodes=1",
-    "eval.final_episodes=2",
-    "agent.algo.n_steps=64",
-    "agent.algo.batch_size=64",
-    "agent.algo.n_epochs=1",
-    "register_model=true",
-    "tracking.experiment=bof",
-)
+TINY = (*tiny_training(), "register_model=true", "tracking.experiment=bof")
 
 pytestmark = pytest.mark.usefixtures("isolated_mlflow")  # tests/conftest.py
 

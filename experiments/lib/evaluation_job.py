@@ -52,6 +52,7 @@ from agents.evaluation import EpisodeResults, evaluate
 from agents.onnx_runtime import METADATA_KEY
 from agents.residual import ResidualConfig, ResidualController, ResidualPolicy, residual_config
 from envs.core.config import SCENARIO_DIR
+from envs.core.params import PlantVariant
 from experiments.lib.config_checks import ConfigError, check_tracking
 from experiments.lib.plants import job_plant, log_plant, plant_tags
 from experiments.lib.policy_specs import RUN_ID, check_spec, describe, resolve_policy
@@ -65,6 +66,7 @@ __all__ = [
     "env_for",
     "evaluate_policy",
     "evaluation_key",
+    "job_env",
     "recorded_env",
     "recorded_residual",
     "resolve_combined_policy",
@@ -79,6 +81,35 @@ def evaluation_key(spec: str, base: Mapping[str, Any] | None = None) -> str:
 
 # env options a scenario set decides, whatever the job's env.kwargs say
 EPISODE_KEYS = frozenset({"scenario", "campaign_heats", "randomize"})
+
+
+@dataclasses.dataclass(frozen=True)
+class JobEnv:
+    """The env a job runs a policy on: the policy's recorded env adopted, the plant resolved.
+
+    ``kwargs`` are the env options without :data:`EPISODE_KEYS` (the scenario set defines the
+    episodes: profile, campaign length, randomisation; a training run's own choices of these,
+    e.g. campaign_heats=20, never reach its evaluation).
+    """
+
+    process: str
+    id: str
+    plant: PlantVariant
+    kwargs: dict[str, Any]
+    n_obs: int
+    n_act: int
+
+
+def job_env(
+    c: Mapping[str, Any], spec: str, plant_name: str | None, explicit: Collection[str] = ()
+) -> JobEnv:
+    """The :class:`JobEnv` of a job's config ``c`` for the policy ``spec`` (:func:`env_for`)."""
+    env = env_for(spec, dict(c["env"]), explicit)
+    process, env_id = env["name"], env["id"]
+    plant = job_plant(c["plant"], process, plant_name)
+    kwargs = {k: v for k, v in env["kwargs"].items() if v is not None and k not in EPISODE_KEYS}
+    n_obs, n_act = env_sizes(env_id, plant, kwargs)
+    return JobEnv(process, env_id, plant, kwargs, n_obs, n_act)
 
 
 def env_sizes(env_id: str, plant: Any, kwargs: dict[str, Any]) -> tuple[int, int]:
@@ -417,13 +448,9 @@ def evaluate_policy(
     check_evaluate_config(c)
     spec = str(c["policy"])
     experiment_id = setup_tracking(c["tracking"])
-    env = env_for(spec, c["env"], explicit)
-    process, env_id = env["name"], env["id"]
-    plant = job_plant(c["plant"], process, plant_name)
-    # the scenario set defines the episodes (profile, campaign length, randomisation): a
-    # training run's own choices of these (e.g. campaign_heats=20) never reach its evaluation
-    env_kwargs = {k: v for k, v in env["kwargs"].items() if v is not None and k not in EPISODE_KEYS}
-    n_obs, n_act = env_sizes(env_id, plant, env_kwargs)
+    je = job_env(c, spec, plant_name, explicit)
+    process, env_id, plant, env_kwargs = je.process, je.id, je.plant, je.kwargs
+    n_obs, n_act = je.n_obs, je.n_act
     sets = [load_scenario_set(process, name) for name in c["scenario_sets"]]  # fail before running
     residual = residual_for(spec, c.get("base"))
     results = {}

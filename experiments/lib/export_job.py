@@ -38,17 +38,12 @@ from agents.onnx_policy import ONNXPolicy
 from agents.onnx_runtime import OnnxController
 from agents.residual import FEATURES, ResidualConfig, ResidualController, ResidualPolicy
 from experiments.lib.config_checks import ConfigError, check_tracking
-from experiments.lib.evaluation_job import (
-    EPISODE_KEYS,
-    env_for,
-    env_sizes,
-    residual_for,
-    resolve_combined_policy,
-)
+from experiments.lib.evaluation_job import job_env, residual_for, resolve_combined_policy
 from experiments.lib.model_card import ModelCard, evaluations_of, write_card
-from experiments.lib.plants import job_plant, plant_tags
+from experiments.lib.plants import plant_tags
 from experiments.lib.policy_specs import check_spec
 from experiments.lib.scenario_sets import load_scenario_set
+from experiments.lib.scores import pinned
 from experiments.lib.tracking import git_commit, setup_tracking
 
 __all__ = ["ExportResult", "export_policy"]
@@ -191,13 +186,12 @@ def export_policy(
 ) -> ExportResult:
     """The whole job for a resolved config (see the module doc)."""
     out = check_export_config(c)
-    spec = str(c["policy"])
+    asked = str(c["policy"])
     experiment_id = setup_tracking(c["tracking"])
-    env = env_for(spec, c["env"], explicit)
-    process, env_id = env["name"], env["id"]
-    plant = job_plant(c["plant"], process, plant_name)
-    env_kwargs = {k: v for k, v in env["kwargs"].items() if v is not None and k not in EPISODE_KEYS}
-    n_obs, n_act = env_sizes(env_id, plant, env_kwargs)
+    spec = pinned(asked)  # an alias moved during the export must not change what is exported
+    je = job_env(c, spec, plant_name, explicit)
+    process, env_id, plant, env_kwargs = je.process, je.id, je.plant, je.kwargs
+    n_obs, n_act = je.n_obs, je.n_act
     residual = residual_for(spec, c.get("base"))
     policy, meta = resolve_combined_policy(spec, residual, process, n_obs, n_act, plant, env_kwargs)
     model, vecnorm = _network(policy, spec)
@@ -294,7 +288,7 @@ def export_policy(
             for s in specs
         ],
         control_step=_control_step(process, env_kwargs),
-        source={"policy": spec, **meta, **_version_of(spec), "git_commit": git_commit()},
+        source={"policy": asked, **meta, **_version_of(spec), "git_commit": git_commit()},
         training_config=_training_config(run_id),
         evaluations=evaluations_of(process, run_id, residual),
         parity=parity,
@@ -311,24 +305,11 @@ def _control_step(process: str, env_kwargs: Mapping[str, Any]) -> str:
 
 
 def _version_of(spec: str) -> dict[str, str]:
-    """``registered_model`` and ``version`` of a ``models:/`` spec (an alias pinned)."""
+    """``registered_model`` and ``version`` of a pinned ``models:/<name>/<version>`` spec."""
     if not spec.startswith("models:/"):
         return {}
-    name, _, ref = spec[len("models:/") :].partition("@")
-    client = mlflow.MlflowClient()
-    try:
-        if ref:
-            return {
-                "registered_model": name,
-                "version": str(client.get_model_version_by_alias(name, ref).version),
-            }
-        name, _, number = name.partition("/")
-        return {
-            "registered_model": name,
-            "version": str(client.get_model_version(name, number).version),
-        }
-    except MlflowException:
-        return {}
+    name, _, version = spec[len("models:/") :].rpartition("/")
+    return {"registered_model": name, "version": version}
 
 
 def _training_config(run_id: str | None) -> dict[str, str]:
